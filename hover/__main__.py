@@ -1,0 +1,5 @@
+import sys
+
+from hover.cli import main
+
+sys.exit(main())

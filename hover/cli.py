@@ -1,0 +1,71 @@
+"""The ``hover`` command: one entry point, subcommands dispatched to their modules.
+
+Each subcommand is ``module:function`` taking ``argv: list[str]`` and returning an exit code; its
+options are parsed there (typed dataclass configs through tyro), so ``hover CMD --help`` explains
+that command. Modules are imported only when their command runs, which keeps ``hover --help`` fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Sequence
+
+# (words, "module:function", one-line help). Order = order shown in --help.
+COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
+    (("demo",), "hover.demo:main", "run the built-in default end to end and write a video + JSON report"),
+    (("motion", "info"), "hover.motion.cli:info_main", "print clips, durations, fps and joint ranges of motion files"),
+    (("motion", "builtin"), "hover.motion.cli:builtin_main", "write the built-in motion set to a folder"),
+    (("bench", "sim"), "hover.benchmarks.sim:main", "simulation throughput (env steps/s, physics limit ratio) as JSON"),
+]
+
+
+def _usage() -> str:
+    width = max(len(" ".join(w)) for w, _, _ in COMMANDS)
+    lines = [
+        "usage: hover COMMAND [SUBCOMMAND] [OPTIONS]",
+        "",
+        "hover: versatile whole-body control for humanoid robots (HOVER, arXiv 2410.21229).",
+        "",
+        "commands:",
+    ]
+    lines += [f"  {' '.join(w):<{width}}  {h}" for w, _, h in COMMANDS]
+    lines += ["", "Run `hover COMMAND --help` for the options of a command."]
+    return "\n".join(lines)
+
+
+def resolve(argv: Sequence[str]) -> tuple[tuple[str, ...], str, list[str]] | None:
+    """Longest registered command that prefixes ``argv``: (words, target, remaining args)."""
+    best = None
+    for words, target, _ in COMMANDS:
+        if tuple(argv[: len(words)]) == words and (best is None or len(words) > len(best[0])):
+            best = (words, target, list(argv[len(words) :]))
+    return best
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print(_usage())
+        return 0
+    if argv[0] in ("-V", "--version"):
+        from hover import __version__
+
+        print(f"hover {__version__}")
+        return 0
+    found = resolve(argv)
+    if found is None:
+        group = [w for w, _, _ in COMMANDS if w[0] == argv[0]]
+        if group:
+            print(f"hover {argv[0]}: choose one of: " + ", ".join(" ".join(w) for w in group), file=sys.stderr)
+        else:
+            print(f"hover: unknown command {argv[0]!r}\n\n{_usage()}", file=sys.stderr)
+        return 2
+    words, target, rest = found
+    module_name, func_name = target.split(":")
+    func = getattr(importlib.import_module(module_name), func_name)
+    return int(func(rest, prog="hover " + " ".join(words)) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
