@@ -60,6 +60,7 @@ def build_spec(robot: RobotSpec, options: ModelOptions | None = None) -> mujoco.
     opt = options or ModelOptions()
     spec = mujoco.MjSpec()
     spec.modelname = robot.name
+    spec.compiler.degree = False  # all angles in the description are radians
     spec.option.timestep = opt.physics_dt or robot.physics_dt
     spec.option.solver = getattr(mujoco.mjtSolver, f"mjSOL_{opt.solver.upper()}")
     spec.option.iterations = opt.iterations
