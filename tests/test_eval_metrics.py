@@ -34,7 +34,9 @@ def reference(num_frames: int = 40, phase: float = 0.0) -> M.Trajectory:
 
 def shifted(traj: M.Trajectory, offset: tuple[float, float, float]) -> M.Trajectory:
     off = torch.tensor(offset, dtype=F64)
-    return M.Trajectory(traj.body_pos + off, traj.root_quat.clone(), traj.root_lin_vel.clone(), traj.joint_pos.clone())
+    return M.Trajectory(
+        traj.body_pos + off, traj.root_quat.clone(), traj.root_lin_vel.clone(), traj.joint_pos.clone()
+    )
 
 
 def test_perfect_tracker_is_exactly_zero():
@@ -89,7 +91,12 @@ def test_padded_frames_are_ignored_and_batches_match_single_clips():
         return M.Trajectory(p(tr.body_pos), p(tr.root_quat), p(tr.root_lin_vel), p(tr.joint_pos))
 
     def stack(a: M.Trajectory, b: M.Trajectory) -> M.Trajectory:
-        return M.Trajectory(*(torch.stack([getattr(a, f), getattr(b, f)]) for f in ("body_pos", "root_quat", "root_lin_vel", "joint_pos")))
+        return M.Trajectory(
+            *(
+                torch.stack([getattr(a, f), getattr(b, f)])
+                for f in ("body_pos", "root_quat", "root_lin_vel", "joint_pos")
+            )
+        )
 
     robot = stack(long_rob, padded(short_rob, 7.0))
     ref = stack(long_ref, padded(short_ref, -3.0))

@@ -123,11 +123,15 @@ def _window_mask(mask: Tensor, size: int) -> Tensor:
 def body_distances(pos: Tensor, ref_pos: Tensor) -> Tensor:
     """Per-body Euclidean distance (m) [..., T, B] between robot and reference positions [..., T, B, 3]."""
     if pos.shape != ref_pos.shape:
-        raise ValueError(f"robot body positions {tuple(pos.shape)} and reference {tuple(ref_pos.shape)} differ")
+        raise ValueError(
+            f"robot body positions {tuple(pos.shape)} and reference {tuple(ref_pos.shape)} differ"
+        )
     return torch.linalg.vector_norm(pos - ref_pos, dim=-1)
 
 
-def mpjpe_global(pos: Tensor, ref_pos: Tensor, mask: Tensor | None = None, body_ids: Sequence[int] | None = None) -> Tensor:
+def mpjpe_global(
+    pos: Tensor, ref_pos: Tensor, mask: Tensor | None = None, body_ids: Sequence[int] | None = None
+) -> Tensor:
     """E_g-mpjpe (mm): mean world-frame body distance per clip. ``pos`` [..., T, B, 3] (m)."""
     mask = _check_mask(mask, pos.shape[:-2], pos.device)
     d = body_distances(_select_bodies(pos, body_ids), _select_bodies(ref_pos, body_ids)).mean(-1)
@@ -135,7 +139,11 @@ def mpjpe_global(pos: Tensor, ref_pos: Tensor, mask: Tensor | None = None, body_
 
 
 def mpjpe_local(
-    pos: Tensor, ref_pos: Tensor, mask: Tensor | None = None, body_ids: Sequence[int] | None = None, root_index: int = 0
+    pos: Tensor,
+    ref_pos: Tensor,
+    mask: Tensor | None = None,
+    body_ids: Sequence[int] | None = None,
+    root_index: int = 0,
 ) -> Tensor:
     """E_mpjpe (mm): mean body distance after removing each skeleton's root position (index ``root_index``)."""
     rel = pos - pos[..., root_index : root_index + 1, :]
@@ -143,7 +151,9 @@ def mpjpe_local(
     return mpjpe_global(rel, ref_rel, mask, body_ids)
 
 
-def velocity_error(pos: Tensor, ref_pos: Tensor, mask: Tensor | None = None, body_ids: Sequence[int] | None = None) -> Tensor:
+def velocity_error(
+    pos: Tensor, ref_pos: Tensor, mask: Tensor | None = None, body_ids: Sequence[int] | None = None
+) -> Tensor:
     """E_vel (mm/frame): distance between first differences of body positions, pairs of valid frames."""
     mask = _check_mask(mask, pos.shape[:-2], pos.device)
     p, r = _select_bodies(pos, body_ids), _select_bodies(ref_pos, body_ids)
@@ -169,7 +179,10 @@ def acceleration_error(
 
 
 def joint_error(
-    joint_pos: Tensor, ref_joint_pos: Tensor, mask: Tensor | None = None, joint_ids: Sequence[int] | None = None
+    joint_pos: Tensor,
+    ref_joint_pos: Tensor,
+    mask: Tensor | None = None,
+    joint_ids: Sequence[int] | None = None,
 ) -> Tensor:
     """Mean absolute joint-angle error (rad) over ``joint_ids`` (all when None). ``joint_pos`` [..., T, J]."""
     mask = _check_mask(mask, joint_pos.shape[:-1], joint_pos.device)
@@ -186,7 +199,11 @@ def root_height_error(root_pos: Tensor, ref_root_pos: Tensor, mask: Tensor | Non
 
 
 def root_velocity_error(
-    root_lin_vel: Tensor, root_quat: Tensor, ref_root_lin_vel: Tensor, ref_root_quat: Tensor, mask: Tensor | None = None
+    root_lin_vel: Tensor,
+    root_quat: Tensor,
+    ref_root_lin_vel: Tensor,
+    ref_root_quat: Tensor,
+    mask: Tensor | None = None,
 ) -> Tensor:
     """Mean norm (m/s) of the root-velocity difference, each velocity in its own root frame.
 
