@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,7 +100,7 @@ def load_motions(path: str | os.PathLike, robot: RobotSpec | None = None) -> lis
     try:
         with np.load(path, allow_pickle=False) as data:
             arrays = {k: data[k] for k in data.files}
-    except (ValueError, OSError, EOFError) as e:  # not an npz, truncated, or object arrays
+    except (ValueError, OSError, EOFError, TypeError, zipfile.BadZipFile) as e:  # not an npz, .npy, object arrays
         raise MotionFormatError(f"{path}: not a readable motion .npz file ({e})") from e
     missing = [k for k in REQUIRED_KEYS if k not in arrays]
     if missing:
