@@ -17,6 +17,8 @@ COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
     (("motion", "info"), "hover.motion.cli:info_main", "print clips, durations, fps and joint ranges of motion files"),
     (("motion", "builtin"), "hover.motion.cli:builtin_main", "write the built-in motion set to a folder"),
     (("bench", "sim"), "hover.benchmarks.sim:main", "simulation throughput (env steps/s, physics limit ratio) as JSON"),
+    (("train", "teacher"), "hover.training.teacher:main", "train the oracle teacher with PPO (rsl-rl); run folders, resume"),
+    (("bench", "train"), "hover.benchmarks.train:main", "PPO training throughput (env steps/s, iteration time) as JSON"),
 ]
 
 
