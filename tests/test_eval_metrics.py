@@ -187,3 +187,4 @@ def test_summarize_all_and_successful_only():
     assert rep["num_clips"] == 3 and rep["num_successful"] == 1
     none_ok = M.summarize(clips[:1], [False])
     assert none_ok["successful_only"]["mpjpe_g_mm"] is None and none_ok["success_rate"] == 0.0
+    assert none_ok["successful_only"]["subset"]["vr"]["mpjpe_g_mm"] is None

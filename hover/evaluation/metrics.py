@@ -294,12 +294,13 @@ def _mean(values: list[float]) -> float | None:
     return sum(finite) / len(finite) if finite else None
 
 
-def _summary_block(per_clip: Sequence[Mapping[str, float]], success: Sequence[bool]) -> dict:
+def _summary_block(
+    per_clip: Sequence[Mapping[str, float]], success: Sequence[bool], subsets: Sequence[str]
+) -> dict:
     n = len(per_clip)
     block: dict = {"num_clips": n, "success_rate": (sum(success) / n) if n else None}
     for name in METRIC_NAMES:
         block[name] = _mean([c[name] for c in per_clip])
-    subsets = sorted({k.split("/")[0] for c in per_clip for k in c if "/" in k})
     block["subset"] = {
         s: {name: _mean([c[f"{s}/{name}"] for c in per_clip]) for name in BODY_METRIC_NAMES} for s in subsets
     }
@@ -315,10 +316,11 @@ def summarize(per_clip: Sequence[Mapping[str, float]], success: Sequence[bool]) 
     """
     if len(per_clip) != len(success):
         raise ValueError(f"{len(per_clip)} clips but {len(success)} success flags")
-    report = _summary_block(per_clip, success)
+    subsets = sorted({k.split("/")[0] for c in per_clip for k in c if "/" in k})
+    report = _summary_block(per_clip, success, subsets)
     num_clips = report.pop("num_clips")
     ok = [c for c, s in zip(per_clip, success, strict=True) if s]
-    successful = _summary_block(ok, [True] * len(ok))
+    successful = _summary_block(ok, [True] * len(ok), subsets)
     successful.pop("success_rate")
     report["successful_only"] = successful
     report["num_clips"] = num_clips

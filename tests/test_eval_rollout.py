@@ -1,0 +1,121 @@
+"""Evaluation rollouts on the real tracking env and MuJoCo backend.
+
+A "zero action" policy (PD targets held at the default pose) cannot keep the H1 upright: it falls
+after about 1.2 s. So a 0.6 s clip succeeds and a 2 s clip fails, which checks success, failure
+reasons, failure times and the metric masks on real physics.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+import torch
+from hover.envs.tracking.config import TrackingEnvConfig
+
+from hover.evaluation import evaluate as E
+from hover.evaluation.metrics import METRIC_NAMES
+from hover.motion.builtin import load_builtin_motions
+from hover.motion.format import MotionClip
+from hover.motion.library import MotionLibrary
+
+
+@dataclass
+class ZeroPolicy:
+    """Same interface as ``hover.policies.LoadedPolicy``: holds the default pose."""
+
+    kind: str = "teacher"
+    env_cfg: TrackingEnvConfig = field(default_factory=TrackingEnvConfig)
+    source: str = "zero-action"
+
+    def act(self, obs: Any) -> torch.Tensor:
+        return torch.zeros(obs.batch_size[0], 19)
+
+
+def _head(clip: MotionClip, seconds: float, name: str) -> MotionClip:
+    n = int(round(seconds * clip.fps)) + 1
+    return MotionClip(name, clip.fps, clip.root_pos[:n], clip.root_quat[:n], clip.joint_pos[:n])
+
+
+@pytest.fixture(scope="module")
+def motions() -> MotionLibrary:
+    clips = {c.name: c for c in load_builtin_motions()}
+    stand = clips["stand_still"]
+    return MotionLibrary(
+        [_head(stand, 0.6, "short"), _head(stand, 2.0, "long"), _head(clips["wave_both"], 2.0, "wave")]
+    )
+
+
+@pytest.fixture(scope="module")
+def report(motions) -> E.EvalReport:
+    return E.evaluate(ZeroPolicy(), motions, num_envs=3, record=["short", "long"], num_threads=1)
+
+
+def test_success_and_failure_from_terminations(report):
+    short, long, wave = report.clips
+    assert [c.name for c in report.clips] == ["short", "long", "wave"]
+    assert short.success and short.fail_time_s is None and short.fail_reason is None
+    assert short.frames == 31  # frame 0 and 30 policy steps of 0.02 s
+    assert short.max_mean_body_dev_m < 0.5
+    for c in (long, wave):
+        assert not c.success
+        assert c.fail_reason in ("ref_distance", "gravity_tilt", "undesired_contacts", E.TEST_CRITERION)
+        assert 0.2 < c.fail_time_s < 2.0
+        assert c.frames == round(c.fail_time_s / 0.02) + 1
+        assert c.max_mean_body_dev_m > 0.5 or c.fail_reason != "ref_distance"
+        assert c.max_body_dev_m >= c.max_mean_body_dev_m
+
+
+def test_metrics_finite_and_summary(report):
+    for c in report.clips:
+        for name in METRIC_NAMES:
+            assert math.isfinite(c.metrics[name]), (c.name, name)
+        assert c.metrics["mpjpe_g_mm"] > 0
+    data = report.to_json(per_clip=True)
+    assert list(data)[:12] == ["success_rate", *METRIC_NAMES]
+    assert data["success_rate"] == pytest.approx(1 / 3)
+    assert data["num_clips"] == 3 and data["num_successful"] == 1
+    assert data["successful_only"]["mpjpe_g_mm"] == pytest.approx(report.clips[0].metrics["mpjpe_g_mm"])
+    assert set(data["subset"]) == {"vr", "h2o"}
+    assert data["mpjpe_g_mm"] == pytest.approx(sum(c.metrics["mpjpe_g_mm"] for c in report.clips) / 3)
+    assert [row["name"] for row in data["per_clip"]] == ["short", "long", "wave"]
+    # the falling clips track worse than the short one
+    assert report.clips[1].metrics["mpjpe_g_mm"] > report.clips[0].metrics["mpjpe_g_mm"]
+
+
+def test_recordings_hold_robot_and_reference(report, motions):
+    short, long, wave = report.clips
+    assert wave.recording is None
+    assert short.recording.robot_qpos.shape == (31, 26) and short.recording.failed_frame is None
+    assert long.recording.failed_frame == long.frames - 1
+    # frame 0 is the reference state initialisation: robot == reference
+    ref0 = motions.get_state(torch.tensor([0]), torch.tensor([0.0]))
+    assert short.recording.robot_qpos[0, :3] == pytest.approx(ref0.root_pos[0].numpy(), abs=1e-5)
+    assert short.recording.ref_qpos[0] == pytest.approx(short.recording.robot_qpos[0], abs=1e-5)
+
+
+def test_waves_on_fewer_envs_give_the_same_results(report, motions):
+    """One env playing the clips one after another matches three envs playing them at once."""
+    one = E.evaluate(ZeroPolicy(), motions, num_envs=1, num_threads=1)
+    for a, b in zip(report.clips, one.clips, strict=True):
+        assert (a.name, a.success, a.frames, a.fail_reason) == (b.name, b.success, b.frames, b.fail_reason)
+        assert a.metrics["mpjpe_g_mm"] == pytest.approx(b.metrics["mpjpe_g_mm"], rel=1e-4)
+
+
+def test_plan_waves_and_step_counts():
+    assert E.plan_waves([10, 30, 20, 30], [0, 1, 2, 3], 2) == [[1, 3], [2, 0]]
+    assert E.plan_waves([5], [0], 4) == [[0]]
+    with pytest.raises(ValueError):
+        E.plan_waves([5], [0], 0)
+    # the env's motion end fires when motion time >= duration - dt/2
+    assert E.clip_num_steps(torch.tensor([0.6, 5.0, 0.61, 0.595]), 0.02).tolist() == [30, 250, 31, 30]
+
+
+def test_replay_clips_for_the_feasibility_filter(report, motions):
+    out = E.replay_clips(ZeroPolicy(), motions, num_envs=3)
+    assert [r.name for r in out] == ["short", "long", "wave"]
+    assert [r.success for r in out] == [c.success for c in report.clips]
+    for r, c in zip(out, report.clips, strict=True):
+        assert r.max_body_dev_m == pytest.approx(c.max_body_dev_m, rel=1e-4)
