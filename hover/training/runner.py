@@ -1,0 +1,112 @@
+"""rsl-rl glue: an ``OnPolicyRunner`` with atomic, weights-only checkpoints that resume exactly.
+
+Checkpoint (``model_<it>.pt``, a plain dict readable with ``torch.load(weights_only=True)``):
+``actor_state_dict`` (incl. the observation normaliser), ``critic_state_dict``,
+``optimizer_state_dict``, ``iter`` (the last *completed* iteration), ``env_state`` (penalty
+curriculum, sampler failure counts), ``logger`` (total steps and time), ``config`` (the run's
+resolved config as a JSON string). Files are written to a temporary name and renamed into place,
+so a crash never leaves a truncated checkpoint; only the newest ``keep_checkpoints`` are kept.
+
+:class:`GuardedPPO` raises :class:`NonFiniteLossError` naming the loss when an update produces NaN/inf.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import tempfile
+from pathlib import Path
+
+import torch
+from rsl_rl.algorithms import PPO
+from rsl_rl.runners import OnPolicyRunner
+
+CHECKPOINT_RE = re.compile(r"^model_(\d+)\.pt$")
+
+
+class NonFiniteLossError(FloatingPointError):
+    """A PPO update produced a NaN/inf loss."""
+
+
+class GuardedPPO(PPO):
+    """rsl-rl PPO that refuses to continue after a non-finite loss (before the weights spread NaN)."""
+
+    def update(self) -> dict[str, float]:
+        losses = super().update()
+        bad = {k: v for k, v in losses.items() if v is not None and not math.isfinite(v)}
+        if bad:
+            raise NonFiniteLossError(f"PPO update produced non-finite losses {bad}; lower the learning rate")
+        for name, p in self._raw_actor.named_parameters():
+            if not torch.isfinite(p).all():
+                raise NonFiniteLossError(f"actor parameter {name!r} became non-finite after the update")
+        return losses
+
+
+def atomic_torch_save(obj: object, path: str | os.PathLike) -> None:
+    """torch.save to a temporary file in the same folder, then os.replace (atomic on POSIX)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(obj, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def list_checkpoints(run_dir: str | os.PathLike) -> list[Path]:
+    """``model_<it>.pt`` files of a run folder, oldest iteration first."""
+    run_dir = Path(run_dir)
+    found = [(int(m.group(1)), p) for p in run_dir.glob("model_*.pt") if (m := CHECKPOINT_RE.match(p.name))]
+    return [p for _, p in sorted(found)]
+
+
+def latest_checkpoint(run_dir: str | os.PathLike) -> Path:
+    ckpts = list_checkpoints(run_dir)
+    if not ckpts:
+        raise FileNotFoundError(f"{run_dir}: no checkpoint (model_<iteration>.pt) in this run folder")
+    return ckpts[-1]
+
+
+class HoverRunner(OnPolicyRunner):
+    """OnPolicyRunner + env state in checkpoints, atomic saves, weights-only loads, exact resume."""
+
+    def __init__(self, env, train_cfg: dict, log_dir: str | None = None, device: str = "cpu",
+                 config_json: str = "", keep_checkpoints: int = 5):  # fmt: skip
+        super().__init__(env, train_cfg, log_dir=log_dir, device=device)
+        self.config_json = config_json
+        self.keep_checkpoints = keep_checkpoints
+
+    def save(self, path: str, infos: dict | None = None) -> None:
+        ckpt = self.alg.save()
+        ckpt["iter"] = self.current_learning_iteration
+        ckpt["env_state"] = self.env.state_dict() if hasattr(self.env, "state_dict") else {}
+        ckpt["logger"] = {
+            "tot_timesteps": int(self.logger.tot_timesteps),
+            "tot_time": float(self.logger.tot_time),
+        }
+        ckpt["config"] = self.config_json
+        atomic_torch_save(ckpt, path)
+        if self.keep_checkpoints > 0:
+            for old in list_checkpoints(Path(path).parent)[: -self.keep_checkpoints]:
+                old.unlink(missing_ok=True)
+
+    def load(self, path: str, load_cfg: dict | None = None, strict: bool = True,
+             map_location: str | None = None) -> dict:  # fmt: skip
+        """Restore weights, optimiser, normalisers, env state and the iteration counter."""
+        ckpt = torch.load(path, weights_only=True, map_location=map_location or self.device)
+        self.alg.load(ckpt, load_cfg, strict)
+        self.current_learning_iteration = int(ckpt["iter"]) + 1  # the saved iteration was completed
+        if ckpt.get("env_state") and hasattr(self.env, "load_state_dict"):
+            self.env.load_state_dict(ckpt["env_state"])
+        log = ckpt.get("logger") or {}
+        self.logger.tot_timesteps = int(log.get("tot_timesteps", 0))
+        self.logger.tot_time = float(log.get("tot_time", 0.0))
+        return ckpt

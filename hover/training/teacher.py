@@ -1,0 +1,258 @@
+"""``hover train teacher``: PPO (rsl-rl) on the HOVER tracking env, with run folders and resume.
+
+A run folder holds ``config.json`` (the full resolved :class:`TeacherTrainConfig` and the rsl-rl
+config dict), TensorBoard event files, ``git/`` (code state) and the newest checkpoints
+``model_<iteration>.pt`` (see ``runner.py``). ``--resume RUN`` (a run folder or a checkpoint)
+reloads that run's config (command-line options still override it), weights, optimiser,
+normalisers, curriculum and sampler state, then continues the same curve in the same folder
+until iteration ``--max-iterations`` (a total, not a count of extra iterations).
+
+Defaults are the paper's teacher: actor/critic MLP [512, 256, 128] ELU, 24 steps per env,
+5 epochs x 4 mini-batches, lr 1e-3 adaptive (KL 0.01), gamma 0.99, lambda 0.95, clip 0.2,
+entropy 0.005, value coefficient 1.0, gradient norm 0.2.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from hover.envs.tracking.config import TrackingEnvConfig, config_from_dict
+from hover.training.runner import HoverRunner, latest_checkpoint
+
+
+@dataclass
+class PPOConfig:
+    num_steps_per_env: int = 24
+    num_learning_epochs: int = 5
+    num_mini_batches: int = 4
+    learning_rate: float = 1e-3
+    schedule: str = "adaptive"
+    desired_kl: float = 0.01
+    gamma: float = 0.99
+    lam: float = 0.95
+    clip_param: float = 0.2
+    entropy_coef: float = 0.005
+    value_loss_coef: float = 1.0
+    max_grad_norm: float = 0.2
+    use_clipped_value_loss: bool = True
+
+
+@dataclass
+class ModelConfig:
+    actor_hidden_dims: tuple[int, ...] = (512, 256, 128)
+    critic_hidden_dims: tuple[int, ...] = (512, 256, 128)
+    activation: str = "elu"
+    obs_normalization: bool = True
+    init_noise_std: float = 1.0
+
+
+@dataclass
+class TeacherTrainConfig:
+    """Train the HOVER oracle teacher with PPO."""
+
+    backend: str = "mujoco"  # simulator backend
+    num_envs: int = 64
+    motions: str | None = None  # motion file or folder; None = the built-in set
+    max_iterations: int = 1000  # total PPO iterations of the run (also when resuming)
+    resume: str | None = None  # run folder or checkpoint to continue
+    run_dir: str | None = None  # default: runs/teacher/<date-time>
+    save_interval: int = 50  # iterations between checkpoints
+    keep_checkpoints: int = 5  # newest checkpoints kept (0 = all)
+    seed: int = 0
+    device: str = "cpu"
+    num_threads: int | None = None  # simulator threads (None = all cores)
+    torch_threads: int | None = None  # torch intra-op threads (None = torch default)
+    robot: str = "h1"
+    env: TrackingEnvConfig = field(default_factory=TrackingEnvConfig)
+    ppo: PPOConfig = field(default_factory=PPOConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+
+
+def rsl_rl_config(cfg: TeacherTrainConfig) -> dict[str, Any]:
+    """The train_cfg dict that rsl-rl-lib 5.x's OnPolicyRunner expects."""
+    p, m = cfg.ppo, cfg.model
+    algorithm = {k: v for k, v in dataclasses.asdict(p).items() if k != "num_steps_per_env"}
+    return {
+        "num_steps_per_env": p.num_steps_per_env,
+        "save_interval": cfg.save_interval,
+        "obs_groups": {"actor": ["policy"], "critic": ["critic"]},
+        "algorithm": {"class_name": "hover.training.runner:GuardedPPO", **algorithm},
+        "actor": {
+            "class_name": "MLPModel",
+            "hidden_dims": list(m.actor_hidden_dims),
+            "activation": m.activation,
+            "obs_normalization": m.obs_normalization,
+            "distribution_cfg": {
+                "class_name": "GaussianDistribution",
+                "init_std": m.init_noise_std,
+                "std_type": "scalar",
+            },
+        },
+        "critic": {
+            "class_name": "MLPModel",
+            "hidden_dims": list(m.critic_hidden_dims),
+            "activation": m.activation,
+            "obs_normalization": m.obs_normalization,
+        },
+        "logger": "tensorboard",
+        "check_for_nan": True,
+        "run_name": "teacher",
+    }
+
+
+def config_to_json(cfg: TeacherTrainConfig) -> str:
+    return json.dumps({"train": dataclasses.asdict(cfg), "rsl_rl": rsl_rl_config(cfg)}, indent=2)
+
+
+def config_from_json(text: str, where: str = "config") -> TeacherTrainConfig:
+    data = json.loads(text)
+    return config_from_dict(TeacherTrainConfig, data["train"] if "train" in data else data, where)
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
+
+
+def resolve_resume(resume: str) -> tuple[Path, Path]:
+    """(run folder, checkpoint) of ``--resume`` (a run folder or a ``model_<it>.pt`` file)."""
+    p = Path(resume)
+    if p.is_dir():
+        return p, latest_checkpoint(p)
+    if p.is_file():
+        return p.parent, p
+    raise FileNotFoundError(f"--resume {resume}: no such run folder or checkpoint")
+
+
+def make_env(cfg: TeacherTrainConfig):
+    """Motion library + backend + TrackingEnv for a training config."""
+    from hover.envs.backends import make_backend
+    from hover.envs.tracking.env import TrackingEnv
+    from hover.motion.library import MotionLibrary
+    from hover.robots import get_robot
+
+    robot = get_robot(cfg.robot)
+    if cfg.motions:
+        motions = MotionLibrary.from_sources(cfg.motions, robot=robot, device=cfg.device)
+    else:
+        motions = MotionLibrary.builtin(robot=robot, device=cfg.device)
+    options = {"num_threads": cfg.num_threads} if cfg.backend == "mujoco" else {}
+    backend = make_backend(cfg.backend, robot, cfg.num_envs, device=cfg.device, **options)
+    env_cfg = dataclasses.replace(cfg.env, seed=cfg.seed)
+    return TrackingEnv(env_cfg, motions, backend)
+
+
+def train(cfg: TeacherTrainConfig) -> Path:
+    """Train (or resume) and return the run folder."""
+    if cfg.torch_threads:
+        torch.set_num_threads(cfg.torch_threads)
+    torch.manual_seed(cfg.seed)
+    ckpt = None
+    if cfg.resume:
+        run_dir, ckpt = resolve_resume(cfg.resume)
+        if cfg.run_dir and Path(cfg.run_dir).resolve() != run_dir.resolve():
+            run_dir = Path(cfg.run_dir)
+    else:
+        run_dir = Path(cfg.run_dir or Path("runs") / "teacher" / time.strftime("%Y%m%d-%H%M%S"))
+    run_dir.mkdir(parents=True, exist_ok=True)
+    text = config_to_json(cfg)
+    _atomic_write_text(run_dir / "config.json", text)
+
+    env = make_env(cfg)
+    runner = HoverRunner(env, rsl_rl_config(cfg), log_dir=str(run_dir), device=cfg.device,
+                         config_json=text, keep_checkpoints=cfg.keep_checkpoints)  # fmt: skip
+    runner.add_git_repo_to_log(str(Path(__file__).resolve()))
+    if ckpt is not None:
+        runner.load(str(ckpt))
+        print(f"resumed {ckpt} at iteration {runner.current_learning_iteration}", flush=True)
+    remaining = cfg.max_iterations - runner.current_learning_iteration
+    try:
+        if remaining > 0:
+            runner.learn(remaining, init_at_random_ep_len=False)
+        else:
+            print(
+                f"nothing to do: the run is at iteration {runner.current_learning_iteration} >= {cfg.max_iterations}"
+            )
+    finally:
+        env.backend.close()
+    return run_dir
+
+
+def _resume_defaults(argv: list[str]) -> TeacherTrainConfig:
+    """The saved config of ``--resume RUN`` (if given) as the default for command-line parsing."""
+    resume = None
+    for i, a in enumerate(argv):
+        if a == "--resume" and i + 1 < len(argv):
+            resume = argv[i + 1]
+        elif a.startswith("--resume="):
+            resume = a.split("=", 1)[1]
+    if not resume or resume == "None":
+        return TeacherTrainConfig()
+    run_dir, _ = resolve_resume(resume)
+    path = run_dir / "config.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: missing; cannot resume a run without its config")
+    return config_from_json(path.read_text(), str(path))
+
+
+def export_bundled(
+    run_dir: str | os.PathLike, out_dir: str | os.PathLike | None = None, name: str = "teacher"
+) -> Path:
+    """Copy the latest checkpoint's actor weights (+ normaliser) and config into ``out_dir``.
+
+    Writes ``<name>.pt`` (``actor_state_dict``, ``iter``, ``kind``, ``config`` JSON; no optimiser,
+    no critic) and ``<name>.json``. ``out_dir`` defaults to ``hover/assets/policies``.
+    """
+    run_dir = Path(run_dir)
+    src = latest_checkpoint(run_dir) if run_dir.is_dir() else run_dir
+    ckpt = torch.load(src, weights_only=True, map_location="cpu")
+    text = ckpt.get("config") or (src.parent / "config.json").read_text()
+    out = Path(out_dir) if out_dir else Path(__file__).resolve().parents[1] / "assets" / "policies"
+    out.mkdir(parents=True, exist_ok=True)
+    from hover.training.runner import atomic_torch_save
+
+    slim = {"kind": "teacher", "iter": int(ckpt["iter"]), "config": text, "source": str(src),
+            "actor_state_dict": ckpt["actor_state_dict"]}  # fmt: skip
+    atomic_torch_save(slim, out / f"{name}.pt")
+    _atomic_write_text(out / f"{name}.json", text)
+    return out / f"{name}.pt"
+
+
+def main(argv: list[str], prog: str) -> int:
+    import tyro
+
+    default = _resume_defaults(argv)
+    cfg = tyro.cli(TeacherTrainConfig, args=argv, prog=prog, default=default,
+                   description="Train the HOVER oracle teacher (PPO, rsl-rl) on the tracking env.")  # fmt: skip
+    run_dir = train(cfg)
+    print(f"run folder: {run_dir}")
+    return 0
+
+
+def export_main(argv: list[str] | None = None) -> int:
+    """``python -m hover.training.teacher RUN [OUT_DIR]``: export_bundled from the shell."""
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv:
+        print("usage: python -m hover.training.teacher RUN_DIR_OR_CKPT [OUT_DIR]", file=sys.stderr)
+        return 2
+    path = export_bundled(argv[0], argv[1] if len(argv) > 1 else None)
+    print(f"wrote {path} and {path.with_suffix('.json')}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(export_main())
