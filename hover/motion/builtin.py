@@ -54,9 +54,10 @@ def _sin(t: np.ndarray, freq: float, phase: float = 0.0) -> np.ndarray:
     return np.sin(2 * math.pi * freq * t + phase)
 
 
-def _bump(t: np.ndarray, freq: float) -> np.ndarray:
-    """0 -> 1 -> 0 per period (raised cosine), starting at 0 with zero slope."""
-    return 0.5 * (1.0 - np.cos(2 * math.pi * freq * t))
+def _bump(t: np.ndarray, freq: float, start: float = EASE_S, count: int = 1) -> np.ndarray:
+    """``count`` raised-cosine bumps 0 -> 1 -> 0 of ``freq`` Hz from ``start`` s; 0 elsewhere (C1)."""
+    inside = (t >= start) & (t <= start + count / freq)
+    return np.where(inside, 0.5 * (1.0 - np.cos(2 * math.pi * freq * (t - start))), 0.0)
 
 
 def _squat_depth(d: np.ndarray) -> dict[str, np.ndarray]:
@@ -87,7 +88,7 @@ def _motions() -> list[tuple[str, float, MotionFn]]:
         return {"torso": 0.03 * _sin(t, 0.2)}  # nearly still, a slow small sway
 
     def squat(t):
-        return _squat_depth(0.35 * _bump(t - EASE_S, 0.25))
+        return _squat_depth(0.35 * _bump(t, 0.25, count=2))
 
     def wave(sides):
         def fn(t):
@@ -99,13 +100,13 @@ def _motions() -> list[tuple[str, float, MotionFn]]:
         return fn
 
     def reach_forward(t):
-        lift = _bump(t - EASE_S, 0.25)
+        lift = _bump(t, 0.25)
         out = _arm("left", pitch=-1.35 * lift, roll=0.3 * lift, elbow=1.4 * lift)
         out.update(_arm("right", pitch=-1.35 * lift, roll=0.3 * lift, elbow=1.4 * lift))
         return out
 
     def reach_up(t):
-        lift = _bump(t - EASE_S, 0.2)
+        lift = _bump(t, 0.2)
         out = _arm("left", pitch=-2.5 * lift, roll=0.7 * lift, elbow=1.2 * lift)
         out.update(_arm("right", pitch=-2.5 * lift, roll=0.7 * lift, elbow=1.2 * lift))
         return out
@@ -118,14 +119,14 @@ def _motions() -> list[tuple[str, float, MotionFn]]:
         return out
 
     def bow(t):
-        lean = 0.35 * _bump(t - EASE_S, 0.25)
+        lean = 0.35 * _bump(t, 0.25)
         out = {"pelvis_pitch": lean, "left_hip_pitch": -lean, "right_hip_pitch": -lean}
         out.update(_arm("left", pitch=-0.5 * lean / 0.35, elbow=0.8))
         out.update(_arm("right", pitch=-0.5 * lean / 0.35, elbow=0.8))
         return out
 
     def squat_reach(t):
-        depth = _bump(t - EASE_S, 0.25)
+        depth = _bump(t, 0.25)
         out = _squat_depth(0.3 * depth)
         out.update(_arm("left", pitch=-1.3 * depth, roll=0.3 * depth, elbow=1.3 * depth))
         out.update(_arm("right", pitch=-1.3 * depth, roll=0.3 * depth, elbow=1.3 * depth))

@@ -53,6 +53,12 @@ class MotionLibrary:
     Attributes: ``num_clips``, ``clip_names``, ``clip_fps`` [C], ``clip_num_frames`` [C] (long),
     ``clip_durations`` [C] (s), ``clip_starts`` [C] (long, offset of each clip's first frame in the
     flat frame tensors), ``total_duration`` (s), ``num_frames`` (all clips).
+
+    Per-frame tensors over all clips' frames F (world frame): ``body_pos`` [F, B, 3], ``body_quat``
+    [F, B, 4], ``body_lin_vel`` [F, B, 3], ``body_ang_vel`` [F, B, 3], ``joint_pos`` [F, J],
+    ``joint_vel`` [F, J]; B = ``len(robot.tracked_body_names)``, body 0 is the root. All but
+    ``body_quat`` are (non-contiguous) views into one packed tensor; treat them as read-only.
+    Precision: poses and velocities are computed in float64 and stored in ``dtype``.
     """
 
     def __init__(
@@ -89,12 +95,16 @@ class MotionLibrary:
         nb = len(self.robot.tracked_body_names)
         nj = self.robot.num_joints
         kw = {"device": self.device, "dtype": dtype}
-        self.body_pos = torch.empty(self.num_frames, nb, 3, **kw)
+        # Everything that is blended linearly lives in one packed [F, K] tensor, so get_state gathers
+        # two rows per sample once; body_pos, body_lin_vel, ... are views into it.
+        self._layout = {"body_pos": (nb, 3), "body_lin_vel": (nb, 3), "body_ang_vel": (nb, 3),
+                        "joint_pos": (nj,), "joint_vel": (nj,)}  # fmt: skip
+        width = sum(int(np.prod(shape)) for shape in self._layout.values())
+        self._linear = torch.empty(self.num_frames, width, **kw)
+        self.body_pos, self.body_lin_vel, self.body_ang_vel, self.joint_pos, self.joint_vel = self._unpack(
+            self._linear
+        )
         self.body_quat = torch.empty(self.num_frames, nb, 4, **kw)
-        self.body_lin_vel = torch.empty(self.num_frames, nb, 3, **kw)
-        self.body_ang_vel = torch.empty(self.num_frames, nb, 3, **kw)
-        self.joint_pos = torch.empty(self.num_frames, nj, **kw)
-        self.joint_vel = torch.empty(self.num_frames, nj, **kw)
         fk = ForwardKinematics(self.robot, self.device, torch.float64)
         for group in _chunk_clips(lengths, _CHUNK_FRAMES):
             self._fill_chunk([clips[i] for i in group], fk, int(starts[group[0]]))
@@ -106,18 +116,24 @@ class MotionLibrary:
         sources: str | os.PathLike | Iterable[str | os.PathLike],
         robot: RobotSpec | None = None,
         device: str | torch.device = "cpu",
+        dtype: torch.dtype = torch.float32,
     ) -> MotionLibrary:
         """Library of all clips in a motion file, a folder of them (recursive), or a list of either."""
         robot = robot or get_robot()
-        return cls(load_motion_sources(sources, robot), robot=robot, device=device)
+        return cls(load_motion_sources(sources, robot), robot=robot, device=device, dtype=dtype)
 
     @classmethod
-    def builtin(cls, robot: RobotSpec | None = None, device: str | torch.device = "cpu") -> MotionLibrary:
+    def builtin(
+        cls,
+        robot: RobotSpec | None = None,
+        device: str | torch.device = "cpu",
+        dtype: torch.dtype = torch.float32,
+    ) -> MotionLibrary:
         """Library of the motion set shipped with hover (``hover/assets/motions/builtin.npz``)."""
         from hover.motion.builtin import load_builtin_motions
 
         robot = robot or get_robot()
-        return cls(load_builtin_motions(robot), robot=robot, device=device)
+        return cls(load_builtin_motions(robot), robot=robot, device=device, dtype=dtype)
 
     def _fill_chunk(self, clips: list[MotionClip], fk: ForwardKinematics, offset: int) -> None:
         """FK and finite-difference velocities of whole clips, in float64, written at ``offset``."""
@@ -210,28 +226,35 @@ class MotionLibrary:
         Positions, joint angles and velocities are blended linearly; quaternions by slerp.
         """
         i0, i1, a = self.frame_index(clip_ids, times)
-        a1 = a.unsqueeze(-1)
-        a2 = a1.unsqueeze(-1)
-
-        def lerp(x: Tensor, w: Tensor) -> Tensor:
-            return torch.lerp(x[i0], x[i1], w)
-
-        body_pos = lerp(self.body_pos, a2)
-        body_quat = quat_slerp(self.body_quat[i0], self.body_quat[i1], a2)
-        body_lin_vel = lerp(self.body_lin_vel, a2)
-        body_ang_vel = lerp(self.body_ang_vel, a2)
+        n = i0.shape[0]
+        both = torch.cat((i0, i1))
+        lin = self._linear[both]
+        quat = self.body_quat[both]
+        body_pos, body_lin_vel, body_ang_vel, joint_pos, joint_vel = self._unpack(
+            torch.lerp(lin[:n], lin[n:], a.unsqueeze(-1))
+        )
+        body_quat = quat_slerp(quat[:n], quat[n:], a.view(n, 1, 1))
         return MotionState(
             root_pos=body_pos[:, 0],
             root_quat=body_quat[:, 0],
             root_lin_vel=body_lin_vel[:, 0],
             root_ang_vel=body_ang_vel[:, 0],
-            joint_pos=lerp(self.joint_pos, a1),
-            joint_vel=lerp(self.joint_vel, a1),
+            joint_pos=joint_pos,
+            joint_vel=joint_vel,
             body_pos=body_pos,
             body_quat=body_quat,
             body_lin_vel=body_lin_vel,
             body_ang_vel=body_ang_vel,
         )
+
+    def _unpack(self, packed: Tensor) -> list[Tensor]:
+        """Views of a packed [n, K] tensor as body_pos, body_lin_vel, body_ang_vel, joint_pos, joint_vel."""
+        out, col = [], 0
+        for shape in self._layout.values():
+            size = int(np.prod(shape))
+            out.append(packed[:, col : col + size].unflatten(1, shape))
+            col += size
+        return out
 
     def _check_ids(self, clip_ids: Tensor) -> Tensor:
         clip_ids = torch.as_tensor(clip_ids, device=self.device)
