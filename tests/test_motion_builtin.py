@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import mujoco
 import numpy as np
 import pytest
 import torch
@@ -21,6 +22,7 @@ from hover.motion.builtin import (
 from hover.motion.format import load_motions, save_motions
 from hover.motion.library import MotionLibrary
 from hover.robots import get_robot
+from hover.robots.mjcf import ModelOptions, build_model
 from hover.rotations import quat_rotate
 
 ROBOT = get_robot("h1")
@@ -160,3 +162,21 @@ def test_cli_info_and_builtin(tmp_path, capsys):
     (tmp_path / "junk.npz").write_text("junk")
     assert hover_main(["motion", "info", str(tmp_path / "junk.npz")]) == 1
     assert "junk.npz" in capsys.readouterr().err
+
+
+def test_generated_clips_are_statically_balanced(generated):
+    # The whole-body centre of mass stays over the support area between the two feet, so the
+    # set is physically plausible at these speeds (checked every 5th frame with MuJoCo).
+    model = build_model(ROBOT, ModelOptions())
+    data = mujoco.MjData(model)
+    ankles = [model.body(f).id for f in ROBOT.feet]
+    for c in generated:
+        for i in range(0, c.num_frames, 5):
+            data.qpos[:3], data.qpos[3:7], data.qpos[7:] = c.root_pos[i], c.root_quat[i], c.joint_pos[i]
+            mujoco.mj_kinematics(model, data)
+            mujoco.mj_comPos(model, data)
+            com = data.subtree_com[1]
+            feet = data.xpos[ankles]
+            # foot soles span -0.035 - 0.014 .. 0.14 + 0.014 m along the ankle x axis (feet are level)
+            assert feet[:, 0].max() - 0.04 < com[0] < feet[:, 0].min() + 0.14, (c.name, i)
+            assert feet[:, 1].min() < com[1] < feet[:, 1].max(), (c.name, i)
