@@ -25,7 +25,7 @@ from hover.motion.format import MotionClip
 from hover.robots.mjcf import build_spec
 from hover.robots.spec import RobotSpec
 
-GHOST_RGBA = (0.25, 0.9, 0.35, 0.35)
+GHOST_RGBA = (0.25, 0.9, 0.35, 0.3)
 _INSTALL_HINT = (
     "offscreen rendering needs an OpenGL library: install EGL (`apt-get install -y libegl1`, with a GPU "
     "driver or Mesa) or OSMesa (`apt-get install -y libosmesa6`) and set MUJOCO_GL=egl or MUJOCO_GL=osmesa"
@@ -65,6 +65,8 @@ def render_model(robot: RobotSpec) -> mujoco.MjModel:
     for tex in spec.textures:
         if tex.name == "grid":
             tex.rgb1, tex.rgb2 = [0.55, 0.6, 0.65], [0.42, 0.47, 0.52]
+    for mat in spec.materials:
+        mat.reflectance = 0.0  # a mirror floor doubles the render cost and confuses robot and ghost
     spec.visual.headlight.ambient = [0.35, 0.35, 0.35]
     spec.visual.headlight.diffuse = [0.55, 0.55, 0.55]
     return spec.compile()

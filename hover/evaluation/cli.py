@@ -1,0 +1,156 @@
+"""``hover eval``: the paper's evaluation of a policy on a motion set, as JSON/CSV and a video."""
+
+from __future__ import annotations
+
+import csv as csvlib
+import json as jsonlib
+import math
+import os
+import sys
+import inspect
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from hover.evaluation.evaluate import ClipResult, EvalReport
+from hover.evaluation.metrics import BODY_METRIC_NAMES, METRIC_NAMES
+
+
+@dataclass
+class EvalConfig:
+    """Evaluate a policy on every clip of a motion set: each clip played once from t = 0 on flat
+    ground, no domain randomisation, control delay 2 steps, batched across envs. Reports the HOVER
+    paper's metrics (success rate, E_g-mpjpe, E_mpjpe, E_vel, E_acc, joint and root errors) for all
+    tracked bodies and each body subset, over all clips and over successful clips."""
+
+    policy: str  # checkpoint .pt, run folder (latest checkpoint) or builtin:teacher
+    motions: str | None = None  # motion file or folder; default: the built-in motion set
+    json: bool = False  # print the report as JSON on stdout (progress goes to stderr)
+    per_clip: bool = False  # include the per-clip rows in the JSON report
+    csv: str | None = None  # write one row per clip to this CSV file
+    video: str | None = None  # write a rollout video (MP4; GIF when ffmpeg is missing)
+    video_clips: str | None = None  # comma-separated clip names for the video; default: the worst clip
+    video_width: int = 960
+    video_height: int = 540
+    num_envs: int | None = None  # parallel envs; default: one per clip, at most 64
+    num_threads: int | None = None  # simulator threads (MuJoCo backend); default: all cores
+    backend: str = "mujoco"
+    device: str = "cpu"
+    domain_rand: bool = False  # evaluate with the training domain randomisation on
+
+
+def write_csv(path: str | os.PathLike, clips: list[ClipResult]) -> Path:
+    """One row per clip (name, success, failure, deviations, every metric); written atomically."""
+    path = Path(path)
+    rows = [c.row() for c in clips]
+    fields = list(rows[0]) if rows else ["name"]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w", newline="") as f:
+            writer = csvlib.DictWriter(f, fieldnames=fields)
+            writer.writeheader()
+            for r in rows:
+                writer.writerow({k: ("" if v is None else v) for k, v in r.items()})
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def _fmt(v: float | None, digits: int = 3) -> str:
+    return "-" if v is None or (isinstance(v, float) and not math.isfinite(v)) else f"{v:.{digits}f}"
+
+
+def format_table(report: EvalReport) -> str:
+    """Human-readable summary: the metrics over all/successful clips, subsets, then one line per clip."""
+    s = report.summary
+    ok = s["successful_only"]
+    lines = [f"policy {report.policy_source}: {s['num_clips']} clips, success rate {_fmt(s['success_rate'])} "
+             f"({s['num_successful']}/{s['num_clips']}); frame = {report.control_dt:g} s", "",
+             f"{'metric':<24}{'all clips':>12}{'successful':>12}"]  # fmt: skip
+    for name in METRIC_NAMES:
+        lines.append(f"{name:<24}{_fmt(s[name]):>12}{_fmt(ok[name]):>12}")
+    for subset, vals in s["subset"].items():
+        for name in BODY_METRIC_NAMES:
+            key = f"{subset}/{name}"
+            lines.append(f"{key:<24}{_fmt(vals[name]):>12}{_fmt(ok['subset'][subset][name]):>12}")
+    lines += ["", f"{'clip':<24}{'ok':>4}{'mpjpe_g':>9}{'mpjpe_l':>9}{'fail_s':>8}  reason"]
+    for c in report.clips:
+        lines.append(f"{c.name:<24}{'yes' if c.success else 'no':>4}{_fmt(c.metrics['mpjpe_g_mm'], 1):>9}"
+                     f"{_fmt(c.metrics['mpjpe_l_mm'], 1):>9}{_fmt(c.fail_time_s, 2):>8}  {c.fail_reason or ''}")  # fmt: skip
+    return "\n".join(lines)
+
+
+def _video_names(cfg: EvalConfig, names: list[str]) -> list[str] | None:
+    if not cfg.video:
+        return None
+    if not cfg.video_clips:
+        return []  # decided after the run: the worst clip
+    wanted = [n.strip() for n in cfg.video_clips.split(",") if n.strip()]
+    missing = [n for n in wanted if n not in names]
+    if missing:
+        raise SystemExit(f"--video-clips: unknown clips {missing}; the motion set has {names}")
+    return wanted
+
+
+def _worst(report: EvalReport) -> ClipResult:
+    """First failed clip, else the clip with the highest E_g-mpjpe."""
+    failed = [c for c in report.clips if not c.success]
+    if failed:
+        return failed[0]
+    return max(report.clips, key=lambda c: c.metrics["mpjpe_g_mm"])
+
+
+def main(argv: list[str], prog: str) -> int:
+    import tyro
+
+    cfg = tyro.cli(EvalConfig, args=argv, prog=prog, description=inspect.cleandoc(EvalConfig.__doc__ or ""))
+    from hover.evaluation.evaluate import evaluate
+    from hover.motion.library import MotionLibrary
+    from hover.policies import load_policy
+
+    log = sys.stderr if cfg.json else sys.stdout
+    try:
+        policy = load_policy(cfg.policy, device=cfg.device)
+        motions = (MotionLibrary.from_sources(cfg.motions, device=cfg.device) if cfg.motions
+                   else MotionLibrary.builtin(device=cfg.device))  # fmt: skip
+    except (FileNotFoundError, ValueError) as err:
+        print(f"{prog}: {err}", file=sys.stderr)
+        return 2
+    video_names = _video_names(cfg, list(motions.clip_names))
+    num_envs = cfg.num_envs or min(motions.num_clips, 64)
+    print(f"evaluating {policy.source} on {motions.num_clips} clips ({motions.total_duration:.1f} s of motion) "
+          f"with {num_envs} envs ...", file=log, flush=True)  # fmt: skip
+    t0 = time.perf_counter()
+    report = evaluate(policy, motions, num_envs=num_envs, record=(True if video_names == [] else (video_names or False)),
+                      domain_rand=cfg.domain_rand, backend=cfg.backend, num_threads=cfg.num_threads)  # fmt: skip
+    wall = time.perf_counter() - t0
+    print(f"done in {wall:.1f} s ({motions.total_duration / wall:.1f}x real time)", file=log, flush=True)
+
+    if cfg.csv:
+        print(f"wrote {write_csv(cfg.csv, report.clips)}", file=log)
+    if cfg.video:
+        from hover.evaluation.video import render_recordings, write_video
+
+        chosen = (
+            [_worst(report)]
+            if video_names == []
+            else [report.clips[motions.clip_names.index(n)] for n in video_names]
+        )
+        frames = render_recordings([c.recording for c in chosen], motions.robot, width=cfg.video_width,
+                                   height=cfg.video_height)  # fmt: skip
+        path = write_video(cfg.video, frames, fps=30.0)
+        note = "" if str(path) == cfg.video else " (no ffmpeg: GIF instead of MP4)"
+        print(
+            f"wrote {path}{note}: {', '.join(c.name for c in chosen)}, {len(frames)} frames at 30 fps",
+            file=log,
+        )
+    if cfg.json:
+        print(jsonlib.dumps(report.to_json(per_clip=cfg.per_clip), indent=2))
+    else:
+        print(format_table(report))
+    return 0
