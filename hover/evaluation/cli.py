@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import csv as csvlib
+import inspect
 import json as jsonlib
 import math
 import os
 import sys
-import inspect
 import tempfile
 import time
 from dataclasses import dataclass
