@@ -255,5 +255,9 @@ def test_bad_input_is_reported() -> None:
     b = backend(2)
     with pytest.raises(ValueError, match="joint_targets"):
         b.step(torch.zeros(2, J + 1))
+    nan = torch.zeros(2, J)
+    nan[1, 3] = float("nan")
+    with pytest.raises(ValueError, match=r"non-finite joint_targets in envs \[1\]"):
+        b.step(nan)
     with pytest.raises(IndexError, match="env ids"):
         b.push(torch.tensor([5]), torch.zeros(1, 3))

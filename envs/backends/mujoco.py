@@ -173,7 +173,11 @@ class MujocoBackend(SimBackend):
 
     # ------------------------------------------------------------------ SimBackend
     def step(self, joint_targets: Tensor) -> None:
-        np.copyto(self._ctrl, self._np(joint_targets, (self.num_envs, self._nj), "joint_targets"))
+        targets = self._np(joint_targets, (self.num_envs, self._nj), "joint_targets")
+        if not np.isfinite(targets).all():
+            bad = np.flatnonzero(~np.isfinite(targets).all(axis=1))
+            raise ValueError(f"MujocoBackend: non-finite joint_targets in envs {bad[:5].tolist()}")
+        np.copyto(self._ctrl, targets)
         if self._pool is None:
             self._step_chunk(0, self.num_envs)
         else:
