@@ -169,8 +169,9 @@ class TrackingEnv(VecEnv):
         self._apply_pushes(live)
 
         state = self.backend.get_state()
-        diverged = ~torch.stack([torch.isfinite(t).reshape(self.num_envs, -1).all(1) for t in (
-            state.root_pos, state.root_quat, state.root_lin_vel, state.joint_pos, state.joint_vel)]).all(0)  # fmt: skip
+        diverged = ~torch.isfinite(
+            torch.cat((state.root_pos, state.root_lin_vel, state.joint_pos, state.joint_vel), 1)
+        ).all(1)
         bodies = self.extend(state.body_pos, state.body_quat, state.body_lin_vel, state.body_ang_vel)
         ref = self.motions.get_state(self.motion_ids, self.motion_times)
         ref_bodies = BodyState(ref.body_pos, ref.body_quat, ref.body_lin_vel, ref.body_ang_vel)
@@ -192,7 +193,7 @@ class TrackingEnv(VecEnv):
         reward, weighted = self._rewards(state, bodies, ref, ref_bodies, failed)
         bad = diverged | self.frozen
         reward = torch.where(bad, torch.zeros_like(reward), reward)
-        if cfg.check_finite:
+        if cfg.check_finite and not bool(torch.isfinite(reward[~bad]).all()):
             hit = O.first_non_finite({k: v[~bad] for k, v in weighted.items()})
             if hit is not None:
                 ids = (~bad).nonzero().flatten()[hit[1]]
@@ -212,7 +213,10 @@ class TrackingEnv(VecEnv):
                 self._reset_envs(ids)
             else:
                 self.frozen |= done_now
-        self._refresh()
+        if self.auto_reset and bool(done_now.any()):
+            self._refresh()
+        else:
+            self._refresh(state, bodies, ref)
         return self._obs, reward, dones, extras
 
     def _apply_pushes(self, live: Tensor) -> None:
@@ -316,34 +320,34 @@ class TrackingEnv(VecEnv):
         self.frozen[ids] = False
 
     # ----- observations -----
-    def _refresh(self) -> None:
-        """Read the backend state, the reference at ``motion_times`` and build the observations."""
+    def _refresh(
+        self, state: SimState | None = None, bodies: BodyState | None = None, ref: MotionState | None = None
+    ) -> None:
+        """Build the observations from the backend state and the reference at ``motion_times``
+        (read afresh unless the caller passes the ones it already has)."""
         cfg = self.cfg.observations
-        state = self.backend.get_state()
-        self._state = state
-        self._bodies = bodies = self.extend(
-            state.body_pos, state.body_quat, state.body_lin_vel, state.body_ang_vel
-        )
-        self._ref = ref = self.motions.get_state(self.motion_ids, self.motion_times)
+        if state is None or bodies is None or ref is None:
+            state = self.backend.get_state()
+            bodies = self.extend(state.body_pos, state.body_quat, state.body_lin_vel, state.body_ang_vel)
+            ref = self.motions.get_state(self.motion_ids, self.motion_times)
+        self._state, self._bodies, self._ref = state, bodies, ref
         ref_bodies = BodyState(ref.body_pos, ref.body_quat, ref.body_lin_vel, ref.body_ang_vel)
         clean = O.policy_terms(bodies, ref_bodies, self.actions)
-        if cfg.noise or bool(self.ref_offset.any()):
-            shifted = BodyState(
-                ref.body_pos + self.ref_offset.unsqueeze(1), ref.body_quat, ref.body_lin_vel, ref.body_ang_vel
-            )
-            actor = O.policy_terms(bodies, shifted, self.actions)
-            if cfg.noise:
-                scales = {k: cfg.body_noise for k in O.ROBOT_STATE_TERMS}
-                scales["ref_pos_diff"] = cfg.ref_pos_diff_noise
-                O.add_uniform_noise(actor, scales, self.generator)
-        else:
-            actor = clean
+        actor = dict(clean)
+        if bool(self.ref_offset.any()):
+            O.shift_reference(actor, self.ref_offset, state.root_quat)
+        if cfg.noise:
+            scales = {k: cfg.body_noise for k in O.ROBOT_STATE_TERMS}
+            scales["ref_pos_diff"] = cfg.ref_pos_diff_noise
+            O.add_uniform_noise(actor, scales, self.generator)
         recovering = self.steps_since_push < self.cfg.terminations.push_grace_steps
         priv = O.privileged_terms(
             self.physics_params, self.mass_body_ids, self.effort_limit, state.contact_forces[:, self.feet_ids],
             state.root_quat, recovering,
         )  # fmt: skip
-        if self.cfg.check_finite:
+        policy = O.concat(actor, O.POLICY_TERMS)
+        critic = torch.cat((O.concat(clean, O.POLICY_TERMS), O.concat(priv, list(priv))), dim=-1)
+        if self.cfg.check_finite and not bool(torch.isfinite(policy).all() and torch.isfinite(critic).all()):
             ok = ~self.frozen
             for group, group_terms in (("policy", actor), ("critic", priv)):
                 hit = O.first_non_finite({k: v[ok] for k, v in group_terms.items()})
@@ -352,8 +356,6 @@ class TrackingEnv(VecEnv):
                     raise NonFiniteError(
                         f"observation term {group}/{hit[0]!r} is NaN/inf in envs {ids.tolist()}"
                     )
-        policy = O.concat(actor, O.POLICY_TERMS)
-        critic = torch.cat((O.concat(clean, O.POLICY_TERMS), O.concat(priv, list(priv))), dim=-1)
         if bool(self.frozen.any()):  # frozen envs may hold a diverged state: keep their inputs finite
             policy = torch.nan_to_num(policy, nan=0.0, posinf=0.0, neginf=0.0)
             critic = torch.nan_to_num(critic, nan=0.0, posinf=0.0, neginf=0.0)

@@ -111,6 +111,14 @@ def privileged_terms(
     }
 
 
+def shift_reference(terms: dict[str, Tensor], offset: Tensor, root_quat: Tensor) -> None:
+    """In place: the terms as if every reference body were moved by ``offset`` [N, 3] (world, m)."""
+    d = quat_rotate(heading_quat_inverse(root_quat), offset)
+    for name in ("ref_pos_diff", "ref_body_pos"):
+        t = terms[name]
+        terms[name] = (t.reshape(t.shape[0], -1, 3) + d.unsqueeze(1)).reshape(t.shape)
+
+
 def add_uniform_noise(
     terms: dict[str, Tensor], scales: dict[str, float], generator: torch.Generator | None
 ) -> None:
