@@ -68,11 +68,11 @@ def test_hover_eval_json_and_csv(checkpoint, motions_dir, tmp_path, capsys):
 def test_hover_eval_table_and_video(checkpoint, motions_dir, tmp_path, capsys):
     video = tmp_path / "out.mp4"
     rc = hover_main(["eval", "--policy", str(checkpoint), "--motions", str(motions_dir), "--num-threads", "1",
-                     "--video", str(video), "--video-clips", "wave_both", "--video-width", "160",
+                     "--video", str(video), "--video-clips", "stand_still", "--video-width", "160",
                      "--video-height", "90"])  # fmt: skip
     assert rc == 0
     out = capsys.readouterr().out
-    assert "success rate" in out and "mpjpe_g_mm" in out and "wave_both" in out
+    assert "success rate" in out and "mpjpe_g_mm" in out and "wave_both" in out and "stand_still" in out
     written = video if video.exists() else video.with_suffix(".mp4.gif")
     assert written.exists() and written.stat().st_size > 1000
 

@@ -61,6 +61,9 @@ def test_resample_to_30_fps():
     idx = V.resample_indices(101, 50.0, 30.0)  # 2 s at 50 Hz
     assert len(idx) == 61 and idx[0] == 0 and idx[-1] == 100
     assert np.all(np.diff(idx) >= 1)
+    # 1.18 s: 30 fps samples stop at 1.167 s, the last (e.g. failure) frame is appended, then held
+    idx = V.resample_indices(60, 50.0, 30.0, hold_s=0.5)
+    assert list(idx[34:37]) == [57, 58, 59] and len(idx) == 36 + 1 + 15 and np.all(idx[36:] == 59)
 
 
 def test_render_recordings_and_write_mp4_and_gif(tmp_path, renderer):
@@ -69,7 +72,7 @@ def test_render_recordings_and_write_mp4_and_gif(tmp_path, renderer):
     rec.robot_qpos = rec.robot_qpos[:26]  # 0.5 s
     ghost = V.ClipRecording("with_ghost", 50.0, rec.robot_qpos, rec.robot_qpos + 0.0, failed_frame=20)
     frames = V.render_recordings([rec, ghost], ROBOT, width=W, height=H)
-    assert frames.shape == (2 * 16, H, W, 3)
+    assert frames.shape == (2 * (16 + 15), H, W, 3)  # 0.5 s at 30 fps, then the last frame held 0.5 s
     path = V.write_video(tmp_path / "out.mp4", frames, fps=30)
     if path.suffix == ".mp4":
         back = imageio.mimread(path, memtest=False)

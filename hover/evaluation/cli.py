@@ -129,7 +129,12 @@ def main(argv: list[str], prog: str) -> int:
     report = evaluate(policy, motions, num_envs=num_envs, record=(True if video_names == [] else (video_names or False)),
                       domain_rand=cfg.domain_rand, backend=cfg.backend, num_threads=cfg.num_threads)  # fmt: skip
     wall = time.perf_counter() - t0
-    print(f"done in {wall:.1f} s ({motions.total_duration / wall:.1f}x real time)", file=log, flush=True)
+    simulated = sum(c.frames - 1 for c in report.clips) * report.control_dt
+    print(
+        f"done in {wall:.1f} s: {simulated:.1f} s simulated ({simulated / wall:.1f}x real time)",
+        file=log,
+        flush=True,
+    )
 
     if cfg.csv:
         print(f"wrote {write_csv(cfg.csv, report.clips)}", file=log)

@@ -182,11 +182,15 @@ class OffscreenRenderer:
         self.close()
 
 
-def resample_indices(num_frames: int, src_fps: float, fps: float) -> np.ndarray:
-    """Indices of the source frames nearest to times 0, 1/fps, ... up to the last source frame."""
+def resample_indices(num_frames: int, src_fps: float, fps: float, hold_s: float = 0.0) -> np.ndarray:
+    """Indices of the source frames nearest to times 0, 1/fps, ...; the last source frame is always
+    included and then repeated for ``hold_s`` seconds (so the end of a clip, or its failure, stays visible)."""
     duration = (num_frames - 1) / src_fps
     times = np.arange(int(math.floor(duration * fps + 1e-9)) + 1) / fps
-    return np.clip(np.rint(times * src_fps).astype(np.int64), 0, num_frames - 1)
+    idx = np.clip(np.rint(times * src_fps).astype(np.int64), 0, num_frames - 1)
+    if idx[-1] != num_frames - 1:
+        idx = np.append(idx, num_frames - 1)
+    return np.concatenate([idx, np.full(int(round(hold_s * fps)), num_frames - 1, dtype=np.int64)])
 
 
 def render_recordings(
@@ -196,10 +200,11 @@ def render_recordings(
     fps: float = 30.0,
     width: int = 960,
     height: int = 540,
+    hold_s: float = 0.5,
 ) -> np.ndarray:
-    """Frames [F, H, W, 3] uint8 of all recordings one after another, resampled to ``fps``.
-
-    The overlay names the clip and the time; after a failure it says ``FAILED``.
+    """Frames [F, H, W, 3] uint8 of all recordings one after another, resampled to ``fps``; each
+    clip's last frame is held ``hold_s`` seconds. The overlay names the clip and the time; from the
+    failure frame on it says ``FAILED``.
     """
     if not recordings:
         raise ValueError("render_recordings needs at least one recording")
@@ -210,7 +215,7 @@ def render_recordings(
             if rec.robot_qpos.ndim != 2 or rec.robot_qpos.shape[1] != model.nq:
                 raise ValueError(f"recording {rec.name!r}: qpos rows must have {model.nq} columns")
             renderer.reset_camera()
-            for i in resample_indices(rec.num_frames, rec.fps, fps):
+            for i in resample_indices(rec.num_frames, rec.fps, fps, hold_s):
                 status = "reference: green ghost" if rec.ref_qpos is not None else "kinematic playback"
                 if rec.failed_frame is not None and i >= rec.failed_frame:
                     status = f"FAILED at {rec.failed_frame / rec.fps:.2f} s"
