@@ -84,6 +84,7 @@ def save_motions(path: str | os.PathLike, clips: Sequence[MotionClip], robot: Ro
     try:
         with os.fdopen(fd, "wb") as f:
             np.savez_compressed(f, **arrays)
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; motion files are ordinary data files
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
