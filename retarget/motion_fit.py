@@ -1,0 +1,307 @@
+"""Retarget human clips to the robot: one batched optimisation over all frames of all clips.
+
+Per frame: robot joint angles (clamped to the joint limits after every step), a root-rotation correction
+(axis-angle, applied to the human root rotation mapped to robot axes) and a small root-position
+residual; per clip: a root offset. The robot pelvis starts at the scaled human pelvis plus the fitted
+shape's root offset (robot pelvis frame). Loss: mean keypoint distance over the body pairs
+(:data:`skeleton.H1_SMPL_PAIRS`) + optional orientation term (feet by default; hands/forearms on request)
++ a small pose regulariser + temporal smoothness (second differences within a clip) + the residual's
+penalty. Afterwards each clip is grounded by its lowest collision-geometry point (:mod:`.quality`).
+
+Frames: world z up, wxyz quaternions, metres, radians. The fitted global scale is applied to both the
+human skeleton (bone offsets) and the root trajectory, so the robot's steps match its legs.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from hover.retarget.amass import HumanClip, resample
+from hover.retarget.body_model import BodyModel
+from hover.retarget.quality import ClipQuality, GeomPoints, clip_quality, soft_snap
+from hover.retarget.shape_fit import BodyShape, pair_indices, shape_rest_joints
+from hover.retarget.skeleton import SMPL_TO_ROBOT_AXES, joint_index, smpl_forward_kinematics, stand_pose
+from torch import Tensor
+
+from hover.kinematics import ForwardKinematics
+from hover.motion.format import MotionClip
+from hover.robots import RobotSpec, get_robot
+from hover.rotations import matrix_to_quat, quat_from_rotvec, quat_mul, quat_rotate, quat_to_matrix
+
+
+@dataclass
+class RetargetConfig:
+    fps: float = 30.0  # output frame rate (Hz); sources are resampled (slerp/lerp)
+    iterations: int = 12  # damped Gauss-Newton iterations over all frames at once
+    damping: float = 1e-3  # Levenberg-Marquardt: x (1 + diag(J^T J))
+    max_step: float = 0.5  # per-iteration limit on each unknown (rad / m)
+    pose_reg: float = 1e-3  # prior towards q = 0 (weight per rad^2, keypoint residuals in m)
+    smooth_weight: float = 2e-2  # prior towards the Gaussian-smoothed joint trajectory
+    smooth_sigma: float = 1.0  # frames
+    root_residual_reg: float = 1.0  # prior of the per-frame root position towards the clip's root offset
+    orientation_weight: float = 0.01  # (m/rad)^2: orientation residual (rotation vector) of orientation_pairs
+    orientation_pairs: tuple[tuple[str, str], ...] = (("left_ankle_link", "L_Ankle"), ("right_ankle_link", "R_Ankle"))
+    ground_band: float = 0.05  # m; frames whose lowest point is within this band are pulled to the floor
+    device: str = "cpu"
+    num_threads: int = 2
+    min_frames: int = 10
+    dtype: str = "float32"
+    seed: int = 0
+    extra_hand_orientation: bool = False  # also match forearm orientation (H1 has no wrist)
+    _hand_pairs: tuple[tuple[str, str], ...] = field(
+        default=(("left_elbow_link", "L_Elbow"), ("right_elbow_link", "R_Elbow")), repr=False
+    )
+
+
+@dataclass
+class RetargetResult:
+    clips: list[MotionClip]
+    quality: list[ClipQuality]
+    skipped: list[tuple[str, str]]
+    seconds: float  # wall time of the optimisation + grounding (excludes reading files)
+    frames: int
+
+
+@dataclass
+class _Targets:
+    keypoints: Tensor  # [N, K, 3] scaled human joints (world)
+    root_pos: Tensor  # [N, 3] initial robot root position
+    root_quat: Tensor  # [N, 4] initial robot root orientation
+    orient: Tensor  # [N, O, 4] target robot orientations for orientation pairs
+    clip_id: Tensor  # [N] long
+    starts: list[int]
+    lengths: list[int]
+
+
+def _human_targets(clips: Sequence[HumanClip], shape: BodyShape, model: BodyModel, robot: RobotSpec,
+                   cfg: RetargetConfig, device: torch.device, dtype: torch.dtype) -> _Targets:  # fmt: skip
+    rest = shape_rest_joints(model, shape)  # [24, 3] float64
+    pose = torch.from_numpy(np.concatenate([c.pose_aa for c in clips]))
+    trans = torch.from_numpy(np.concatenate([c.trans for c in clips])) * shape.scale
+    joints, glob = smpl_forward_kinematics(rest, pose, trans)
+    _, hi = pair_indices(robot)
+    fix = quat_to_matrix(torch.tensor(SMPL_TO_ROBOT_AXES, dtype=torch.float64))
+    root_rot = glob[:, 0] @ fix.T  # robot pelvis orientation matching the human root
+    root_quat = matrix_to_quat(root_rot)
+    offset = torch.as_tensor(shape.root_offset, dtype=torch.float64)
+    root_pos = joints[:, 0] + (root_rot @ offset)
+    # orientation targets: human global rotation times the stand-pose offset to the robot's zero pose
+    pairs = list(cfg.orientation_pairs) + (list(cfg._hand_pairs) if cfg.extra_hand_orientation else [])
+    fk = ForwardKinematics(robot, dtype=torch.float64)
+    zq = torch.tensor([[1.0, 0, 0, 0]], dtype=torch.float64)
+    robot_rest = fk(torch.zeros(1, 3, dtype=torch.float64), zq, torch.zeros(1, robot.num_joints, dtype=torch.float64))
+    _, stand_glob = smpl_forward_kinematics(rest, stand_pose(), torch.zeros(3, dtype=torch.float64))
+    orient = []
+    for body, joint in pairs:
+        j = joint_index(joint)
+        r0 = quat_to_matrix(robot_rest.quat[0, robot.body_index(body)])
+        off = stand_glob[j].T @ r0
+        orient.append(matrix_to_quat(glob[:, j] @ off))
+    orient_t = torch.stack(orient, 1) if orient else torch.zeros(len(pose), 0, 4, dtype=torch.float64)
+    lengths = [c.num_frames for c in clips]
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(int).tolist()
+    clip_id = torch.repeat_interleave(torch.arange(len(clips)), torch.tensor(lengths))
+    kw = {"device": device, "dtype": dtype}
+    return _Targets(joints[:, hi].to(**kw), root_pos.to(**kw), root_quat.to(**kw), orient_t.to(**kw),
+                    clip_id.to(device), starts, lengths)  # fmt: skip
+
+
+class _Jacobians:
+    """Which joints move which tracked body: ``ancestor[b, j]`` is 1 when joint j is on body b's chain."""
+
+    def __init__(self, robot: RobotSpec, device: torch.device, dtype: torch.dtype):
+        parents = robot.parent_indices()
+        body_joint = []
+        j = 0
+        for b in robot.bodies:
+            body_joint.append(j if b.joint is not None else -1)
+            j += b.joint is not None
+        names = robot.body_names
+        owner = list(range(len(names))) + [names.index(e.parent) for e in robot.extended_bodies]
+        anc = torch.zeros(len(owner), robot.num_joints, dtype=dtype)
+        for t, b in enumerate(owner):
+            while b >= 0:
+                if body_joint[b] >= 0:
+                    anc[t, body_joint[b]] = 1.0
+                b = parents[b]
+        self.ancestor = anc.to(device)
+        self.joint_body = torch.tensor([b for b, jj in enumerate(body_joint) if jj >= 0], device=device)
+        self.axes = torch.tensor([b.joint.axis for b in robot.bodies if b.joint is not None], device=device,
+                                 dtype=dtype)  # fmt: skip
+
+
+def _skew_columns(v: Tensor) -> Tensor:
+    """[..., 3, 3] matrix whose column i is e_i x v (d(w x v)/dw)."""
+    x, y, z = v.unbind(-1)
+    zero = torch.zeros_like(x)
+    return torch.stack((zero, -z, y, z, zero, -x, -y, x, zero), -1).reshape(v.shape + (3,)).transpose(-1, -2)
+
+
+def _rotvec_error(target: Tensor, current: Tensor) -> Tensor:
+    """World-frame rotation vector of target * current^-1 [..., 3] (small-angle accurate)."""
+    from hover.rotations import quat_conjugate, quat_to_rotvec
+
+    return quat_to_rotvec(quat_mul(target, quat_conjugate(current)))
+
+
+def smooth_in_time(x: Tensor, starts: list[int], lengths: list[int], sigma: float) -> Tensor:
+    """Gaussian smoothing [N, D] along frames within each clip (edges replicated); sigma in frames."""
+    if sigma <= 0:
+        return x
+    radius = max(1, int(round(2.5 * sigma)))
+    k = torch.exp(-0.5 * (torch.arange(-radius, radius + 1, device=x.device, dtype=x.dtype) / sigma) ** 2)
+    k = (k / k.sum()).view(1, 1, -1).expand(x.shape[1], 1, -1)
+    out = torch.empty_like(x)
+    for s, n in zip(starts, lengths, strict=True):
+        seg = x[s : s + n].T.unsqueeze(0)  # [1, D, n]
+        seg = torch.nn.functional.pad(seg, (radius, radius), mode="replicate")
+        out[s : s + n] = torch.nn.functional.conv1d(seg, k, groups=x.shape[1])[0].T
+    return out
+
+
+def fit_frames(targets: _Targets, robot: RobotSpec, cfg: RetargetConfig, orient_bodies: list[int],
+               init_joint_pos: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor, Tensor]:  # fmt: skip
+    """Damped Gauss-Newton over all frames at once (each frame an independent 25-unknown least-squares
+    problem: 19 joints, root rotation, root position), with analytic kinematic Jacobians.
+
+    Couplings between frames enter as proximal priors recomputed every iteration: joint angles towards
+    their Gaussian-smoothed trajectory (temporal smoothness) and root positions towards the clip's mean
+    offset from the initial guess (one root offset per clip + a small per-frame residual).
+    Returns root_pos [N,3], root_quat [N,4], joint_pos [N,J], keypoint error [N,K] (m).
+    """
+    dev, dtype = targets.keypoints.device, targets.keypoints.dtype
+    fk = ForwardKinematics(robot, dev, dtype)
+    jac = _Jacobians(robot, dev, dtype)
+    ri, _ = pair_indices(robot)
+    n, nj = targets.keypoints.shape[0], robot.num_joints
+    lo = torch.tensor([j.range[0] for j in robot.joints], device=dev, dtype=dtype)
+    hi = torch.tensor([j.range[1] for j in robot.joints], device=dev, dtype=dtype)
+    q = torch.zeros(n, nj, device=dev, dtype=dtype) if init_joint_pos is None else init_joint_pos.clone()
+    q = q.clamp(lo, hi)
+    rq = targets.root_quat.clone()
+    rp = targets.root_pos.clone()
+    anc_k = jac.ancestor[ri]  # [K, J]
+    anc_o = jac.ancestor[orient_bodies]  # [O, J]
+    nu = nj + 6
+    eye = torch.eye(nu, device=dev, dtype=dtype)
+    wo = cfg.orientation_weight**0.5
+    for _ in range(cfg.iterations):
+        poses = fk(rp, rq, q)
+        pos, quat = poses.pos, poses.quat
+        axis_w = quat_rotate(quat[:, jac.joint_body], jac.axes.expand(n, nj, 3))  # [N, J, 3]
+        joint_p = pos[:, jac.joint_body]  # [N, J, 3]
+        kp = pos[:, ri]  # [N, K, 3]
+        # position Jacobian: d kp_k / d q_j = a_j x (kp_k - p_j) for ancestors
+        lever = kp[:, :, None, :] - joint_p[:, None, :, :]  # [N, K, J, 3]
+        jq = torch.linalg.cross(axis_w[:, None].expand_as(lever), lever) * anc_k[None, :, :, None]
+        jw = _skew_columns(kp - rp[:, None])  # [N, K, 3, 3]: columns = d kp / d w_i
+        jp = eye[nj + 3 :, nj + 3 :].expand(n, len(ri), 3, 3)
+        jk = torch.cat((jq.permute(0, 1, 3, 2), jw, jp), -1).reshape(n, 3 * len(ri), nu)
+        rk = (kp - targets.keypoints).reshape(n, -1)
+        rows, res = [jk], [rk]
+        if orient_bodies and wo > 0:
+            e = _rotvec_error(targets.orient, quat[:, orient_bodies])  # [N, O, 3]
+            # residual = current - target ~ -e; d(-e)/dq_j = +a_j for ancestors, +I for the root rotation
+            jo = torch.cat(((axis_w[:, None] * anc_o[None, :, :, None]).permute(0, 1, 3, 2),
+                            eye[:3, :3].expand(n, len(orient_bodies), 3, 3),
+                            torch.zeros(n, len(orient_bodies), 3, 3, device=dev, dtype=dtype)), -1)  # fmt: skip
+            rows.append(wo * jo.reshape(n, -1, nu))
+            res.append(-wo * e.reshape(n, -1))
+        jmat = torch.cat(rows, 1)
+        r = torch.cat(res, 1)
+        jtj = jmat.transpose(1, 2) @ jmat
+        jtr = (jmat.transpose(1, 2) @ r.unsqueeze(-1)).squeeze(-1)
+        # priors (diagonal): pose regulariser, temporal smoothness, root residual, damping
+        q_smooth = smooth_in_time(q, targets.starts, targets.lengths, cfg.smooth_sigma)
+        delta = rp - targets.root_pos
+        clip_mean = torch.zeros(len(targets.lengths), 3, device=dev, dtype=dtype).index_add_(0, targets.clip_id, delta)
+        clip_mean = clip_mean / torch.tensor(targets.lengths, device=dev, dtype=dtype)[:, None]
+        diag = torch.zeros(n, nu, device=dev, dtype=dtype)
+        grad = torch.zeros(n, nu, device=dev, dtype=dtype)
+        diag[:, :nj] = cfg.pose_reg + cfg.smooth_weight
+        grad[:, :nj] = cfg.pose_reg * q + cfg.smooth_weight * (q - q_smooth)
+        diag[:, nj + 3 :] = cfg.root_residual_reg
+        grad[:, nj + 3 :] = cfg.root_residual_reg * (delta - clip_mean[targets.clip_id])
+        damping = cfg.damping * (1.0 + jtj.diagonal(dim1=1, dim2=2))
+        a = jtj + torch.diag_embed(diag + damping)
+        step = -torch.linalg.solve(a, (jtr + grad).unsqueeze(-1)).squeeze(-1)
+        step = step.clamp(-cfg.max_step, cfg.max_step)
+        q = (q + step[:, :nj]).clamp(lo, hi)
+        rq = quat_mul(quat_from_rotvec(step[:, nj : nj + 3]), rq)
+        rq = rq / rq.norm(dim=-1, keepdim=True)
+        rp = rp + step[:, nj + 3 :]
+    poses = fk(rp, rq, q)
+    err = (poses.pos[:, ri] - targets.keypoints).norm(dim=-1)
+    return rp, rq, q, err
+
+
+def _ground(rp: Tensor, rq: Tensor, q: Tensor, targets: _Targets, fk: ForwardKinematics, geoms: GeomPoints,
+            band: float) -> Tensor:  # fmt: skip
+    """Root positions shifted so each clip's lowest collision point touches z = 0 (soft per-frame snap)."""
+    poses = fk(rp, rq, q)
+    lowest = geoms.lowest(poses.pos, poses.quat)  # [N]
+    out = rp.clone()
+    for s, n in zip(targets.starts, targets.lengths, strict=True):
+        h = lowest[s : s + n] - lowest[s : s + n].min()
+        out[s : s + n, 2] -= lowest[s : s + n].min() + soft_snap(h, band)
+    return out
+
+
+def retarget_clips(
+    clips: Sequence[HumanClip], shape: BodyShape, model: BodyModel, robot: RobotSpec | None = None,
+    config: RetargetConfig | None = None, progress: Callable[[str], None] | None = None,
+) -> RetargetResult:  # fmt: skip
+    """Retarget human clips (any frame rate) to robot motion clips at ``config.fps``, with quality figures."""
+    robot = robot or get_robot()
+    cfg = config or RetargetConfig()
+    torch.set_num_threads(cfg.num_threads)
+    torch.manual_seed(cfg.seed)
+    dtype = {"float32": torch.float32, "float64": torch.float64}[cfg.dtype]
+    device = torch.device(cfg.device)
+    skipped: list[tuple[str, str]] = []
+    ready: list[HumanClip] = []
+    for c in clips:
+        r = resample(c, cfg.fps) if abs(c.fps - cfg.fps) > 1e-9 else c
+        if r.num_frames < cfg.min_frames:
+            skipped.append((c.name, f"only {r.num_frames} frames at {cfg.fps:g} fps (< {cfg.min_frames})"))
+        else:
+            ready.append(r)
+    if not ready:
+        return RetargetResult([], [], skipped, 0.0, 0)
+    t0 = time.perf_counter()
+    targets = _human_targets(ready, shape, model, robot, cfg, device, dtype)
+    pairs = list(cfg.orientation_pairs) + (list(cfg._hand_pairs) if cfg.extra_hand_orientation else [])
+    orient_bodies = [robot.body_index(b) for b, _ in pairs]
+    if progress:
+        progress(f"optimising {targets.keypoints.shape[0]} frames of {len(ready)} clips on {device}")
+    rp, rq, q, err = fit_frames(targets, robot, cfg, orient_bodies)
+    fk = ForwardKinematics(robot, device, dtype)
+    geoms = GeomPoints(robot, device, dtype)
+    rp = _ground(rp, rq, q, targets, fk, geoms, cfg.ground_band)
+    poses = fk(rp, rq, q)
+    seconds = time.perf_counter() - t0
+    out, quality = [], []
+    for i, c in enumerate(ready):
+        s, n = targets.starts[i], targets.lengths[i]
+        sl = slice(s, s + n)
+        out.append(MotionClip(
+            name=c.name, fps=float(cfg.fps), root_pos=rp[sl].double().cpu().numpy(),
+            root_quat=(rq[sl] / rq[sl].norm(dim=-1, keepdim=True)).double().cpu().numpy(),
+            joint_pos=q[sl].double().cpu().numpy(),
+        ))  # fmt: skip
+        quality.append(clip_quality(c.name, robot, cfg.fps, q[sl], err[sl], poses.pos[sl], poses.quat[sl], geoms))
+    return RetargetResult(out, quality, skipped, seconds, int(targets.keypoints.shape[0]))
+
+
+def keypoints_from_robot(clip: MotionClip, robot: RobotSpec | None = None) -> Tensor:
+    """Robot pair-body positions [T, K, 3] (float64) of a robot clip (for round-trip checks)."""
+    robot = robot or get_robot()
+    fk = ForwardKinematics(robot, dtype=torch.float64)
+    ri, _ = pair_indices(robot)
+    poses = fk(torch.from_numpy(clip.root_pos), torch.from_numpy(clip.root_quat), torch.from_numpy(clip.joint_pos))
+    return poses.pos[:, ri]
+
