@@ -119,3 +119,16 @@ def test_replay_clips_for_the_feasibility_filter(report, motions):
     assert [r.success for r in out] == [c.success for c in report.clips]
     for r, c in zip(out, report.clips, strict=True):
         assert r.max_body_dev_m == pytest.approx(c.max_body_dev_m, rel=1e-4)
+
+
+def test_eval_env_protocol(motions):
+    env = E.make_eval_env(ZeroPolicy(), motions, 2, num_threads=1)
+    assert not env.cfg.domain_rand.enabled and env.cfg.control_delay_steps == (2, 2)
+    assert env.cfg.terminations.ref_distance_mode == "mean" and not env.auto_reset
+    env.backend.close()
+    env = E.make_eval_env(ZeroPolicy(), motions, 2, domain_rand=True, num_threads=1)
+    assert env.cfg.domain_rand.enabled and env.cfg.control_delay_steps == (0, 3)
+    env.backend.close()
+    out = E.replay_clips(ZeroPolicy(), motions, domain_rand=True, num_envs=3)
+    assert not out[1].success  # the 2 s clip still falls (the short one may meet an early push)
+    assert all(math.isfinite(r.max_body_dev_m) for r in out)

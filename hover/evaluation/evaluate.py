@@ -278,15 +278,18 @@ def make_eval_env(
     backend: str = "mujoco",
     num_threads: int | None = None,
 ) -> Any:
-    """A TrackingEnv for evaluation: ``policy.env_cfg.eval_config()`` (DR on when ``domain_rand``,
-    as in training, but with the same clip-end protocol), auto-reset off."""
+    """A TrackingEnv for evaluation: ``policy.env_cfg.eval_config()``, auto-reset off. With
+    ``domain_rand`` the training randomisation and control-delay range are switched back on."""
     from hover.envs.backends import make_backend
     from hover.envs.tracking.env import TrackingEnv
 
     cfg = policy.env_cfg.eval_config()
-    if domain_rand:
+    if domain_rand:  # the training randomisation (physics, pushes, delays), still from t = 0 of every clip
+        train = policy.env_cfg
         cfg = dataclasses.replace(
-            cfg, domain_rand=dataclasses.replace(policy.env_cfg.domain_rand, enabled=True)
+            cfg,
+            domain_rand=dataclasses.replace(train.domain_rand, enabled=True),
+            control_delay_steps=train.control_delay_steps,
         )
     options = {} if num_threads is None else {"num_threads": num_threads}
     sim = make_backend(backend, motions.robot, num_envs, device=motions.device, **options)
