@@ -132,3 +132,13 @@ def test_eval_env_protocol(motions):
     out = E.replay_clips(ZeroPolicy(), motions, domain_rand=True, num_envs=3)
     assert not out[1].success  # the 2 s clip still falls (the short one may meet an early push)
     assert all(math.isfinite(r.max_body_dev_m) for r in out)
+
+
+def test_episode_limit_shorter_than_the_clip_is_a_failure(motions):
+    policy = ZeroPolicy()
+    env = E.make_eval_env(policy, motions, 1, num_threads=1)
+    env.max_episode_length = 10  # 0.2 s, as if the config's episode length were shorter than the clip
+    (res,) = E.rollout_clips(env, policy.act, motions, [0])
+    env.backend.close()
+    assert not res.success and res.fail_reason == "time_out_before_clip_end"
+    assert res.frames == 11 and res.fail_time_s == pytest.approx(0.2)

@@ -205,6 +205,12 @@ def rollout_clips(
                 & ~failed
                 & (torch.zeros_like(alive) if time_outs is None else time_outs[:n].bool().cpu())
             )
+            # a time-out more than a step before the clip end (an episode limit shorter than the clip)
+            # leaves the clip unfinished: a failure
+            early = timed & (k < steps - 1)
+            for i in torch.nonzero(early).flatten().tolist():
+                reasons[i] = "time_out_before_clip_end"
+            env_failed |= early
             end = torch.where(newly | timed, torch.full_like(end, k), end)
             alive &= ~failed & ~timed & (k < steps)
             if not alive.any():
