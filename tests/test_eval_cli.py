@@ -84,3 +84,11 @@ def test_hover_eval_reports_bad_inputs(motions_dir, tmp_path, capsys):
     bad.write_bytes(b"not a checkpoint")
     assert hover_main(["eval", "--policy", str(bad), "--motions", str(motions_dir)]) == 2
     assert "bad.pt" in capsys.readouterr().err
+
+
+def test_hover_eval_rejects_unknown_video_clip(checkpoint, motions_dir, tmp_path, capsys):
+    rc = hover_main(["eval", "--policy", str(checkpoint), "--motions", str(motions_dir),
+                     "--video", str(tmp_path / "v.mp4"), "--video-clips", "nope"])  # fmt: skip
+    assert rc == 2
+    assert "nope" in capsys.readouterr().err
+    assert not (tmp_path / "v.mp4").exists()

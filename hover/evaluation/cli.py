@@ -93,7 +93,7 @@ def _video_names(cfg: EvalConfig, names: list[str]) -> list[str] | None:
     wanted = [n.strip() for n in cfg.video_clips.split(",") if n.strip()]
     missing = [n for n in wanted if n not in names]
     if missing:
-        raise SystemExit(f"--video-clips: unknown clips {missing}; the motion set has {names}")
+        raise ValueError(f"--video-clips: unknown clips {missing}; the motion set has {names}")
     return wanted
 
 
@@ -118,10 +118,10 @@ def main(argv: list[str], prog: str) -> int:
         policy = load_policy(cfg.policy, device=cfg.device)
         motions = (MotionLibrary.from_sources(cfg.motions, device=cfg.device) if cfg.motions
                    else MotionLibrary.builtin(device=cfg.device))  # fmt: skip
+        video_names = _video_names(cfg, list(motions.clip_names))
     except (FileNotFoundError, ValueError) as err:
         print(f"{prog}: {err}", file=sys.stderr)
         return 2
-    video_names = _video_names(cfg, list(motions.clip_names))
     num_envs = cfg.num_envs or min(motions.num_clips, 64)
     print(f"evaluating {policy.source} on {motions.num_clips} clips ({motions.total_duration:.1f} s of motion) "
           f"with {num_envs} envs ...", file=log, flush=True)  # fmt: skip
@@ -138,24 +138,30 @@ def main(argv: list[str], prog: str) -> int:
 
     if cfg.csv:
         print(f"wrote {write_csv(cfg.csv, report.clips)}", file=log)
+    status = 0
     if cfg.video:
-        from hover.evaluation.video import render_recordings, write_video
-
-        chosen = (
-            [_worst(report)]
-            if video_names == []
-            else [report.clips[motions.clip_names.index(n)] for n in video_names]
-        )
-        frames = render_recordings([c.recording for c in chosen], motions.robot, width=cfg.video_width,
-                                   height=cfg.video_height)  # fmt: skip
-        path = write_video(cfg.video, frames, fps=30.0)
-        note = "" if str(path) == cfg.video else " (no ffmpeg: GIF instead of MP4)"
-        print(
-            f"wrote {path}{note}: {', '.join(c.name for c in chosen)}, {len(frames)} frames at 30 fps",
-            file=log,
-        )
+        status = _write_video(cfg, report, motions, video_names or [], log, prog)
     if cfg.json:
         print(jsonlib.dumps(report.to_json(per_clip=cfg.per_clip), indent=2))
     else:
         print(format_table(report))
+    return status
+
+
+def _write_video(cfg: EvalConfig, report: EvalReport, motions, names: list[str], log, prog: str) -> int:
+    """Render the named clips (default: the worst one); 0, or 1 with a message when rendering fails."""
+    from hover.evaluation.video import render_recordings, write_video
+
+    chosen = [report.clips[motions.clip_names.index(n)] for n in names] if names else [_worst(report)]
+    try:
+        frames = render_recordings([c.recording for c in chosen], motions.robot, width=cfg.video_width,
+                                   height=cfg.video_height)  # fmt: skip
+        path = write_video(cfg.video, frames, fps=30.0)
+    except (RuntimeError, ValueError, OSError) as err:  # no OpenGL library, bad size, unwritable path
+        print(f"{prog}: no video: {err}", file=sys.stderr)
+        return 1
+    note = "" if str(path) == cfg.video else " (no ffmpeg: GIF instead of MP4)"
+    print(
+        f"wrote {path}{note}: {', '.join(c.name for c in chosen)}, {len(frames)} frames at 30 fps", file=log
+    )
     return 0
