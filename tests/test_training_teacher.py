@@ -1,0 +1,122 @@
+"""Teacher PPO training: short runs, checkpoints, exact resume, policy loading and export."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from hover.policies import load_policy
+from hover.training.runner import HoverRunner, NonFiniteLossError, list_checkpoints
+from hover.training.teacher import (
+    TeacherTrainConfig,
+    config_from_json,
+    export_bundled,
+    main,
+    make_env,
+    rsl_rl_config,
+    train,
+)
+
+FAST = ["--num-envs", "4", "--num-threads", "1", "--save-interval", "1", "--ppo.num-steps-per-env", "8"]
+FAST += ["--ppo.num-learning-epochs", "2", "--ppo.num-mini-batches", "2"]
+
+
+def _scalars(run_dir: Path, tag: str) -> dict[int, float]:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    acc = EventAccumulator(str(run_dir))
+    acc.Reload()
+    return {e.step: e.value for e in acc.Scalars(tag)}
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("teacher") / "run"
+    assert main([*FAST, "--max-iterations", "2", "--run-dir", str(out)], prog="hover train teacher") == 0
+    return out
+
+
+def test_short_run_writes_config_logs_and_checkpoints_with_finite_losses(run_dir):
+    assert [p.name for p in list_checkpoints(run_dir)] == ["model_0.pt", "model_1.pt"]
+    cfg = config_from_json((run_dir / "config.json").read_text())
+    assert (
+        cfg.num_envs == 4
+        and cfg.ppo.num_steps_per_env == 8
+        and cfg.model.actor_hidden_dims == (512, 256, 128)
+    )
+    assert json.loads((run_dir / "config.json").read_text())["rsl_rl"]["obs_groups"]["actor"] == ["policy"]
+    for tag in ("Loss/value", "Loss/surrogate", "Loss/entropy"):
+        values = _scalars(run_dir, tag)
+        assert sorted(values) == [0, 1] and all(torch.isfinite(torch.tensor(v)) for v in values.values()), tag
+    ckpt = torch.load(run_dir / "model_1.pt", weights_only=True)
+    assert ckpt["iter"] == 1 and ckpt["logger"]["tot_timesteps"] == 2 * 4 * 8
+    assert "obs_normalizer._mean" in ckpt["actor_state_dict"] and ckpt["optimizer_state_dict"]["state"]
+    assert set(ckpt["env_state"]) == {"penalty_scale", "episode_length_ema", "sampler_failure_ema"}
+
+
+def test_resume_restores_iteration_optimiser_normaliser_and_continues_the_curve(run_dir, tmp_path):
+    cfg = config_from_json((run_dir / "config.json").read_text())
+    ckpt = torch.load(run_dir / "model_1.pt", weights_only=True)
+    env = make_env(cfg)
+    runner = HoverRunner(env, rsl_rl_config(cfg), log_dir=None)
+    runner.load(str(run_dir / "model_1.pt"))
+    assert runner.current_learning_iteration == 2
+    for k, v in ckpt["actor_state_dict"].items():
+        assert torch.equal(runner.alg.get_policy().state_dict()[k], v), k
+    opt = runner.alg.optimizer.state_dict()
+    for i, s in ckpt["optimizer_state_dict"]["state"].items():
+        assert torch.equal(opt["state"][i]["exp_avg_sq"], s["exp_avg_sq"])
+    assert runner.alg.learning_rate == ckpt["optimizer_state_dict"]["param_groups"][0]["lr"]
+    assert env.penalty_scale == float(ckpt["env_state"]["penalty_scale"])
+    assert runner.logger.tot_timesteps == 64
+    env.backend.close()
+
+    # continue the same run folder up to iteration 3 (a total): one more iteration, numbered 2
+    assert main(["--resume", str(run_dir), "--max-iterations", "3"], prog="hover train teacher") == 0
+    new = torch.load(run_dir / "model_2.pt", weights_only=True)
+    assert new["iter"] == 2 and new["logger"]["tot_timesteps"] == 3 * 4 * 8
+    assert 2 in _scalars(run_dir, "Loss/value")
+    norm_old = ckpt["actor_state_dict"]["obs_normalizer.count"]
+    assert (
+        new["actor_state_dict"]["obs_normalizer.count"] > norm_old
+    )  # normaliser kept learning from its state
+
+
+def test_load_policy_and_export_bundled_give_the_runner_actions(run_dir, tmp_path):
+    policy = load_policy(str(run_dir))
+    assert policy.kind == "teacher" and policy.env_cfg.episode_length_s == 20.0
+    cfg = config_from_json((run_dir / "config.json").read_text())
+    env = make_env(cfg)
+    runner = HoverRunner(env, rsl_rl_config(cfg), log_dir=None)
+    runner.load(policy.source)
+    obs = env.get_observations()
+    expected = runner.get_inference_policy()(obs)
+    assert torch.allclose(policy.act(obs), expected, atol=1e-6)
+    out = export_bundled(run_dir, tmp_path / "assets")
+    slim = torch.load(out, weights_only=True)
+    assert "optimizer_state_dict" not in slim and "critic_state_dict" not in slim
+    assert (tmp_path / "assets" / "teacher.json").is_file()
+    assert torch.allclose(load_policy(str(out)).act(obs), expected, atol=1e-6)
+    env.backend.close()
+
+
+def test_policy_errors_name_the_problem(tmp_path):
+    with pytest.raises(ValueError, match="unknown built-in policy"):
+        load_policy("builtin:nope")
+    with pytest.raises(FileNotFoundError, match="no such checkpoint"):
+        load_policy(str(tmp_path / "missing.pt"))
+    bad = tmp_path / "bad.pt"
+    torch.save({"weights": torch.zeros(1)}, bad)
+    with pytest.raises(ValueError, match="not a hover checkpoint"):
+        load_policy(str(bad))
+
+
+def test_non_finite_update_is_reported(tmp_path):
+    cfg = TeacherTrainConfig(num_envs=4, num_threads=1, max_iterations=1, run_dir=str(tmp_path / "nan"))
+    cfg.ppo.num_steps_per_env = 4
+    cfg.ppo.value_loss_coef = float("nan")
+    with pytest.raises(NonFiniteLossError):
+        train(cfg)
