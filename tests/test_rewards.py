@@ -157,3 +157,9 @@ def test_penalty_curriculum_moves_with_episode_length():
     assert scale == 1.0  # clipped at max_scale
     scale, ema = update_penalty_scale(0.5, 100.0, torch.tensor([100]), cfg)
     assert scale == 0.5 and ema == 100.0  # between thresholds: unchanged
+
+
+def test_reward_scale_multiplies_every_weighted_term():
+    terms = {"joint_pos": torch.tensor([1.0]), "termination": torch.tensor([1.0])}
+    total, _ = W.weighted_sum(terms, RewardConfig(scale=0.02), penalty_scale=0.5)
+    assert total.item() == pytest.approx(0.02 * (32.0 - 0.5 * 250.0))

@@ -70,6 +70,9 @@ class RewardConfig:
     feet_max_height: float = -2500.0
     feet_max_height_target: float = 0.25  # m, foot body height before touchdown
     contact_threshold: float = 1.0  # N, a foot is in contact above this normal force
+    scale: float = (
+        1.0  # multiplies every weight; 1.0 = the paper's raw sum, 0.02 (= dt) gives legged_gym-sized returns
+    )
 
 
 @dataclass

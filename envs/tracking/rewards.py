@@ -223,10 +223,11 @@ def compute_terms(x: RewardInputs, idx: RewardIndices, cfg: RewardConfig) -> dic
 def weighted_sum(
     terms: dict[str, Tensor], cfg: RewardConfig, penalty_scale: float
 ) -> tuple[Tensor, dict[str, Tensor]]:
-    """Total reward [N] and the weighted value of each term; non-task terms x ``penalty_scale``."""
+    """Total reward [N] and the weighted value of each term: weight x ``cfg.scale``, and non-task
+    terms x ``penalty_scale``."""
     weighted = {}
     for name, value in terms.items():
-        w = getattr(cfg, name)
+        w = getattr(cfg, name) * cfg.scale
         if name not in TASK_TERMS:
             w = w * penalty_scale
         weighted[name] = w * value
