@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from hover.retarget.amass import HumanClip, resample
 from hover.retarget.body_model import BodyModel
+from hover.retarget.contacts import contact_preserving_trans, foot_contacts
 from hover.retarget.quality import ClipQuality, GeomPoints, clip_quality, soft_snap
 from hover.retarget.shape_fit import BodyShape, pair_indices, shape_rest_joints
 from hover.retarget.skeleton import SMPL_TO_ROBOT_AXES, joint_index, smpl_forward_kinematics, stand_pose
@@ -46,8 +47,9 @@ class RetargetConfig:
     orientation_weight: float = 0.01  # (m/rad)^2: orientation residual (rotation vector) of orientation_pairs
     orientation_pairs: tuple[tuple[str, str], ...] = (("left_ankle_link", "L_Ankle"), ("right_ankle_link", "R_Ankle"))
     ground_band: float = 0.05  # m; frames whose lowest point is within this band are pulled to the floor
+    keep_contacts: bool = True  # re-integrate the root so source foot contacts stay planted (contacts.py)
     device: str = "cpu"
-    num_threads: int = 2
+    num_threads: int = 1  # the per-frame 25x25 problems are small: one thread is as fast and robust to load
     min_frames: int = 10
     dtype: str = "float32"
     seed: int = 0
@@ -75,14 +77,27 @@ class _Targets:
     clip_id: Tensor  # [N] long
     starts: list[int]
     lengths: list[int]
+    contact: Tensor  # [N] 1 where a source foot touches the floor
 
 
 def _human_targets(clips: Sequence[HumanClip], shape: BodyShape, model: BodyModel, robot: RobotSpec,
                    cfg: RetargetConfig, device: torch.device, dtype: torch.dtype) -> _Targets:  # fmt: skip
     rest = shape_rest_joints(model, shape)  # [24, 3] float64
     pose = torch.from_numpy(np.concatenate([c.pose_aa for c in clips]))
-    trans = torch.from_numpy(np.concatenate([c.trans for c in clips])) * shape.scale
-    joints, glob = smpl_forward_kinematics(rest, pose, trans)
+    rel, glob = smpl_forward_kinematics(rest, pose, torch.zeros(len(pose), 3, dtype=torch.float64))
+    trans, contact = [], []
+    with torch.no_grad():
+        s = 0
+        for c in clips:
+            sl = slice(s, s + c.num_frames)
+            s += c.num_frames
+            src_rest = model.rest_joints(torch.from_numpy(c.betas)[None])[0]
+            src, _ = smpl_forward_kinematics(src_rest, pose[sl], torch.from_numpy(c.trans))
+            scaled = torch.from_numpy(c.trans) * shape.scale
+            feet = foot_contacts(src, c.fps)
+            contact.append(feet.any(-1))
+            trans.append(contact_preserving_trans(rel[sl], scaled, feet, src) if cfg.keep_contacts else scaled)
+    joints = rel + torch.cat(trans)[:, None]
     _, hi = pair_indices(robot)
     fix = quat_to_matrix(torch.tensor(SMPL_TO_ROBOT_AXES, dtype=torch.float64))
     root_rot = glob[:, 0] @ fix.T  # robot pelvis orientation matching the human root
@@ -107,7 +122,7 @@ def _human_targets(clips: Sequence[HumanClip], shape: BodyShape, model: BodyMode
     clip_id = torch.repeat_interleave(torch.arange(len(clips)), torch.tensor(lengths))
     kw = {"device": device, "dtype": dtype}
     return _Targets(joints[:, hi].to(**kw), root_pos.to(**kw), root_quat.to(**kw), orient_t.to(**kw),
-                    clip_id.to(device), starts, lengths)  # fmt: skip
+                    clip_id.to(device), starts, lengths, torch.cat(contact).to(**kw))  # fmt: skip
 
 
 class _Jacobians:
@@ -153,14 +168,14 @@ def smooth_in_time(x: Tensor, starts: list[int], lengths: list[int], sigma: floa
     if sigma <= 0:
         return x
     radius = max(1, int(round(2.5 * sigma)))
-    k = torch.exp(-0.5 * (torch.arange(-radius, radius + 1, device=x.device, dtype=x.dtype) / sigma) ** 2)
-    k = (k / k.sum()).view(1, 1, -1).expand(x.shape[1], 1, -1)
-    out = torch.empty_like(x)
-    for s, n in zip(starts, lengths, strict=True):
-        seg = x[s : s + n].T.unsqueeze(0)  # [1, D, n]
-        seg = torch.nn.functional.pad(seg, (radius, radius), mode="replicate")
-        out[s : s + n] = torch.nn.functional.conv1d(seg, k, groups=x.shape[1])[0].T
-    return out
+    offsets = torch.arange(-radius, radius + 1, device=x.device)
+    k = torch.exp(-0.5 * (offsets.to(x.dtype) / sigma) ** 2)
+    k = k / k.sum()
+    lo = torch.repeat_interleave(torch.tensor(starts), torch.tensor(lengths)).to(x.device)
+    hi = lo + torch.repeat_interleave(torch.tensor(lengths), torch.tensor(lengths)).to(x.device) - 1
+    frames = torch.arange(x.shape[0], device=x.device)[:, None] + offsets[None]
+    idx = torch.minimum(torch.maximum(frames, lo[:, None]), hi[:, None])  # [N, 2r+1], clamped inside the clip
+    return (x[idx] * k[None, :, None]).sum(1)
 
 
 def fit_frames(targets: _Targets, robot: RobotSpec, cfg: RetargetConfig, orient_bodies: list[int],
@@ -241,13 +256,19 @@ def fit_frames(targets: _Targets, robot: RobotSpec, cfg: RetargetConfig, orient_
 
 def _ground(rp: Tensor, rq: Tensor, q: Tensor, targets: _Targets, fk: ForwardKinematics, geoms: GeomPoints,
             band: float) -> Tensor:  # fmt: skip
-    """Root positions shifted so each clip's lowest collision point touches z = 0 (soft per-frame snap)."""
+    """Root positions with each clip grounded by its lowest collision-geometry point.
+
+    Per clip: shift so the lowest point over the clip is at z = 0. Per frame: frames where the source
+    has a foot on the floor put their lowest point exactly on z = 0; frames without (jumps) only get
+    the soft snap of :func:`soft_snap`; the two are blended with the time-smoothed contact flag."""
     poses = fk(rp, rq, q)
     lowest = geoms.lowest(poses.pos, poses.quat)  # [N]
+    w = smooth_in_time(targets.contact[:, None], targets.starts, targets.lengths, 2.0)[:, 0].clamp(0, 1)
     out = rp.clone()
     for s, n in zip(targets.starts, targets.lengths, strict=True):
-        h = lowest[s : s + n] - lowest[s : s + n].min()
-        out[s : s + n, 2] -= lowest[s : s + n].min() + soft_snap(h, band)
+        sl = slice(s, s + n)
+        h = lowest[sl] - lowest[sl].min()
+        out[sl, 2] -= lowest[sl].min() + w[sl] * h + (1 - w[sl]) * soft_snap(h, band)
     return out
 
 

@@ -108,7 +108,7 @@ class ClipQuality:
     lowest_point_min_m: float  # over frames, lowest collision point height (grounding: ~0)
     lowest_point_max_m: float
     foot_penetration_max_m: float  # deepest foot point below z = 0
-    foot_sliding_mean_m_s: float  # mean horizontal speed of a foot in contact (lowest point < 2 cm)
+    foot_sliding_mean_m_s: float  # mean horizontal speed of the supporting foot (lower foot, < 2 cm)
     foot_sliding_max_m_s: float
 
     def as_dict(self) -> dict:
@@ -116,16 +116,21 @@ class ClipQuality:
 
 
 def foot_sliding(foot_pos: Tensor, foot_low: Tensor, fps: float, contact_height: float = 0.02) -> tuple[float, float]:
-    """Mean and max horizontal speed (m/s) of feet in contact in two consecutive frames.
+    """Mean and max horizontal speed (m/s) of the supporting foot.
 
-    ``foot_pos`` [T, F, 3] foot body positions, ``foot_low`` [T, F] their lowest point heights."""
+    ``foot_pos`` [T, F, 3] foot body positions, ``foot_low`` [T, F] their lowest point heights. The
+    supporting foot of a frame is the lower one; it counts when it is the same foot in two consecutive
+    frames and lower than ``contact_height`` (m) in both."""
     if foot_pos.shape[0] < 2:
         return 0.0, 0.0
-    contact = (foot_low[1:] < contact_height) & (foot_low[:-1] < contact_height)
-    speed = (foot_pos[1:, :, :2] - foot_pos[:-1, :, :2]).norm(dim=-1) * fps
-    if not contact.any():
+    support = foot_low.argmin(-1)
+    idx = torch.arange(foot_pos.shape[0] - 1, device=foot_pos.device)
+    f = support[:-1]
+    valid = (support[1:] == f) & (foot_low[idx, f] < contact_height) & (foot_low[idx + 1, f] < contact_height)
+    if not valid.any():
         return 0.0, 0.0
-    return float(speed[contact].mean()), float(speed[contact].max())
+    speed = (foot_pos[idx + 1, f, :2] - foot_pos[idx, f, :2]).norm(dim=-1) * fps
+    return float(speed[valid].mean()), float(speed[valid].max())
 
 
 def clip_quality(name: str, robot: RobotSpec, fps: float, joint_pos: Tensor, keypoint_err: Tensor,

@@ -141,7 +141,7 @@ def _make_clip(kind: str, rng: np.random.Generator, duration: float, fps: float)
     elif kind == "sidestep":
         _gait(p, rng.uniform(0.7, 0.9), 0.0, side_step=float(rng.choice([-1, 1])) * 0.25, amp=on, arm_swing=0.05)
     elif kind == "squat":
-        depth = rng.uniform(0.9, 1.3)
+        depth = rng.uniform(0.75, 1.0)  # knee 1.8 * depth stays inside the H1's 2.05 rad
         s = depth * on * 0.5 * (1 - torch.cos(2 * math.pi * rng.uniform(0.3, 0.4) * t))
         for side in ("L", "R"):
             p.leg(side, 0.9 * s, 1.8 * s, 0.75 * s, 0.12)
