@@ -220,18 +220,17 @@ class BodyModel:
             self.smpl = smplx.SMPL(model_path=str(source or "."), data_struct=struct, num_betas=self.num_betas,
                                    vertex_ids=_vertex_ids(arrays), dtype=torch.float64)  # fmt: skip
         self.smpl.requires_grad_(False)
+        # Rest joints are linear in betas: J(b) = J_regressor (v_template + shapedirs b), as in smplx.lbs.
+        reg = self.smpl.J_regressor
+        self.joint_template = reg @ self.smpl.v_template  # [24, 3]
+        self.joint_dirs = torch.einsum("jv,vkb->jkb", reg, self.smpl.shapedirs)  # [24, 3, nb]
 
     def rest_joints(self, betas: Tensor) -> Tensor:
-        """Shaped rest joints [B, 24, 3] (m, SMPL body frame) for betas [B, nb]; differentiable in betas."""
-        betas = betas.to(torch.float64)
-        nb = self.num_betas
-        if betas.shape[-1] < nb:
-            betas = torch.cat([betas, betas.new_zeros(betas.shape[0], nb - betas.shape[-1])], -1)
-        b = betas.shape[0]
-        zeros = betas.new_zeros(b, 3)
-        out = self.smpl(betas=betas[:, :nb], global_orient=zeros, body_pose=betas.new_zeros(b, 69),
-                        transl=zeros, return_verts=False)  # fmt: skip
-        return out.joints[:, :NUM_SMPL_JOINTS]
+        """Shaped rest joints [B, 24, 3] (m, SMPL body frame) for betas [B, <=nb]; differentiable in betas.
+
+        Equal to ``smplx.SMPL(betas=..., zero pose).joints[:, :24]`` (checked in the tests)."""
+        betas = betas.to(torch.float64)[:, : self.num_betas]
+        return self.joint_template + torch.einsum("jkb,nb->njk", self.joint_dirs[..., : betas.shape[-1]], betas)
 
 
 def load_body_model(model_dir: str | os.PathLike | None = None, gender: str = "neutral",

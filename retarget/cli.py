@@ -56,6 +56,8 @@ class BuiltinArgs(FitOptions):
     """seed of the synthetic motions (default: the fixed built-in seed)"""
     human_out: Path | None = None
     """also write the synthetic human clips as AMASS-style .npz files into this folder"""
+    kinds: tuple[str, ...] = ()
+    """only these motion kinds (walk, walk_turn, turn_in_place, squat, wave, reach, punch, bend, idle, sidestep)"""
 
 
 @dataclass
@@ -131,7 +133,11 @@ def _builtin(argv: list[str], prog: str) -> int:
     from hover.retarget.pipeline import builtin_body_and_shape, builtin_human_clips
 
     model, shape = builtin_body_and_shape()
-    clips = builtin_human_clips(a.seed)
+    try:
+        clips = builtin_human_clips(a.seed, a.kinds)
+    except ValueError as e:
+        print(f"{prog}: {e}", file=sys.stderr)
+        return 2
     if a.human_out:
         for c in clips:
             save_amass(a.human_out / f"{c.name}.npz", c)

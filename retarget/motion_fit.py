@@ -37,11 +37,11 @@ from hover.rotations import matrix_to_quat, quat_from_rotvec, quat_mul, quat_rot
 @dataclass
 class RetargetConfig:
     fps: float = 30.0  # output frame rate (Hz); sources are resampled (slerp/lerp)
-    iterations: int = 12  # damped Gauss-Newton iterations over all frames at once
+    iterations: int = 10  # damped Gauss-Newton iterations over all frames at once
     damping: float = 1e-3  # Levenberg-Marquardt: x (1 + diag(J^T J))
     max_step: float = 0.5  # per-iteration limit on each unknown (rad / m)
-    pose_reg: float = 1e-3  # prior towards q = 0 (weight per rad^2, keypoint residuals in m)
-    smooth_weight: float = 2e-2  # prior towards the Gaussian-smoothed joint trajectory
+    pose_reg: float = 1e-4  # prior towards q = 0 (weight per rad^2, keypoint residuals in m)
+    smooth_weight: float = 2e-3  # prior towards the Gaussian-smoothed joint trajectory (per rad^2)
     smooth_sigma: float = 1.0  # frames
     root_residual_reg: float = 1.0  # prior of the per-frame root position towards the clip's root offset
     orientation_weight: float = 0.01  # (m/rad)^2: orientation residual (rotation vector) of orientation_pairs
@@ -69,7 +69,7 @@ class RetargetResult:
 
 
 @dataclass
-class _Targets:
+class FitTargets:
     keypoints: Tensor  # [N, K, 3] scaled human joints (world)
     root_pos: Tensor  # [N, 3] initial robot root position
     root_quat: Tensor  # [N, 4] initial robot root orientation
@@ -81,7 +81,7 @@ class _Targets:
 
 
 def _human_targets(clips: Sequence[HumanClip], shape: BodyShape, model: BodyModel, robot: RobotSpec,
-                   cfg: RetargetConfig, device: torch.device, dtype: torch.dtype) -> _Targets:  # fmt: skip
+                   cfg: RetargetConfig, device: torch.device, dtype: torch.dtype) -> FitTargets:  # fmt: skip
     rest = shape_rest_joints(model, shape)  # [24, 3] float64
     pose = torch.from_numpy(np.concatenate([c.pose_aa for c in clips]))
     rel, glob = smpl_forward_kinematics(rest, pose, torch.zeros(len(pose), 3, dtype=torch.float64))
@@ -121,7 +121,7 @@ def _human_targets(clips: Sequence[HumanClip], shape: BodyShape, model: BodyMode
     starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(int).tolist()
     clip_id = torch.repeat_interleave(torch.arange(len(clips)), torch.tensor(lengths))
     kw = {"device": device, "dtype": dtype}
-    return _Targets(joints[:, hi].to(**kw), root_pos.to(**kw), root_quat.to(**kw), orient_t.to(**kw),
+    return FitTargets(joints[:, hi].to(**kw), root_pos.to(**kw), root_quat.to(**kw), orient_t.to(**kw),
                     clip_id.to(device), starts, lengths, torch.cat(contact).to(**kw))  # fmt: skip
 
 
@@ -178,7 +178,7 @@ def smooth_in_time(x: Tensor, starts: list[int], lengths: list[int], sigma: floa
     return (x[idx] * k[None, :, None]).sum(1)
 
 
-def fit_frames(targets: _Targets, robot: RobotSpec, cfg: RetargetConfig, orient_bodies: list[int],
+def fit_frames(targets: FitTargets, robot: RobotSpec, cfg: RetargetConfig, orient_bodies: list[int],
                init_joint_pos: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor, Tensor]:  # fmt: skip
     """Damped Gauss-Newton over all frames at once (each frame an independent 25-unknown least-squares
     problem: 19 joints, root rotation, root position), with analytic kinematic Jacobians.
@@ -254,7 +254,7 @@ def fit_frames(targets: _Targets, robot: RobotSpec, cfg: RetargetConfig, orient_
     return rp, rq, q, err
 
 
-def _ground(rp: Tensor, rq: Tensor, q: Tensor, targets: _Targets, fk: ForwardKinematics, geoms: GeomPoints,
+def _ground(rp: Tensor, rq: Tensor, q: Tensor, targets: FitTargets, fk: ForwardKinematics, geoms: GeomPoints,
             band: float) -> Tensor:  # fmt: skip
     """Root positions with each clip grounded by its lowest collision-geometry point.
 

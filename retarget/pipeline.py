@@ -36,11 +36,16 @@ def builtin_body_and_shape(robot: RobotSpec | None = None) -> tuple[BodyModel, B
     return model, shape
 
 
-def builtin_human_clips(seed: int | None = None) -> list[HumanClip]:
-    """The synthetic human clips (AMASS form, mixed source frame rates), fixed seed by default."""
-    from hover.retarget.synthetic import DEFAULT_SEED, synthetic_clips
+def builtin_human_clips(seed: int | None = None, kinds: Sequence[str] = ()) -> list[HumanClip]:
+    """The synthetic human clips (AMASS form, mixed source frame rates), fixed seed by default;
+    ``kinds`` keeps only those motion kinds (e.g. ("walk", "squat"))."""
+    from hover.retarget.synthetic import DEFAULT_SEED, KINDS, synthetic_clips
 
-    return synthetic_clips(seed=DEFAULT_SEED if seed is None else seed)
+    unknown = set(kinds) - {k for k, _ in KINDS}
+    if unknown:
+        raise ValueError(f"unknown synthetic motion kinds {sorted(unknown)}; known: {sorted({k for k, _ in KINDS})}")
+    chosen = tuple((k, d) for k, d in KINDS if not kinds or k in kinds)
+    return synthetic_clips(seed=DEFAULT_SEED if seed is None else seed, kinds=chosen)
 
 
 def _batches(clips: Sequence[HumanClip], fps: float, batch_frames: int) -> list[list[HumanClip]]:
