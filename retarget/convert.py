@@ -58,8 +58,14 @@ class _TrustedSmplUnpickler(pickle.Unpickler):
             return getattr(scipy.sparse, name)
         if module == "copyreg" and name == "_reconstructor":
             return copyreg._reconstructor
-        if module in ("__builtin__", "builtins") and name == "object":
-            return object
+        if module in ("__builtin__", "builtins") and name in ("object", "set", "frozenset", "slice", "complex"):
+            import builtins
+
+            return getattr(builtins, name)
+        if module == "_codecs" and name == "encode":  # how Python 3 protocol-2 pickles store bytes
+            import codecs
+
+            return codecs.encode
         raise pickle.UnpicklingError(f"refusing to load {module}.{name}: not a numpy/scipy/chumpy class")
 
 
