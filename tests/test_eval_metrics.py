@@ -188,3 +188,16 @@ def test_summarize_all_and_successful_only():
     none_ok = M.summarize(clips[:1], [False])
     assert none_ok["successful_only"]["mpjpe_g_mm"] is None and none_ok["success_rate"] == 0.0
     assert none_ok["successful_only"]["subset"]["vr"]["mpjpe_g_mm"] is None
+
+
+def test_summarize_pools_frames_like_hover():
+    a = {name: 1.0 for name in M.METRIC_NAMES}
+    b = {name: 3.0 for name in M.METRIC_NAMES}
+    rep = M.summarize([a, b], [True, True], frames=[10, 30])
+    assert rep["mpjpe_g_mm"] == pytest.approx((10 * 1 + 30 * 3) / 40)
+    assert rep["root_height_err_m"] == pytest.approx(2.5)
+    assert rep["vel_mm_per_frame"] == pytest.approx((9 * 1 + 29 * 3) / 38)  # frame pairs
+    assert rep["acc_mm_per_frame2"] == pytest.approx((8 * 1 + 28 * 3) / 36)  # frame triples
+    assert rep["upper_joint_err_rad"] == 2.0  # HOVER: mean of clip means
+    with pytest.raises(ValueError, match="frame counts"):
+        M.summarize([a, b], [True, True], frames=[10])

@@ -57,13 +57,13 @@ def test_success_and_failure_from_terminations(report):
     short, long, wave = report.clips
     assert [c.name for c in report.clips] == ["short", "long", "wave"]
     assert short.success and short.fail_time_s is None and short.fail_reason is None
-    assert short.frames == 31  # frame 0 and 30 policy steps of 0.02 s
+    assert short.frames == 30  # the states after 30 policy steps of 0.02 s (frame 0 = reset is not scored)
     assert short.max_mean_body_dev_m < 0.5
     for c in (long, wave):
         assert not c.success
         assert c.fail_reason in ("ref_distance", "gravity_tilt", "undesired_contacts", E.TEST_CRITERION)
         assert 0.2 < c.fail_time_s < 2.0
-        assert c.frames == round(c.fail_time_s / 0.02) + 1
+        assert c.frames == round(c.fail_time_s / 0.02)
         assert c.max_mean_body_dev_m > 0.5 or c.fail_reason != "ref_distance"
         assert c.max_body_dev_m >= c.max_mean_body_dev_m
 
@@ -79,7 +79,12 @@ def test_metrics_finite_and_summary(report):
     assert data["num_clips"] == 3 and data["num_successful"] == 1
     assert data["successful_only"]["mpjpe_g_mm"] == pytest.approx(report.clips[0].metrics["mpjpe_g_mm"])
     assert set(data["subset"]) == {"vr", "h2o"}
-    assert data["mpjpe_g_mm"] == pytest.approx(sum(c.metrics["mpjpe_g_mm"] for c in report.clips) / 3)
+    # pooled over frames as HOVER's evaluator; joint errors are means of clip means
+    frames = [c.frames for c in report.clips]
+    pooled = sum(c.metrics["mpjpe_g_mm"] * f for c, f in zip(report.clips, frames, strict=True)) / sum(frames)
+    assert data["mpjpe_g_mm"] == pytest.approx(pooled)
+    clip_mean = sum(c.metrics["upper_joint_err_rad"] for c in report.clips) / 3
+    assert data["upper_joint_err_rad"] == pytest.approx(clip_mean)
     assert [row["name"] for row in data["per_clip"]] == ["short", "long", "wave"]
     # the falling clips track worse than the short one
     assert report.clips[1].metrics["mpjpe_g_mm"] > report.clips[0].metrics["mpjpe_g_mm"]
@@ -89,7 +94,7 @@ def test_recordings_hold_robot_and_reference(report, motions):
     short, long, wave = report.clips
     assert wave.recording is None
     assert short.recording.robot_qpos.shape == (31, 26) and short.recording.failed_frame is None
-    assert long.recording.failed_frame == long.frames - 1
+    assert long.recording.failed_frame == long.frames  # recordings start at frame 0
     # frame 0 is the reference state initialisation: robot == reference
     ref0 = motions.get_state(torch.tensor([0]), torch.tensor([0.0]))
     assert short.recording.robot_qpos[0, :3] == pytest.approx(ref0.root_pos[0].numpy(), abs=1e-5)
@@ -141,4 +146,4 @@ def test_episode_limit_shorter_than_the_clip_is_a_failure(motions):
     (res,) = E.rollout_clips(env, policy.act, motions, [0])
     env.backend.close()
     assert not res.success and res.fail_reason == "time_out_before_clip_end"
-    assert res.frames == 11 and res.fail_time_s == pytest.approx(0.2)
+    assert res.frames == 10 and res.fail_time_s == pytest.approx(0.2)

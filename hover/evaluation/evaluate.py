@@ -8,7 +8,8 @@ besides the env's own terms, the paper's test criterion (mean body distance > 0.
 the recorded frames. Metrics are computed over the frames up to and including the failure frame.
 
 Frames are policy steps (``control_dt``, 0.02 s for H1): frame 0 is the state right after
-``reset_to`` (reference state initialisation), frame k the state after k steps.
+``reset_to`` (reference state initialisation, not scored, but part of videos), frame k the state
+after k steps. Report means follow HOVER's evaluator (see ``metrics.summarize``).
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ class ClipResult:
     name: str
     success: bool
     duration_s: float
-    frames: int  # frames scored (up to the end or the failure, frame 0 included)
+    frames: int  # frames scored: the states after policy steps 1..end (or 1..failure)
     fail_time_s: float | None
     fail_reason: str | None  # env termination terms that fired, or "mean_body_distance"
     max_body_dev_m: float  # largest distance of any tracked body to the reference over the scored frames
@@ -224,7 +225,9 @@ def rollout_clips(
             reasons[i] = TEST_CRITERION
             end[i] = crit[i]
         failed_clip = env_failed | crit_hit
-        mask = torch.arange(frames)[None, :] <= end[:, None]
+        # scored frames: 1..end, the states after each policy step (as HOVER's evaluator); frame 0 is
+        # the reference state initialisation itself and would only dilute the errors
+        mask = (torch.arange(frames)[None, :] <= end[:, None]) & (torch.arange(frames)[None, :] >= 1)
         per_clip = clip_metrics(robot_traj, ref_traj, robot, mask, subsets)
         dist = body_distances(robot_traj.body_pos, ref_traj.body_pos)  # [n, T, B]
         dist = torch.where(mask[..., None], dist, torch.zeros_like(dist))
@@ -252,11 +255,11 @@ def rollout_clips(
                 name=motions.clip_names[c],
                 success=not bool(failed_clip[i]),
                 duration_s=float(motions.clip_durations[c]),
-                frames=last + 1,
+                frames=last,
                 fail_time_s=last * dt if bool(failed_clip[i]) else None,
                 fail_reason=reasons[i] if bool(failed_clip[i]) else None,
                 max_body_dev_m=float(dist[i].max()),
-                max_mean_body_dev_m=float(dist[i, : last + 1].mean(-1).max()),
+                max_mean_body_dev_m=float(dist[i, 1 : last + 1].mean(-1).max()),
                 metrics={k: float(v[i]) for k, v in per_clip.items()},
                 recording=rec,
             )
@@ -266,7 +269,9 @@ def rollout_clips(
 def report_from_results(
     results: Sequence[ClipResult], control_dt: float, policy_source: str = ""
 ) -> EvalReport:
-    summary = summarize([r.metrics for r in results], [r.success for r in results])
+    summary = summarize(
+        [r.metrics for r in results], [r.success for r in results], [r.frames for r in results]
+    )
     return EvalReport(
         clips=list(results), summary=summary, control_dt=control_dt, policy_source=policy_source
     )

@@ -289,38 +289,74 @@ def clip_metrics(
     return out
 
 
-def _mean(values: list[float]) -> float | None:
-    finite = [v for v in values if v is not None and math.isfinite(v)]
-    return sum(finite) / len(finite) if finite else None
+#: Metrics that HOVER averages per clip (each clip weighs the same); all others are pooled over frames.
+CLIP_WEIGHTED_METRICS: tuple[str, ...] = ("upper_joint_err_rad", "lower_joint_err_rad")
+
+
+def _weighted_mean(values: Sequence[float], weights: Sequence[float]) -> float | None:
+    pairs = [
+        (v, w) for v, w in zip(values, weights, strict=True) if v is not None and math.isfinite(v) and w > 0
+    ]
+    total = sum(w for _, w in pairs)
+    return sum(v * w for v, w in pairs) / total if total > 0 else None
+
+
+def metric_weight(name: str, frames: int | None) -> float:
+    """Weight of one clip's value of metric ``name`` in the pooled mean: its number of frames
+    (velocity: frame pairs, acceleration: frame triples), 1 for clip-weighted metrics or when
+    ``frames`` is None."""
+    base = name.split("/")[-1]
+    if frames is None or base in CLIP_WEIGHTED_METRICS:
+        return 1.0
+    if base == "vel_mm_per_frame":
+        return float(max(frames - 1, 0))
+    if base == "acc_mm_per_frame2":
+        return float(max(frames - 2, 0))
+    return float(frames)
 
 
 def _summary_block(
-    per_clip: Sequence[Mapping[str, float]], success: Sequence[bool], subsets: Sequence[str]
+    per_clip: Sequence[Mapping[str, float]],
+    success: Sequence[bool],
+    frames: Sequence[int | None],
+    subsets: Sequence[str],
 ) -> dict:
     n = len(per_clip)
+
+    def mean(key: str) -> float | None:
+        return _weighted_mean([c[key] for c in per_clip], [metric_weight(key, f) for f in frames])
+
     block: dict = {"num_clips": n, "success_rate": (sum(success) / n) if n else None}
     for name in METRIC_NAMES:
-        block[name] = _mean([c[name] for c in per_clip])
-    block["subset"] = {
-        s: {name: _mean([c[f"{s}/{name}"] for c in per_clip]) for name in BODY_METRIC_NAMES} for s in subsets
-    }
+        block[name] = mean(name)
+    block["subset"] = {s: {name: mean(f"{s}/{name}") for name in BODY_METRIC_NAMES} for s in subsets}
     return block
 
 
-def summarize(per_clip: Sequence[Mapping[str, float]], success: Sequence[bool]) -> dict:
-    """Aggregate per-clip metric dicts (as floats) into the report: the mean over clips (each clip
-    weighs the same; NaN entries are skipped; None when no clip has a value).
+def summarize(
+    per_clip: Sequence[Mapping[str, float]], success: Sequence[bool], frames: Sequence[int] | None = None
+) -> dict:
+    """Aggregate per-clip metric dicts (as floats) into the report (NaN entries skipped; None when
+    no clip has a value).
+
+    As HOVER's evaluator (PHC's ``compute_metrics_lite`` pooled over all clips): with ``frames``
+    (scored frames per clip) the body, velocity, acceleration and root metrics are pooled over all
+    frames (frame pairs/triples for velocity/acceleration), so long clips weigh more; the joint
+    errors are the mean of per-clip means. Without ``frames`` every metric is a mean over clips.
 
     Keys: ``success_rate``, the :data:`METRIC_NAMES`, ``subset`` ({subset: body metrics}),
-    ``num_clips``, ``num_successful`` and ``successful_only`` (the same block over successful clips).
+    ``successful_only`` (the same block over successful clips), ``num_clips``, ``num_successful``.
     """
     if len(per_clip) != len(success):
         raise ValueError(f"{len(per_clip)} clips but {len(success)} success flags")
+    counts: list[int | None] = [None] * len(per_clip) if frames is None else list(frames)
+    if len(counts) != len(per_clip):
+        raise ValueError(f"{len(per_clip)} clips but {len(counts)} frame counts")
     subsets = sorted({k.split("/")[0] for c in per_clip for k in c if "/" in k})
-    report = _summary_block(per_clip, success, subsets)
+    report = _summary_block(per_clip, success, counts, subsets)
     num_clips = report.pop("num_clips")
-    ok = [c for c, s in zip(per_clip, success, strict=True) if s]
-    successful = _summary_block(ok, [True] * len(ok), subsets)
+    ok = [i for i, s in enumerate(success) if s]
+    successful = _summary_block([per_clip[i] for i in ok], [True] * len(ok), [counts[i] for i in ok], subsets)
     successful.pop("success_rate")
     report["successful_only"] = successful
     report["num_clips"] = num_clips
