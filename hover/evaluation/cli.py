@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from hover.evaluation.evaluate import ClipResult, EvalReport
+from hover.evaluation.evaluate import DEFAULT_MAX_ENVS, ClipResult, EvalReport
 from hover.evaluation.metrics import BODY_METRIC_NAMES, METRIC_NAMES
 
 
@@ -122,7 +122,7 @@ def main(argv: list[str], prog: str) -> int:
     except (FileNotFoundError, ValueError) as err:
         print(f"{prog}: {err}", file=sys.stderr)
         return 2
-    num_envs = cfg.num_envs or min(motions.num_clips, 64)
+    num_envs = min(cfg.num_envs or DEFAULT_MAX_ENVS, motions.num_clips)
     print(f"evaluating {policy.source} on {motions.num_clips} clips ({motions.total_duration:.1f} s of motion) "
           f"with {num_envs} envs ...", file=log, flush=True)  # fmt: skip
     t0 = time.perf_counter()

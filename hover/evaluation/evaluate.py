@@ -36,6 +36,8 @@ from hover.evaluation.video import ClipRecording, qpos_rows
 #: env termination terms that end a clip without failing it
 TIME_OUT_TERMS = ("motion_end", "episode_length", "time_out")
 TEST_CRITERION = "mean_body_distance"
+#: envs used when ``num_envs`` is not given (one per clip up to this many)
+DEFAULT_MAX_ENVS = 64
 
 
 @dataclass
@@ -321,7 +323,8 @@ def evaluate(
     num_threads: int | None = None,
 ) -> EvalReport:
     """Evaluate ``policy`` (a ``hover.policies.LoadedPolicy``) on every clip of ``motions`` (or the
-    named ones). ``record``: keep qpos of all (True) or the named clips for videos."""
+    named ones) with ``num_envs`` envs (default: one per clip, at most 64). ``record``: keep qpos
+    of all (True) or the named clips for videos."""
     names = list(motions.clip_names)
     if clip_names is None:
         ids = list(range(motions.num_clips))
@@ -331,7 +334,7 @@ def evaluate(
             raise ValueError(f"unknown clip names {missing}; the motion set has {names}")
         ids = [names.index(c) for c in clip_names]
     rec_ids: bool | list[int] = record if isinstance(record, bool) else [names.index(c) for c in record]
-    n = min(num_envs or len(ids), len(ids))
+    n = min(num_envs or DEFAULT_MAX_ENVS, len(ids))
     env = make_eval_env(policy, motions, n, domain_rand=domain_rand, backend=backend, num_threads=num_threads)
     try:
         results = rollout_clips(env, policy.act, motions, ids, record=rec_ids)
