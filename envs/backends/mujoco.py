@@ -87,7 +87,7 @@ class MujocoBackend(SimBackend):
         torso = robot.imu_body or robot.root.name
         self._torso_id = robot.body_names.index(torso) + 1
 
-        # Raw read-out buffers (float64, MuJoCo's layout), one row per env, and torch views of them.
+        # Raw read-out buffers (float64, MuJoCo's layout), one row per env.
         f64 = np.float64
         self._ctrl = np.zeros((num_envs, nj), f64)
         self._buf = {
@@ -100,7 +100,6 @@ class MujocoBackend(SimBackend):
             "cfrc": np.zeros((num_envs, nb, 6), f64),
             "torque": np.zeros((num_envs, nj), f64),
         }
-        self._torch = {k: torch.from_numpy(v) for k, v in self._buf.items()}
         # Cached views into each MjData (its arrays live as long as the MjData): (dst, src) pairs.
         self._views = [self._make_views(i) for i in range(num_envs)]
         self._state: SimState | None = None
@@ -166,7 +165,7 @@ class MujocoBackend(SimBackend):
 
     @staticmethod
     def _np(x: Tensor, shape: tuple[int, ...], what: str) -> np.ndarray:
-        a = torch.as_tensor(x).detach().to("cpu", torch.float64).numpy()
+        a = np.asarray(torch.as_tensor(x).detach().cpu().numpy(), dtype=np.float64)
         if a.shape != shape:
             raise ValueError(f"MujocoBackend: {what} has shape {a.shape}, expected {shape}")
         return a
@@ -191,30 +190,35 @@ class MujocoBackend(SimBackend):
         return self._state
 
     def _build_state(self) -> SimState:
-        t = self._torch
-        f32 = torch.float32
-        qpos, qvel = t["qpos"].to(f32), t["qvel"].to(f32)
-        xpos, cvel = t["xpos"].to(f32), t["cvel"].to(f32)
-        ang = cvel[..., :3]
-        # Shift the spatial velocity from the subtree com to each body origin (world frame).
-        lin = cvel[..., 3:] + torch.cross(ang, xpos - t["com"].to(f32)[:, None, :], dim=-1)
-        s = SimState(
-            root_pos=qpos[:, 0:3],
-            root_quat=qpos[:, 3:7],
-            root_lin_vel=qvel[:, 0:3],
-            root_ang_vel=ang[:, 0].clone(),
-            joint_pos=qpos[:, 7:],
-            joint_vel=qvel[:, 6:],
-            body_pos=xpos,
-            body_quat=t["xquat"].to(f32),
-            body_lin_vel=lin,
-            body_ang_vel=ang,
-            contact_forces=t["cfrc"][..., 3:].to(f32),
-            joint_torque=t["torque"].to(f32),
-        )
+        """Fresh float32 tensors from the raw buffers. Computed in numpy (single-threaded): torch's
+        intra-op threads would compete with the MuJoCo worker threads for the same cores."""
+        b = self._buf
+        f32 = np.float32
+        qpos, qvel, xpos, cvel = b["qpos"], b["qvel"], b["xpos"], b["cvel"]
+        ang, lin_com = cvel[..., :3], cvel[..., 3:]
+        r = xpos - b["com"][:, None, :]  # from the root subtree com to each body origin
+        lin = np.empty_like(lin_com)  # v_origin = v_com + w x r
+        lin[..., 0] = lin_com[..., 0] + ang[..., 1] * r[..., 2] - ang[..., 2] * r[..., 1]
+        lin[..., 1] = lin_com[..., 1] + ang[..., 2] * r[..., 0] - ang[..., 0] * r[..., 2]
+        lin[..., 2] = lin_com[..., 2] + ang[..., 0] * r[..., 1] - ang[..., 1] * r[..., 0]
+        arrays = {
+            "root_pos": qpos[:, 0:3],
+            "root_quat": qpos[:, 3:7],
+            "root_lin_vel": qvel[:, 0:3],
+            "root_ang_vel": ang[:, 0],
+            "joint_pos": qpos[:, 7:],
+            "joint_vel": qvel[:, 6:],
+            "body_pos": xpos,
+            "body_quat": b["xquat"],
+            "body_lin_vel": lin,
+            "body_ang_vel": ang,
+            "contact_forces": b["cfrc"][..., 3:],
+            "joint_torque": b["torque"],
+        }
+        tensors = {k: torch.from_numpy(np.ascontiguousarray(v, dtype=f32)) for k, v in arrays.items()}
         if self.device.type != "cpu":
-            s = SimState(**{k: v.to(self.device) for k, v in vars(s).items()})
-        return s
+            tensors = {k: v.to(self.device) for k, v in tensors.items()}
+        return SimState(**tensors)
 
     def reset_envs(
         self,
