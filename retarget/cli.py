@@ -57,7 +57,8 @@ class BuiltinArgs(FitOptions):
     human_out: Path | None = None
     """also write the synthetic human clips as AMASS-style .npz files into this folder"""
     kinds: tuple[str, ...] = ()
-    """only these motion kinds (walk, walk_turn, turn_in_place, squat, wave, reach, punch, bend, idle, sidestep)"""
+    """only these motion kinds (walk, walk_turn, turn_in_place, squat, wave, wave_both, reach, punch, bend, stand,
+    idle, sidestep)"""
 
 
 @dataclass

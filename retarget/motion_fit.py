@@ -46,7 +46,7 @@ class RetargetConfig:
     root_residual_reg: float = 1.0  # prior of the per-frame root position towards the clip's root offset
     orientation_weight: float = 0.01  # (m/rad)^2: orientation residual (rotation vector) of orientation_pairs
     orientation_pairs: tuple[tuple[str, str], ...] = (("left_ankle_link", "L_Ankle"), ("right_ankle_link", "R_Ankle"))
-    ground_band: float = 0.05  # m; frames whose lowest point is within this band are pulled to the floor
+    ground_band: float = 0.1  # m; frames without source contact: lowest point h in the band -> h^2 / band
     keep_contacts: bool = True  # re-integrate the root so source foot contacts stay planted (contacts.py)
     device: str = "cpu"
     num_threads: int = 1  # the per-frame 25x25 problems are small: one thread is as fast and robust to load

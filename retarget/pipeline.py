@@ -41,10 +41,11 @@ def builtin_human_clips(seed: int | None = None, kinds: Sequence[str] = ()) -> l
     ``kinds`` keeps only those motion kinds (e.g. ("walk", "squat"))."""
     from hover.retarget.synthetic import DEFAULT_SEED, KINDS, synthetic_clips
 
-    unknown = set(kinds) - {k for k, _ in KINDS}
+    known = {k[0] for k in KINDS}
+    unknown = set(kinds) - known
     if unknown:
-        raise ValueError(f"unknown synthetic motion kinds {sorted(unknown)}; known: {sorted({k for k, _ in KINDS})}")
-    chosen = tuple((k, d) for k, d in KINDS if not kinds or k in kinds)
+        raise ValueError(f"unknown synthetic motion kinds {sorted(unknown)}; known: {sorted(known)}")
+    chosen = tuple(k for k in KINDS if not kinds or k[0] in kinds)
     return synthetic_clips(seed=DEFAULT_SEED if seed is None else seed, kinds=chosen)
 
 

@@ -1,7 +1,7 @@
 """Synthetic human motions in AMASS form (no mocap data needed), deterministic for a seed.
 
 Each clip is a smooth, parametrised joint-angle pattern on the SMPL skeleton (walking, turning,
-squatting, waving, reaching, punching, bending, standing idle, stepping sideways). The root translation
+squatting, waving, reaching, punching, bending, standing still / idle, stepping sideways). The root translation
 is not scripted: it is integrated from the kinematics so that the supporting (lower) foot stays planted,
 and the height puts the lowest foot point on the floor (z = 0). Clips are produced at a mix of source
 frame rates (30-120 Hz) like AMASS, so the resampling path is exercised.
@@ -13,7 +13,8 @@ Joint rotations are local axis-angle in the SMPL body frame (x left, y up, z for
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+import zlib
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
@@ -60,6 +61,12 @@ class _Pose:
     def arm(self, side: str, flex: Tensor, abd: Tensor, elbow: Tensor, twist: Tensor | None = None) -> None:
         """Shoulder flexion (forward raise), abduction (sideways raise) and elbow flexion, rad; 0 = arm down."""
         s = 1.0 if side == "L" else -1.0
+        # Hanging arms are carried slightly out and with the elbow bent (forearm forward), the way the H1
+        # carries them: its thighs sit 0.2 m off the midline, right under the shoulders, so a straight
+        # hanging forearm would pass through them.
+        low = 1.0 - torch.clamp(torch.maximum(flex, abd) / 0.8, 0.0, 1.0)
+        elbow = elbow + torch.clamp(1.1 - elbow, min=0.0) * low
+        abd = abd + 0.15 * low
         r = _rx(-flex) @ _rz(s * (-math.pi / 2 + abd))
         if twist is not None:
             r = r @ _rx(s * twist)
@@ -163,7 +170,7 @@ def _make_clip(kind: str, rng: np.random.Generator, duration: float, fps: float)
             p.arm(side, 1.5 * r, 0.4 * r * (1 if rng.uniform() < 0.5 else 0.2), 0.3 * (1 - r) + 0.05)
             p.apply("Spine2", _rx(0.3 * r) @ _ry((0.3 if side == "L" else -0.3) * r))
         elif kind == "punch":
-            f = rng.uniform(0.9, 1.3)
+            f = rng.uniform(0.6, 0.9)
             for s_, off in ((side, 0.0), (other, math.pi)):
                 x = torch.clamp(torch.sin(2 * math.pi * f * t + off), min=0.0) ** 2 * on
                 p.arm(s_, 0.6 + 0.9 * x, 0.15 + 0 * t, 2.0 * (1 - x) + 0.1)
@@ -180,8 +187,19 @@ def _make_clip(kind: str, rng: np.random.Generator, duration: float, fps: float)
                 p.rot[:, J(f"{s_}_Ankle")] = _rx(0.0 * t)
             p.arm("L", 0.9 * b, 0.1 + 0 * t, 0.2 + 0 * t)
             p.arm("R", 0.9 * b, 0.1 + 0 * t, 0.2 + 0 * t)
+    elif kind == "wave_both":
+        _stand_legs(p)
+        w = 2 * math.pi * rng.uniform(1.0, 1.5) * t
+        for side, ph in (("L", 0.0), ("R", math.pi)):
+            p.arm(side, 0.3 * on, 2.4 * on, (1.1 + 0.45 * torch.sin(w + ph)) * on + 0.2)
     elif kind == "idle":
         _idle(p, rng)
+    elif kind == "stand":  # standing still: breathing only
+        _stand_legs(p, 0.08)
+        breathe = 0.02 * torch.sin(2 * math.pi * 0.25 * t)
+        p.apply("Spine3", _rx(breathe))
+        p.arm("L", 0.05 + 0 * t, 0.1 + 0 * t, 0.25 + 0 * t)
+        p.arm("R", 0.05 + 0 * t, 0.1 + 0 * t, 0.25 + 0 * t)
     else:
         raise ValueError(f"unknown synthetic motion kind {kind!r}")
     return p
@@ -202,10 +220,16 @@ def _plant_feet(rest: Tensor, pose_aa: Tensor, fps: float) -> Tensor:
     return trans
 
 
-KINDS: tuple[tuple[str, float], ...] = (
-    ("walk", 8.0), ("walk", 6.0), ("walk_turn", 8.0), ("walk_turn", 7.0), ("turn_in_place", 6.0),
-    ("squat", 6.0), ("squat", 5.0), ("wave", 5.0), ("wave", 4.0), ("reach", 6.0), ("reach", 5.0),
-    ("punch", 5.0), ("bend", 7.0), ("idle", 6.0), ("idle", 4.0), ("sidestep", 6.0), ("sidestep", 5.0),
+# (kind, duration s, clip name) of the built-in set.
+# (kind, duration s, clip name) of the built-in set; gentle clips first (the first clip is the one
+# quick smoke tests and demos pick).
+KINDS: tuple[tuple[str, float, str], ...] = (
+    ("stand", 5.0, "stand_still"), ("idle", 6.0, "stand_idle"), ("wave_both", 5.0, "wave_both"),
+    ("wave", 5.0, "wave_one_arm"), ("reach", 6.0, "reach_1"), ("reach", 5.0, "reach_2"), ("punch", 5.0, "punch"),
+    ("bend", 7.0, "bend_forward"), ("squat", 6.0, "squat_1"), ("squat", 5.0, "squat_2"),
+    ("walk", 8.0, "walk_forward"), ("walk", 6.0, "walk_forward_short"), ("walk_turn", 8.0, "walk_turn_1"),
+    ("walk_turn", 7.0, "walk_turn_2"), ("turn_in_place", 6.0, "turn_in_place"), ("sidestep", 6.0, "sidestep_1"),
+    ("sidestep", 5.0, "sidestep_2"),
 )  # fmt: skip
 SOURCE_FPS = (30.0, 60.0, 100.0, 120.0)
 
@@ -228,17 +252,23 @@ def synthetic_clip(kind: str, duration: float, fps: float, rest_joints: Tensor, 
 
 
 def synthetic_clips(seed: int = DEFAULT_SEED, rest_joints: Tensor | None = None,
-                    kinds: tuple[tuple[str, float], ...] = KINDS,
+                    kinds: Sequence[tuple] = KINDS,
                     progress: Callable[[int], None] | None = None) -> list[HumanClip]:  # fmt: skip
-    """The built-in synthetic human set: one clip per entry of ``kinds``, names ``kind_NN``."""
+    """The built-in synthetic human set: one clip per ``(kind, duration[, name])`` entry of ``kinds``.
+
+    A clip's randomness (and source frame rate, one of :data:`SOURCE_FPS`) depends only on the seed and
+    its name, so subsets reproduce the same clips."""
     if rest_joints is None:
         from hover.retarget.body_model import load_synthetic_body_model
 
         rest_joints = load_synthetic_body_model().rest_joints(torch.zeros(1, 10))[0]
     clips = []
-    for i, (kind, duration) in enumerate(kinds):
-        fps = SOURCE_FPS[i % len(SOURCE_FPS)]
-        clips.append(synthetic_clip(kind, duration, fps, rest_joints, seed=seed * 1000 + i, name=f"{kind}_{i:02d}"))
+    for i, entry in enumerate(kinds):
+        kind, duration = entry[0], entry[1]
+        name = entry[2] if len(entry) > 2 else f"{kind}_{i:02d}"
+        key = zlib.crc32(name.encode())
+        fps = SOURCE_FPS[key % len(SOURCE_FPS)]
+        clips.append(synthetic_clip(kind, duration, fps, rest_joints, seed=seed * 100_003 + key, name=name))
         if progress:
             progress(1)
     return clips
