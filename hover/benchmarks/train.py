@@ -31,7 +31,8 @@ class BenchTrainConfig:
     warmup: int = 1
     num_steps_per_env: int = 24
     num_threads: int | None = None  # simulator threads (None = all cores)
-    torch_threads: int | None = None
+    torch_threads: int | None = 1  # during rollouts
+    update_threads: int | None = None  # during PPO updates (None = all cores)
     device: str = "cpu"
     json: bool = False  # print one JSON object instead of a table
 
@@ -42,9 +43,8 @@ def bench_train(cfg: BenchTrainConfig) -> dict[str, float | int | str]:
 
     if cfg.torch_threads:
         torch.set_num_threads(cfg.torch_threads)
-    tcfg = TeacherTrainConfig(
-        backend=cfg.backend, num_envs=cfg.num_envs, num_threads=cfg.num_threads, device=cfg.device
-    )
+    tcfg = TeacherTrainConfig(backend=cfg.backend, num_envs=cfg.num_envs, num_threads=cfg.num_threads,
+                              device=cfg.device, update_threads=cfg.update_threads)  # fmt: skip
     tcfg.ppo.num_steps_per_env = cfg.num_steps_per_env
     env = make_env(tcfg)
     with contextlib.redirect_stdout(sys.stderr):  # rsl-rl prints the models; keep stdout for the JSON
@@ -79,6 +79,7 @@ def bench_train(cfg: BenchTrainConfig) -> dict[str, float | int | str]:
         "iterations": cfg.iterations,
         "cpu_count": os.cpu_count() or 0,
         "torch_threads": torch.get_num_threads(),
+        "update_threads": alg.update_threads,
         "env_steps_per_s": steps / (collect + learn),
         "collection_steps_per_s": steps / collect,
         "iteration_s": collect + learn,

@@ -30,10 +30,24 @@ class NonFiniteLossError(FloatingPointError):
 
 
 class GuardedPPO(PPO):
-    """rsl-rl PPO that refuses to continue after a non-finite loss (before the weights spread NaN)."""
+    """rsl-rl PPO that refuses to continue after a non-finite loss (before the weights spread NaN).
+
+    ``update_threads``: torch threads for the update only (the rollout keeps the caller's setting,
+    so small per-step tensor ops do not fight the simulator's threads); None = unchanged.
+    """
+
+    def __init__(self, *args, update_threads: int | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.update_threads = update_threads
 
     def update(self) -> dict[str, float]:
-        losses = super().update()
+        before = torch.get_num_threads()
+        if self.update_threads:
+            torch.set_num_threads(self.update_threads)
+        try:
+            losses = super().update()
+        finally:
+            torch.set_num_threads(before)
         bad = {k: v for k, v in losses.items() if v is not None and not math.isfinite(v)}
         if bad:
             raise NonFiniteLossError(f"PPO update produced non-finite losses {bad}; lower the learning rate")

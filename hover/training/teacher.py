@@ -71,7 +71,8 @@ class TeacherTrainConfig:
     seed: int = 0
     device: str = "cpu"
     num_threads: int | None = None  # simulator threads (None = all cores)
-    torch_threads: int | None = None  # torch intra-op threads (None = torch default)
+    torch_threads: int | None = 1  # torch threads during rollouts (None = torch default)
+    update_threads: int | None = None  # torch threads during PPO updates (None = all cores)
     robot: str = "h1"
     env: TrackingEnvConfig = field(default_factory=TrackingEnvConfig)
     ppo: PPOConfig = field(default_factory=PPOConfig)
@@ -86,7 +87,11 @@ def rsl_rl_config(cfg: TeacherTrainConfig) -> dict[str, Any]:
         "num_steps_per_env": p.num_steps_per_env,
         "save_interval": cfg.save_interval,
         "obs_groups": {"actor": ["policy"], "critic": ["critic"]},
-        "algorithm": {"class_name": "hover.training.runner:GuardedPPO", **algorithm},
+        "algorithm": {
+            "class_name": "hover.training.runner:GuardedPPO",
+            "update_threads": cfg.update_threads or os.cpu_count() or 1,
+            **algorithm,
+        },
         "actor": {
             "class_name": "MLPModel",
             "hidden_dims": list(m.actor_hidden_dims),
