@@ -169,9 +169,10 @@ class TrackingEnv(VecEnv):
         self._apply_pushes(live)
 
         state = self.backend.get_state()
-        diverged = ~torch.isfinite(
-            torch.cat((state.root_pos, state.root_lin_vel, state.joint_pos, state.joint_vel), 1)
-        ).all(1)
+        n = self.num_envs
+        parts = (state.root_pos, state.root_quat, state.joint_pos, state.joint_vel, state.body_pos, state.body_lin_vel,
+                 state.body_ang_vel, state.contact_forces, state.joint_torque)  # fmt: skip
+        diverged = ~torch.isfinite(torch.cat([t.reshape(n, -1) for t in parts], 1)).all(1)
         bodies = self.extend(state.body_pos, state.body_quat, state.body_lin_vel, state.body_ang_vel)
         ref = self.motions.get_state(self.motion_ids, self.motion_times)
         ref_bodies = BodyState(ref.body_pos, ref.body_quat, ref.body_lin_vel, ref.body_ang_vel)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -185,6 +186,8 @@ def train(cfg: TeacherTrainConfig) -> Path:
         runner.load(str(ckpt))
         print(f"resumed {ckpt} at iteration {runner.current_learning_iteration}", flush=True)
     remaining = cfg.max_iterations - runner.current_learning_iteration
+    steps_at_start = runner.logger.tot_timesteps
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         if remaining > 0:
             runner.learn(remaining, init_at_random_ep_len=False)
@@ -192,9 +195,22 @@ def train(cfg: TeacherTrainConfig) -> Path:
             print(
                 f"nothing to do: the run is at iteration {runner.current_learning_iteration} >= {cfg.max_iterations}"
             )
+    except KeyboardInterrupt:
+        # SIGINT/SIGTERM: keep the last completed iteration (weights, optimiser, normalisers, env state)
+        if runner.logger.tot_timesteps > steps_at_start:
+            path = run_dir / f"model_{runner.current_learning_iteration}.pt"
+            runner.save(str(path))
+            print(f"interrupted: saved {path}", flush=True)
+        else:
+            print("interrupted before the first iteration completed: nothing saved", flush=True)
     finally:
+        signal.signal(signal.SIGTERM, previous)
         env.backend.close()
     return run_dir
+
+
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def _resume_defaults(argv: list[str]) -> TeacherTrainConfig:
