@@ -1,0 +1,1 @@
+"""Training: ``teacher`` (config, ``hover train teacher``, ``export_bundled``) and ``runner`` (rsl-rl glue)."""
