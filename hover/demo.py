@@ -47,7 +47,7 @@ def _video(recordings: list, robot: Any, path: Path) -> str | None:
     from hover.evaluation.video import render_recordings, write_video
 
     try:
-        frames = render_recordings(recordings, robot)
+        frames = render_recordings(recordings, robot, width=640, height=360)
     except RuntimeError as e:  # no OpenGL: say so, keep the rest of the demo
         print(f"  video skipped: {e}", file=sys.stderr)
         return None
