@@ -149,11 +149,11 @@ class _Jacobians:
                                  dtype=dtype)  # fmt: skip
 
 
-def _skew_columns(v: Tensor) -> Tensor:
-    """[..., 3, 3] matrix whose column i is e_i x v (d(w x v)/dw)."""
+def _skew(v: Tensor) -> Tensor:
+    """Cross-product matrices [..., 3, 3]: _skew(v) @ u = v x u."""
     x, y, z = v.unbind(-1)
     zero = torch.zeros_like(x)
-    return torch.stack((zero, -z, y, z, zero, -x, -y, x, zero), -1).reshape(v.shape + (3,)).transpose(-1, -2)
+    return torch.stack((zero, -z, y, z, zero, -x, -y, x, zero), -1).reshape(v.shape + (3,))
 
 
 def _rotvec_error(target: Tensor, current: Tensor) -> Tensor:
@@ -202,48 +202,55 @@ def fit_frames(targets: FitTargets, robot: RobotSpec, cfg: RetargetConfig, orien
     anc_k = jac.ancestor[ri]  # [K, J]
     anc_o = jac.ancestor[orient_bodies]  # [O, J]
     nu = nj + 6
-    eye = torch.eye(nu, device=dev, dtype=dtype)
+    eye3 = torch.eye(3, device=dev, dtype=dtype)
     wo = cfg.orientation_weight**0.5
+    k = len(ri)
+    o = len(orient_bodies) if orient_bodies and wo > 0 else 0
+    # Jacobian rows: 3 per keypoint, 3 per orientation pair; columns: joints, root rotation, root position.
+    jmat = torch.zeros(n, 3 * (k + o), nu, device=dev, dtype=dtype)
+    res = torch.zeros(n, 3 * (k + o), device=dev, dtype=dtype)
+    jkp = jmat[:, : 3 * k].view(n, k, 3, nu)
+    jkp[..., nj + 3 :] = eye3  # d kp / d root position
+    jor = jmat[:, 3 * k :].view(n, o, 3, nu)
+    jor[..., nj : nj + 3] = wo * eye3  # d(-e) / d root rotation
+    mask_k = anc_k.T[None, :, None, :]  # [1, J, 1, K]
+    lengths = torch.tensor(targets.lengths, device=dev, dtype=dtype)[:, None]
+    diag = torch.zeros(n, nu, device=dev, dtype=dtype)
+    diag[:, :nj] = cfg.pose_reg + cfg.smooth_weight
+    diag[:, nj + 3 :] = cfg.root_residual_reg
+    grad = torch.zeros(n, nu, device=dev, dtype=dtype)
     for _ in range(cfg.iterations):
         poses = fk(rp, rq, q)
         pos, quat = poses.pos, poses.quat
         axis_w = quat_rotate(quat[:, jac.joint_body], jac.axes.expand(n, nj, 3))  # [N, J, 3]
-        joint_p = pos[:, jac.joint_body]  # [N, J, 3]
         kp = pos[:, ri]  # [N, K, 3]
-        # position Jacobian: d kp_k / d q_j = a_j x (kp_k - p_j) for ancestors
-        lever = kp[:, :, None, :] - joint_p[:, None, :, :]  # [N, K, J, 3]
-        jq = torch.linalg.cross(axis_w[:, None].expand_as(lever), lever) * anc_k[None, :, :, None]
-        jw = _skew_columns(kp - rp[:, None])  # [N, K, 3, 3]: columns = d kp / d w_i
-        jp = eye[nj + 3 :, nj + 3 :].expand(n, len(ri), 3, 3)
-        jk = torch.cat((jq.permute(0, 1, 3, 2), jw, jp), -1).reshape(n, 3 * len(ri), nu)
-        rk = (kp - targets.keypoints).reshape(n, -1)
-        rows, res = [jk], [rk]
-        if orient_bodies and wo > 0:
+        # d kp_k / d q_j = a_j x (kp_k - p_j) for ancestors j of k: one batched product, then the a_j x p_j term
+        cross = (_skew(axis_w).reshape(n, nj * 3, 3) @ kp.transpose(1, 2)).view(n, nj, 3, k)
+        cross = (cross - torch.linalg.cross(axis_w, pos[:, jac.joint_body]).unsqueeze(-1)) * mask_k
+        jkp[..., :nj] = cross.permute(0, 3, 2, 1)
+        jkp[..., nj : nj + 3] = -_skew(kp - rp[:, None])  # d kp / d w = -[kp - root]x
+        res[:, : 3 * k] = (kp - targets.keypoints).reshape(n, -1)
+        if o:
             e = _rotvec_error(targets.orient, quat[:, orient_bodies])  # [N, O, 3]
             # residual = current - target ~ -e; d(-e)/dq_j = +a_j for ancestors, +I for the root rotation
-            jo = torch.cat(((axis_w[:, None] * anc_o[None, :, :, None]).permute(0, 1, 3, 2),
-                            eye[:3, :3].expand(n, len(orient_bodies), 3, 3),
-                            torch.zeros(n, len(orient_bodies), 3, 3, device=dev, dtype=dtype)), -1)  # fmt: skip
-            rows.append(wo * jo.reshape(n, -1, nu))
-            res.append(-wo * e.reshape(n, -1))
-        jmat = torch.cat(rows, 1)
-        r = torch.cat(res, 1)
-        jtj = jmat.transpose(1, 2) @ jmat
-        jtr = (jmat.transpose(1, 2) @ r.unsqueeze(-1)).squeeze(-1)
-        # priors (diagonal): pose regulariser, temporal smoothness, root residual, damping
+            jor[..., :nj] = wo * (axis_w[:, None] * anc_o[None, :, :, None]).permute(0, 1, 3, 2)
+            res[:, 3 * k :] = -wo * e.reshape(n, -1)
+        jt = jmat.transpose(1, 2)
+        a = jt @ jmat
+        jtr = (jt @ res.unsqueeze(-1)).squeeze(-1)
+        # priors (diagonal): pose regulariser, temporal smoothness, root residual; LM damping
         q_smooth = smooth_in_time(q, targets.starts, targets.lengths, cfg.smooth_sigma)
         delta = rp - targets.root_pos
         clip_mean = torch.zeros(len(targets.lengths), 3, device=dev, dtype=dtype).index_add_(0, targets.clip_id, delta)
-        clip_mean = clip_mean / torch.tensor(targets.lengths, device=dev, dtype=dtype)[:, None]
-        diag = torch.zeros(n, nu, device=dev, dtype=dtype)
-        grad = torch.zeros(n, nu, device=dev, dtype=dtype)
-        diag[:, :nj] = cfg.pose_reg + cfg.smooth_weight
         grad[:, :nj] = cfg.pose_reg * q + cfg.smooth_weight * (q - q_smooth)
-        diag[:, nj + 3 :] = cfg.root_residual_reg
-        grad[:, nj + 3 :] = cfg.root_residual_reg * (delta - clip_mean[targets.clip_id])
-        damping = cfg.damping * (1.0 + jtj.diagonal(dim1=1, dim2=2))
-        a = jtj + torch.diag_embed(diag + damping)
-        step = -torch.linalg.solve(a, (jtr + grad).unsqueeze(-1)).squeeze(-1)
+        grad[:, nj + 3 :] = cfg.root_residual_reg * (delta - (clip_mean / lengths)[targets.clip_id])
+        d = a.diagonal(dim1=1, dim2=2)
+        d.add_(diag + cfg.damping * (1.0 + d))
+        chol, info = torch.linalg.cholesky_ex(a)
+        if bool(info.any()):  # not positive definite (should not happen with the damping): fall back to LU
+            step = -torch.linalg.solve(a, (jtr + grad).unsqueeze(-1)).squeeze(-1)
+        else:
+            step = -torch.cholesky_solve((jtr + grad).unsqueeze(-1), chol).squeeze(-1)
         step = step.clamp(-cfg.max_step, cfg.max_step)
         q = (q + step[:, :nj]).clamp(lo, hi)
         rq = quat_mul(quat_from_rotvec(step[:, nj : nj + 3]), rq)
@@ -304,6 +311,7 @@ def retarget_clips(
     geoms = GeomPoints(robot, device, dtype)
     rp = _ground(rp, rq, q, targets, fk, geoms, cfg.ground_band)
     poses = fk(rp, rq, q)
+    heights = geoms.heights(poses.pos, poses.quat)
     seconds = time.perf_counter() - t0
     out, quality = [], []
     for i, c in enumerate(ready):
@@ -314,7 +322,8 @@ def retarget_clips(
             root_quat=(rq[sl] / rq[sl].norm(dim=-1, keepdim=True)).double().cpu().numpy(),
             joint_pos=q[sl].double().cpu().numpy(),
         ))  # fmt: skip
-        quality.append(clip_quality(c.name, robot, cfg.fps, q[sl], err[sl], poses.pos[sl], poses.quat[sl], geoms))
+        quality.append(clip_quality(c.name, robot, cfg.fps, q[sl], err[sl], poses.pos[sl], poses.quat[sl], geoms,
+                                    heights[sl]))  # fmt: skip
     return RetargetResult(out, quality, skipped, seconds, int(targets.keypoints.shape[0]))
 
 

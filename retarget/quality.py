@@ -134,13 +134,16 @@ def foot_sliding(foot_pos: Tensor, foot_low: Tensor, fps: float, contact_height:
 
 
 def clip_quality(name: str, robot: RobotSpec, fps: float, joint_pos: Tensor, keypoint_err: Tensor,
-                 body_pos: Tensor, body_quat: Tensor, geoms: GeomPoints) -> ClipQuality:  # fmt: skip
-    """Quality of one clip: ``keypoint_err`` [T, K] (m), FK poses [T, B, ...] after grounding."""
+                 body_pos: Tensor, body_quat: Tensor, geoms: GeomPoints,
+                 heights: Tensor | None = None) -> ClipQuality:  # fmt: skip
+    """Quality of one clip: ``keypoint_err`` [T, K] (m), FK poses [T, B, ...] after grounding;
+    ``heights`` [T, P]: :meth:`GeomPoints.heights` of these poses if already computed."""
     lo = torch.tensor([j.range[0] for j in robot.joints], dtype=joint_pos.dtype, device=joint_pos.device)
     hi = torch.tensor([j.range[1] for j in robot.joints], dtype=joint_pos.dtype, device=joint_pos.device)
     hits = ((joint_pos - lo) < 1e-3) | ((hi - joint_pos) < 1e-3)
-    lowest = geoms.lowest(body_pos, body_quat)
-    foot_low = geoms.foot_lowest(body_pos, body_quat)
+    h = geoms.heights(body_pos, body_quat) if heights is None else heights
+    lowest = h.min(-1).values
+    foot_low = torch.stack([h[..., m].min(-1).values for m in geoms.foot_masks], -1)
     feet = [robot.body_names.index(f) for f in robot.feet]
     slide_mean, slide_max = foot_sliding(body_pos[:, feet], foot_low, fps)
     return ClipQuality(
