@@ -80,9 +80,11 @@ class FitTargets:
     contact: Tensor  # [N] 1 where a source foot touches the floor
 
 
-def _human_targets(clips: Sequence[HumanClip], shape: BodyShape, model: BodyModel, robot: RobotSpec,
-                   cfg: RetargetConfig, device: torch.device, dtype: torch.dtype) -> FitTargets:  # fmt: skip
-    rest = shape_rest_joints(model, shape)  # [24, 3] float64
+def human_joints(clips: Sequence[HumanClip], shape: BodyShape, model: BodyModel,
+                 keep_contacts: bool = True) -> tuple[Tensor, Tensor, Tensor]:  # fmt: skip
+    """The scaled, shaped human of all clips' frames (concatenated), float64, world frame z up:
+    joint positions [N, 24, 3] (m), global joint rotations [N, 24, 3, 3], source foot contact flags [N]."""
+    rest = shape_rest_joints(model, shape)  # [24, 3]
     pose = torch.from_numpy(np.concatenate([c.pose_aa for c in clips]))
     rel, glob = smpl_forward_kinematics(rest, pose, torch.zeros(len(pose), 3, dtype=torch.float64))
     trans, contact = [], []
@@ -96,8 +98,14 @@ def _human_targets(clips: Sequence[HumanClip], shape: BodyShape, model: BodyMode
             scaled = torch.from_numpy(c.trans) * shape.scale
             feet = foot_contacts(src, c.fps)
             contact.append(feet.any(-1))
-            trans.append(contact_preserving_trans(rel[sl], scaled, feet, src) if cfg.keep_contacts else scaled)
-    joints = rel + torch.cat(trans)[:, None]
+            trans.append(contact_preserving_trans(rel[sl], scaled, feet, src) if keep_contacts else scaled)
+    return rel + torch.cat(trans)[:, None], glob, torch.cat(contact)
+
+
+def _human_targets(clips: Sequence[HumanClip], shape: BodyShape, model: BodyModel, robot: RobotSpec,
+                   cfg: RetargetConfig, device: torch.device, dtype: torch.dtype) -> FitTargets:  # fmt: skip
+    joints, glob, contact = human_joints(clips, shape, model, cfg.keep_contacts)
+    rest = shape_rest_joints(model, shape)
     _, hi = pair_indices(robot)
     fix = quat_to_matrix(torch.tensor(SMPL_TO_ROBOT_AXES, dtype=torch.float64))
     root_rot = glob[:, 0] @ fix.T  # robot pelvis orientation matching the human root
@@ -116,13 +124,13 @@ def _human_targets(clips: Sequence[HumanClip], shape: BodyShape, model: BodyMode
         r0 = quat_to_matrix(robot_rest.quat[0, robot.body_index(body)])
         off = stand_glob[j].T @ r0
         orient.append(matrix_to_quat(glob[:, j] @ off))
-    orient_t = torch.stack(orient, 1) if orient else torch.zeros(len(pose), 0, 4, dtype=torch.float64)
+    orient_t = torch.stack(orient, 1) if orient else torch.zeros(len(joints), 0, 4, dtype=torch.float64)
     lengths = [c.num_frames for c in clips]
     starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(int).tolist()
     clip_id = torch.repeat_interleave(torch.arange(len(clips)), torch.tensor(lengths))
     kw = {"device": device, "dtype": dtype}
     return FitTargets(joints[:, hi].to(**kw), root_pos.to(**kw), root_quat.to(**kw), orient_t.to(**kw),
-                    clip_id.to(device), starts, lengths, torch.cat(contact).to(**kw))  # fmt: skip
+                    clip_id.to(device), starts, lengths, contact.to(**kw))  # fmt: skip
 
 
 class _Jacobians:

@@ -1,0 +1,191 @@
+"""``hover retarget preview``: the human skeleton and the retargeted robot side by side (offscreen MuJoCo).
+
+The human (the scaled, shaped SMPL skeleton the robot was fitted to, drawn as orange capsules) is placed
+``gap`` metres to the robot's left, in the robot's heading at the clip start. Output: an MP4 (GIF when
+ffmpeg is missing) or, for a ``.png`` path, a strip of ``strip_frames`` evenly spaced frames.
+Rendering needs EGL or OSMesa (see :mod:`hover.evaluation.video`).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Literal
+
+import mujoco
+import numpy as np
+import tyro
+from hover.retarget.skeleton import SMPL_PARENTS
+
+HUMAN_RGBA = np.array([0.95, 0.55, 0.15, 1.0], dtype=np.float32)
+
+
+@dataclass
+class PreviewArgs:
+    """Render a clip's human skeleton and retargeted robot side by side (MP4, GIF or a PNG strip)."""
+
+    clip: Annotated[str, tyro.conf.Positional, tyro.conf.arg(metavar="CLIP")]
+    """a built-in synthetic clip name (e.g. walk_forward) or an AMASS .npz file"""
+    out: Path = Path("preview.mp4")
+    """.mp4 (or .gif) video, or .png for a strip of frames"""
+    body: Literal["smpl", "synthetic"] = "synthetic"
+    """body model for AMASS files (built-in clips always use the synthetic one)"""
+    smpl_dir: Path | None = None
+    shape: Path | None = None
+    """fitted shape file for AMASS files (default: fit now)"""
+    fps: float = 30.0
+    seconds: float | None = None
+    """only the first SECONDS of the clip"""
+    width: int = 640
+    height: int = 360
+    strip_frames: int = 6
+    gap: float = 1.2
+    """m between the robot and the human, to the robot's left"""
+
+
+def _gl_context(width: int, height: int):
+    errors = []
+    choice = os.environ.get("MUJOCO_GL", "").lower()
+    for name in [choice] if choice in ("egl", "osmesa", "glfw") else ["egl", "osmesa"]:
+        try:
+            module = __import__(f"mujoco.{name}", fromlist=["GLContext"])
+            ctx = module.GLContext(width, height)
+            ctx.make_current()
+            return ctx
+        except Exception as e:  # noqa: BLE001 - try the next backend
+            errors.append(f"{name}: {e}")
+    raise RuntimeError("offscreen rendering needs EGL (libegl1) or OSMesa (libosmesa6); set MUJOCO_GL=egl or "
+                       f"osmesa (tried {'; '.join(errors)})")  # fmt: skip
+
+
+def render_side_by_side(robot, qpos: np.ndarray, human: np.ndarray, frames: list[int], width: int, height: int,
+                        title: str = "") -> list[np.ndarray]:  # fmt: skip
+    """RGB frames [H, W, 3] for ``frames``: robot at ``qpos[i]`` (MuJoCo qpos rows), human joints ``human[i]``
+    [24, 3] (world, already offset), camera following the midpoint."""
+    from hover.evaluation.video import render_model
+
+    model = render_model(robot)
+    if width > model.vis.global_.offwidth or height > model.vis.global_.offheight:
+        raise ValueError(f"size {width}x{height} exceeds the offscreen buffer "
+                         f"{model.vis.global_.offwidth}x{model.vis.global_.offheight}")  # fmt: skip
+    ctx = _gl_context(width, height)
+    con = mujoco.MjrContext(model, mujoco.mjtFontScale.mjFONTSCALE_150)
+    mujoco.mjr_setBuffer(mujoco.mjtFramebuffer.mjFB_OFFSCREEN, con)
+    scene = mujoco.MjvScene(model, maxgeom=model.ngeom + 200)
+    data = mujoco.MjData(model)
+    cam = mujoco.MjvCamera()
+    cam.type = mujoco.mjtCamera.mjCAMERA_FREE
+    cam.distance, cam.elevation = 4.5, -12.0
+    rect = mujoco.MjrRect(0, 0, width, height)
+    out = []
+    try:
+        for i in frames:
+            data.qpos[:] = qpos[i]
+            mujoco.mj_kinematics(model, data)
+            mid = 0.5 * (qpos[i, :3] + human[i, 0])
+            cam.lookat[:] = (mid[0], mid[1], 0.9)
+            cam.azimuth = float(np.degrees(np.arctan2(human[i, 0, 1] - qpos[i, 1], human[i, 0, 0] - qpos[i, 0]))) - 90
+            mujoco.mjv_updateScene(model, data, mujoco.MjvOption(), mujoco.MjvPerturb(), cam,
+                                   mujoco.mjtCatBit.mjCAT_ALL, scene)  # fmt: skip
+            for j, p in enumerate(SMPL_PARENTS):
+                for kind, a, b, size in ((mujoco.mjtGeom.mjGEOM_SPHERE, human[i, j], None, 0.035),
+                                         (mujoco.mjtGeom.mjGEOM_CAPSULE, human[i, p], human[i, j], 0.022)):  # fmt: skip
+                    if (b is not None and p < 0) or scene.ngeom >= scene.maxgeom:
+                        continue
+                    g = scene.geoms[scene.ngeom]
+                    mujoco.mjv_initGeom(g, kind, np.array([size, 0, 0]), np.zeros(3), np.eye(3).ravel(), HUMAN_RGBA)
+                    if b is None:
+                        g.pos[:] = a
+                    else:
+                        mujoco.mjv_connector(g, kind, size, a, b)
+                    scene.ngeom += 1
+            mujoco.mjr_render(rect, scene, con)
+            if title:
+                mujoco.mjr_overlay(mujoco.mjtFont.mjFONT_NORMAL, mujoco.mjtGridPos.mjGRID_TOPLEFT, rect, title,
+                                   f"{i}", con)  # fmt: skip
+            rgb = np.empty((height, width, 3), dtype=np.uint8)
+            mujoco.mjr_readPixels(rgb, None, rect, con)
+            out.append(np.flipud(rgb).copy())
+    finally:
+        con.free()
+        ctx.free()
+    return out
+
+
+def _load(a: PreviewArgs):
+    from hover.retarget.amass import read_amass_file
+    from hover.retarget.body_model import load_body_model, load_synthetic_body_model
+    from hover.retarget.pipeline import builtin_body_and_shape
+    from hover.retarget.shape_fit import fit_shape, load_shape
+
+    path = Path(a.clip)
+    if path.suffix == ".npz" and path.is_file():
+        model = load_synthetic_body_model() if a.body == "synthetic" else load_body_model(a.smpl_dir)
+        shape = load_shape(a.shape) if a.shape else fit_shape(model)
+        return read_amass_file(path), model, shape
+    model, shape = builtin_body_and_shape()
+    from hover.retarget.synthetic import KINDS, synthetic_clips
+
+    names = [k[2] for k in KINDS]
+    if a.clip not in names:
+        raise ValueError(f"{a.clip!r} is neither an AMASS .npz file nor a built-in clip ({', '.join(names)})")
+    entry = next(k for k in KINDS if k[2] == a.clip)
+    return synthetic_clips(kinds=(entry,))[0], model, shape
+
+
+def main(argv: list[str], prog: str = "hover retarget preview") -> int:
+    a = tyro.cli(PreviewArgs, args=argv, prog=prog, description=__doc__)
+    import torch
+    from hover.retarget.amass import resample
+    from hover.retarget.motion_fit import RetargetConfig, human_joints, retarget_clips
+
+    from hover.robots import get_robot
+    from hover.rotations import yaw_from_quat
+
+    try:
+        clip, model, shape = _load(a)
+    except (ValueError, OSError) as e:
+        print(f"{prog}: {e}", file=sys.stderr)
+        return 2
+    robot = get_robot()
+    clip = resample(clip, a.fps)
+    if a.seconds is not None:
+        n = min(clip.num_frames, int(a.seconds * a.fps) + 1)
+        clip.pose_aa, clip.trans = clip.pose_aa[:n], clip.trans[:n]
+    res = retarget_clips([clip], shape, model, robot, RetargetConfig(fps=a.fps))
+    if not res.clips:
+        print(f"{prog}: clip skipped: {res.skipped}", file=sys.stderr)
+        return 1
+    rc = res.clips[0]
+    joints = human_joints([clip], shape, model)[0].numpy()
+    # put the human on the floor (ankles ~ 8 cm up) and `gap` m to the robot's left at the start
+    joints[..., 2] -= joints[:, [7, 8], 2].min() - 0.08 * shape.scale
+    yaw = float(yaw_from_quat(torch.from_numpy(rc.root_quat[0])))
+    left = np.array([-np.sin(yaw), np.cos(yaw), 0.0])
+    joints[..., :2] += (rc.root_pos[:1, None, :2] - joints[:1, :1, :2]) + a.gap * left[:2]
+    qpos = np.concatenate([rc.root_pos, rc.root_quat, rc.joint_pos], 1)
+    if a.out.suffix.lower() == ".png":
+        idx = np.linspace(0, rc.num_frames - 1, a.strip_frames).round().astype(int).tolist()
+    else:
+        idx = list(range(rc.num_frames))
+    try:
+        frames = render_side_by_side(robot, qpos, joints, idx, a.width, a.height, title=f"{clip.name}: human (orange), robot")
+    except RuntimeError as e:
+        print(f"{prog}: {e}", file=sys.stderr)
+        return 1
+    a.out.parent.mkdir(parents=True, exist_ok=True)
+    if a.out.suffix.lower() == ".png":
+        import imageio.v2 as imageio
+
+        imageio.imwrite(a.out, np.concatenate(frames, axis=1))
+        path = a.out
+    else:
+        from hover.evaluation.video import write_video
+
+        path = write_video(a.out, np.stack(frames), fps=a.fps)
+    q = res.quality[0]
+    print(f"wrote {path} ({len(frames)} frames); keypoint error mean {100 * q.mean_keypoint_error_m:.2f} cm, "
+          f"max {100 * q.max_keypoint_error_m:.2f} cm")  # fmt: skip
+    return 0
