@@ -120,3 +120,36 @@ def test_preview_png_strip(tmp_path):
         orange = (tile[..., 0] > 180) & (tile[..., 1] > 70) & (tile[..., 1] < 170) & (tile[..., 2] < 90)
         assert orange.sum() > 20, k
     assert main(["preview", "no_such_clip", "--out", str(tmp_path / "x.png")], "hover retarget") == 2
+
+
+def test_filter_keeps_clips_the_policy_can_track():
+    """A zero-action policy (PD to the default pose) holds the H1 for a fraction of a second but falls
+    within ~2 s, so the short standing clip is kept and the long one dropped."""
+    from dataclasses import dataclass, field
+    from typing import Any
+
+    from hover.envs.tracking.config import TrackingEnvConfig
+    from hover.retarget.filter import filter_clips
+
+    from hover.motion.builtin import load_builtin_motions
+    from hover.motion.format import MotionClip
+
+    @dataclass
+    class ZeroPolicy:
+        kind: str = "teacher"
+        env_cfg: TrackingEnvConfig = field(default_factory=TrackingEnvConfig)
+        source: str = "zero-action"
+
+        def act(self, obs: Any) -> torch.Tensor:
+            return torch.zeros(obs.batch_size[0], 19)
+
+    stand = next(c for c in load_builtin_motions() if c.name == "stand_still")
+
+    def head(seconds: float, name: str) -> MotionClip:
+        n = int(round(seconds * stand.fps)) + 1
+        return MotionClip(name, stand.fps, stand.root_pos[:n], stand.root_quat[:n], stand.joint_pos[:n])
+
+    kept, records = filter_clips([head(0.4, "short"), head(4.0, "long")], ZeroPolicy(), threshold=0.5, num_envs=2)
+    assert [c.name for c in kept] == ["short"]
+    assert records[0]["kept"] and records[0]["max_body_dev_m"] < 0.5
+    assert not records[1]["kept"]

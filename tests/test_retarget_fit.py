@@ -175,3 +175,21 @@ def test_geom_points_match_mujoco_lowest_point(robot):
     for t in range(0, 30, 7):
         ref = _mujoco_lowest(mj_model, data, rp[t].numpy(), rq[t].numpy(), q[t].numpy())
         assert abs(float(ours[t]) - ref) < 2e-3  # cylinders are sampled at 16 rim points
+
+
+@pytest.mark.slow
+def test_shipped_builtin_motions_are_reproduced_by_the_retargeting(tmp_path):
+    """`hover retarget --builtin --fps 50 --single-file builtin.npz` regenerates the shipped set."""
+    from hover.retarget.cli import main
+
+    from hover.motion.builtin import BUILTIN_MOTIONS_PATH
+    from hover.motion.format import load_motions
+
+    assert main(["--builtin", "--fps", "50", "--out", str(tmp_path), "--single-file", "builtin.npz", "--quiet"],
+                "hover retarget") == 0  # fmt: skip
+    fresh = load_motions(tmp_path / "builtin.npz")
+    shipped = load_motions(BUILTIN_MOTIONS_PATH)
+    assert [c.name for c in fresh] == [c.name for c in shipped]
+    for a, b in zip(fresh, shipped, strict=True):
+        np.testing.assert_allclose(a.joint_pos, b.joint_pos, atol=2e-3)
+        np.testing.assert_allclose(a.root_pos, b.root_pos, atol=2e-3)
