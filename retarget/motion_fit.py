@@ -23,7 +23,7 @@ import torch
 from hover.retarget.amass import HumanClip, resample
 from hover.retarget.body_model import BodyModel
 from hover.retarget.contacts import contact_preserving_trans, foot_contacts
-from hover.retarget.quality import ClipQuality, GeomPoints, clip_quality, soft_snap
+from hover.retarget.quality import ClipQuality, GeomPoints, SelfCollisionChecker, clip_quality, soft_snap
 from hover.retarget.shape_fit import BodyShape, pair_indices, shape_rest_joints
 from hover.retarget.skeleton import SMPL_TO_ROBOT_AXES, joint_index, smpl_forward_kinematics, stand_pose
 from torch import Tensor
@@ -47,6 +47,7 @@ class RetargetConfig:
     orientation_weight: float = 0.01  # (m/rad)^2: orientation residual (rotation vector) of orientation_pairs
     orientation_pairs: tuple[tuple[str, str], ...] = (("left_ankle_link", "L_Ankle"), ("right_ankle_link", "R_Ankle"))
     ground_band: float = 0.1  # m; frames without source contact: lowest point h in the band -> h^2 / band
+    check_self_collisions: bool = True  # quality report: robot self-penetration per frame (MuJoCo)
     keep_contacts: bool = True  # re-integrate the root so source foot contacts stay planted (contacts.py)
     device: str = "cpu"
     num_threads: int = 1  # the per-frame 25x25 problems are small: one thread is as fast and robust to load
@@ -322,6 +323,7 @@ def retarget_clips(
     heights = geoms.heights(poses.pos, poses.quat)
     seconds = time.perf_counter() - t0
     out, quality = [], []
+    checker = SelfCollisionChecker(robot) if cfg.check_self_collisions else None
     for i, c in enumerate(ready):
         s, n = targets.starts[i], targets.lengths[i]
         sl = slice(s, s + n)
@@ -332,6 +334,10 @@ def retarget_clips(
         ))  # fmt: skip
         quality.append(clip_quality(c.name, robot, cfg.fps, q[sl], err[sl], poses.pos[sl], poses.quat[sl], geoms,
                                     heights[sl]))  # fmt: skip
+        if checker is not None:
+            m = out[-1]
+            quality[-1].self_penetration_frames, quality[-1].self_penetration_max_m = checker.check(
+                m.root_pos, m.root_quat, m.joint_pos)
     return RetargetResult(out, quality, skipped, seconds, int(targets.keypoints.shape[0]))
 
 

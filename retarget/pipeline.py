@@ -115,6 +115,7 @@ def summary(result: RetargetResult) -> dict:
         "lowest_point_range_m": [min(x.lowest_point_min_m for x in q), max(x.lowest_point_max_m for x in q)],
         "foot_penetration_max_m": max(x.foot_penetration_max_m for x in q),
         "foot_sliding_mean_m_s": wmean("foot_sliding_mean_m_s"),
+        "self_penetration_frames": sum(max(x.self_penetration_frames, 0) for x in q),
     }  # fmt: skip
 
 
@@ -134,13 +135,14 @@ def write_report(path: Path, result: RetargetResult, extra: dict | None = None) 
 
 def format_table(result: RetargetResult) -> str:
     """Per-clip quality table plus a total line (errors in cm, sliding in cm/s)."""
-    head = f"{'clip':<28} {'frames':>6} {'err mean':>8} {'err max':>8} {'limits':>7} {'lowest':>13} {'slide':>6}"
+    head = (f"{'clip':<28} {'frames':>6} {'err mean':>8} {'err max':>8} {'limits':>7} {'lowest':>13} {'slide':>9} "
+            f"{'self-pen':>8}")  # fmt: skip
     lines = [head, "-" * len(head)]
     for q in result.quality:
         lines.append(f"{q.name[:28]:<28} {q.frames:>6} {100 * q.mean_keypoint_error_m:>6.2f}cm "
                      f"{100 * q.max_keypoint_error_m:>6.2f}cm {100 * q.joint_limit_hit_fraction:>6.2f}% "
                      f"{1000 * q.lowest_point_min_m:>5.1f}/{1000 * q.lowest_point_max_m:<5.1f}mm "
-                     f"{100 * q.foot_sliding_mean_m_s:>4.1f}cm/s")  # fmt: skip
+                     f"{100 * q.foot_sliding_mean_m_s:>4.1f}cm/s {q.self_penetration_frames:>8}")  # fmt: skip
     s = summary(result)
     if s["clips"]:
         lines.append("-" * len(head))

@@ -110,6 +110,8 @@ class ClipQuality:
     foot_penetration_max_m: float  # deepest foot point below z = 0
     foot_sliding_mean_m_s: float  # mean horizontal speed of the supporting foot (lower foot, < 2 cm)
     foot_sliding_max_m_s: float
+    self_penetration_frames: int = -1  # frames where two robot bodies interpenetrate > 2 mm (-1: not checked)
+    self_penetration_max_m: float = 0.0
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -154,3 +156,37 @@ def clip_quality(name: str, robot: RobotSpec, fps: float, joint_pos: Tensor, key
         foot_penetration_max_m=float(torch.clamp(-foot_low.min(), min=0.0)),
         foot_sliding_mean_m_s=slide_mean, foot_sliding_max_m_s=slide_max,
     )  # fmt: skip
+
+
+class SelfCollisionChecker:
+    """Robot self-penetration per frame with MuJoCo's collision detection (the simulation model, whose
+    contact exclusions apply; floor contacts ignored)."""
+
+    def __init__(self, robot: RobotSpec, tolerance: float = 0.002):
+        import mujoco
+
+        from hover.robots.mjcf import ModelOptions, build_model
+
+        self.mujoco = mujoco
+        self.model = build_model(robot, ModelOptions())
+        self.data = mujoco.MjData(self.model)
+        self.tolerance = tolerance
+
+    def check(self, root_pos, root_quat, joint_pos) -> tuple[int, float]:
+        """(frames with a self-penetration deeper than the tolerance, deepest penetration in m) of a clip
+        given as numpy arrays [T, 3], [T, 4] (wxyz), [T, J]."""
+        mj, m, d = self.mujoco, self.model, self.data
+        frames, deepest = 0, 0.0
+        for t in range(len(root_pos)):
+            d.qpos[:3], d.qpos[3:7], d.qpos[7:] = root_pos[t], root_quat[t], joint_pos[t]
+            mj.mj_kinematics(m, d)
+            mj.mj_collision(m, d)
+            worst = 0.0
+            for i in range(d.ncon):
+                c = d.contact[i]
+                if m.geom_bodyid[c.geom1] == 0 or m.geom_bodyid[c.geom2] == 0:
+                    continue  # floor
+                worst = max(worst, -float(c.dist))
+            frames += worst > self.tolerance
+            deepest = max(deepest, worst)
+        return int(frames), deepest

@@ -147,6 +147,18 @@ def test_retarget_quality_grounding_and_limits(retargeted, robot):
         assert abs(q.lowest_point_min_m - min(lows)) < 0.005
         assert np.all(clip.joint_pos >= lo - 1e-6) and np.all(clip.joint_pos <= hi + 1e-6)
         assert q.foot_sliding_mean_m_s < 0.05, (clip.name, q.foot_sliding_mean_m_s)
+        assert q.self_penetration_frames == 0, (clip.name, q.self_penetration_max_m)
+
+
+def test_self_collision_checker_sees_an_arm_in_the_thigh(robot):
+    from hover.retarget.quality import SelfCollisionChecker
+
+    checker = SelfCollisionChecker(robot)
+    q = np.zeros((2, robot.num_joints))
+    q[1, robot.joint_index("left_elbow")] = 1.5  # forearm straight down, into the thigh
+    q[1, robot.joint_index("left_shoulder_roll")] = -0.2
+    frames, depth = checker.check(np.array([[0, 0, 1.05]] * 2), np.array([[1.0, 0, 0, 0]] * 2), q)
+    assert frames == 1 and depth > 0.01
 
 
 def test_scale_is_applied_standing_knees_straight(retargeted, robot):
