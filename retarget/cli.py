@@ -32,8 +32,8 @@ class FitOptions:
     """CPU threads for the optimisation (all clips are batched into one optimisation per --batch-frames)"""
     iterations: int = 10
     """Gauss-Newton iterations"""
-    batch_frames: int = 200_000
-    """frames per optimisation batch (bounds memory)"""
+    batch_frames: int = 50_000
+    """frames per optimisation batch (bounds memory: ~6 kB per frame in float32)"""
     hand_orientation: bool = False
     """also match forearm orientation (H1 has no wrist); feet orientation is always on"""
     single_file: str | None = None

@@ -66,7 +66,7 @@ def _batches(clips: Sequence[HumanClip], fps: float, batch_frames: int) -> list[
 
 
 def run_retarget(clips: Sequence[HumanClip], model: BodyModel, shape: BodyShape, config: RetargetConfig,
-                 robot: RobotSpec | None = None, batch_frames: int = 200_000,
+                 robot: RobotSpec | None = None, batch_frames: int = 50_000,
                  progress: Callable[[int], None] | None = None) -> RetargetResult:  # fmt: skip
     """Retarget ``clips`` in batches; ``progress(n_clips_done)`` after each batch."""
     robot = robot or get_robot()
