@@ -56,30 +56,46 @@ def _rot_to_heading(h_inv: Tensor, q: Tensor) -> Tensor:
 def policy_terms(robot: BodyState, ref: BodyState, last_action: Tensor) -> dict[str, Tensor]:
     """Named actor observation terms, each [N, k], in the robot pelvis heading frame.
 
-    ``robot`` and ``ref`` hold the tracked bodies (pelvis first) in the world frame.
+    ``robot`` and ``ref`` hold the tracked bodies (pelvis first) in the world frame. All vectors are
+    rotated in one batched call and all orientations converted in another (per-op overhead dominates
+    at small batch sizes).
     """
-    n = last_action.shape[0]
-    root_pos = robot.pos[:, 0]
+    n, b = robot.pos.shape[:2]
+    root_pos = robot.pos[:, :1]
     h_inv = heading_quat_inverse(robot.quat[:, 0])
-    rel = robot.pos[:, 1:] - root_pos.unsqueeze(1)
-    rot_diff = quat_mul(ref.quat, quat_conjugate(robot.quat))  # world-frame rotation robot -> ref
-    rot_diff_h = quat_mul(
-        _rot_to_heading(h_inv, rot_diff), quat_conjugate(h_inv).unsqueeze(1).expand_as(rot_diff)
+    vectors = torch.cat(
+        (
+            robot.pos[:, 1:] - root_pos,  # body_pos (B - 1)
+            robot.lin_vel,
+            robot.ang_vel,
+            ref.pos - robot.pos,
+            ref.lin_vel - robot.lin_vel,
+            ref.ang_vel - robot.ang_vel,
+            ref.pos - root_pos,
+        ),
+        dim=1,
     )
-    terms = {
-        "body_pos": _to_heading(h_inv, rel),
-        "body_rot": quat_to_tan_norm(_rot_to_heading(h_inv, robot.quat)),
-        "body_lin_vel": _to_heading(h_inv, robot.lin_vel),
-        "body_ang_vel": _to_heading(h_inv, robot.ang_vel),
-        "ref_pos_diff": _to_heading(h_inv, ref.pos - robot.pos),
-        "ref_rot_diff": quat_to_tan_norm(rot_diff_h),
-        "ref_lin_vel_diff": _to_heading(h_inv, ref.lin_vel - robot.lin_vel),
-        "ref_ang_vel_diff": _to_heading(h_inv, ref.ang_vel - robot.ang_vel),
-        "ref_body_pos": _to_heading(h_inv, ref.pos - root_pos.unsqueeze(1)),
-        "ref_body_rot": quat_to_tan_norm(_rot_to_heading(h_inv, ref.quat)),
+    v = _to_heading(h_inv, vectors).reshape(n, -1)
+    rot_diff = quat_mul(ref.quat, quat_conjugate(robot.quat))  # world-frame rotation robot -> ref
+    h = quat_conjugate(h_inv).unsqueeze(1)
+    rots = _rot_to_heading(h_inv, torch.cat((robot.quat, rot_diff, ref.quat), dim=1))
+    rots[:, b : 2 * b] = quat_mul(rots[:, b : 2 * b], h.expand(n, b, 4))  # h^-1 D h
+    r = quat_to_tan_norm(rots).reshape(n, -1)
+    k3, k6 = 3 * b, 6 * b
+    o = 3 * (b - 1)
+    return {
+        "body_pos": v[:, :o],
+        "body_rot": r[:, :k6],
+        "body_lin_vel": v[:, o : o + k3],
+        "body_ang_vel": v[:, o + k3 : o + 2 * k3],
+        "ref_pos_diff": v[:, o + 2 * k3 : o + 3 * k3],
+        "ref_rot_diff": r[:, k6 : 2 * k6],
+        "ref_lin_vel_diff": v[:, o + 3 * k3 : o + 4 * k3],
+        "ref_ang_vel_diff": v[:, o + 4 * k3 : o + 5 * k3],
+        "ref_body_pos": v[:, o + 5 * k3 : o + 6 * k3],
+        "ref_body_rot": r[:, 2 * k6 :],
         "last_action": last_action,
     }
-    return {k: v.reshape(n, -1) for k, v in terms.items()}
 
 
 def privileged_terms(
