@@ -40,6 +40,7 @@ class RetargetConfig:
     iterations: int = 10  # damped Gauss-Newton iterations over all frames at once
     damping: float = 1e-3  # Levenberg-Marquardt: x (1 + diag(J^T J))
     max_step: float = 0.5  # per-iteration limit on each unknown (rad / m)
+    chunk_frames: int = 4096  # frames per linear-algebra chunk inside one iteration (cache-sized buffers)
     pose_reg: float = 1e-4  # prior towards q = 0 (weight per rad^2, keypoint residuals in m)
     smooth_weight: float = 2e-3  # prior towards the Gaussian-smoothed joint trajectory (per rad^2)
     smooth_sigma: float = 1.0  # frames
@@ -216,55 +217,62 @@ def fit_frames(targets: FitTargets, robot: RobotSpec, cfg: RetargetConfig, orien
     k = len(ri)
     o = len(orient_bodies) if orient_bodies and wo > 0 else 0
     # Jacobian rows: 3 per keypoint, 3 per orientation pair; columns: joints, root rotation, root position.
-    jmat = torch.zeros(n, 3 * (k + o), nu, device=dev, dtype=dtype)
-    res = torch.zeros(n, 3 * (k + o), device=dev, dtype=dtype)
-    jkp = jmat[:, : 3 * k].view(n, k, 3, nu)
-    jkp[..., nj + 3 :] = eye3  # d kp / d root position
-    jor = jmat[:, 3 * k :].view(n, o, 3, nu)
-    jor[..., nj : nj + 3] = wo * eye3  # d(-e) / d root rotation
+    c_max = min(n, max(1, cfg.chunk_frames))  # frames per linear-algebra chunk (keeps buffers in cache)
+    jbuf = torch.zeros(c_max, 3 * (k + o), nu, device=dev, dtype=dtype)
+    rbuf = torch.zeros(c_max, 3 * (k + o), device=dev, dtype=dtype)
+    jbuf[:, : 3 * k].view(c_max, k, 3, nu)[..., nj + 3 :] = eye3  # d kp / d root position
+    jbuf[:, 3 * k :].view(c_max, o, 3, nu)[..., nj : nj + 3] = wo * eye3  # d(-e) / d root rotation
     mask_k = anc_k.T[None, :, None, :]  # [1, J, 1, K]
     lengths = torch.tensor(targets.lengths, device=dev, dtype=dtype)[:, None]
-    diag = torch.zeros(n, nu, device=dev, dtype=dtype)
-    diag[:, :nj] = cfg.pose_reg + cfg.smooth_weight
-    diag[:, nj + 3 :] = cfg.root_residual_reg
+    diag = torch.zeros(nu, device=dev, dtype=dtype)
+    diag[:nj] = cfg.pose_reg + cfg.smooth_weight
+    diag[nj + 3 :] = cfg.root_residual_reg
     grad = torch.zeros(n, nu, device=dev, dtype=dtype)
+    step = torch.zeros(n, nu, device=dev, dtype=dtype)
     for _ in range(cfg.iterations):
-        poses = fk(rp, rq, q)
-        pos, quat = poses.pos, poses.quat
-        axis_w = quat_rotate(quat[:, jac.joint_body], jac.axes.expand(n, nj, 3))  # [N, J, 3]
-        kp = pos[:, ri]  # [N, K, 3]
-        # d kp_k / d q_j = a_j x (kp_k - p_j) for ancestors j of k: one batched product, then the a_j x p_j term
-        cross = (_skew(axis_w).reshape(n, nj * 3, 3) @ kp.transpose(1, 2)).view(n, nj, 3, k)
-        cross = (cross - torch.linalg.cross(axis_w, pos[:, jac.joint_body]).unsqueeze(-1)) * mask_k
-        jkp[..., :nj] = cross.permute(0, 3, 2, 1)
-        jkp[..., nj : nj + 3] = -_skew(kp - rp[:, None])  # d kp / d w = -[kp - root]x
-        res[:, : 3 * k] = (kp - targets.keypoints).reshape(n, -1)
-        if o:
-            e = _rotvec_error(targets.orient, quat[:, orient_bodies])  # [N, O, 3]
-            # residual = current - target ~ -e; d(-e)/dq_j = +a_j for ancestors, +I for the root rotation
-            jor[..., :nj] = wo * (axis_w[:, None] * anc_o[None, :, :, None]).permute(0, 1, 3, 2)
-            res[:, 3 * k :] = -wo * e.reshape(n, -1)
-        jt = jmat.transpose(1, 2)
-        a = jt @ jmat
-        jtr = (jt @ res.unsqueeze(-1)).squeeze(-1)
-        # priors (diagonal): pose regulariser, temporal smoothness, root residual; LM damping
+        # priors (diagonal, coupling frames through the previous iterate): pose regulariser, temporal
+        # smoothness, root position towards the clip's mean offset
         q_smooth = smooth_in_time(q, targets.starts, targets.lengths, cfg.smooth_sigma)
         delta = rp - targets.root_pos
         clip_mean = torch.zeros(len(targets.lengths), 3, device=dev, dtype=dtype).index_add_(0, targets.clip_id, delta)
         grad[:, :nj] = cfg.pose_reg * q + cfg.smooth_weight * (q - q_smooth)
         grad[:, nj + 3 :] = cfg.root_residual_reg * (delta - (clip_mean / lengths)[targets.clip_id])
-        d = a.diagonal(dim1=1, dim2=2)
-        d.add_(diag + cfg.damping * (1.0 + d))
-        chol, info = torch.linalg.cholesky_ex(a)
-        if bool(info.any()):  # not positive definite (should not happen with the damping): fall back to LU
-            step = -torch.linalg.solve(a, (jtr + grad).unsqueeze(-1)).squeeze(-1)
-        else:
-            step = -torch.cholesky_solve((jtr + grad).unsqueeze(-1), chol).squeeze(-1)
-        step = step.clamp(-cfg.max_step, cfg.max_step)
-        q = (q + step[:, :nj]).clamp(lo, hi)
-        rq = quat_mul(quat_from_rotvec(step[:, nj : nj + 3]), rq)
+        for c0 in range(0, n, c_max):
+            sl = slice(c0, min(n, c0 + c_max))
+            m = sl.stop - sl.start
+            jmat, res = jbuf[:m], rbuf[:m]
+            jkp = jmat[:, : 3 * k].view(m, k, 3, nu)
+            poses = fk(rp[sl], rq[sl], q[sl])
+            pos, quat = poses.pos, poses.quat
+            axis_w = quat_rotate(quat[:, jac.joint_body], jac.axes.expand(m, nj, 3))  # [M, J, 3]
+            kp = pos[:, ri]  # [M, K, 3]
+            # d kp_k / d q_j = a_j x (kp_k - p_j) for ancestors j of k: one batched product, then a_j x p_j
+            cross = (_skew(axis_w).reshape(m, nj * 3, 3) @ kp.transpose(1, 2)).view(m, nj, 3, k)
+            cross = (cross - torch.linalg.cross(axis_w, pos[:, jac.joint_body]).unsqueeze(-1)) * mask_k
+            jkp[..., :nj] = cross.permute(0, 3, 2, 1)
+            jkp[..., nj : nj + 3] = -_skew(kp - rp[sl, None])  # d kp / d w = -[kp - root]x
+            res[:, : 3 * k] = (kp - targets.keypoints[sl]).reshape(m, -1)
+            if o:
+                e = _rotvec_error(targets.orient[sl], quat[:, orient_bodies])  # [M, O, 3]
+                # residual = current - target ~ -e; d(-e)/dq_j = +a_j for ancestors, +I for the root rotation
+                jor = jmat[:, 3 * k :].view(m, o, 3, nu)
+                jor[..., :nj] = wo * (axis_w[:, None] * anc_o[None, :, :, None]).permute(0, 1, 3, 2)
+                res[:, 3 * k :] = -wo * e.reshape(m, -1)
+            jt = jmat.transpose(1, 2)
+            a = jt @ jmat
+            rhs = (jt @ res.unsqueeze(-1)).squeeze(-1) + grad[sl]
+            d = a.diagonal(dim1=1, dim2=2)
+            d.add_(diag + cfg.damping * (1.0 + d))  # priors + Levenberg-Marquardt damping
+            chol, info = torch.linalg.cholesky_ex(a)
+            if bool(info.any()):  # not positive definite (should not happen with the damping): use LU
+                step[sl] = -torch.linalg.solve(a, rhs.unsqueeze(-1)).squeeze(-1)
+            else:
+                step[sl] = -torch.cholesky_solve(rhs.unsqueeze(-1), chol).squeeze(-1)
+        st = step.clamp(-cfg.max_step, cfg.max_step)
+        q = (q + st[:, :nj]).clamp(lo, hi)
+        rq = quat_mul(quat_from_rotvec(st[:, nj : nj + 3]), rq)
         rq = rq / rq.norm(dim=-1, keepdim=True)
-        rp = rp + step[:, nj + 3 :]
+        rp = rp + st[:, nj + 3 :]
     poses = fk(rp, rq, q)
     err = (poses.pos[:, ri] - targets.keypoints).norm(dim=-1)
     return rp, rq, q, err
