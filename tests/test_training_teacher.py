@@ -120,3 +120,12 @@ def test_non_finite_update_is_reported(tmp_path):
     cfg.ppo.value_loss_coef = float("nan")
     with pytest.raises(NonFiniteLossError):
         train(cfg)
+
+
+def test_learning_curve_reads_one_row_per_iteration(run_dir):
+    from hover.training.curve import learning_curve
+
+    rows = learning_curve(run_dir, ("Loss/value", "Perf/collection_time"))
+    its = [r["iteration"] for r in rows]
+    assert its[:2] == [0, 1] and its == sorted(set(its))
+    assert all(r["Perf/collection_time"] > 0 for r in rows)
