@@ -20,7 +20,9 @@ DEFAULT_TAGS = (
 )
 
 
-def learning_curve(run_dir: str | os.PathLike, tags: tuple[str, ...] = DEFAULT_TAGS) -> list[dict[str, float]]:
+def learning_curve(
+    run_dir: str | os.PathLike, tags: tuple[str, ...] = DEFAULT_TAGS
+) -> list[dict[str, float]]:
     """Rows ``{"iteration": it, tag: value, ...}`` sorted by iteration (missing values left out).
 
     When a run was resumed, the newest value of an iteration wins.
