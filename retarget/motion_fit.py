@@ -42,7 +42,7 @@ class RetargetConfig:
     max_step: float = 0.5  # per-iteration limit on each unknown (rad / m)
     chunk_frames: int = 4096  # frames per linear-algebra chunk inside one iteration (cache-sized buffers)
     pose_reg: float = 1e-4  # prior towards q = 0 (weight per rad^2, keypoint residuals in m)
-    smooth_weight: float = 2e-3  # prior towards the Gaussian-smoothed joint trajectory (per rad^2)
+    smooth_weight: float = 1e-2  # prior towards the Gaussian-smoothed joint trajectory (per rad^2)
     smooth_sigma: float = 1.0  # frames
     root_residual_reg: float = 1.0  # prior of the per-frame root position towards the clip's root offset
     orientation_weight: float = 0.01  # (m/rad)^2: orientation residual (rotation vector) of orientation_pairs

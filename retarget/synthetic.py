@@ -59,7 +59,8 @@ class _Pose:
         self.rot[:, i] = r @ self.rot[:, i]
 
     def arm(self, side: str, flex: Tensor, abd: Tensor, elbow: Tensor, twist: Tensor | None = None) -> None:
-        """Shoulder flexion (forward raise), abduction (sideways raise) and elbow flexion, rad; 0 = arm down."""
+        """Shoulder flexion (forward raise), abduction (sideways raise), elbow flexion and humerus twist,
+        rad; 0 = arm down. Rotations about x keep their sign between sides, about y/z they mirror."""
         s = 1.0 if side == "L" else -1.0
         # Hanging arms are carried slightly out and with the elbow bent (forearm forward), the way the H1
         # carries them: its thighs sit 0.2 m off the midline, right under the shoulders, so a straight
@@ -68,8 +69,8 @@ class _Pose:
         elbow = elbow + torch.clamp(1.1 - elbow, min=0.0) * low
         abd = abd + 0.15 * low
         r = _rx(-flex) @ _rz(s * (-math.pi / 2 + abd))
-        if twist is not None:
-            r = r @ _rx(s * twist)
+        if twist is not None:  # humerus rotation about its own axis; < 0 turns a bent forearm upwards
+            r = r @ _rx(twist)
         self.rot[:, J(f"{side}_Shoulder")] = r
         self.rot[:, J(f"{side}_Elbow")] = _ry(-s * elbow)
 
@@ -161,9 +162,9 @@ def _make_clip(kind: str, rng: np.random.Generator, duration: float, fps: float)
         side = str(rng.choice(["L", "R"]))
         other = "R" if side == "L" else "L"
         p.arm(other, 0.05 + 0 * t, 0.1 + 0 * t, 0.3 + 0 * t)
-        if kind == "wave":
-            w = 2 * math.pi * rng.uniform(1.2, 1.8) * t
-            p.arm(side, 0.4 * on, 2.3 * on, (1.2 + 0.45 * torch.sin(w)) * on + 0.2)
+        if kind == "wave":  # upper arm out to the side, forearm up, waving side to side
+            w = 2 * math.pi * rng.uniform(1.0, 1.5) * t
+            p.arm(side, 0.2 * on, 1.5 * on, (1.3 + 0.4 * torch.sin(w)) * on + 0.2, -0.5 * math.pi * on)
         elif kind == "reach":
             period = rng.uniform(2.0, 3.0)
             r = on * 0.5 * (1 - torch.cos(2 * math.pi * t / period))
@@ -191,7 +192,7 @@ def _make_clip(kind: str, rng: np.random.Generator, duration: float, fps: float)
         _stand_legs(p)
         w = 2 * math.pi * rng.uniform(1.0, 1.5) * t
         for side, ph in (("L", 0.0), ("R", math.pi)):
-            p.arm(side, 0.3 * on, 2.4 * on, (1.1 + 0.45 * torch.sin(w + ph)) * on + 0.2)
+            p.arm(side, 0.2 * on, 1.5 * on, (1.3 + 0.4 * torch.sin(w + ph)) * on + 0.2, -0.5 * math.pi * on)
     elif kind == "idle":
         _idle(p, rng)
     elif kind == "stand":  # standing still: breathing only
