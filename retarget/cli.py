@@ -186,7 +186,7 @@ def _fit_shape(argv: list[str], prog: str) -> int:
     shape = fit_shape(model, config=ShapeFitConfig(iterations=a.iterations, per_chain_scales=a.per_chain_scales))
     save_shape(a.out, shape)
     print(f"mean pair distance {100 * shape.pair_error_before:.2f} cm -> {100 * shape.pair_error_after:.2f} cm; "
-          f"scale {shape.scale:.3f}; chain scales {dict(zip(shape.chain_names, shape.chain_scales.round(3), strict=True))}; "
+          f"scale {shape.scale:.3f}; chain scales { {n: round(float(v), 3) for n, v in zip(shape.chain_names, shape.chain_scales, strict=True)}}; "
           f"wrote {a.out}")  # fmt: skip
     return 0
 
