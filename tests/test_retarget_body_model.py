@@ -86,3 +86,23 @@ def test_user_model_loads_from_folder(tmp_path):
     model = load_body_model(tmp_path)
     assert isinstance(model, BodyModel) and model.num_betas == 10
     assert model.rest_joints(torch.zeros(2, 10)).shape == (2, 24, 3)
+
+
+def test_official_topology_uses_smplx_vertex_ids(tmp_path):
+    """A 6890-vertex file (the official topology) goes through smplx's own extra-keypoint table."""
+    a = make_synthetic_model()
+    nv, pad = a["v_template"].shape[0], 6890 - a["v_template"].shape[0]
+    big = {
+        "v_template": np.concatenate([a["v_template"], np.zeros((pad, 3))]),
+        "shapedirs": np.concatenate([a["shapedirs"], np.zeros((pad, 3, 10))]),
+        "posedirs": np.concatenate([a["posedirs"], np.zeros((pad, 3, 207))]),
+        "J_regressor": np.concatenate([a["J_regressor"], np.zeros((24, pad))], 1),
+        "weights": np.concatenate([a["weights"], np.tile(np.eye(24)[:1], (pad, 1))]),
+        "kintree_table": a["kintree_table"], "f": a["f"],
+    }  # fmt: skip
+    save_body_model(tmp_path / "SMPL_NEUTRAL.npz", big)
+    model = load_body_model(tmp_path)
+    small = load_synthetic_body_model()
+    torch.testing.assert_close(model.rest_joints(torch.ones(1, 10)), small.rest_joints(torch.ones(1, 10)))
+    out = model.smpl(betas=torch.zeros(1, 10, dtype=torch.float64))
+    assert out.joints.shape[1] > 24 and model.smpl.get_num_verts() == 6890 > nv
