@@ -205,3 +205,16 @@ def test_shipped_builtin_motions_are_reproduced_by_the_retargeting(tmp_path):
     for a, b in zip(fresh, shipped, strict=True):
         np.testing.assert_allclose(a.joint_pos, b.joint_pos, atol=2e-3)
         np.testing.assert_allclose(a.root_pos, b.root_pos, atol=2e-3)
+
+
+def test_too_short_after_resampling_is_skipped_and_reported(retargeted, model, robot):
+    from hover.retarget.amass import HumanClip
+
+    clips, shape, _ = retargeted
+    src = clips[1]
+    assert src.fps == 60.0
+    n = int(0.2 * src.fps) + 1  # 0.2 s: 13 source frames at 60 Hz (readable), 7 frames at 30 Hz
+    short = HumanClip("tiny", src.fps, src.pose_aa[:n], src.trans[:n])
+    res = retarget_clips([short, clips[2]], shape, model, robot, RetargetConfig(iterations=4))
+    assert [c.name for c in res.clips] == [clips[2].name]
+    assert res.skipped[0][0] == "tiny" and "frames at 30 fps" in res.skipped[0][1]
