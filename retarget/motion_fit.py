@@ -203,8 +203,9 @@ def fit_frames(targets: FitTargets, robot: RobotSpec, cfg: RetargetConfig, orien
     jac = _Jacobians(robot, dev, dtype)
     ri, _ = pair_indices(robot)
     n, nj = targets.keypoints.shape[0], robot.num_joints
-    lo = torch.tensor([j.range[0] for j in robot.joints], device=dev, dtype=dtype)
-    hi = torch.tensor([j.range[1] for j in robot.joints], device=dev, dtype=dtype)
+    # limits shrunk by 1e-5 rad so angles stay inside them after float32 rounding (files store float32)
+    lo = torch.tensor([j.range[0] + 1e-5 for j in robot.joints], device=dev, dtype=dtype)
+    hi = torch.tensor([j.range[1] - 1e-5 for j in robot.joints], device=dev, dtype=dtype)
     q = torch.zeros(n, nj, device=dev, dtype=dtype) if init_joint_pos is None else init_joint_pos.clone()
     q = q.clamp(lo, hi)
     rq = targets.root_quat.clone()

@@ -28,6 +28,7 @@ J = joint_index
 DEFAULT_SEED = 7
 _ANKLE_SOLE = 0.075  # SMPL ankle joint height above the sole (m)
 _FOOT_SOLE = 0.025  # SMPL foot (toe base) joint height above the sole (m)
+_SWITCH_MARGIN = 0.004  # m: another foot / pivot point takes the weight once it is this much lower
 
 
 def _rx(a: Tensor) -> Tensor:
@@ -83,27 +84,55 @@ class _Pose:
         self.rot[:, J(f"{side}_Ankle")] = _rx(-ankle)
 
 
+_STANCE = 0.6  # fraction of a gait cycle a foot supports
+_PRE_SWING = 0.09  # fraction before toe-off in which the supporting knee starts to bend
+
+
+def _walk_leg(s: Tensor, amp: Tensor | float, knee_swing: float = 0.8) -> tuple[Tensor, Tensor, Tensor]:
+    """Hip flexion, knee flexion and ankle (rad) at gait phase ``s`` (cycles; 0 = heel strike).
+
+    Stance (60 %): the hip extends at a constant rate from +amp to -amp, so the pelvis moves at a steady
+    speed over the planted foot; swing (40 %): a cubic Hermite curve back to +amp that starts and ends at
+    the stance rate (C1, no velocity jumps at heel strike or toe-off). The knee bends just before toe-off
+    (after the other foot's heel strike, so there is no flight phase) and through the swing; the ankle
+    keeps the sole parallel to the ground in stance and relaxes to 0.1 rad (toes up) in mid-swing."""
+    s = torch.remainder(s, 1.0)
+    stance = s < _STANCE
+    tau = ((s - _STANCE) / (1 - _STANCE)).clamp(0, 1)
+    m = -2 * amp / _STANCE * (1 - _STANCE)  # stance rate in swing-normalised time
+    t2, t3 = tau * tau, tau * tau * tau
+    hip_swing = (2 * t3 - 3 * t2 + 1) * (-amp) + (t3 - 2 * t2 + tau) * m + (3 * t2 - 2 * t3) * amp + (t3 - t2) * m
+    hip = torch.where(stance, amp * (1 - 2 * s / _STANCE), hip_swing)
+    x = ((s - (_STANCE - _PRE_SWING)) / _PRE_SWING).clamp(0, 1)
+    knee = torch.where(stance, 0.1 + 0.35 * x * x * (3 - 2 * x),
+                       0.1 + 0.35 * (1 - tau) ** 2 + knee_swing * torch.sin(math.pi * tau) ** 2)  # fmt: skip
+    flat = knee - hip  # sole parallel to the ground
+    w = torch.where(stance, torch.zeros_like(tau), torch.sin(math.pi * tau) ** 2)
+    return hip, knee, (1 - w) * flat + w * 0.1  # in mid-swing the foot just clears the ground, toes up 0.1
+
+
 def _gait(p: _Pose, freq: float, stride: Tensor | float, side_step: float = 0.0, amp: Tensor | float = 1.0,
           arm_swing: float = 0.3) -> None:  # fmt: skip
-    """A walking cycle: ``freq`` steps/s per leg, ``stride`` hip amplitude (rad).
+    """A walking cycle: ``freq`` cycles/s, ``stride`` hip amplitude (rad), see :func:`_walk_leg`.
 
-    ``side_step`` (rad, sign = direction, + = to the left): the leading leg abducts while it swings and
-    adducts while it supports, which carries the pelvis sideways; ``amp`` fades the stepping in/out.
+    ``side_step`` (rad, sign = direction, + = to the left): side steps instead; the leading leg abducts
+    while it swings and adducts while it supports, which carries the pelvis sideways; ``amp`` fades the
+    stepping in/out.
     """
     ph = 2 * math.pi * freq * p.t
     lead = "L" if side_step > 0 else "R"
     for side, off in (("L", 0.0), ("R", math.pi)):
-        u = ph + off + math.pi / 2  # swing while the hip flexes (u in (0, pi))
-        swing = torch.clamp(torch.sin(u), min=0.0)
         if side_step:
+            u = ph + off + math.pi / 2  # the leg swings for u in (0, pi)
+            swing = torch.clamp(torch.sin(u), min=0.0)
             hip = (0.05 + 0.5 * swing) * amp
             knee = (0.1 + 1.0 * swing) * amp
             abd = abs(side_step) * 0.5 * (1 - torch.cos(u)) * amp if side == lead else 0.0 * u
+            ankle = 0.1 * torch.sin(ph + off - 0.5) * amp
         else:
-            hip = stride * torch.sin(ph + off) + 0.1 + 0.1 * swing
-            knee = 0.12 + 0.9 * stride / 0.35 * swing**1.5
-            abd = 0.0 * u
-        ankle = 0.1 * torch.sin(ph + off - 0.5) * (amp if side_step else 1.0)
+            hip, knee, ankle = _walk_leg(freq * p.t + off / (2 * math.pi), stride)
+            hip = hip + 0.05
+            abd = 0.0 * ph
         p.leg(side, hip, knee, ankle, abd)
     p.arm("L", -arm_swing * torch.sin(ph), 0.12 + 0 * ph, 0.35 + 0.1 * torch.sin(ph))
     p.arm("R", arm_swing * torch.sin(ph), 0.12 + 0 * ph, 0.35 - 0.1 * torch.sin(ph))
@@ -140,6 +169,7 @@ def _make_clip(kind: str, rng: np.random.Generator, duration: float, fps: float)
     p = _Pose(t)
     on = _smooth_on(t, 0.3) * (1 - _smooth_on(t, duration - 1.0))
     if kind in ("walk", "walk_turn", "turn_in_place"):
+        on = _smooth_on(t, 0.3, 1.5) * (1 - _smooth_on(t, duration - 1.8, 1.5))  # gentle start and stop
         freq = rng.uniform(0.85, 1.0)
         stride = {"walk": rng.uniform(0.3, 0.4), "walk_turn": 0.3, "turn_in_place": 0.12}[kind]
         _gait(p, freq, stride * on)
@@ -207,17 +237,25 @@ def _make_clip(kind: str, rng: np.random.Generator, duration: float, fps: float)
 
 
 def _plant_feet(rest: Tensor, pose_aa: Tensor, fps: float) -> Tensor:
-    """Root translation [T, 3] keeping the lower foot planted and the lowest sole point at z = 0."""
+    """Root translation [T, 3] keeping the supporting foot planted and the lowest sole point at z = 0.
+
+    The supporting foot is the lower one and pivots about its lower point, heel (ankle) or toe (foot
+    joint); with hysteresis: the other foot / point takes over once it is clearly lower."""
     joints, _ = smpl_forward_kinematics(rest, pose_aa, torch.zeros(pose_aa.shape[0], 3, dtype=pose_aa.dtype))
-    ankles = joints[:, [J("L_Ankle"), J("R_Ankle")]]
-    feet = joints[:, [J("L_Foot"), J("R_Foot")]]
-    sole = torch.minimum(ankles[..., 2] - _ANKLE_SOLE, feet[..., 2] - _FOOT_SOLE)  # [T, 2]
-    stance = sole.argmin(-1)
+    points = torch.stack([joints[:, [J("L_Ankle"), J("L_Foot")]], joints[:, [J("R_Ankle"), J("R_Foot")]]], 1)
+    sole = points[..., 2] - torch.tensor([_ANKLE_SOLE, _FOOT_SOLE], dtype=pose_aa.dtype)  # [T, 2 feet, 2 points]
+    foot_sole = sole.min(-1).values  # [T, 2]
     trans = torch.zeros(pose_aa.shape[0], 3, dtype=pose_aa.dtype)
+    f = int(foot_sole[0].argmin())
+    p = int(sole[0, f].argmin())
     for k in range(1, pose_aa.shape[0]):
-        s = stance[k]
-        trans[k, :2] = trans[k - 1, :2] + ankles[k - 1, s, :2] - ankles[k, s, :2]
-    trans[:, 2] = -sole.min(-1).values
+        if foot_sole[k, 1 - f] < foot_sole[k, f] - _SWITCH_MARGIN:
+            f = 1 - f
+            p = int(sole[k, f].argmin())
+        elif sole[k, f, 1 - p] < sole[k, f, p] - _SWITCH_MARGIN:
+            p = 1 - p
+        trans[k, :2] = trans[k - 1, :2] + points[k - 1, f, p, :2] - points[k, f, p, :2]
+    trans[:, 2] = -foot_sole.min(-1).values
     return trans
 
 
