@@ -34,10 +34,9 @@ def checkpoint(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def motions_dir(tmp_path_factory):
-    clips = {c.name: c for c in load_builtin_motions()}
+    clips = load_builtin_motions()
     out = []
-    for name, seconds in (("stand_still", 0.5), ("wave_both", 0.8)):
-        c = clips[name]
+    for name, c, seconds in (("first", clips[0], 0.5), ("second", clips[1], 0.8)):
         n = int(seconds * c.fps) + 1
         out.append(MotionClip(name, c.fps, c.root_pos[:n], c.root_quat[:n], c.joint_pos[:n]))
     d = tmp_path_factory.mktemp("motions")
@@ -58,7 +57,7 @@ def test_hover_eval_json_and_csv(checkpoint, motions_dir, tmp_path, capsys):
     assert report["num_clips"] == 2 and 0.0 <= report["success_rate"] <= 1.0
     assert report["mpjpe_g_mm"] is not None and report["mpjpe_g_mm"] >= 0.0
     rows = list(csv.DictReader(out_csv.open()))
-    assert [r["name"] for r in rows] == ["stand_still", "wave_both"]
+    assert [r["name"] for r in rows] == ["first", "second"]
     assert {"success", "mpjpe_g_mm", "vr/mpjpe_g_mm", "max_body_dev_m"} <= set(rows[0])
     for r, j in zip(rows, report["per_clip"], strict=True):
         assert float(r["mpjpe_g_mm"]) == pytest.approx(j["mpjpe_g_mm"])
@@ -68,11 +67,11 @@ def test_hover_eval_json_and_csv(checkpoint, motions_dir, tmp_path, capsys):
 def test_hover_eval_table_and_video(checkpoint, motions_dir, tmp_path, capsys):
     video = tmp_path / "out.mp4"
     rc = hover_main(["eval", "--policy", str(checkpoint), "--motions", str(motions_dir), "--num-threads", "1",
-                     "--video", str(video), "--video-clips", "stand_still", "--video-width", "160",
+                     "--video", str(video), "--video-clips", "first", "--video-width", "160",
                      "--video-height", "90"])  # fmt: skip
     assert rc == 0
     out = capsys.readouterr().out
-    assert "success rate" in out and "mpjpe_g_mm" in out and "wave_both" in out and "stand_still" in out
+    assert "success rate" in out and "mpjpe_g_mm" in out and "second" in out and "first" in out
     written = video if video.exists() else video.with_suffix(".mp4.gif")
     assert written.exists() and written.stat().st_size > 1000
 

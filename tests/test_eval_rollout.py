@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pytest
 import torch
 from hover.envs.tracking.config import TrackingEnvConfig
@@ -39,13 +40,23 @@ def _head(clip: MotionClip, seconds: float, name: str) -> MotionClip:
     return MotionClip(name, clip.fps, clip.root_pos[:n], clip.root_quat[:n], clip.joint_pos[:n])
 
 
+def _still(clip: MotionClip, seconds: float, name: str) -> MotionClip:
+    """The first pose of ``clip`` held for ``seconds``."""
+    n = int(round(seconds * clip.fps)) + 1
+    return MotionClip(
+        name,
+        clip.fps,
+        *(np.repeat(x[:1], n, axis=0) for x in (clip.root_pos, clip.root_quat, clip.joint_pos)),
+    )
+
+
 @pytest.fixture(scope="module")
 def motions() -> MotionLibrary:
-    clips = {c.name: c for c in load_builtin_motions()}
-    stand = clips["stand_still"]
-    return MotionLibrary(
-        [_head(stand, 0.6, "short"), _head(stand, 2.0, "long"), _head(clips["wave_both"], 2.0, "wave")]
-    )
+    """Built-in clips by position only (the set may change): a held start pose of 0.6 s and 2 s,
+    and 2 s of another clip."""
+    clips = load_builtin_motions()
+    first, other = clips[0], clips[len(clips) // 2]
+    return MotionLibrary([_still(first, 0.6, "short"), _still(first, 2.0, "long"), _head(other, 2.0, "wave")])
 
 
 @pytest.fixture(scope="module")
