@@ -1,6 +1,12 @@
-"""The built-in motion set: a small, deterministic joint-space set shipped with hover.
+"""The built-in motion set shipped with hover, and a joint-space generator for tests.
 
-It lets the demo, training and tests run before any retargeted data exists. Clips are smooth
+The shipped file ``hover/assets/motions/builtin.npz`` holds robot motion retargeted from the
+project's synthetic human clips (walking, turning, squatting, waving, reaching, punching, bending,
+standing, side steps), made by ``hover retarget --builtin --fps 50 --out hover/assets/motions
+--single-file builtin.npz``. It is what the demo, training and evaluation use by default.
+
+``generate_builtin_clips`` makes a small, deterministic joint-space set (the foundation's original
+built-in set), still used by tests that need simple, known motions. Those clips are smooth
 (sinusoids under a quintic ease-in/ease-out envelope, so each clip starts and ends in the default
 pose at rest), stay inside the joint limits with a margin, and keep both feet flat and fixed:
 
@@ -11,8 +17,7 @@ pose at rest), stay inside the joint limits with a margin, and keep both feet fl
   standing spot, z so the lowest point of the foot capsules (capsule endpoint z minus radius)
   sits exactly at z = 0.
 
-The shipped file ``hover/assets/motions/builtin.npz`` may later be replaced by retargeted human
-motion; code must not rely on particular clip names or counts (only "at least 4 clips").
+Code must not rely on particular clip names or counts of the shipped set (only "at least 4 clips").
 """
 
 from __future__ import annotations
