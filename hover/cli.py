@@ -19,6 +19,7 @@ COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
     (("bench", "sim"), "hover.benchmarks.sim:main", "simulation throughput (env steps/s, physics limit ratio) as JSON"),
     (("train", "teacher"), "hover.training.teacher:main", "train the oracle teacher with PPO (rsl-rl); run folders, resume"),
     (("bench", "train"), "hover.benchmarks.train:main", "PPO training throughput (env steps/s, iteration time) as JSON"),
+    (("commands", "layout"), "hover.commands.layout:main", "print the command and mask layout table"),
     (("eval",), "hover.evaluation.cli:main", "evaluate a policy on a motion set: the paper's metrics as JSON/CSV, a video"),
     (("retarget",), "hover.retarget.cli:main", "human motion (AMASS/SMPL or the built-in synthetic set) to robot motion files"),
     (("bench", "retarget"), "hover.benchmarks.retarget:main", "retargeting throughput (frames/s) and keypoint error as JSON"),
