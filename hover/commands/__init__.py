@@ -21,6 +21,7 @@ from hover.commands.layout import (
 from hover.commands.modes import (
     MODE_BITS,
     MODE_NAMES,
+    EpisodeMasks,
     MaskSamplerConfig,
     MaskSchedule,
     RandomMasks,
@@ -34,7 +35,7 @@ from hover.commands.modes import (
 )
 
 __all__ = [
-    "MODE_BITS", "MODE_NAMES", "ROOT_NAMES", "CommandLayout", "Element", "MaskSamplerConfig", "MaskSchedule",
+    "MODE_BITS", "MODE_NAMES", "ROOT_NAMES", "CommandLayout", "Element", "EpisodeMasks", "MaskSamplerConfig", "MaskSchedule",
     "RandomMasks", "apply_mask", "body_commands", "canonical_mode", "command_from_joystick", "command_from_reference",
     "command_from_vr", "command_layout", "expand_mask", "format_layout_table", "integrate_heading", "mask_for_mode",
     "mode_elements", "resolve_modes", "root_commands", "sample_masks", "sample_random_masks", "switch_masks",

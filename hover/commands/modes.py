@@ -27,7 +27,10 @@ lower: body, joint, root -- and one sparsity bit per mask element, all Bernoulli
 element on = its (region, type) mode bit AND its sparsity bit. Sampled at episode start and kept for
 the episode. A sampled mask that is all zero is redrawn (both mode and sparsity bits) up to
 ``max_redraws`` times, i.e. masks are drawn from the distribution conditioned on "not empty"; if
-still empty after that (probability ~0.05**max_redraws) one uniformly chosen element is switched on.
+still empty after that (probability ~0.05**max_redraws) the mask becomes one uniformly chosen element.
+Consequences (H1, 0.5 rates): P(empty draw) ~= 1/32, so each mode bit is on with rate ~0.516 and each
+element with ~0.258; the upper and lower regions are exactly independent given that either one is
+non-empty, and overall their mode-bit counts correlate at about -0.086 (the removed all-off draw).
 
 Mode switching inside an episode is replacing an env's mask (:func:`switch_masks`,
 :class:`MaskSchedule`); the command itself is unchanged.
@@ -163,7 +166,9 @@ def sample_random_masks(n: int, layout: CommandLayout, generator: torch.Generato
     if bool(empty.any()):
         idx = empty.nonzero().squeeze(-1)
         el = torch.randint(layout.mask_dim, (idx.numel(),), generator=generator, device=dev)
+        sp[idx] = 0.0
         sp[idx, el] = 1.0
+        bits[idx] = 0.0
         bits[idx, bit_of[el]] = 1.0
     return RandomMasks(bits[:, bit_of] * sp, bits, sp)
 
@@ -252,3 +257,30 @@ class MaskSchedule:
         table = torch.stack([mask_for_mode(m, layout, device=steps.device) for _, m in self.events])
         idx = torch.searchsorted(starts, steps.long(), right=True) - 1
         return table[idx.clamp_min(0)]
+
+
+class EpisodeMasks:
+    """Per-env masks kept for whole episodes: drawn at reset, replaced only by a mode switch.
+
+    ``masks`` [num_envs, mask_dim] float 0/1 on ``device``; draws use ``generator`` (its own device).
+    """
+
+    def __init__(self, num_envs: int, layout: CommandLayout, generator: torch.Generator,
+                 cfg: MaskSamplerConfig | None = None, device: torch.device | str = "cpu") -> None:  # fmt: skip
+        self.layout = layout
+        self.cfg = cfg or MaskSamplerConfig()
+        self.generator = generator
+        self.masks = torch.zeros(num_envs, layout.mask_dim, device=device)
+        self.reset(torch.arange(num_envs, device=device))
+
+    def reset(self, env_ids: Tensor) -> None:
+        """New episode for ``env_ids``: draw their masks; other envs keep theirs."""
+        self.masks = switch_masks(
+            self.masks, env_ids, sample_masks(env_ids, self.generator, self.layout, self.cfg)
+        )
+
+    def set_mode(self, env_ids: Tensor, mode: str) -> None:
+        """Run-time mode switch of ``env_ids`` to a named mode; other envs keep theirs."""
+        self.masks = switch_masks(
+            self.masks, env_ids, mask_for_mode(mode, self.layout, device=self.masks.device)
+        )
