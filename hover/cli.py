@@ -23,6 +23,7 @@ COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
     (("eval",), "hover.evaluation.cli:main", "evaluate a policy on a motion set: the paper's metrics as JSON/CSV, a video"),
     (("retarget",), "hover.retarget.cli:main", "human motion (AMASS/SMPL or the built-in synthetic set) to robot motion files"),
     (("bench", "retarget"), "hover.benchmarks.retarget:main", "retargeting throughput (frames/s) and keypoint error as JSON"),
+    (("export",), "hover.export:main", "export a trained policy to ONNX with robot/observation metadata"),
 ]
 
 

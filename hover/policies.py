@@ -36,6 +36,7 @@ class LoadedPolicy:
     source: str  # file it came from
     train_cfg: object = None  # the full TeacherTrainConfig
     iteration: int = -1
+    model: torch.nn.Module | None = None  # the rsl-rl actor (MLPModel), for export
 
 
 def _resolve(spec: str) -> Path:
@@ -100,7 +101,7 @@ def load_policy(spec: str, device: str | torch.device = "cpu") -> LoadedPolicy:
         return model(obs.to(device))
 
     return LoadedPolicy(kind=ckpt.get("kind", "teacher"), env_cfg=train_cfg.env, act=act, source=str(path),
-                        train_cfg=train_cfg, iteration=int(ckpt.get("iter", -1)))  # fmt: skip
+                        train_cfg=train_cfg, iteration=int(ckpt.get("iter", -1)), model=model)  # fmt: skip
 
 
 def _num_actions(state: dict[str, Tensor]) -> int:

@@ -1,0 +1,157 @@
+"""An exported hover policy under ONNX Runtime, with its metadata checked against the robot.
+
+``OnnxPolicy(path, robot)`` refuses (:class:`PolicyMetadataError`, naming the file and the field)
+a model without hover metadata, of another schema version, for another robot, with another
+joint order, or whose graph does not take ``obs_dim`` inputs to ``action_dim`` outputs. The
+session runs with one intra-op and one inter-op thread (a thread per core starves a control loop).
+
+Observations and actions are float32 numpy arrays, [obs_dim] or [N, obs_dim] -> [J] or [N, J],
+joints in the policy order of the metadata (= ``robot.joint_names``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hover.robots import RobotSpec, get_robot
+
+SUPPORTED_SCHEMA_VERSIONS = (1,)
+METADATA_KEY = "hover"
+
+
+class PolicyMetadataError(ValueError):
+    """The model's metadata is missing, malformed or does not match the robot."""
+
+
+def _session(path: Path, threads: int) -> Any:
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = threads
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    try:
+        return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    except Exception as e:  # noqa: BLE001 - re-raised with the file name
+        raise PolicyMetadataError(f"{path}: not a loadable ONNX model ({e})") from e
+
+
+def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
+    """The ``hover`` metadata JSON of an exported model (PolicyMetadataError when absent/invalid)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such ONNX file")
+    return _parse(path, _session(path, 1).get_modelmeta().custom_metadata_map)
+
+
+def _parse(path: Path, props: dict[str, str]) -> dict[str, Any]:
+    if METADATA_KEY not in props:
+        raise PolicyMetadataError(f"{path}: no '{METADATA_KEY}' metadata; export the policy with `hover export`")
+    try:
+        meta = json.loads(props[METADATA_KEY])
+    except json.JSONDecodeError as e:
+        raise PolicyMetadataError(f"{path}: '{METADATA_KEY}' metadata is not valid JSON ({e})") from e
+    if not isinstance(meta, dict):
+        raise PolicyMetadataError(f"{path}: '{METADATA_KEY}' metadata must be a JSON object")
+    return meta
+
+
+def check_metadata(meta: dict[str, Any], robot: RobotSpec, where: str = "model") -> None:
+    """Raise PolicyMetadataError unless ``meta`` describes a policy for ``robot`` in its joint order."""
+    version = meta.get("schema_version")
+    if version not in SUPPORTED_SCHEMA_VERSIONS:
+        raise PolicyMetadataError(f"{where}: metadata schema_version {version!r} not supported "
+                                  f"(supported: {SUPPORTED_SCHEMA_VERSIONS})")  # fmt: skip
+    required = ("robot", "joint_names", "default_joint_pos", "action_scale", "kp", "kd", "control_dt",
+                "obs_dim", "action_dim")  # fmt: skip
+    missing = [k for k in required if k not in meta]
+    if missing:
+        raise PolicyMetadataError(f"{where}: metadata lacks {', '.join(missing)}")
+    if meta["robot"] != robot.name:
+        raise PolicyMetadataError(f"{where}: the policy is for robot {meta['robot']!r}, not {robot.name!r}")
+    names = list(meta["joint_names"])
+    if names != robot.joint_names:
+        if sorted(names) == sorted(robot.joint_names):
+            first = next(i for i, (a, b) in enumerate(zip(names, robot.joint_names, strict=True)) if a != b)
+            raise PolicyMetadataError(
+                f"{where}: joint order differs from {robot.name}'s at index {first} "
+                f"({names[first]!r} in the model, {robot.joint_names[first]!r} expected)"
+            )
+        extra, lacking = sorted(set(names) - set(robot.joint_names)), sorted(set(robot.joint_names) - set(names))
+        raise PolicyMetadataError(f"{where}: joint names differ from {robot.name}'s "
+                                  f"(unknown: {extra}, missing: {lacking})")  # fmt: skip
+    j = robot.num_joints
+    for key in ("default_joint_pos", "kp", "kd"):
+        if len(meta[key]) != j:
+            raise PolicyMetadataError(f"{where}: metadata {key} has {len(meta[key])} values for {j} joints")
+    if int(meta["action_dim"]) != j:
+        raise PolicyMetadataError(f"{where}: action_dim {meta['action_dim']} but {robot.name} has {j} joints")
+    if not float(meta["control_dt"]) > 0.0:
+        raise PolicyMetadataError(f"{where}: control_dt must be positive, got {meta['control_dt']}")
+
+
+class OnnxPolicy:
+    """ONNX Runtime inference of an exported policy (see the module docstring).
+
+    ``robot``: the robot this runner drives (a RobotSpec or a name); None = the robot the file
+    names, which still checks the joint order and sizes against that robot's description.
+    """
+
+    def __init__(self, path: str | os.PathLike, robot: RobotSpec | str | None = None, threads: int = 1):
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise FileNotFoundError(f"{self.path}: no such ONNX file")
+        self.session = _session(self.path, threads)
+        self.metadata = _parse(self.path, self.session.get_modelmeta().custom_metadata_map)
+        if robot is None:
+            name = self.metadata.get("robot")
+            try:
+                robot = get_robot(str(name))
+            except Exception as e:  # noqa: BLE001 - re-raised with the file name
+                raise PolicyMetadataError(f"{self.path}: unknown robot {name!r} in the metadata ({e})") from e
+        elif isinstance(robot, str):
+            robot = get_robot(robot)
+        self.robot = robot
+        check_metadata(self.metadata, robot, str(self.path))
+        inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
+        if len(inputs) != 1 or len(outputs) != 1:
+            raise PolicyMetadataError(f"{self.path}: expected one input and one output, got "
+                                      f"{len(inputs)} and {len(outputs)}")  # fmt: skip
+        self.input_name, self.output_name = inputs[0].name, outputs[0].name
+        width = inputs[0].shape[-1]
+        if width != int(self.metadata["obs_dim"]):
+            raise PolicyMetadataError(f"{self.path}: the graph takes {width} observations, "
+                                      f"metadata says {self.metadata['obs_dim']}")  # fmt: skip
+        m = self.metadata
+        self.obs_dim = int(m["obs_dim"])
+        self.action_dim = int(m["action_dim"])
+        self.joint_names: list[str] = list(m["joint_names"])
+        self.default_joint_pos = np.asarray(m["default_joint_pos"], dtype=np.float64)
+        self.action_scale = float(m["action_scale"])
+        self.action_clip = float(m.get("action_clip", np.inf))
+        self.kp = np.asarray(m["kp"], dtype=np.float64)
+        self.kd = np.asarray(m["kd"], dtype=np.float64)
+        self.control_dt = float(m["control_dt"])
+
+    def __call__(self, obs: np.ndarray) -> np.ndarray:
+        """Actions [J] or [N, J] for observations [obs_dim] or [N, obs_dim] (float32)."""
+        x = np.asarray(obs, dtype=np.float32)
+        single = x.ndim == 1
+        if single:
+            x = x[None]
+        if x.ndim != 2 or x.shape[1] != self.obs_dim:
+            raise ValueError(f"{self.path}: observations must be [{self.obs_dim}] or [N, {self.obs_dim}], "
+                             f"got {list(np.shape(obs))}")  # fmt: skip
+        out = self.session.run([self.output_name], {self.input_name: x})[0]
+        return out[0] if single else out
+
+    def joint_targets(self, actions: np.ndarray) -> np.ndarray:
+        """Joint position targets (rad): default + action_scale * clip(actions, -action_clip, action_clip)."""
+        a = np.clip(np.asarray(actions, dtype=np.float64), -self.action_clip, self.action_clip)
+        return self.default_joint_pos + self.action_scale * a

@@ -1,0 +1,190 @@
+"""``hover export``: a trained policy as ONNX with the metadata a robot runner needs.
+
+The graph maps ``obs`` [batch, obs_dim] (float32) to ``actions`` [batch, J] (float32): the
+observation normaliser, the MLP and the deterministic output (Gaussian mean) of the rsl-rl actor.
+The joint target a runner applies is ``default_joint_pos + action_scale * clip(actions)``.
+
+Metadata (``ModelProto.metadata_props``):
+
+- ``hover``: JSON, schema :data:`SCHEMA_VERSION`: ``robot``, ``joint_names`` (policy order),
+  ``default_joint_pos`` (rad), ``action_scale``, ``action_clip``, ``kp`` (N m/rad), ``kd``
+  (N m s/rad), ``effort_limit`` (N m), ``joint_pos_lower``/``joint_pos_upper`` (rad),
+  ``control_dt``/``physics_dt`` (s), ``decimation``, ``obs_dim``, ``action_dim``,
+  ``observation`` (``layout``: ordered ``{name, start, dim}`` terms, ``frame``,
+  ``tracked_bodies``), ``input_name``/``output_name``, ``policy_kind``, ``source``,
+  ``iteration``, ``hover_version``;
+- ``hover_train_config``: the full resolved training config (JSON) the policy was trained with.
+
+Files are written atomically (temporary file + rename).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, is_dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from hover.robots import RobotSpec, get_robot
+
+SCHEMA_VERSION = 1
+METADATA_KEY = "hover"
+TRAIN_CONFIG_KEY = "hover_train_config"
+INPUT_NAME = "obs"
+OUTPUT_NAME = "actions"
+
+# teacher actor terms (hover.envs.tracking.observations.POLICY_TERMS) and their size per body/joint
+_TEACHER_TERMS: tuple[tuple[str, str, int], ...] = (
+    ("body_pos", "non-root body", 3), ("body_rot", "body", 6), ("body_lin_vel", "body", 3),
+    ("body_ang_vel", "body", 3), ("ref_pos_diff", "body", 3), ("ref_rot_diff", "body", 6),
+    ("ref_lin_vel_diff", "body", 3), ("ref_ang_vel_diff", "body", 3), ("ref_body_pos", "body", 3),
+    ("ref_body_rot", "body", 6), ("last_action", "joint", 1),
+)  # fmt: skip
+
+
+@dataclass
+class ExportConfig:
+    """Export a trained policy to ONNX with hover metadata."""
+
+    policy: str = "builtin:teacher"  # checkpoint file, run folder or builtin:NAME
+    out: str = "policy.onnx"  # output file
+    opset: int = 18  # ONNX opset
+    check: bool = True  # compare ONNX Runtime with torch on random observations after writing
+
+
+def teacher_observation_layout(robot: RobotSpec) -> list[dict[str, Any]]:
+    """The teacher actor observation as ordered ``{name, start, dim}`` terms (913 dims for the H1)."""
+    bodies = len(robot.tracked_body_names)
+    count = {"body": bodies, "non-root body": bodies - 1, "joint": robot.num_joints}
+    layout, start = [], 0
+    for name, per, size in _TEACHER_TERMS:
+        dim = count[per] * size
+        layout.append({"name": name, "start": start, "dim": dim})
+        start += dim
+    return layout
+
+
+def policy_metadata(loaded: Any, robot: RobotSpec, obs_dim: int, action_dim: int) -> dict[str, Any]:
+    """The ``hover`` metadata dict of a loaded policy (see the module docstring)."""
+    from hover import __version__
+
+    if loaded.kind != "teacher":
+        raise ValueError(f"{loaded.source}: exporting a {loaded.kind!r} policy is not supported yet (teacher only)")
+    layout = teacher_observation_layout(robot)
+    if sum(t["dim"] for t in layout) != obs_dim:
+        raise ValueError(
+            f"{loaded.source}: the actor takes {obs_dim} observations but the {robot.name} teacher layout "
+            f"has {sum(t['dim'] for t in layout)}"
+        )
+    if action_dim != robot.num_joints:
+        raise ValueError(f"{loaded.source}: {action_dim} actions but {robot.name} has {robot.num_joints} joints")
+    joints = robot.joints
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "hover_version": __version__,
+        "policy_kind": loaded.kind,
+        "source": str(loaded.source),
+        "iteration": int(loaded.iteration),
+        "robot": robot.name,
+        "joint_names": robot.joint_names,
+        "default_joint_pos": [j.default_pos for j in joints],
+        "action_scale": robot.action_scale,
+        "action_clip": float(loaded.env_cfg.clip_actions),
+        "kp": [j.kp for j in joints],
+        "kd": [j.kd for j in joints],
+        "effort_limit": [j.effort_limit for j in joints],
+        "joint_pos_lower": [j.range[0] for j in joints],
+        "joint_pos_upper": [j.range[1] for j in joints],
+        "control_dt": robot.control_dt,
+        "physics_dt": robot.physics_dt,
+        "decimation": robot.decimation,
+        "obs_dim": obs_dim,
+        "action_dim": action_dim,
+        "input_name": INPUT_NAME,
+        "output_name": OUTPUT_NAME,
+        "observation": {
+            "layout": layout,
+            "frame": "robot pelvis heading (yaw-only) frame; rotations 6D tan-norm; quaternions wxyz",
+            "tracked_bodies": robot.tracked_body_names,
+            "normalized_in_graph": True,
+        },
+    }
+
+
+def _atomic_write_bytes(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def export_onnx(loaded: Any, out: str | os.PathLike, opset: int = 18) -> Path:
+    """Write ``loaded`` (a :class:`hover.policies.LoadedPolicy`) as ONNX with metadata; returns the path."""
+    import onnx
+
+    if loaded.model is None:
+        raise ValueError(f"{loaded.source}: the loaded policy carries no model to export")
+    robot_name = getattr(loaded.train_cfg, "robot", "h1")
+    robot = get_robot(robot_name)
+    wrapper = loaded.model.as_onnx(verbose=False).to("cpu").eval()
+    obs_dim = int(wrapper.input_size)
+    with torch.no_grad():
+        action_dim = int(wrapper(torch.zeros(1, obs_dim)).shape[-1])
+    meta = policy_metadata(loaded, robot, obs_dim, action_dim)
+    with tempfile.TemporaryDirectory() as tmp:
+        raw = Path(tmp) / "raw.onnx"
+        torch.onnx.export(
+            wrapper, (torch.zeros(1, obs_dim),), str(raw), export_params=True, opset_version=opset,
+            input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
+            dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}}, dynamo=False,
+        )  # fmt: skip
+        model = onnx.load(str(raw))
+    model.producer_name = "hover"
+    del model.metadata_props[:]
+    train_cfg = loaded.train_cfg
+    cfg_json = json.dumps(asdict(train_cfg) if is_dataclass(train_cfg) else {}, sort_keys=True)
+    for key, value in ((METADATA_KEY, json.dumps(meta, sort_keys=True)), (TRAIN_CONFIG_KEY, cfg_json)):
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, value
+    onnx.checker.check_model(model)
+    path = Path(out)
+    _atomic_write_bytes(path, model.SerializeToString())
+    return path
+
+
+def parity_error(loaded: Any, path: str | os.PathLike, num: int = 64, seed: int = 0) -> float:
+    """Max |ONNX Runtime - torch| over ``num`` random observations (N(0, 1), float32)."""
+    from tensordict import TensorDict
+
+    from hover.deploy.policy import OnnxPolicy
+
+    policy = OnnxPolicy(path)
+    gen = torch.Generator().manual_seed(seed)
+    obs = torch.randn(num, policy.obs_dim, generator=gen)
+    expected = loaded.act(TensorDict({"policy": obs}, batch_size=[num])).cpu().numpy()
+    return float(abs(policy(obs.numpy()) - expected).max())
+
+
+def main(argv: list[str], prog: str) -> int:
+    import tyro
+
+    from hover.policies import load_policy
+
+    cfg = tyro.cli(ExportConfig, args=argv, prog=prog,
+                   description="Export a trained policy (teacher) to ONNX with robot/observation metadata.")  # fmt: skip
+    loaded = load_policy(cfg.policy)
+    path = export_onnx(loaded, cfg.out, opset=cfg.opset)
+    report: dict[str, Any] = {"out": str(path), "bytes": path.stat().st_size, "policy_kind": loaded.kind}
+    if cfg.check:
+        report["max_abs_error_vs_torch"] = parity_error(loaded, path)
+    print(json.dumps(report))
+    return 0
