@@ -52,7 +52,9 @@ def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
 
 def _parse(path: Path, props: dict[str, str]) -> dict[str, Any]:
     if METADATA_KEY not in props:
-        raise PolicyMetadataError(f"{path}: no '{METADATA_KEY}' metadata; export the policy with `hover export`")
+        raise PolicyMetadataError(
+            f"{path}: no '{METADATA_KEY}' metadata; export the policy with `hover export`"
+        )
     try:
         meta = json.loads(props[METADATA_KEY])
     except json.JSONDecodeError as e:
@@ -83,7 +85,10 @@ def check_metadata(meta: dict[str, Any], robot: RobotSpec, where: str = "model")
                 f"{where}: joint order differs from {robot.name}'s at index {first} "
                 f"({names[first]!r} in the model, {robot.joint_names[first]!r} expected)"
             )
-        extra, lacking = sorted(set(names) - set(robot.joint_names)), sorted(set(robot.joint_names) - set(names))
+        extra, lacking = (
+            sorted(set(names) - set(robot.joint_names)),
+            sorted(set(robot.joint_names) - set(names)),
+        )
         raise PolicyMetadataError(f"{where}: joint names differ from {robot.name}'s "
                                   f"(unknown: {extra}, missing: {lacking})")  # fmt: skip
     j = robot.num_joints

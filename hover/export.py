@@ -23,9 +23,10 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import warnings
 from dataclasses import asdict, dataclass, is_dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import torch
 
@@ -53,6 +54,9 @@ class ExportConfig:
     policy: str = "builtin:teacher"  # checkpoint file, run folder or builtin:NAME
     out: str = "policy.onnx"  # output file
     opset: int = 18  # ONNX opset
+    exporter: Literal["torchscript", "dynamo"] = (
+        "torchscript"  # torch's exporter (torchscript: fast, deprecated)
+    )
     check: bool = True  # compare ONNX Runtime with torch on random observations after writing
 
 
@@ -73,7 +77,9 @@ def policy_metadata(loaded: Any, robot: RobotSpec, obs_dim: int, action_dim: int
     from hover import __version__
 
     if loaded.kind != "teacher":
-        raise ValueError(f"{loaded.source}: exporting a {loaded.kind!r} policy is not supported yet (teacher only)")
+        raise ValueError(
+            f"{loaded.source}: exporting a {loaded.kind!r} policy is not supported yet (teacher only)"
+        )
     layout = teacher_observation_layout(robot)
     if sum(t["dim"] for t in layout) != obs_dim:
         raise ValueError(
@@ -81,7 +87,9 @@ def policy_metadata(loaded: Any, robot: RobotSpec, obs_dim: int, action_dim: int
             f"has {sum(t['dim'] for t in layout)}"
         )
     if action_dim != robot.num_joints:
-        raise ValueError(f"{loaded.source}: {action_dim} actions but {robot.name} has {robot.num_joints} joints")
+        raise ValueError(
+            f"{loaded.source}: {action_dim} actions but {robot.name} has {robot.num_joints} joints"
+        )
     joints = robot.joints
     return {
         "schema_version": SCHEMA_VERSION,
@@ -127,8 +135,17 @@ def _atomic_write_bytes(path: Path, data: bytes) -> None:
         raise
 
 
-def export_onnx(loaded: Any, out: str | os.PathLike, opset: int = 18) -> Path:
-    """Write ``loaded`` (a :class:`hover.policies.LoadedPolicy`) as ONNX with metadata; returns the path."""
+def export_onnx(
+    loaded: Any,
+    out: str | os.PathLike,
+    opset: int = 18,
+    exporter: Literal["torchscript", "dynamo"] = "torchscript",
+) -> Path:
+    """Write ``loaded`` (a :class:`hover.policies.LoadedPolicy`) as ONNX with metadata; returns the path.
+
+    ``exporter``: torch's TorchScript-based exporter (0.1 s; deprecated by torch but present in 2.x)
+    or the torch.export-based one (a few seconds). Both give a graph with a dynamic batch size.
+    """
     import onnx
 
     if loaded.model is None:
@@ -142,11 +159,18 @@ def export_onnx(loaded: Any, out: str | os.PathLike, opset: int = 18) -> Path:
     meta = policy_metadata(loaded, robot, obs_dim, action_dim)
     with tempfile.TemporaryDirectory() as tmp:
         raw = Path(tmp) / "raw.onnx"
-        torch.onnx.export(
-            wrapper, (torch.zeros(1, obs_dim),), str(raw), export_params=True, opset_version=opset,
-            input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
-            dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}}, dynamo=False,
-        )  # fmt: skip
+        names = {"input_names": [INPUT_NAME], "output_names": [OUTPUT_NAME], "opset_version": opset}
+        if exporter == "dynamo":
+            batch = torch.export.Dim("batch")
+            torch.onnx.export(wrapper, (torch.zeros(2, obs_dim),), str(raw), dynamic_shapes=({0: batch},),
+                              dynamo=True, verbose=False, **names)  # fmt: skip
+        elif exporter == "torchscript":
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                torch.onnx.export(wrapper, (torch.zeros(1, obs_dim),), str(raw), dynamo=False,
+                                  dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}}, **names)  # fmt: skip
+        else:
+            raise ValueError(f"unknown exporter {exporter!r} (torchscript or dynamo)")
         model = onnx.load(str(raw))
     model.producer_name = "hover"
     del model.metadata_props[:]
@@ -182,7 +206,7 @@ def main(argv: list[str], prog: str) -> int:
     cfg = tyro.cli(ExportConfig, args=argv, prog=prog,
                    description="Export a trained policy (teacher) to ONNX with robot/observation metadata.")  # fmt: skip
     loaded = load_policy(cfg.policy)
-    path = export_onnx(loaded, cfg.out, opset=cfg.opset)
+    path = export_onnx(loaded, cfg.out, opset=cfg.opset, exporter=cfg.exporter)
     report: dict[str, Any] = {"out": str(path), "bytes": path.stat().st_size, "policy_kind": loaded.kind}
     if cfg.check:
         report["max_abs_error_vs_torch"] = parity_error(loaded, path)

@@ -136,7 +136,10 @@ def test_motor_map_h1_slots_modes_and_placeholders():
     mm = MotorMap.from_robot(robot)
     assert mm.unused_slots.tolist() == [9]
     names = robot.joint_names
-    assert mm.slot_of_joint[names.index("right_hip_roll")] == 0 and mm.slot_of_joint[names.index("left_elbow")] == 19
+    assert (
+        mm.slot_of_joint[names.index("right_hip_roll")] == 0
+        and mm.slot_of_joint[names.index("left_elbow")] == 19
+    )
     weak = {names[j] for j in range(len(names)) if mm.mode_of_slot[mm.slot_of_joint[j]] == 0x01}
     assert weak == {n for n in names if "ankle" in n or "shoulder" in n or "elbow" in n}
     assert all(mm.mode_of_slot[mm.slot_of_joint[j]] == 0x0A for j, n in enumerate(names) if n not in weak)
@@ -145,7 +148,9 @@ def test_motor_map_h1_slots_modes_and_placeholders():
     kp = np.array([j.kp for j in robot.joints])
     kd = np.array([j.kd for j in robot.joints])
     msg = fill_low_cmd(new_low_cmd(), mm, q, kp, kd)
-    assert msg.motor_cmd[9].q == POS_STOP_F and msg.motor_cmd[9].dq == VEL_STOP_F and msg.motor_cmd[9].kp == 0.0
+    assert (
+        msg.motor_cmd[9].q == POS_STOP_F and msg.motor_cmd[9].dq == VEL_STOP_F and msg.motor_cmd[9].kp == 0.0
+    )
     assert msg.motor_cmd[0].q == q[names.index("right_hip_roll")] and msg.motor_cmd[0].kp == 200.0
     assert msg.motor_cmd[2].kp == 300.0 and msg.motor_cmd[10].kp == 40.0 and msg.motor_cmd[10].mode == 0x01
     # the same slot order read back from a LowState_ gives the policy order again
@@ -189,8 +194,12 @@ def test_torso_imu_to_pelvis_matches_mujoco():
         mujoco.mj_forward(model, data)
         vel = np.zeros(6)
         mujoco.mj_objectVelocity(model, data, mujoco.mjtObj.mjOBJ_XBODY, torso, vel, 1)  # torso frame
-        quat, gyro = torso_imu_to_pelvis(data.xquat[torso], vel[:3], data.qpos[torso_qpos], data.qvel[torso_dof])
-        np.testing.assert_allclose(quat * np.sign(quat[0]), data.qpos[3:7] * np.sign(data.qpos[3]), atol=1e-12)
+        quat, gyro = torso_imu_to_pelvis(
+            data.xquat[torso], vel[:3], data.qpos[torso_qpos], data.qvel[torso_dof]
+        )
+        np.testing.assert_allclose(
+            quat * np.sign(quat[0]), data.qpos[3:7] * np.sign(data.qpos[3]), atol=1e-12
+        )
         np.testing.assert_allclose(gyro, data.qvel[3:6], atol=1e-12)  # free joint: local angular velocity
 
 
@@ -214,7 +223,10 @@ def _take_one(reader, writer, msg, timeout: float = 5.0):
 
 def test_lowcmd_and_lowstate_round_trip_over_dds_loopback():
     dds = open_domain(_domain(), "lo")
-    for topic, kind, msg in ((TOPIC_LOWCMD, LowCmd_, _random_low_cmd(4)), (TOPIC_LOWSTATE, LowState_, _random_low_state(5))):
+    for topic, kind, msg in (
+        (TOPIC_LOWCMD, LowCmd_, _random_low_cmd(4)),
+        (TOPIC_LOWSTATE, LowState_, _random_low_state(5)),
+    ):
         writer, reader = dds.writer(topic, kind), dds.reader(topic, kind)
         got = _take_one(reader, writer, msg)
         assert type(got) is kind

@@ -9,10 +9,10 @@ import numpy as np
 import onnx
 import pytest
 import torch
+from hover.deploy.policy import OnnxPolicy, PolicyMetadataError, read_metadata
 from tensordict import TensorDict
 
 from hover.cli import main as hover_main
-from hover.deploy.policy import OnnxPolicy, PolicyMetadataError, read_metadata
 from hover.export import teacher_observation_layout
 from hover.policies import load_policy
 from hover.robots import get_robot
@@ -78,9 +78,15 @@ def test_metadata_describes_robot_and_observation(exported):
     assert meta["obs_dim"] == 913 and meta["action_dim"] == 19
     layout = meta["observation"]["layout"]
     assert layout == teacher_observation_layout(robot)
-    assert [t["name"] for t in layout][0] == "body_pos" and layout[-1] == {"name": "last_action", "start": 894, "dim": 19}
+    assert [t["name"] for t in layout][0] == "body_pos" and layout[-1] == {
+        "name": "last_action",
+        "start": 894,
+        "dim": 19,
+    }
     model = onnx.load(str(exported))
-    assert [i.name for i in model.graph.input] == ["obs"] and [o.name for o in model.graph.output] == ["actions"]
+    assert [i.name for i in model.graph.input] == ["obs"] and [o.name for o in model.graph.output] == [
+        "actions"
+    ]
     props = {p.key: p.value for p in model.metadata_props}
     assert json.loads(props["hover_train_config"])["model"]["actor_hidden_dims"] == [512, 256, 128]
     policy = OnnxPolicy(exported)
@@ -111,7 +117,9 @@ def test_model_for_another_robot_or_joint_order_is_refused(exported, tmp_path):
     swapped = _rewrite(exported, tmp_path / "swapped.onnx", swap)
     with pytest.raises(PolicyMetadataError, match="joint order differs .* index 0"):
         OnnxPolicy(swapped, "h1")
-    renamed = _rewrite(exported, tmp_path / "renamed.onnx", lambda m: m["joint_names"].__setitem__(10, "waist"))
+    renamed = _rewrite(
+        exported, tmp_path / "renamed.onnx", lambda m: m["joint_names"].__setitem__(10, "waist")
+    )
     with pytest.raises(PolicyMetadataError, match="unknown: \\['waist'\\]"):
         OnnxPolicy(renamed)
     future = _rewrite(exported, tmp_path / "v9.onnx", lambda m: m.update(schema_version=9))
@@ -131,3 +139,16 @@ def test_export_cli_reports_parity(checkpoint, tmp_path, capsys):
     report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert report["out"] == str(out) and report["max_abs_error_vs_torch"] < 1e-5
     assert not list(tmp_path.glob(".p.onnx.*"))  # no temporary file left behind
+
+
+def test_dynamo_exporter_gives_the_same_actions(checkpoint, exported, tmp_path):
+    out = tmp_path / "dynamo.onnx"
+    assert (
+        hover_main(
+            ["export", "--policy", str(checkpoint), "--out", str(out), "--exporter", "dynamo", "--no-check"]
+        )
+        == 0
+    )
+    obs = np.random.default_rng(2).standard_normal((5, 913)).astype(np.float32)
+    assert np.abs(OnnxPolicy(out)(obs) - OnnxPolicy(exported)(obs)).max() < 1e-5
+    assert read_metadata(out) == read_metadata(exported)

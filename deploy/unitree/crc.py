@@ -51,9 +51,16 @@ def unitree_crc(packed: bytes) -> int:
     Raises ValueError when the length is not a whole number of words.
     """
     if len(packed) % 4 or len(packed) < 4:
-        raise ValueError(f"packed Unitree message must be a whole number of 32-bit words, got {len(packed)} bytes")
+        raise ValueError(
+            f"packed Unitree message must be a whole number of 32-bit words, got {len(packed)} bytes"
+        )
     body = memoryview(packed)[:-4]
     # little-endian words -> big-endian bytes (MSB-first processing of each word)
     swapped = bytearray(len(body))
-    swapped[0::4], swapped[1::4], swapped[2::4], swapped[3::4] = body[3::4], body[2::4], body[1::4], body[0::4]
+    swapped[0::4], swapped[1::4], swapped[2::4], swapped[3::4] = (
+        body[3::4],
+        body[2::4],
+        body[1::4],
+        body[0::4],
+    )
     return crc32_mpeg2(bytes(swapped))

@@ -132,7 +132,9 @@ class LowState_(idl.IdlStruct, typename="unitree_go.msg.dds_.LowState_"):
     version: types.array[types.uint32, 2] = _zeros(2)
     bandwidth: types.uint16 = 0
     imu_state: IMUState_ = field(default_factory=IMUState_)
-    motor_state: types.array[MotorState_, 20] = field(default_factory=lambda: [MotorState_() for _ in range(20)])
+    motor_state: types.array[MotorState_, 20] = field(
+        default_factory=lambda: [MotorState_() for _ in range(20)]
+    )
     bms_state: BmsState_ = field(default_factory=BmsState_)
     foot_force: types.array[types.int16, 4] = _zeros(4)
     foot_force_est: types.array[types.int16, 4] = _zeros(4)

@@ -41,7 +41,11 @@ class MotorMap:
         if not robot.num_motor_slots:
             raise ValueError(f"{robot.name}: the robot description has no motor slots (num_motor_slots = 0)")
         slots = np.array([j.motor_index for j in robot.joints], dtype=np.int64)
-        if (slots < 0).any() or len(set(slots.tolist())) != len(slots) or slots.max() >= robot.num_motor_slots:
+        if (
+            (slots < 0).any()
+            or len(set(slots.tolist())) != len(slots)
+            or slots.max() >= robot.num_motor_slots
+        ):
             raise ValueError(f"{robot.name}: motor indices must be unique in [0, {robot.num_motor_slots})")
         joint_of_slot = np.full(robot.num_motor_slots, -1, dtype=np.int64)
         joint_of_slot[slots] = np.arange(len(slots))
@@ -86,7 +90,14 @@ def fill_low_cmd(
         if joint_of_slot[s] < 0:
             cmd.mode, cmd.q, cmd.dq, cmd.tau, cmd.kp, cmd.kd = 0, POS_STOP_F, VEL_STOP_F, 0.0, 0.0, 0.0
         else:
-            cmd.mode, cmd.q, cmd.dq, cmd.tau, cmd.kp, cmd.kd = modes[s], q_s[s], dq_s[s], tau_s[s], kp_s[s], kd_s[s]
+            cmd.mode, cmd.q, cmd.dq, cmd.tau, cmd.kp, cmd.kd = (
+                modes[s],
+                q_s[s],
+                dq_s[s],
+                tau_s[s],
+                kp_s[s],
+                kd_s[s],
+            )
     return msg
 
 

@@ -86,7 +86,9 @@ def _struct_for(msg: Any) -> struct.Struct:
     try:
         return _FORMATS[name]
     except KeyError:
-        raise TypeError(f"no C layout known for message type {name!r} (known: {', '.join(_FORMATS)})") from None
+        raise TypeError(
+            f"no C layout known for message type {name!r} (known: {', '.join(_FORMATS)})"
+        ) from None
 
 
 def pack_c_struct(msg: Any) -> bytes:
