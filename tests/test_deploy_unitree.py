@@ -64,7 +64,7 @@ def _random_low_state(seed: int) -> LowState_:
     msg = new_low_state()
     msg.imu_state.quaternion = _f32(rng, 4)
     msg.imu_state.gyroscope = _f32(rng, 3)
-    msg.imu_state.temperature = -5
+    msg.imu_state.temperature = 251  # -5 as int8
     for i, m in enumerate(msg.motor_state):
         m.mode, m.temperature, m.lost = 1, 30 + i, i
         m.q, m.dq, m.ddq, m.tau_est, m.q_raw, m.dq_raw, m.ddq_raw = _f32(rng, 7)
@@ -74,7 +74,7 @@ def _random_low_state(seed: int) -> LowState_:
     msg.tick = 123456
     msg.wireless_remote = list(pack_remote(RemoteState(frozenset({"A", "L1"}), lx=0.25, ly=-0.5)))
     msg.power_v = 52.5
-    msg.temperature_ntc1 = -3
+    msg.temperature_ntc1 = 253
     msg.fan_frequency = [1, 2, 3, 4]
     return set_crc(msg)
 
@@ -121,7 +121,7 @@ def test_c_struct_layout_offsets():
     b = pack_c_struct(st)
     assert len(b) == LOW_STATE_SIZE
     assert struct.unpack_from("<I", b, 24 + 56 + 48 * 20 + 44 + 16)[0] == 123456  # tick
-    assert struct.unpack_from("<b", b, 24 + 52)[0] == -5  # IMU temperature (int8)
+    assert struct.unpack_from("<b", b, 24 + 52)[0] == -5  # IMU temperature: the C struct reads int8
     m7 = 24 + 56 + 48 * 7
     assert struct.unpack_from("<f", b, m7 + 4)[0] == st.motor_state[7].q
     assert struct.unpack_from("<bxxxI", b, m7 + 32)[0:2] == (37, 7)  # temperature, lost

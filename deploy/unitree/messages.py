@@ -1,9 +1,12 @@
 """unitree_go low-level DDS message types (H1, Go2, B2), declared here on ``cyclonedds.idl``.
 
 Field order and types follow Unitree's published IDL (``unitree_go/msg``: LowCmd, LowState,
-MotorCmd, MotorState, IMUState, BmsCmd, BmsState). Temperatures are ``int8`` as in Unitree's
-ROS 2 ``.msg`` files and the C struct used for the CRC (the official Python SDK declares them
-``uint8``; the bytes on the wire are the same). Topics: ``rt/lowcmd`` (LowCmd_) and
+MotorCmd, MotorState, IMUState, BmsCmd, BmsState). Temperatures are declared ``uint8`` as in
+Unitree's Python SDK (which the simulators and the robot interoperate with); Unitree's ROS 2
+``.msg`` files say ``int8``. The byte is the same, but CycloneDDS matches types by their type
+information and refuses an ``int8`` reader for a ``uint8`` writer (checked on loopback with
+cyclonedds 11), so the declaration must be the SDK's. Read a temperature as signed if needed:
+``t - 256 if t > 127 else t``. Topics: ``rt/lowcmd`` (LowCmd_) and
 ``rt/lowstate`` (LowState_). All structs are ``@final`` (plain XCDR, no member ids on the wire).
 
 Units: joint angles rad, velocities rad/s, torques N m; IMU quaternion (w, x, y, z), gyroscope
@@ -90,7 +93,7 @@ class MotorState_(idl.IdlStruct, typename="unitree_go.msg.dds_.MotorState_"):
     q_raw: types.float32 = 0.0
     dq_raw: types.float32 = 0.0
     ddq_raw: types.float32 = 0.0
-    temperature: types.int8 = 0
+    temperature: types.uint8 = 0
     lost: types.uint32 = 0
     reserve: types.array[types.uint32, 2] = _zeros(2)
 
@@ -103,7 +106,7 @@ class IMUState_(idl.IdlStruct, typename="unitree_go.msg.dds_.IMUState_"):
     gyroscope: types.array[types.float32, 3] = _zeros(3, 0.0)
     accelerometer: types.array[types.float32, 3] = _zeros(3, 0.0)
     rpy: types.array[types.float32, 3] = _zeros(3, 0.0)
-    temperature: types.int8 = 0
+    temperature: types.uint8 = 0
 
 
 @dataclass
@@ -116,8 +119,8 @@ class BmsState_(idl.IdlStruct, typename="unitree_go.msg.dds_.BmsState_"):
     soc: types.uint8 = 0
     current: types.int32 = 0
     cycle: types.uint16 = 0
-    bq_ntc: types.array[types.int8, 2] = _zeros(2)
-    mcu_ntc: types.array[types.int8, 2] = _zeros(2)
+    bq_ntc: types.array[types.uint8, 2] = _zeros(2)
+    mcu_ntc: types.array[types.uint8, 2] = _zeros(2)
     cell_vol: types.array[types.uint16, 15] = _zeros(15)
 
 
@@ -142,8 +145,8 @@ class LowState_(idl.IdlStruct, typename="unitree_go.msg.dds_.LowState_"):
     wireless_remote: types.array[types.uint8, 40] = _zeros(40)
     bit_flag: types.uint8 = 0
     adc_reel: types.float32 = 0.0
-    temperature_ntc1: types.int8 = 0
-    temperature_ntc2: types.int8 = 0
+    temperature_ntc1: types.uint8 = 0
+    temperature_ntc2: types.uint8 = 0
     power_v: types.float32 = 0.0
     power_a: types.float32 = 0.0
     fan_frequency: types.array[types.uint16, 4] = _zeros(4)

@@ -11,14 +11,15 @@ BmsCmd_ (4: off u8, reserve[3] u8) | wireless_remote[40] u8, led[12] u8, fan[2] 
 reserve u32 | crc u32.
 
 ``LowState_`` (1180): the same 24-byte header | IMUState_ (56: quaternion[4], gyroscope[3],
-accelerometer[3], rpy[3] f32, temperature i8, 3 pad) | 20 x MotorState_ (48: mode u8, 3 pad,
-q dq ddq tau_est q_raw dq_raw ddq_raw f32, temperature i8, 3 pad, lost u32, reserve[2] u32) |
-BmsState_ (44: version_high version_low status soc u8, current i32, cycle u16, bq_ntc[2] i8,
-mcu_ntc[2] i8, cell_vol[15] u16) | foot_force[4] i16, foot_force_est[4] i16, tick u32,
-wireless_remote[40] u8, bit_flag u8, 3 pad, adc_reel f32, temperature_ntc1 i8, temperature_ntc2 i8,
+accelerometer[3], rpy[3] f32, temperature u8, 3 pad) | 20 x MotorState_ (48: mode u8, 3 pad,
+q dq ddq tau_est q_raw dq_raw ddq_raw f32, temperature u8, 3 pad, lost u32, reserve[2] u32) |
+BmsState_ (44: version_high version_low status soc u8, current i32, cycle u16, bq_ntc[2] u8,
+mcu_ntc[2] u8, cell_vol[15] u16) | foot_force[4] i16, foot_force_est[4] i16, tick u32,
+wireless_remote[40] u8, bit_flag u8, 3 pad, adc_reel f32, temperature_ntc1 u8, temperature_ntc2 u8,
 2 pad, power_v f32, power_a f32, fan_frequency[4] u16, reserve u32 | crc u32.
 
-Values are flattened in dataclass field order (= IDL order), so the formats below list the members
+Temperatures are int8 in the robot's C struct and uint8 in the DDS type (see ``messages.py``): the
+same byte, packed here as unsigned. Values are flattened in dataclass field order (= IDL order), so the formats below list the members
 in that order.
 """
 
@@ -33,13 +34,13 @@ from hover.deploy.unitree.crc import unitree_crc
 _HEADER = "2B B B 2I 2I H 2x"
 _MOTOR_CMD = "B 3x 5f 3I"
 _BMS_CMD = "B 3B"
-_IMU = "4f 3f 3f 3f b 3x"
-_MOTOR_STATE = "B 3x 7f b 3x I 2I"
-_BMS_STATE = "4B i H 2b 2b 15H"
+_IMU = "4f 3f 3f 3f B 3x"
+_MOTOR_STATE = "B 3x 7f B 3x I 2I"
+_BMS_STATE = "4B i H 2B 2B 15H"
 
 LOW_CMD_FORMAT = "<" + " ".join([_HEADER, *[_MOTOR_CMD] * 20, _BMS_CMD, "40B 12B 2B B x", "I", "I"])
 LOW_STATE_FORMAT = "<" + " ".join(
-    [_HEADER, _IMU, *[_MOTOR_STATE] * 20, _BMS_STATE, "4h 4h I 40B B 3x f b b 2x f f 4H I", "I"]
+    [_HEADER, _IMU, *[_MOTOR_STATE] * 20, _BMS_STATE, "4h 4h I 40B B 3x f B B 2x f f 4H I", "I"]
 )
 LOW_CMD_SIZE = 812
 LOW_STATE_SIZE = 1180
