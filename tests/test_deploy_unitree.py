@@ -17,6 +17,7 @@ pytest.importorskip("cyclonedds")
 
 from hover.deploy.unitree.crc import crc32_mpeg2, crc32_words_reference, unitree_crc  # noqa: E402
 from hover.deploy.unitree.dds import open_domain  # noqa: E402
+from hover.deploy.unitree.h1_io import H1LowLevel  # noqa: E402
 from hover.deploy.unitree.imu import torso_imu_to_pelvis  # noqa: E402
 from hover.deploy.unitree.messages import (  # noqa: E402
     TOPIC_LOWCMD,
@@ -201,6 +202,35 @@ def test_torso_imu_to_pelvis_matches_mujoco():
             quat * np.sign(quat[0]), data.qpos[3:7] * np.sign(data.qpos[3]), atol=1e-12
         )
         np.testing.assert_allclose(gyro, data.qvel[3:6], atol=1e-12)  # free joint: local angular velocity
+
+
+def test_h1_decode_and_encode_through_the_messages():
+    robot = get_robot("h1")
+    io = H1LowLevel(robot)
+    q = np.linspace(-0.5, 0.5, 19).astype(np.float32).astype(float)
+    kp = np.array([j.kp for j in robot.joints])
+    kd = np.array([j.kd for j in robot.joints])
+    cmd = io.encode_low_cmd(new_low_cmd(), q, kp, kd)
+    assert crc_ok(cmd)
+    state = new_low_state()
+    for s, c in enumerate(cmd.motor_cmd):
+        state.motor_state[s].q, state.motor_state[s].dq = c.q, 0.0
+    torso = robot.joint_index("torso")
+    state.motor_state[6].dq = 0.5  # slot 6 = torso
+    state.imu_state.quaternion = [1.0, 0.0, 0.0, 0.0]
+    state.imu_state.gyroscope = [0.0, 0.0, 0.5]
+    state.tick = 42
+    state.wireless_remote = list(pack_remote(RemoteState(frozenset({"start"}), ly=0.5)))
+    view = io.decode_low_state(state)
+    np.testing.assert_array_equal(view.joint_pos, q)
+    # torso turned by q[torso] relative to the pelvis, turning at 0.5 rad/s: the pelvis is not turning
+    np.testing.assert_allclose(view.pelvis_ang_vel, [0.0, 0.0, 0.0], atol=1e-12)
+    np.testing.assert_allclose(
+        view.pelvis_quat, [np.cos(q[torso] / 2), 0.0, 0.0, -np.sin(q[torso] / 2)], atol=1e-7
+    )
+    assert view.tick == 42 and view.remote.pressed("start") and view.remote.ly == 0.5
+    with pytest.raises(ValueError, match="non-finite"):
+        io.encode_low_cmd(new_low_cmd(), np.full(19, np.nan), kp, kd)
 
 
 # ----- real DDS on loopback ----------------------------------------------------------------------
