@@ -105,6 +105,11 @@ def test_crc_covers_every_byte_but_the_crc_field():
     assert crc_ok(msg)
     msg.crc ^= 1
     assert not crc_ok(msg)
+    # numpy arrays and scalars in the fields pack to the same bytes as lists and Python numbers
+    as_numpy = _random_low_cmd(1)
+    as_numpy.motor_cmd[0].q = np.float32(as_numpy.motor_cmd[0].q)
+    as_numpy.wireless_remote = np.asarray(as_numpy.wireless_remote, dtype=np.uint8)
+    assert pack_c_struct(as_numpy) == pack_c_struct(_random_low_cmd(1))
 
 
 def test_c_struct_layout_offsets():

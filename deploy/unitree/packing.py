@@ -26,7 +26,9 @@ in that order.
 from __future__ import annotations
 
 import dataclasses
+import operator
 import struct
+from collections.abc import Callable
 from typing import Any
 
 from hover.deploy.unitree.crc import unitree_crc
@@ -53,33 +55,54 @@ _FORMATS = {
 }
 
 
-_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+_SCALAR, _SEQUENCE, _STRUCT, _STRUCTS = range(4)
+_FLATTENERS: dict[type, Callable[[Any, list], None]] = {}
 
 
-def _field_names(cls: type) -> tuple[str, ...]:
-    names = _FIELD_NAMES.get(cls)
-    if names is None:
-        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
-    return names
+def _is_sequence(v: Any) -> bool:
+    return isinstance(v, list | tuple | bytes | bytearray) or (
+        hasattr(v, "tolist") and getattr(v, "ndim", 0) > 0
+    )
 
 
-def _flatten(value: Any, out: list) -> None:
-    if isinstance(value, bytes | bytearray):  # uint8 arrays come back from DDS as bytes
-        out.extend(value)
-    elif isinstance(value, list | tuple):
-        if value and not dataclasses.is_dataclass(value[0]):
-            out.extend(value)
+def _flattener(sample: Any) -> Callable[[Any, list], None]:
+    """A flattening function for ``type(sample)`` (field kinds taken from ``sample``), cached per type."""
+    cls = type(sample)
+    cached = _FLATTENERS.get(cls)
+    if cached is not None:
+        return cached
+    names = tuple(f.name for f in dataclasses.fields(cls))
+    getter = operator.attrgetter(*names)
+    plan: list[tuple[int, Any]] = []
+    for name in names:
+        v = getattr(sample, name)
+        if dataclasses.is_dataclass(v):
+            plan.append((_STRUCT, _flattener(v)))
+        elif _is_sequence(v) and len(v) and dataclasses.is_dataclass(v[0]):
+            plan.append((_STRUCTS, _flattener(v[0])))
+        elif _is_sequence(v):
+            plan.append((_SEQUENCE, None))
         else:
-            for v in value:
-                _flatten(v, out)
-    elif hasattr(value, "tolist"):  # numpy arrays and scalars
-        v = value.tolist()
-        out.extend(v) if isinstance(v, list) else out.append(v)
-    elif dataclasses.is_dataclass(value):
-        for name in _field_names(type(value)):
-            _flatten(getattr(value, name), out)
-    else:
-        out.append(value)
+            plan.append((_SCALAR, None))
+
+    def flatten(obj: Any, out: list) -> None:
+        for (kind, sub), v in zip(plan, getter(obj)):  # noqa: B905 - same length by construction
+            if kind == _SCALAR:
+                out.append(v)
+            elif kind == _SEQUENCE:
+                out.extend(v.tolist() if hasattr(v, "tolist") else v)  # bytes from DDS iterate as ints
+            elif kind == _STRUCT:
+                sub(v, out)
+            else:
+                for x in v:
+                    sub(x, out)
+
+    _FLATTENERS[cls] = flatten
+    return flatten
+
+
+def _flatten(msg: Any, out: list) -> None:
+    _flattener(msg)(msg, out)
 
 
 def _struct_for(msg: Any) -> struct.Struct:
