@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
 import warnings
 from dataclasses import asdict, dataclass, is_dataclass
@@ -205,8 +206,12 @@ def main(argv: list[str], prog: str) -> int:
 
     cfg = tyro.cli(ExportConfig, args=argv, prog=prog,
                    description="Export a trained policy (teacher) to ONNX with robot/observation metadata.")  # fmt: skip
-    loaded = load_policy(cfg.policy)
-    path = export_onnx(loaded, cfg.out, opset=cfg.opset, exporter=cfg.exporter)
+    try:
+        loaded = load_policy(cfg.policy)
+        path = export_onnx(loaded, cfg.out, opset=cfg.opset, exporter=cfg.exporter)
+    except (FileNotFoundError, ValueError) as err:
+        print(f"{prog}: {err}", file=sys.stderr)
+        return 2
     report: dict[str, Any] = {"out": str(path), "bytes": path.stat().st_size, "policy_kind": loaded.kind}
     if cfg.check:
         report["max_abs_error_vs_torch"] = parity_error(loaded, path)

@@ -152,3 +152,10 @@ def test_dynamo_exporter_gives_the_same_actions(checkpoint, exported, tmp_path):
     obs = np.random.default_rng(2).standard_normal((5, 913)).astype(np.float32)
     assert np.abs(OnnxPolicy(out)(obs) - OnnxPolicy(exported)(obs)).max() < 1e-5
     assert read_metadata(out) == read_metadata(exported)
+
+
+def test_export_cli_names_a_missing_checkpoint(tmp_path, capsys):
+    assert (
+        hover_main(["export", "--policy", str(tmp_path / "nope.pt"), "--out", str(tmp_path / "x.onnx")]) == 2
+    )
+    assert "nope.pt" in capsys.readouterr().err and not (tmp_path / "x.onnx").exists()
