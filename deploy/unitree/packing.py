@@ -19,8 +19,8 @@ wireless_remote[40] u8, bit_flag u8, 3 pad, adc_reel f32, temperature_ntc1 u8, t
 2 pad, power_v f32, power_a f32, fan_frequency[4] u16, reserve u32 | crc u32.
 
 Temperatures are int8 in the robot's C struct and uint8 in the DDS type (see ``messages.py``): the
-same byte, packed here as unsigned. Values are flattened in dataclass field order (= IDL order), so the formats below list the members
-in that order.
+same byte, packed here as unsigned. Values are flattened in dataclass field order (= IDL order),
+so the formats below list the members in that order.
 """
 
 from __future__ import annotations
