@@ -14,16 +14,16 @@ from collections.abc import Sequence
 # (words, "module:function", one-line help). Order = order shown in --help.
 COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
     (("demo",), "hover.demo:main", "run the built-in default end to end and write a video + JSON report"),
+    (("retarget",), "hover.retarget.cli:main", "human motion (AMASS/SMPL or the built-in synthetic set) to robot motion files"),
     (("motion", "info"), "hover.motion.cli:info_main", "print clips, durations, fps and joint ranges of motion files"),
     (("motion", "builtin"), "hover.motion.cli:builtin_main", "write the built-in motion set to a folder"),
-    (("bench", "sim"), "hover.benchmarks.sim:main", "simulation throughput (env steps/s, physics limit ratio) as JSON"),
     (("train", "teacher"), "hover.training.teacher:main", "train the oracle teacher with PPO (rsl-rl); run folders, resume"),
-    (("bench", "train"), "hover.benchmarks.train:main", "PPO training throughput (env steps/s, iteration time) as JSON"),
-    (("commands", "layout"), "hover.commands.layout:main", "print the command and mask layout table"),
     (("eval",), "hover.evaluation.cli:main", "evaluate a policy on a motion set: the paper's metrics as JSON/CSV, a video"),
-    (("retarget",), "hover.retarget.cli:main", "human motion (AMASS/SMPL or the built-in synthetic set) to robot motion files"),
-    (("bench", "retarget"), "hover.benchmarks.retarget:main", "retargeting throughput (frames/s) and keypoint error as JSON"),
     (("export",), "hover.export:main", "export a trained policy to ONNX with robot/observation metadata"),
+    (("commands", "layout"), "hover.commands.layout:main", "print the command and mask layout table"),
+    (("bench", "sim"), "hover.benchmarks.sim:main", "simulation throughput (env steps/s, physics limit ratio) as JSON"),
+    (("bench", "retarget"), "hover.benchmarks.retarget:main", "retargeting throughput (frames/s) and keypoint error as JSON"),
+    (("bench", "train"), "hover.benchmarks.train:main", "PPO training throughput (env steps/s, iteration time) as JSON"),
 ]
 
 
