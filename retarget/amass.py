@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from hover.retarget.skeleton import NUM_SMPL_JOINTS
 
+from hover.retarget.skeleton import NUM_SMPL_JOINTS
 from hover.rotations import quat_from_rotvec, quat_slerp, quat_to_rotvec
 
 MIN_FRAMES = 10

@@ -20,8 +20,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from hover.retarget.skeleton import NUM_SMPL_JOINTS, SMPL_JOINT_NAMES, SMPL_PARENTS
 from torch import Tensor
+
+from hover.retarget.skeleton import NUM_SMPL_JOINTS, SMPL_JOINT_NAMES, SMPL_PARENTS
 
 SMPL_KEYS = ("v_template", "shapedirs", "posedirs", "J_regressor", "weights", "kintree_table", "f")
 ENV_SMPL_DIR = "HOVER_SMPL_DIR"

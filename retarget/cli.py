@@ -109,8 +109,9 @@ def _config(a: FitOptions):
 
 
 def _run_and_write(a: FitOptions, out: Path, clips, model, shape, skipped, extra: dict) -> int:
-    from hover.retarget.pipeline import format_table, run_retarget, summary, write_motion_files, write_report
     from tqdm import tqdm
+
+    from hover.retarget.pipeline import format_table, run_retarget, summary, write_motion_files, write_report
 
     with tqdm(total=len(clips), desc="retarget", unit="clip", disable=a.quiet) as bar:
         result = run_retarget(clips, model, shape, _config(a), batch_frames=a.batch_frames, progress=bar.update)

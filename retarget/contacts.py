@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from hover.retarget.skeleton import joint_index
 from torch import Tensor
+
+from hover.retarget.skeleton import joint_index
 
 FOOT_JOINTS = (("L_Ankle", "L_Foot"), ("R_Ankle", "R_Foot"))
 

@@ -17,6 +17,7 @@ from typing import Annotated, Any
 
 import numpy as np
 import tyro
+
 from hover.retarget.body_model import SMPL_KEYS, read_body_model_file, save_body_model
 
 

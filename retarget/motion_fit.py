@@ -20,16 +20,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+from torch import Tensor
+
+from hover.kinematics import ForwardKinematics
+from hover.motion.format import MotionClip
 from hover.retarget.amass import HumanClip, resample
 from hover.retarget.body_model import BodyModel
 from hover.retarget.contacts import contact_preserving_trans, foot_contacts
 from hover.retarget.quality import ClipQuality, GeomPoints, SelfCollisionChecker, clip_quality, soft_snap
 from hover.retarget.shape_fit import BodyShape, pair_indices, shape_rest_joints
 from hover.retarget.skeleton import SMPL_TO_ROBOT_AXES, joint_index, smpl_forward_kinematics, stand_pose
-from torch import Tensor
-
-from hover.kinematics import ForwardKinematics
-from hover.motion.format import MotionClip
 from hover.robots import RobotSpec, get_robot
 from hover.rotations import matrix_to_quat, quat_from_rotvec, quat_mul, quat_rotate, quat_to_matrix
 

@@ -14,12 +14,12 @@ from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
+
+from hover.motion.format import MotionClip, save_motions
 from hover.retarget.amass import HumanClip
 from hover.retarget.body_model import BodyModel, load_synthetic_body_model
 from hover.retarget.motion_fit import RetargetConfig, RetargetResult, retarget_clips
 from hover.retarget.shape_fit import BodyShape, builtin_shape_path, fit_shape, load_shape, save_shape
-
-from hover.motion.format import MotionClip, save_motions
 from hover.robots import RobotSpec, get_robot
 
 

@@ -17,6 +17,7 @@ from typing import Annotated, Literal
 import mujoco
 import numpy as np
 import tyro
+
 from hover.retarget.skeleton import SMPL_PARENTS
 
 HUMAN_RGBA = np.array([0.95, 0.55, 0.15, 1.0], dtype=np.float32)
@@ -138,9 +139,9 @@ def _load(a: PreviewArgs):
 def main(argv: list[str], prog: str = "hover retarget preview") -> int:
     a = tyro.cli(PreviewArgs, args=argv, prog=prog, description=__doc__)
     import torch
+
     from hover.retarget.amass import resample
     from hover.retarget.motion_fit import RetargetConfig, human_joints, retarget_clips
-
     from hover.robots import get_robot
     from hover.rotations import yaw_from_quat
 

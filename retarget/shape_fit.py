@@ -17,6 +17,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch import Tensor
+
+from hover.kinematics import ForwardKinematics
 from hover.retarget.body_model import BodyModel
 from hover.retarget.skeleton import (
     BONE_CHAINS,
@@ -27,9 +30,6 @@ from hover.retarget.skeleton import (
     smpl_forward_kinematics,
     stand_pose,
 )
-from torch import Tensor
-
-from hover.kinematics import ForwardKinematics
 from hover.robots import RobotSpec, get_robot
 
 CHAIN_NAMES: tuple[str, ...] = tuple(BONE_CHAINS)

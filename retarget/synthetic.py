@@ -18,10 +18,10 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
-from hover.retarget.amass import HumanClip
-from hover.retarget.skeleton import NUM_SMPL_JOINTS, SMPL_TO_ROBOT_AXES, joint_index, smpl_forward_kinematics
 from torch import Tensor
 
+from hover.retarget.amass import HumanClip
+from hover.retarget.skeleton import NUM_SMPL_JOINTS, SMPL_TO_ROBOT_AXES, joint_index, smpl_forward_kinematics
 from hover.rotations import matrix_to_quat, quat_to_matrix, quat_to_rotvec
 
 J = joint_index

@@ -6,9 +6,9 @@ import dataclasses
 
 import pytest
 import torch
+
 from hover.envs.backends import PhysicsParams, SimState, make_backend
 from hover.envs.backends.mujoco import MujocoBackend
-
 from hover.robots import get_robot
 from hover.rotations import angular_velocity_from_quats, projected_gravity, quat_from_rotvec
 

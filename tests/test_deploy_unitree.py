@@ -37,7 +37,6 @@ from hover.deploy.unitree.packing import (  # noqa: E402
     set_crc,
 )
 from hover.deploy.unitree.remote import BUTTONS, RemoteState, pack_remote, parse_remote  # noqa: E402
-
 from hover.robots import get_robot  # noqa: E402
 from hover.robots.mjcf import build_model  # noqa: E402
 

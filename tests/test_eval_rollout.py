@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-from hover.envs.tracking.config import TrackingEnvConfig
 
+from hover.envs.tracking.config import TrackingEnvConfig
 from hover.evaluation import evaluate as E
 from hover.evaluation.metrics import METRIC_NAMES
 from hover.motion.builtin import load_builtin_motions

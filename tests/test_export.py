@@ -9,10 +9,10 @@ import numpy as np
 import onnx
 import pytest
 import torch
-from hover.deploy.policy import OnnxPolicy, PolicyMetadataError, read_metadata
 from tensordict import TensorDict
 
 from hover.cli import main as hover_main
+from hover.deploy.policy import OnnxPolicy, PolicyMetadataError, read_metadata
 from hover.export import teacher_observation_layout
 from hover.policies import load_policy
 from hover.robots import get_robot

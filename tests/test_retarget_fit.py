@@ -8,6 +8,8 @@ import mujoco
 import numpy as np
 import pytest
 import torch
+
+from hover.kinematics import ForwardKinematics
 from hover.retarget.body_model import load_synthetic_body_model
 from hover.retarget.motion_fit import FitTargets, RetargetConfig, fit_frames, retarget_clips
 from hover.retarget.quality import GeomPoints
@@ -20,8 +22,6 @@ from hover.retarget.shape_fit import (
     save_shape,
 )
 from hover.retarget.synthetic import synthetic_clips
-
-from hover.kinematics import ForwardKinematics
 from hover.robots import get_robot
 from hover.robots.mjcf import ModelOptions, build_model
 
@@ -192,10 +192,9 @@ def test_geom_points_match_mujoco_lowest_point(robot):
 @pytest.mark.slow
 def test_shipped_builtin_motions_are_reproduced_by_the_retargeting(tmp_path):
     """`hover retarget --builtin --fps 50 --single-file builtin.npz` regenerates the shipped set."""
-    from hover.retarget.cli import main
-
     from hover.motion.builtin import BUILTIN_MOTIONS_PATH
     from hover.motion.format import load_motions
+    from hover.retarget.cli import main
 
     assert main(["--builtin", "--fps", "50", "--out", str(tmp_path), "--single-file", "builtin.npz", "--quiet"],
                 "hover retarget") == 0  # fmt: skip

@@ -6,11 +6,11 @@ import math
 
 import pytest
 import torch
+
 from hover.envs.tracking import rewards as W
 from hover.envs.tracking.bodies import BodyState
 from hover.envs.tracking.config import CurriculumConfig, RewardConfig
 from hover.envs.tracking.curriculum import update_penalty_scale
-
 from hover.rotations import quat_from_euler_xyz
 
 CFG = RewardConfig()

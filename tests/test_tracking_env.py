@@ -6,10 +6,10 @@ import dataclasses
 
 import pytest
 import torch
+
 from hover.envs.backends import make_backend
 from hover.envs.tracking.config import TrackingEnvConfig
 from hover.envs.tracking.env import NonFiniteError, TrackingEnv
-
 from hover.motion.library import MotionLibrary
 from hover.robots import get_robot
 

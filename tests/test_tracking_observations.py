@@ -6,10 +6,10 @@ import math
 
 import pytest
 import torch
+
 from hover.envs.backends.base import PhysicsParams
 from hover.envs.tracking import observations as O
 from hover.envs.tracking.bodies import BodyState, ExtendedBodies
-
 from hover.kinematics import ForwardKinematics
 from hover.robots import get_robot
 from hover.rotations import quat_from_axis_angle, quat_mul, quat_normalize, quat_rotate

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+
 from hover.envs.tracking.config import SamplingConfig
 from hover.envs.tracking.sampling import AdaptiveSampler
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import torch
+
 from hover.envs.tracking import terminations as T
 from hover.envs.tracking.config import TerminationConfig
-
 from hover.rotations import quat_from_euler_xyz
 
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
 from hover.deploy.unitree.imu import torso_imu_to_pelvis
 from hover.deploy.unitree.motors import MotorMap, fill_low_cmd, read_motor_state
 from hover.deploy.unitree.packing import set_crc
 from hover.deploy.unitree.remote import RemoteState, parse_remote
-
 from hover.robots import RobotSpec
 
 

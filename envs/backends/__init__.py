@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from hover.envs.backends.base import PhysicsParams, SimBackend, SimState
 
+from hover.envs.backends.base import PhysicsParams, SimBackend, SimState
 from hover.robots import RobotSpec
 
 BACKENDS = ("mujoco", "mjwarp")

@@ -38,9 +38,9 @@ from concurrent.futures import ThreadPoolExecutor
 import mujoco
 import numpy as np
 import torch
-from hover.envs.backends.base import PhysicsParams, SimBackend, SimState
 from torch import Tensor
 
+from hover.envs.backends.base import PhysicsParams, SimBackend, SimState
 from hover.robots import RobotSpec
 from hover.robots.mjcf import ModelOptions, build_model
 from hover.rotations import quat_normalize, quat_rotate_inverse

@@ -9,8 +9,9 @@ when it is above ``level_up_threshold``; it stays within [min_scale, max_scale].
 
 from __future__ import annotations
 
-from hover.envs.tracking.config import CurriculumConfig
 from torch import Tensor
+
+from hover.envs.tracking.config import CurriculumConfig
 
 
 def update_penalty_scale(

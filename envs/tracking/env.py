@@ -16,6 +16,10 @@ and the penalty curriculum; episode sums per term are logged in ``extras["log"]`
 from __future__ import annotations
 
 import torch
+from rsl_rl.env import VecEnv
+from tensordict import TensorDict
+from torch import Tensor
+
 from hover.envs.backends.base import PhysicsParams, SimBackend, SimState
 from hover.envs.tracking import observations as O
 from hover.envs.tracking import randomization as R
@@ -25,10 +29,6 @@ from hover.envs.tracking.config import TrackingEnvConfig
 from hover.envs.tracking.curriculum import update_penalty_scale
 from hover.envs.tracking.sampling import AdaptiveSampler
 from hover.envs.tracking.terminations import FAILURE_TERMS, compute_terminations
-from rsl_rl.env import VecEnv
-from tensordict import TensorDict
-from torch import Tensor
-
 from hover.motion.library import MotionLibrary, MotionState
 
 

@@ -29,10 +29,10 @@ Critic ("critic" group) = the actor terms without noise + privileged terms (see
 from __future__ import annotations
 
 import torch
-from hover.envs.backends.base import PhysicsParams
-from hover.envs.tracking.bodies import BodyState
 from torch import Tensor
 
+from hover.envs.backends.base import PhysicsParams
+from hover.envs.tracking.bodies import BodyState
 from hover.rotations import heading_quat_inverse, quat_conjugate, quat_mul, quat_rotate, quat_to_tan_norm
 
 POLICY_TERMS = (

@@ -9,9 +9,10 @@ offset (world, m). During the episode: root pushes (world xy velocity change, m/
 from __future__ import annotations
 
 import torch
+from torch import Tensor
+
 from hover.envs.backends.base import PhysicsParams
 from hover.envs.tracking.config import DomainRandConfig
-from torch import Tensor
 
 
 def uniform(

@@ -12,10 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-from hover.envs.tracking.bodies import BodyState
-from hover.envs.tracking.config import RewardConfig
 from torch import Tensor
 
+from hover.envs.tracking.bodies import BodyState
+from hover.envs.tracking.config import RewardConfig
 from hover.rotations import projected_gravity
 
 TASK_TERMS = ("joint_pos", "joint_vel", "body_lin_vel", "body_ang_vel", "body_pos", "vr_keypoints")

@@ -22,8 +22,9 @@ from __future__ import annotations
 import math
 
 import torch
-from hover.envs.tracking.config import SamplingConfig
 from torch import Tensor
+
+from hover.envs.tracking.config import SamplingConfig
 
 
 class AdaptiveSampler:

@@ -8,9 +8,9 @@ Frames: world; quaternions (w, x, y, z).
 from __future__ import annotations
 
 import torch
-from hover.envs.tracking.config import TerminationConfig
 from torch import Tensor
 
+from hover.envs.tracking.config import TerminationConfig
 from hover.rotations import projected_gravity
 
 FAILURE_TERMS = ("gravity_tilt", "undesired_contacts", "ref_distance")
