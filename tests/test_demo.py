@@ -11,3 +11,11 @@ def test_kinematic_demo_writes_report(tmp_path):
     assert on_disk["mode"] == "kinematic" and on_disk["robot"] == "h1"
     assert len(on_disk["clips"]) >= 4 and on_disk["total_motion_s"] > 10
     assert report["clips"] == on_disk["clips"]
+
+
+def test_demo_runs_the_bundled_teacher(tmp_path):
+    report = run_demo(DemoConfig(out=tmp_path, video=False, num_threads=1))
+    assert report["mode"] == "policy" and report["policy"].endswith("teacher.pt")
+    metrics = report["metrics"]
+    assert metrics["num_clips"] == len(report["clips"])
+    assert 0.0 <= metrics["success_rate"] <= 1.0 and metrics["mpjpe_g_mm"] > 0
