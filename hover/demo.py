@@ -9,16 +9,15 @@ Without a bundled policy (or with ``--kinematic``) it plays the clips kinematica
 
 from __future__ import annotations
 
-import json
-import os
 import sys
-import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import tyro
+
+from hover.io import atomic_write_json
 
 
 @dataclass
@@ -32,15 +31,6 @@ class DemoConfig:
     video: bool = True  # write a video (MP4, GIF when ffmpeg is missing)
     kinematic: bool = False  # only play the reference motions kinematically (no physics, no policy)
     num_threads: int | None = None  # simulator threads; default: all cores
-
-
-def _write_json(path: Path, data: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".report.")
-    with os.fdopen(fd, "w") as f:
-        json.dump(data, f, indent=2)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
 
 
 def _video(recordings: list, robot: Any, path: Path) -> str | None:
@@ -109,7 +99,7 @@ def run_demo(cfg: DemoConfig) -> dict[str, Any]:
         if written:
             print(f"video: {written} ({', '.join(chosen)})")
     report["wall_s"] = round(time.perf_counter() - t0, 2)
-    _write_json(cfg.out / "report.json", report)
+    atomic_write_json(cfg.out / "report.json", report)
     print(f"report: {cfg.out / 'report.json'} ({report['wall_s']} s)")
     return report
 

@@ -31,6 +31,7 @@ from typing import Any, Literal
 
 import torch
 
+from hover.io import atomic_open
 from hover.robots import RobotSpec, get_robot
 
 SCHEMA_VERSION = 1
@@ -125,15 +126,8 @@ def policy_metadata(loaded: Any, robot: RobotSpec, obs_dim: int, action_dim: int
 
 
 def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_open(path, "wb") as f:
+        f.write(data)
 
 
 def export_onnx(

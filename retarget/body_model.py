@@ -14,7 +14,6 @@ size, leg/arm/torso lengths and widths. Units: metres; SMPL body frame (y up, fa
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +21,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from hover.io import atomic_open
 from hover.retarget.skeleton import NUM_SMPL_JOINTS, SMPL_JOINT_NAMES, SMPL_PARENTS
 
 SMPL_KEYS = ("v_template", "shapedirs", "posedirs", "J_regressor", "weights", "kintree_table", "f")
@@ -118,16 +118,8 @@ def make_synthetic_model() -> dict[str, np.ndarray]:
 def save_body_model(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> Path:
     """Write a plain-numpy body-model file atomically (``.npz``, float64 arrays)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez_compressed(f, **{k: np.asarray(arrays[k]) for k in SMPL_KEYS})
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_open(path, "wb") as f:
+        np.savez_compressed(f, **{k: np.asarray(arrays[k]) for k in SMPL_KEYS})
     return path
 
 

@@ -6,15 +6,13 @@ Used by ``hover retarget`` and ``hover bench retarget``. Clips are processed in 
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 
+from hover.io import atomic_write_json
 from hover.motion.format import MotionClip, save_motions
 from hover.retarget.amass import HumanClip
 from hover.retarget.body_model import BodyModel, load_synthetic_body_model
@@ -123,14 +121,7 @@ def write_report(path: Path, result: RetargetResult, extra: dict | None = None) 
     """JSON report: summary, per-clip quality, skipped clips with reasons (atomic write)."""
     data = {"summary": summary(result), "clips": [asdict(q) for q in result.quality],
             "skipped": [{"clip": n, "reason": r} for n, r in result.skipped], **(extra or {})}  # fmt: skip
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".json.tmp")
-    with os.fdopen(fd, "w") as f:
-        json.dump(data, f, indent=2)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
-    return path
+    return atomic_write_json(path, data)
 
 
 def format_table(result: RetargetResult) -> str:

@@ -11,7 +11,6 @@ beta regulariser. The result is stored as a small ``.npz`` reused for every clip
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from hover.io import atomic_open
 from hover.kinematics import ForwardKinematics
 from hover.retarget.body_model import BodyModel
 from hover.retarget.skeleton import (
@@ -153,15 +153,8 @@ def save_shape(path: str | os.PathLike, shape: BodyShape) -> Path:
         "pair_error_before": np.array(shape.pair_error_before), "pair_error_after": np.array(shape.pair_error_after),
         "model_source": np.array(os.path.basename(shape.model_source)),
     }  # fmt: skip
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_open(path, "wb") as f:
+        np.savez(f, **arrays)
     return path
 
 

@@ -8,13 +8,13 @@ import json as jsonlib
 import math
 import os
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from hover.evaluation.evaluate import DEFAULT_MAX_ENVS, ClipResult, EvalReport
 from hover.evaluation.metrics import BODY_METRIC_NAMES, METRIC_NAMES
+from hover.io import atomic_open
 
 
 @dataclass
@@ -45,19 +45,11 @@ def write_csv(path: str | os.PathLike, clips: list[ClipResult]) -> Path:
     path = Path(path)
     rows = [c.row() for c in clips]
     fields = list(rows[0]) if rows else ["name"]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", newline="") as f:
-            writer = csvlib.DictWriter(f, fieldnames=fields)
-            writer.writeheader()
-            for r in rows:
-                writer.writerow({k: ("" if v is None else v) for k, v in r.items()})
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_open(path, "w", newline="") as f:
+        writer = csvlib.DictWriter(f, fieldnames=fields)
+        writer.writeheader()
+        for r in rows:
+            writer.writerow({k: ("" if v is None else v) for k, v in r.items()})
     return path
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ from pathlib import Path
 import mujoco
 import numpy as np
 
+from hover.io import atomic_path
 from hover.motion.format import MotionClip
 from hover.robots.mjcf import build_spec
 from hover.robots.spec import RobotSpec
@@ -248,10 +248,7 @@ def write_video(path: str | os.PathLike, frames: np.ndarray, fps: float = 30.0) 
     gif = path.suffix.lower() == ".gif" or not _ffmpeg_available()
     if gif and path.suffix.lower() != ".gif":
         path = path.with_suffix(path.suffix + ".gif")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
-    os.close(fd)
-    try:
+    with atomic_path(path, suffix=path.suffix) as tmp:
         if gif:
             imageio.mimsave(tmp, list(frames), format="GIF", duration=1000.0 / fps, loop=0)
         else:
@@ -265,8 +262,4 @@ def write_video(path: str | os.PathLike, frames: np.ndarray, fps: float = 30.0) 
                     writer.append_data(f)
             finally:
                 writer.close()
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return path

@@ -22,7 +22,6 @@ Files are read with ``allow_pickle=False``; strings are numpy unicode arrays.
 from __future__ import annotations
 
 import os
-import tempfile
 import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hover.io import atomic_open
 from hover.robots import RobotSpec, get_robot
 
 FORMAT_VERSION = 1
@@ -80,15 +80,8 @@ def save_motions(path: str | os.PathLike, clips: Sequence[MotionClip], robot: Ro
         "root_quat": np.concatenate([c.root_quat for c in clips]).astype(np.float32),
         "joint_pos": np.concatenate([c.joint_pos for c in clips]).astype(np.float32),
     }
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez_compressed(f, **arrays)
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; motion files are ordinary data files
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_open(path, "wb") as f:
+        np.savez_compressed(f, **arrays)
     return path
 
 

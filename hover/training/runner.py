@@ -15,12 +15,13 @@ from __future__ import annotations
 import math
 import os
 import re
-import tempfile
 from pathlib import Path
 
 import torch
 from rsl_rl.algorithms import PPO
 from rsl_rl.runners import OnPolicyRunner
+
+from hover.io import atomic_open
 
 CHECKPOINT_RE = re.compile(r"^model_(\d+)\.pt$")
 
@@ -59,20 +60,8 @@ class GuardedPPO(PPO):
 
 def atomic_torch_save(obj: object, path: str | os.PathLike) -> None:
     """torch.save to a temporary file in the same folder, then os.replace (atomic on POSIX)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_open(path, "wb") as f:
+        torch.save(obj, f)
 
 
 def list_checkpoints(run_dir: str | os.PathLike) -> list[Path]:

@@ -19,7 +19,6 @@ import json
 import os
 import signal
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +27,7 @@ from typing import Any
 import torch
 
 from hover.envs.tracking.config import TrackingEnvConfig, config_from_dict
+from hover.io import atomic_write_text
 from hover.training.runner import HoverRunner, latest_checkpoint
 
 
@@ -125,15 +125,6 @@ def config_from_json(text: str, where: str = "config") -> TeacherTrainConfig:
     return config_from_dict(TeacherTrainConfig, data["train"] if "train" in data else data, where)
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
-
-
 def resolve_resume(resume: str) -> tuple[Path, Path]:
     """(run folder, checkpoint) of ``--resume`` (a run folder or a ``model_<it>.pt`` file)."""
     p = Path(resume)
@@ -176,7 +167,7 @@ def train(cfg: TeacherTrainConfig) -> Path:
         run_dir = Path(cfg.run_dir or Path("runs") / "teacher" / time.strftime("%Y%m%d-%H%M%S"))
     run_dir.mkdir(parents=True, exist_ok=True)
     text = config_to_json(cfg)
-    _atomic_write_text(run_dir / "config.json", text)
+    atomic_write_text(run_dir / "config.json", text)
 
     env = make_env(cfg)
     runner = HoverRunner(env, rsl_rl_config(cfg), log_dir=str(run_dir), device=cfg.device,
@@ -249,7 +240,7 @@ def export_bundled(
     slim = {"kind": "teacher", "iter": int(ckpt["iter"]), "config": text, "source": str(src),
             "actor_state_dict": ckpt["actor_state_dict"]}  # fmt: skip
     atomic_torch_save(slim, out / f"{name}.pt")
-    _atomic_write_text(out / f"{name}.json", text)
+    atomic_write_text(out / f"{name}.json", text)
     return out / f"{name}.pt"
 
 
