@@ -68,3 +68,6 @@ def test_regular_install_builds_a_wheel_with_the_same_namespace(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(site)}
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, env=env)
     assert run.returncode == 0, run.stderr
+    shipped = run.stdout
+    for asset in ("builtin.npz", "teacher.pt", "teacher.json", "SMPL_NEUTRAL.npz"):
+        assert asset in shipped, f"{asset} missing from the wheel"
