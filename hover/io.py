@@ -9,10 +9,13 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
+
+import numpy as np
 
 
 @contextmanager
@@ -50,3 +53,18 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
 
 def atomic_write_json(path: str | os.PathLike, data: Any, indent: int = 2) -> Path:
     return atomic_write_text(path, json.dumps(data, indent=indent))
+
+
+def read_npz(
+    path: str | os.PathLike, error: type[Exception] = ValueError, what: str = ".npz"
+) -> dict[str, np.ndarray]:
+    """All arrays of an ``.npz`` file, read with ``allow_pickle=False`` (never runs code from the file).
+
+    A file that is not an npz (truncated, a ``.npy``, text) or that holds pickled objects raises
+    ``error`` with a message naming the file: ``"<path>: not a readable <what> file (<reason>)"``.
+    """
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {k: data[k] for k in data.files}
+    except (ValueError, OSError, EOFError, TypeError, zipfile.BadZipFile) as e:
+        raise error(f"{path}: not a readable {what} file ({e})") from e

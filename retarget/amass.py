@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from hover.io import read_npz
 from hover.retarget.skeleton import NUM_SMPL_JOINTS
 from hover.rotations import quat_from_rotvec, quat_slerp, quat_to_rotvec
 
@@ -92,11 +93,7 @@ def read_amass_file(path: str | os.PathLike, name: str | None = None) -> HumanCl
     path = Path(path)
     if not path.is_file():
         raise AmassFormatError(f"{path}: no such file")
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files}
-    except (ValueError, OSError, EOFError) as e:
-        raise AmassFormatError(f"{path}: not a readable .npz without pickled objects ({e})") from e
+    arrays = read_npz(path, AmassFormatError, ".npz without pickled objects")
     return clip_from_arrays(arrays, name or path.stem, where=str(path))
 
 

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from hover.io import atomic_open
+from hover.io import atomic_open, read_npz
 from hover.retarget.skeleton import NUM_SMPL_JOINTS, SMPL_JOINT_NAMES, SMPL_PARENTS
 
 SMPL_KEYS = ("v_template", "shapedirs", "posedirs", "J_regressor", "weights", "kintree_table", "f")
@@ -126,11 +126,7 @@ def save_body_model(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> P
 def read_body_model_file(path: str | os.PathLike) -> dict[str, np.ndarray]:
     """Read and check a plain-numpy body-model ``.npz`` (never unpickles)."""
     path = Path(path)
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files}
-    except (ValueError, OSError, EOFError) as e:
-        raise BodyModelError(f"{path}: not a readable plain-numpy body-model .npz ({e})") from e
+    arrays = read_npz(path, BodyModelError, "plain-numpy body-model .npz")
     missing = [k for k in SMPL_KEYS if k not in arrays]
     if missing:
         raise BodyModelError(f"{path}: missing SMPL keys {missing}")

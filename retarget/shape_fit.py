@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from hover.io import atomic_open
+from hover.io import atomic_open, read_npz
 from hover.kinematics import ForwardKinematics
 from hover.retarget.body_model import BodyModel
 from hover.retarget.skeleton import (
@@ -163,11 +163,7 @@ def load_shape(path: str | os.PathLike, robot: RobotSpec | None = None) -> BodyS
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no shape file (create one with `hover retarget fit-shape --out {path}`)")
-    try:
-        with np.load(path, allow_pickle=False) as d:
-            a = {k: d[k] for k in d.files}
-    except (ValueError, OSError, EOFError) as e:
-        raise ValueError(f"{path}: not a readable shape .npz ({e})") from e
+    a = read_npz(path, ValueError, "shape .npz")
     missing = [k for k in ("robot", "betas", "scale", "chain_scales", "root_offset") if k not in a]
     if missing:
         raise ValueError(f"{path}: missing keys {missing}")

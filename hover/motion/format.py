@@ -22,14 +22,13 @@ Files are read with ``allow_pickle=False``; strings are numpy unicode arrays.
 from __future__ import annotations
 
 import os
-import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from hover.io import atomic_open
+from hover.io import atomic_open, read_npz
 from hover.robots import RobotSpec, get_robot
 
 FORMAT_VERSION = 1
@@ -91,11 +90,7 @@ def load_motions(path: str | os.PathLike, robot: RobotSpec | None = None) -> lis
     path = Path(path)
     if not path.is_file():
         raise MotionFormatError(f"{path}: no such motion file")
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files}
-    except (ValueError, OSError, EOFError, TypeError, zipfile.BadZipFile) as e:  # not an npz, .npy, object arrays
-        raise MotionFormatError(f"{path}: not a readable motion .npz file ({e})") from e
+    arrays = read_npz(path, MotionFormatError, "motion .npz")
     missing = [k for k in REQUIRED_KEYS if k not in arrays]
     if missing:
         raise MotionFormatError(f"{path}: missing keys {missing}")
