@@ -101,6 +101,34 @@ def check_metadata(meta: dict[str, Any], robot: RobotSpec, where: str = "model")
         raise PolicyMetadataError(f"{where}: control_dt must be positive, got {meta['control_dt']}")
 
 
+def policy_kind(meta: dict[str, Any]) -> str:
+    """``"student"``, ``"teacher"`` (``kind``, or ``policy_kind`` of older exports) or ``"unknown"``."""
+    return str(meta.get("kind", meta.get("policy_kind", "unknown")))
+
+
+def require_student(policy: OnnxPolicy | dict[str, Any], where: str | None = None) -> None:
+    """Raise PolicyMetadataError unless the model is a student (its observation is computable on a
+    robot). A teacher reads privileged simulator state (reference body poses, velocities) that a
+    robot does not have, so runners and sim2sim refuse it with this message."""
+    meta = policy.metadata if isinstance(policy, OnnxPolicy) else policy
+    name = where or (str(policy.path) if isinstance(policy, OnnxPolicy) else "model")
+    kind = policy_kind(meta)
+    if kind == "student":
+        if "student_observation" not in meta:
+            raise PolicyMetadataError(f"{name}: student model without 'student_observation' metadata; "
+                                      "re-export it with `hover export`")  # fmt: skip
+        return
+    if kind == "teacher":
+        raise PolicyMetadataError(
+            f"{name}: this is a teacher policy; it observes privileged simulator state (body poses and "
+            "velocities of the robot and the reference) that a robot cannot measure, so it cannot be "
+            "deployed. Export a student instead: `hover export --policy builtin:student --out student.onnx`"
+        )
+    raise PolicyMetadataError(
+        f"{name}: policy kind {kind!r} is not a student; only student models can be deployed"
+    )
+
+
 class OnnxPolicy:
     """ONNX Runtime inference of an exported policy (see the module docstring).
 
@@ -143,6 +171,14 @@ class OnnxPolicy:
         self.kp = np.asarray(m["kp"], dtype=np.float64)
         self.kd = np.asarray(m["kd"], dtype=np.float64)
         self.control_dt = float(m["control_dt"])
+        self.kind: str = policy_kind(m)
+        self.effort_limit = np.asarray(m.get("effort_limit", [np.inf] * self.action_dim), dtype=np.float64)
+        self.joint_pos_lower = np.asarray(
+            m.get("joint_pos_lower", [-np.inf] * self.action_dim), dtype=np.float64
+        )
+        self.joint_pos_upper = np.asarray(
+            m.get("joint_pos_upper", [np.inf] * self.action_dim), dtype=np.float64
+        )
 
     def __call__(self, obs: np.ndarray) -> np.ndarray:
         """Actions [J] or [N, J] for observations [obs_dim] or [N, obs_dim] (float32)."""

@@ -20,6 +20,7 @@ COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
     (("train", "teacher"), "hover.training.teacher:main", "train the oracle teacher with PPO (rsl-rl); run folders, resume"),
     (("eval",), "hover.evaluation.cli:main", "evaluate a policy on a motion set: the paper's metrics as JSON/CSV, a video"),
     (("export",), "hover.export:main", "export a trained policy to ONNX with robot/observation metadata"),
+    (("sim2sim",), "hover.deploy.sim2sim:main", "run an exported student ONNX in a differently configured MuJoCo over many clips; metrics per mode"),
     (("commands", "layout"), "hover.commands.layout:main", "print the command and mask layout table"),
     (("bench", "sim"), "hover.benchmarks.sim:main", "simulation throughput (env steps/s, physics limit ratio) as JSON"),
     (("bench", "retarget"), "hover.benchmarks.retarget:main", "retargeting throughput (frames/s) and keypoint error as JSON"),

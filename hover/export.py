@@ -12,7 +12,12 @@ Metadata (``ModelProto.metadata_props``):
   ``control_dt``/``physics_dt`` (s), ``decimation``, ``obs_dim``, ``action_dim``,
   ``observation`` (``layout``: ordered ``{name, start, dim}`` terms, ``frame``,
   ``tracked_bodies``), ``input_name``/``output_name``, ``policy_kind``, ``source``,
-  ``iteration``, ``hover_version``;
+  ``iteration``, ``hover_version``, ``kind`` (``"teacher"`` or ``"student"``; ``policy_kind`` is the
+  same, kept for older readers); a student adds ``student_observation``
+  (``hover.student.StudentObsLayout.to_dict()``), ``history_length``, ``command_layout``
+  (``command_dim``, ``mask_dim``, ``element_names``, per element its mask index and command
+  columns) and ``modes`` (``{mode: [mask element names]}``). A teacher needs privileged simulator
+  state; only a student runs on a robot (``hover.deploy.policy.require_student``);
 - ``hover_train_config``: the full resolved training config (JSON) the policy was trained with.
 
 Files are written atomically (temporary file + rename).
@@ -74,28 +79,105 @@ def teacher_observation_layout(robot: RobotSpec) -> list[dict[str, Any]]:
     return layout
 
 
+def command_layout_metadata(robot: RobotSpec) -> dict[str, Any]:
+    """The command/mask layout as JSON-ready data: dims, and per element its mask index, command
+    columns ``[start, stop)``, kind, region, unit and frame (see :mod:`hover.commands.layout`)."""
+    from hover.commands import command_layout
+
+    layout = command_layout(robot)
+    return {
+        "command_dim": layout.command_dim,
+        "mask_dim": layout.mask_dim,
+        "element_names": layout.element_names,
+        "elements": [
+            {"index": e.index, "name": e.name, "kind": e.kind, "region": e.region, "start": e.start,
+             "stop": e.stop, "unit": e.unit, "frame": e.frame}
+            for e in layout.elements
+        ],  # fmt: skip
+    }
+
+
+def mode_metadata(robot: RobotSpec) -> dict[str, list[str]]:
+    """Named command modes -> the mask element names they switch on."""
+    from hover.commands import MODE_NAMES, command_layout, mode_elements
+
+    layout = command_layout(robot)
+    return {m: list(mode_elements(m, layout)) for m in MODE_NAMES}
+
+
+def student_layout_for(loaded: Any, robot: RobotSpec, obs_dim: int) -> Any:
+    """The :class:`hover.student.StudentObsLayout` of a student policy taking ``obs_dim`` inputs.
+
+    The history length is the env config's (``env_cfg.student.history_length``) when given, else
+    the one that makes the layout ``obs_dim`` wide; ValueError naming the file when none fits.
+    """
+    from hover.student import HISTORY_LENGTH, student_obs_layout
+
+    student_cfg = getattr(getattr(loaded, "env_cfg", None), "student", None)
+    history = int(getattr(student_cfg, "history_length", HISTORY_LENGTH))
+    layout = student_obs_layout(robot, history)
+    if layout.obs_dim != obs_dim:
+        base = student_obs_layout(robot, 0)
+        extra = obs_dim - base.obs_dim
+        if extra > 0 and extra % base.frame_dim == 0:
+            layout = student_obs_layout(robot, extra // base.frame_dim)
+        else:
+            raise ValueError(
+                f"{loaded.source}: the student takes {obs_dim} observations but the {robot.name} student "
+                f"layout has {layout.obs_dim} (history {history}); no history length fits"
+            )
+    return layout
+
+
+def _observation_terms(slices: dict[str, slice]) -> list[dict[str, Any]]:
+    return [{"name": k, "start": s.start, "dim": s.stop - s.start} for k, s in slices.items()]
+
+
 def policy_metadata(loaded: Any, robot: RobotSpec, obs_dim: int, action_dim: int) -> dict[str, Any]:
     """The ``hover`` metadata dict of a loaded policy (see the module docstring)."""
     from hover import __version__
 
-    if loaded.kind != "teacher":
-        raise ValueError(
-            f"{loaded.source}: exporting a {loaded.kind!r} policy is not supported yet (teacher only)"
-        )
-    layout = teacher_observation_layout(robot)
-    if sum(t["dim"] for t in layout) != obs_dim:
-        raise ValueError(
-            f"{loaded.source}: the actor takes {obs_dim} observations but the {robot.name} teacher layout "
-            f"has {sum(t['dim'] for t in layout)}"
-        )
+    if loaded.kind == "teacher":
+        layout = teacher_observation_layout(robot)
+        if sum(t["dim"] for t in layout) != obs_dim:
+            raise ValueError(
+                f"{loaded.source}: the actor takes {obs_dim} observations but the {robot.name} teacher layout "
+                f"has {sum(t['dim'] for t in layout)}"
+            )
+        observation: dict[str, Any] = {
+            "layout": layout,
+            "frame": "robot pelvis heading (yaw-only) frame; rotations 6D tan-norm; quaternions wxyz",
+            "tracked_bodies": robot.tracked_body_names,
+            "normalized_in_graph": True,
+        }
+        extra: dict[str, Any] = {}
+    elif loaded.kind == "student":
+        student = student_layout_for(loaded, robot, obs_dim)
+        observation = {
+            "layout": _observation_terms(student.slices()),
+            "frame": "proprioception in the pelvis frame; commands as hover.commands.layout; masked command "
+                     "columns are 0; history newest first, frames (proprio, action)",
+            "tracked_bodies": robot.tracked_body_names,
+            "normalized_in_graph": True,
+        }  # fmt: skip
+        extra = {
+            "student_observation": student.to_dict(),
+            "history_length": student.history_length,
+            "command_layout": command_layout_metadata(robot),
+            "modes": mode_metadata(robot),
+        }
+    else:
+        raise ValueError(f"{loaded.source}: cannot export a {loaded.kind!r} policy (teacher or student)")
     if action_dim != robot.num_joints:
         raise ValueError(
             f"{loaded.source}: {action_dim} actions but {robot.name} has {robot.num_joints} joints"
         )
     joints = robot.joints
+    env_cfg = getattr(loaded, "env_cfg", None)
     return {
         "schema_version": SCHEMA_VERSION,
         "hover_version": __version__,
+        "kind": loaded.kind,
         "policy_kind": loaded.kind,
         "source": str(loaded.source),
         "iteration": int(loaded.iteration),
@@ -103,7 +185,7 @@ def policy_metadata(loaded: Any, robot: RobotSpec, obs_dim: int, action_dim: int
         "joint_names": robot.joint_names,
         "default_joint_pos": [j.default_pos for j in joints],
         "action_scale": robot.action_scale,
-        "action_clip": float(loaded.env_cfg.clip_actions),
+        "action_clip": float(getattr(env_cfg, "clip_actions", 100.0)),
         "kp": [j.kp for j in joints],
         "kd": [j.kd for j in joints],
         "effort_limit": [j.effort_limit for j in joints],
@@ -116,13 +198,8 @@ def policy_metadata(loaded: Any, robot: RobotSpec, obs_dim: int, action_dim: int
         "action_dim": action_dim,
         "input_name": INPUT_NAME,
         "output_name": OUTPUT_NAME,
-        "observation": {
-            "layout": layout,
-            "frame": "robot pelvis heading (yaw-only) frame; rotations 6D tan-norm; quaternions wxyz",
-            "tracked_bodies": robot.tracked_body_names,
-            "normalized_in_graph": True,
-        },
-    }
+        "observation": observation,
+    } | extra
 
 
 def _atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -189,7 +266,8 @@ def parity_error(loaded: Any, path: str | os.PathLike, num: int = 64, seed: int 
     policy = OnnxPolicy(path)
     gen = torch.Generator().manual_seed(seed)
     obs = torch.randn(num, policy.obs_dim, generator=gen)
-    expected = loaded.act(TensorDict({"policy": obs}, batch_size=[num])).cpu().numpy()
+    group = "student" if loaded.kind == "student" else "policy"
+    expected = loaded.act(TensorDict({group: obs}, batch_size=[num])).cpu().numpy()
     return float(abs(policy(obs.numpy()) - expected).max())
 
 
@@ -199,7 +277,7 @@ def main(argv: list[str], prog: str) -> int:
     from hover.policies import load_policy
 
     cfg = tyro.cli(ExportConfig, args=argv, prog=prog,
-                   description="Export a trained policy (teacher) to ONNX with robot/observation metadata.")  # fmt: skip
+                   description="Export a trained policy (student or teacher) to ONNX with robot/observation metadata.")  # fmt: skip
     try:
         loaded = load_policy(cfg.policy)
         path = export_onnx(loaded, cfg.out, opset=cfg.opset, exporter=cfg.exporter)

@@ -1,0 +1,249 @@
+"""``hover sim2sim``: an exported student ONNX driven by the deploy code path in a differently
+configured MuJoCo, over many clips in parallel processes, scored with ``hover eval``'s metrics.
+
+Not the training env: each process builds its own model (:mod:`hover.deploy.sim2sim_worker`:
+explicit 1 kHz PD from the exported kp/kd/effort limits, CG solver, Euler integrator by default,
+optionally another MJCF of the robot with ``--model``) and runs the student with
+:class:`hover.deploy.policy.OnnxPolicy`, :class:`hover.student.StudentObservation` and commands from
+``hover.commands.command_from_reference`` under the mask of each named mode (``--mode all`` = every
+named mode, one run each). Joint targets are clipped to the joint limits, as on the robot.
+
+Per clip (as ``hover eval``): the robot starts on the reference at t = 0, the policy steps at the
+exported ``control_dt`` until the clip ends; a clip fails on a *fall* (pelvis below 0.4 m or tilted
+more than 60 degrees; the rollout stops) or on the paper's criterion (mean body distance > 0.5 m);
+metrics are over the frames up to the failure. The report per mode: ``success_rate``,
+``mpjpe_g_mm`` (E_g-mpjpe), ``mpjpe_l_mm`` (E_mpjpe), ``falls`` and the rest of
+``hover.evaluation.metrics.summarize``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import multiprocessing as mp
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from hover.deploy.sim2sim_worker import ClipOutcome, Job, JobResult, PhysicsConfig, run_job
+
+
+@dataclass
+class Sim2SimConfig:
+    """Check an exported student policy in a differently configured MuJoCo (see ``hover.deploy.sim2sim``)."""
+
+    policy: str = "policy.onnx"  # exported student ONNX (`hover export --policy builtin:student`)
+    motions: str | None = None  # motion file or folder; default: the built-in motion set
+    clips: tuple[str, ...] = ()  # clip names to play; default: all
+    num_clips: int | None = None  # only the first N clips
+    mode: str = "all"  # command mode(s): a name, a comma list, or all
+    seconds: float | None = None  # play at most this many seconds of each clip
+    workers: int = 2  # parallel processes (spawn), one MuJoCo model each
+    batch: int = 8  # clips stepped together in one process (batched inference)
+    physics_dt: float = 0.001  # s (training: 0.005)
+    solver: Literal["newton", "cg", "pgs"] = "cg"
+    iterations: int = 50
+    ls_iterations: int = 50
+    integrator: Literal["euler", "implicitfast", "implicit", "rk4"] = "euler"
+    latency_ms: float = 0.0  # observation -> new targets delay
+    model: str | None = None  # another MJCF of the robot (joints mapped by name)
+    video: str | None = None  # write an MP4 of one clip here
+    video_clip: str | None = None  # clip of the video (default: the first); mode: the first
+    json: bool = False  # print the report as JSON instead of a table
+    out: str | None = None  # folder for report.json (and the video when --video is a bare name)
+    per_clip: bool = field(default=False)  # include per-clip rows in the JSON
+
+
+def physics_of(cfg: Sim2SimConfig) -> PhysicsConfig:
+    return PhysicsConfig(physics_dt=cfg.physics_dt, solver=cfg.solver, iterations=cfg.iterations,
+                         ls_iterations=cfg.ls_iterations, integrator=cfg.integrator, latency_ms=cfg.latency_ms,
+                         model=None if cfg.model is None else str(Path(cfg.model).resolve()))  # fmt: skip
+
+
+def load_clips(cfg: Sim2SimConfig, robot: Any) -> list:
+    """The MotionClips to play (ValueError naming unknown clips)."""
+    from hover.motion.builtin import load_builtin_motions
+    from hover.motion.format import load_motion_sources
+
+    clips = load_motion_sources(cfg.motions, robot) if cfg.motions else load_builtin_motions(robot)
+    if cfg.clips:
+        names = [c.name for c in clips]
+        missing = [n for n in cfg.clips if n not in names]
+        if missing:
+            raise ValueError(f"unknown clip names {missing}; the motion set has {names}")
+        clips = [clips[names.index(n)] for n in cfg.clips]
+    if cfg.num_clips is not None:
+        clips = clips[: cfg.num_clips]
+    if not clips:
+        raise ValueError("no clips to play")
+    return clips
+
+
+def plan_jobs(cfg: Sim2SimConfig, clips: list, modes: tuple[str, ...]) -> list[Job]:
+    """(mode, clip) items split over ``cfg.workers`` jobs, balanced by clip duration (longest first)."""
+    durations = [c.num_frames / c.fps if cfg.seconds is None else min(cfg.seconds, c.num_frames / c.fps)
+                 for c in clips]  # fmt: skip
+    items = sorted(((m, i) for m in modes for i in range(len(clips))), key=lambda it: -durations[it[1]])
+    workers = max(1, min(cfg.workers, len(items)))
+    loads, groups = [0.0] * workers, [[] for _ in range(workers)]
+    for item in items:
+        w = loads.index(min(loads))
+        groups[w].append(item)
+        loads[w] += durations[item[1]]
+    record = None
+    if cfg.video:
+        names = [c.name for c in clips]
+        if cfg.video_clip is not None and cfg.video_clip not in names:
+            raise ValueError(f"--video-clip {cfg.video_clip!r} is not among the clips played {names}")
+        record = (modes[0], names.index(cfg.video_clip) if cfg.video_clip else 0)
+    return [Job(str(Path(cfg.policy).resolve()), clips, sorted(g), physics_of(cfg), cfg.seconds, cfg.batch, record)
+            for g in groups if g]  # fmt: skip
+
+
+def run_jobs(jobs: list[Job]) -> list[JobResult]:
+    """Run the jobs: in this process for one job, else one spawned process per job."""
+    if len(jobs) == 1:
+        return [run_job(jobs[0])]
+    with ProcessPoolExecutor(max_workers=len(jobs), mp_context=mp.get_context("spawn")) as pool:
+        return list(pool.map(run_job, jobs))
+
+
+def _mode_block(outcomes: list[ClipOutcome]) -> dict[str, Any]:
+    from hover.evaluation.metrics import summarize
+
+    summary = summarize(
+        [o.metrics for o in outcomes], [o.success for o in outcomes], [o.frames for o in outcomes]
+    )
+    summary.pop("successful_only", None)
+    return {"num_clips": len(outcomes), "success_rate": summary.pop("success_rate"),
+            "mpjpe_g_mm": summary.pop("mpjpe_g_mm"), "mpjpe_l_mm": summary.pop("mpjpe_l_mm"),
+            "falls": sum(o.fell for o in outcomes), "simulated_s": sum(o.simulated_s for o in outcomes)} | summary  # fmt: skip
+
+
+def build_report(cfg: Sim2SimConfig, modes: tuple[str, ...], results: list[JobResult], wall_s: float) -> dict:
+    from hover.evaluation.evaluate import _json_safe
+
+    outcomes = [o for r in results for o in r.outcomes]
+    simulated = sum(o.simulated_s for o in outcomes)
+    loop_wall = max(r.loop_end for r in results) - min(r.loop_start for r in results)
+    report: dict[str, Any] = {
+        "policy": str(cfg.policy),
+        "model": cfg.model or "hover h1 (hover.robots.mjcf)",
+        "physics": asdict(physics_of(cfg)),
+        "modes": {m: _mode_block([o for o in outcomes if o.mode == m]) for m in modes},
+        "simulated_s": simulated,
+        "wall_s": wall_s,
+        "rollout_wall_s": loop_wall,
+        "workers": len(results),
+        "realtime_factor": simulated / loop_wall if loop_wall > 0 else None,
+        "realtime_factor_with_startup": simulated / wall_s if wall_s > 0 else None,
+    }
+    if cfg.per_clip:
+        report["per_clip"] = [{k: v for k, v in asdict(o).items() if k not in ("robot_qpos", "ref_qpos")}
+                              for o in outcomes]  # fmt: skip
+    return _json_safe(report)
+
+
+def format_table(report: dict) -> str:
+    """One row per mode: clips, success, E_g-mpjpe, E_mpjpe, falls."""
+
+    def num(x: float | None, fmt: str) -> str:
+        return "-" if x is None or (isinstance(x, float) and not math.isfinite(x)) else format(x, fmt)
+
+    header = f"{'mode':<12} {'clips':>5} {'success':>8} {'E_g-mpjpe mm':>13} {'E_mpjpe mm':>11} {'falls':>6}"
+    rows = [header, "-" * len(header)]
+    for m, b in report["modes"].items():
+        rows.append(f"{m:<12} {b['num_clips']:>5} {num(b['success_rate'], '8.1%')} {num(b['mpjpe_g_mm'], '13.1f')} "
+                    f"{num(b['mpjpe_l_mm'], '11.1f')} {b['falls']:>6}")  # fmt: skip
+    rt = report.get("realtime_factor")
+    rows.append(f"{report['simulated_s']:.1f} s simulated in {report['rollout_wall_s']:.1f} s with "
+                f"{report['workers']} process(es): {num(rt, '.1f')}x real time")  # fmt: skip
+    return "\n".join(rows)
+
+
+def run_sim2sim(cfg: Sim2SimConfig) -> tuple[dict, list[ClipOutcome]]:
+    """Check the policy, plan and run the jobs; returns (report, outcomes)."""
+    from hover.commands import resolve_modes
+    from hover.deploy.policy import OnnxPolicy, require_student
+
+    policy = OnnxPolicy(cfg.policy)
+    require_student(policy)
+    modes = resolve_modes(cfg.mode)
+    clips = load_clips(cfg, policy.robot)
+    if cfg.model is not None and not Path(cfg.model).is_file():
+        raise FileNotFoundError(f"{cfg.model}: no such MJCF file")
+    jobs = plan_jobs(cfg, clips, modes)
+    start = time.perf_counter()
+    results = run_jobs(jobs)
+    wall = time.perf_counter() - start
+    return build_report(cfg, modes, results, wall), [o for r in results for o in r.outcomes]
+
+
+def write_video(path: str | Path, outcomes: list[ClipOutcome], control_dt: float, robot: Any) -> Path:
+    """MP4 of the recorded clip (robot + green reference ghost)."""
+    from hover.evaluation.video import ClipRecording, render_recordings
+    from hover.evaluation.video import write_video as write_frames
+
+    rec = next(o for o in outcomes if o.robot_qpos is not None)
+    recording = ClipRecording(f"{rec.name} [{rec.mode}] sim2sim", 1.0 / control_dt, rec.robot_qpos, rec.ref_qpos,
+                              None if rec.success else rec.frames)  # fmt: skip
+    return write_frames(path, render_recordings([recording], robot))
+
+
+def benchmark_sim2sim(policy_path: str, num_clips: int = 4, workers: int = 2, seconds: float = 2.0) -> dict:
+    """sim2sim throughput: ``realtime_factor`` = simulated seconds (all clips) / wall seconds of the
+    rollouts (all workers together, process start excluded; ``realtime_factor_with_startup`` includes it),
+    on ``num_clips`` built-in clips in the ``humanplus`` mode with the default sim2sim physics."""
+    cfg = Sim2SimConfig(policy=str(policy_path), num_clips=num_clips, workers=workers, seconds=seconds,
+                        mode="humanplus")  # fmt: skip
+    report, _ = run_sim2sim(cfg)
+    keys = (
+        "realtime_factor",
+        "realtime_factor_with_startup",
+        "simulated_s",
+        "rollout_wall_s",
+        "wall_s",
+        "workers",
+    )
+    return {k: report[k] for k in keys} | {"num_clips": num_clips, "physics_dt": cfg.physics_dt,
+                                            "success_rate": report["modes"]["humanplus"]["success_rate"]}  # fmt: skip
+
+
+def main(argv: list[str], prog: str) -> int:
+    import tyro
+
+    from hover.deploy.policy import PolicyMetadataError
+    from hover.io import atomic_write_json
+
+    cfg = tyro.cli(Sim2SimConfig, args=argv, prog=prog,
+                   description="Run an exported student ONNX in a differently configured MuJoCo (1 kHz explicit PD, "
+                               "other solver, optional other MJCF) over many clips; report metrics per mode.")  # fmt: skip
+    try:
+        report, outcomes = run_sim2sim(cfg)
+    except (FileNotFoundError, ValueError, PolicyMetadataError) as err:
+        print(f"{prog}: {err}", file=sys.stderr)
+        return 2
+    if cfg.out:
+        out = Path(cfg.out)
+        out.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(out / "report.json", report)
+    if cfg.video:
+        from hover.deploy.policy import OnnxPolicy
+
+        policy = OnnxPolicy(cfg.policy)
+        path = Path(cfg.video)
+        if cfg.out and path.parent == Path("."):
+            path = Path(cfg.out) / path
+        try:
+            written = write_video(path, outcomes, policy.control_dt, policy.robot)
+            print(f"video: {written}", file=sys.stderr)
+        except RuntimeError as err:  # no OpenGL
+            print(f"{prog}: no video: {err}", file=sys.stderr)
+    print(json.dumps(report, indent=2) if cfg.json else format_table(report))
+    return 0
+
+
+__all__ = ["Sim2SimConfig", "benchmark_sim2sim", "format_table", "main", "plan_jobs", "run_sim2sim"]
