@@ -1,9 +1,12 @@
 """Loading trained policies: checkpoints, run folders and the policies bundled with hover.
 
 ``load_policy(spec)`` accepts
-- ``"builtin:teacher"``: ``hover/assets/policies/teacher.pt`` (+ ``teacher.json``);
+- ``"builtin:teacher"`` / ``"builtin:student"``: ``hover/assets/policies/<name>.pt`` (+ ``<name>.json``);
 - a run folder: its newest ``model_<it>.pt``;
-- a checkpoint file (``.pt``) written by ``hover train teacher`` or ``export_bundled``.
+- a checkpoint file (``.pt``) written by ``hover train teacher|student`` or ``export_bundled``.
+
+A teacher (``kind == "teacher"``) acts on the env's ``policy`` group, a student (``kind == "student"``,
+a checkpoint holding ``student_state_dict``) on its ``student`` group.
 
 Files are read with ``torch.load(weights_only=True)``; the training config is taken from the
 checkpoint's ``config`` JSON (or a ``config.json`` / ``<name>.json`` beside it). The returned
@@ -25,16 +28,16 @@ from torch import Tensor
 from hover.envs.tracking.config import TrackingEnvConfig
 
 ASSET_DIR = Path(__file__).resolve().parent / "assets" / "policies"
-BUILTIN = {"teacher": "teacher.pt"}
+BUILTIN = {"teacher": "teacher.pt", "student": "student.pt"}
 
 
 @dataclass
 class LoadedPolicy:
-    kind: str  # "teacher" (later "student")
+    kind: str  # "teacher" or "student"
     env_cfg: TrackingEnvConfig  # the config it was trained with
     act: Callable[[TensorDict], Tensor]  # deterministic action [N, J] (normaliser applied)
     source: str  # file it came from
-    train_cfg: object = None  # the full TeacherTrainConfig
+    train_cfg: object = None  # the full TeacherTrainConfig / StudentTrainConfig
     iteration: int = -1
     model: torch.nn.Module | None = None  # the rsl-rl actor (MLPModel), for export
 
@@ -83,16 +86,24 @@ def load_policy(spec: str, device: str | torch.device = "cpu") -> LoadedPolicy:
         ckpt = torch.load(path, weights_only=True, map_location=device)
     except Exception as e:  # noqa: BLE001 - re-raised with the file name
         raise ValueError(f"{path}: not a readable hover checkpoint ({e})") from e
-    if not isinstance(ckpt, dict) or "actor_state_dict" not in ckpt:
-        raise ValueError(f"{path}: not a hover checkpoint (no actor_state_dict)")
-    train_cfg = config_from_json(_config_text(ckpt, path), str(path))
-    actor_cfg = dict(rsl_rl_config(train_cfg)["actor"])
-    actor_cfg.pop("class_name")
-    state = ckpt["actor_state_dict"]
+    if not isinstance(ckpt, dict) or not ({"actor_state_dict", "student_state_dict"} & set(ckpt)):
+        raise ValueError(f"{path}: not a hover checkpoint (no actor_state_dict or student_state_dict)")
+    text = _config_text(ckpt, path)
+    if "student_state_dict" in ckpt:
+        from hover.training import student as S
+
+        kind, group, state = "student", "student", ckpt["student_state_dict"]
+        train_cfg = S.config_from_json(text, str(path))
+        model_cfg = dict(json.loads(text)["rsl_rl"]["student"])
+    else:
+        kind, group, state = ckpt.get("kind", "teacher"), "policy", ckpt["actor_state_dict"]
+        train_cfg = config_from_json(text, str(path))
+        model_cfg = dict(rsl_rl_config(train_cfg)["actor"])
+    model_cfg.pop("class_name")
     first = next(k for k in state if k.startswith("mlp.") and k.endswith(".weight"))
     obs_dim = state[first].shape[1]
-    dummy = TensorDict({"policy": torch.zeros(1, obs_dim, device=device)}, batch_size=[1], device=device)
-    model = MLPModel(dummy, {"actor": ["policy"]}, "actor", _num_actions(state), **actor_cfg)
+    dummy = TensorDict({group: torch.zeros(1, obs_dim, device=device)}, batch_size=[1], device=device)
+    model = MLPModel(dummy, {"actor": [group]}, "actor", _num_actions(state), **model_cfg)
     model.load_state_dict(state)
     model.to(device).eval()
 
@@ -100,7 +111,7 @@ def load_policy(spec: str, device: str | torch.device = "cpu") -> LoadedPolicy:
     def act(obs: TensorDict) -> Tensor:
         return model(obs.to(device))
 
-    return LoadedPolicy(kind=ckpt.get("kind", "teacher"), env_cfg=train_cfg.env, act=act, source=str(path),
+    return LoadedPolicy(kind=kind, env_cfg=train_cfg.env, act=act, source=str(path),
                         train_cfg=train_cfg, iteration=int(ckpt.get("iter", -1)), model=model)  # fmt: skip
 
 

@@ -146,6 +146,25 @@ class SamplingConfig:
 
 
 @dataclass
+class StudentObsConfig:
+    """The student's observation group ``"student"`` (off for the teacher).
+
+    ``modes``: what each episode's mask is drawn from, uniformly per env: named modes
+    (``hover.commands.MODE_NAMES``) and/or ``"random"`` (the paper's per-region mode x sparsity
+    draw). The generalist default mixes the paper's random masks with every named mode, so each
+    named mode is seen directly (about 9 % of episodes each) and random combinations in the rest.
+    """
+
+    enabled: bool = False
+    modes: tuple[str, ...] = (
+        "random", "random", "exbody", "humanplus", "h2o", "omnih2o", "left_hand", "right_hand",
+        "two_hands", "head", "locomotion",
+    )  # fmt: skip
+    sparsity: bool = True  # the paper's per-element sparsity bits in "random" masks
+    history_length: int = 25
+
+
+@dataclass
 class TrackingEnvConfig:
     """The whole tracking task. Defaults are the HOVER teacher's training setting."""
 
@@ -161,6 +180,7 @@ class TrackingEnvConfig:
     observations: ObservationConfig = field(default_factory=ObservationConfig)
     domain_rand: DomainRandConfig = field(default_factory=DomainRandConfig)
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
+    student: StudentObsConfig = field(default_factory=StudentObsConfig)
 
     def eval_config(self) -> TrackingEnvConfig:
         """Copy for evaluation: no DR, flat ground, delay fixed to 2 steps, no pushes, no obs noise,

@@ -9,7 +9,9 @@ Action: joint targets ``default + action_scale * a`` (rad), applied after a per-
 delay of 0-3 policy steps; the backend runs the PD loop at the physics rate.
 
 Observations (TensorDict): ``policy`` (actor, 913 for the H1) and ``critic`` (actor terms without
-noise + privileged terms); see ``observations.py``. Rewards: ``rewards.py`` weighted by the config
+noise + privileged terms); see ``observations.py``. With ``cfg.student.enabled`` also ``student``
+(1782 for the H1: proprioception, masked command, mask, last action, 25-step history; see
+``student.py``), whose per-episode mask :meth:`TrackingEnv.set_mode` switches at run time. Rewards: ``rewards.py`` weighted by the config
 and the penalty curriculum; episode sums per term are logged in ``extras["log"]``.
 """
 
@@ -28,6 +30,7 @@ from hover.envs.tracking.bodies import BodyState, ExtendedBodies
 from hover.envs.tracking.config import TrackingEnvConfig
 from hover.envs.tracking.curriculum import update_penalty_scale
 from hover.envs.tracking.sampling import AdaptiveSampler
+from hover.envs.tracking.student import StudentObsGroup
 from hover.envs.tracking.terminations import FAILURE_TERMS, compute_terminations
 from hover.motion.library import MotionLibrary, MotionState
 
@@ -109,6 +112,9 @@ class TrackingEnv(VecEnv):
         self.auto_reset = True
         self.penalty_scale = cfg.curriculum.initial_penalty_scale
         self.episode_length_ema = -1.0
+        self.student = (
+            StudentObsGroup(cfg.student, robot, n, self.generator, dev) if cfg.student.enabled else None
+        )
 
         self._reset_envs(torch.arange(n, device=dev))
         self._refresh()
@@ -126,6 +132,22 @@ class TrackingEnv(VecEnv):
         env_ids = torch.as_tensor(env_ids, device=self.device).long()
         self._reset_envs(env_ids, clip_ids.to(self.device).long(), times.to(self.device, torch.float32))
         self._refresh()
+
+    def set_mode(self, env_ids: Tensor, mode: str) -> None:
+        """Switch the student mask of ``env_ids`` to a named mode (takes effect in the next observation)."""
+        if self.student is None:
+            raise RuntimeError("set_mode needs the student observation group (cfg.student.enabled)")
+        self.student.set_mode(torch.as_tensor(env_ids, device=self.device).long(), mode)
+        self._obs["student"] = self.student.history.compute(
+            self.student._proprio, self.student.command(self._state, self._ref), self.student.masks.masks
+        )
+
+    @property
+    def masks(self) -> Tensor:
+        """Current student masks [N, mask_dim] (0/1)."""
+        if self.student is None:
+            raise RuntimeError("masks need the student observation group (cfg.student.enabled)")
+        return self.student.masks.masks
 
     def reference_state(self) -> MotionState:
         """Reference at the current ``motion_times`` (world frame, no observation offset)."""
@@ -160,6 +182,8 @@ class TrackingEnv(VecEnv):
         self.actions = torch.where(live.unsqueeze(1), actions, self.actions)
         self.action_history = torch.roll(self.action_history, 1, dims=0)
         self.action_history[0] = self.actions
+        if self.student is not None:
+            self.student.record(self.actions)
         delayed = self.action_history[self.delays, torch.arange(self.num_envs, device=self.device)]
         self.backend.step(self.default_joint_pos + self.action_scale * delayed)
 
@@ -318,6 +342,8 @@ class TrackingEnv(VecEnv):
         self.feet.last_contact[ids] = True
         for v in self.episode_sums.values():
             v[ids] = 0.0
+        if self.student is not None:
+            self.student.reset(ids)
         self.frozen[ids] = False
 
     # ----- observations -----
@@ -360,6 +386,13 @@ class TrackingEnv(VecEnv):
         if bool(self.frozen.any()):  # frozen envs may hold a diverged state: keep their inputs finite
             policy = torch.nan_to_num(policy, nan=0.0, posinf=0.0, neginf=0.0)
             critic = torch.nan_to_num(critic, nan=0.0, posinf=0.0, neginf=0.0)
-        self._obs = TensorDict(
-            {"policy": policy, "critic": critic}, batch_size=[self.num_envs], device=self.device
-        )
+        groups = {"policy": policy, "critic": critic}
+        if self.student is not None:
+            student = self.student.compute(state, ref)
+            if self.cfg.check_finite and not bool(torch.isfinite(student[~self.frozen]).all()):
+                ids = (~torch.isfinite(student).all(1) & ~self.frozen).nonzero().flatten()
+                raise NonFiniteError(f"observation group 'student' is NaN/inf in envs {ids.tolist()}")
+            if bool(self.frozen.any()):
+                student = torch.nan_to_num(student, nan=0.0, posinf=0.0, neginf=0.0)
+            groups["student"] = student
+        self._obs = TensorDict(groups, batch_size=[self.num_envs], device=self.device)

@@ -7,7 +7,9 @@ curriculum, sampler failure counts), ``logger`` (total steps and time), ``config
 resolved config as a JSON string). Files are written to a temporary name and renamed into place,
 so a crash never leaves a truncated checkpoint; only the newest ``keep_checkpoints`` are kept.
 
-:class:`GuardedPPO` raises :class:`NonFiniteLossError` naming the loss when an update produces NaN/inf.
+:class:`GuardedPPO` and :class:`GuardedDistillation` raise :class:`NonFiniteLossError` naming the loss
+when an update produces NaN/inf. :class:`HoverDistillationRunner` is the same for the student (DAgger):
+its checkpoints hold ``student_state_dict`` and ``teacher_state_dict`` instead of actor/critic.
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ import re
 from pathlib import Path
 
 import torch
-from rsl_rl.algorithms import PPO
-from rsl_rl.runners import OnPolicyRunner
+from rsl_rl.algorithms import PPO, Distillation
+from rsl_rl.runners import DistillationRunner, OnPolicyRunner
 
 from hover.io import atomic_open
 
@@ -28,6 +30,25 @@ CHECKPOINT_RE = re.compile(r"^model_(\d+)\.pt$")
 
 class NonFiniteLossError(FloatingPointError):
     """A PPO update produced a NaN/inf loss."""
+
+
+def _check_update(losses: dict[str, float], model: torch.nn.Module, what: str) -> None:
+    bad = {k: v for k, v in losses.items() if v is not None and not math.isfinite(v)}
+    if bad:
+        raise NonFiniteLossError(f"{what} update produced non-finite losses {bad}; lower the learning rate")
+    for name, p in model.named_parameters():
+        if not torch.isfinite(p).all():
+            raise NonFiniteLossError(f"{what} parameter {name!r} became non-finite after the update")
+
+
+def _update_with_threads(update, threads: int | None) -> dict[str, float]:
+    before = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        return update()
+    finally:
+        torch.set_num_threads(before)
 
 
 class GuardedPPO(PPO):
@@ -42,19 +63,21 @@ class GuardedPPO(PPO):
         self.update_threads = update_threads
 
     def update(self) -> dict[str, float]:
-        before = torch.get_num_threads()
-        if self.update_threads:
-            torch.set_num_threads(self.update_threads)
-        try:
-            losses = super().update()
-        finally:
-            torch.set_num_threads(before)
-        bad = {k: v for k, v in losses.items() if v is not None and not math.isfinite(v)}
-        if bad:
-            raise NonFiniteLossError(f"PPO update produced non-finite losses {bad}; lower the learning rate")
-        for name, p in self._raw_actor.named_parameters():
-            if not torch.isfinite(p).all():
-                raise NonFiniteLossError(f"actor parameter {name!r} became non-finite after the update")
+        losses = _update_with_threads(super().update, self.update_threads)
+        _check_update(losses, self._raw_actor, "actor")
+        return losses
+
+
+class GuardedDistillation(Distillation):
+    """rsl-rl Distillation (DAgger) with the same non-finite guard and update threads as GuardedPPO."""
+
+    def __init__(self, *args, update_threads: int | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.update_threads = update_threads
+
+    def update(self) -> dict[str, float]:
+        losses = _update_with_threads(super().update, self.update_threads)
+        _check_update(losses, self._raw_student, "student")
         return losses
 
 
@@ -78,8 +101,8 @@ def latest_checkpoint(run_dir: str | os.PathLike) -> Path:
     return ckpts[-1]
 
 
-class HoverRunner(OnPolicyRunner):
-    """OnPolicyRunner + env state in checkpoints, atomic saves, weights-only loads, exact resume."""
+class _HoverCheckpoints:
+    """Mixin for rsl-rl runners: env state in checkpoints, atomic saves, weights-only loads, exact resume."""
 
     def __init__(self, env, train_cfg: dict, log_dir: str | None = None, device: str = "cpu",
                  config_json: str = "", keep_checkpoints: int = 5):  # fmt: skip
@@ -113,3 +136,19 @@ class HoverRunner(OnPolicyRunner):
         self.logger.tot_timesteps = int(log.get("tot_timesteps", 0))
         self.logger.tot_time = float(log.get("tot_time", 0.0))
         return ckpt
+
+
+class HoverRunner(_HoverCheckpoints, OnPolicyRunner):
+    """OnPolicyRunner (PPO) with hover's checkpoints."""
+
+
+class HoverDistillationRunner(_HoverCheckpoints, DistillationRunner):
+    """DistillationRunner (DAgger student) with hover's checkpoints; load the teacher with :meth:`load_teacher`."""
+
+    def load_teacher(self, path: str) -> int:
+        """Teacher weights from a teacher checkpoint or bundle (``actor_state_dict``); returns its iteration."""
+        ckpt = torch.load(path, weights_only=True, map_location=self.device)
+        if "actor_state_dict" not in ckpt:
+            raise ValueError(f"{path}: not a teacher checkpoint (no actor_state_dict)")
+        self.alg.load(ckpt, {"teacher": True}, strict=True)
+        return int(ckpt.get("iter", -1))

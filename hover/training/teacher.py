@@ -17,7 +17,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import signal
 import sys
 import time
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ import torch
 
 from hover.envs.tracking.config import TrackingEnvConfig, config_from_dict
 from hover.io import atomic_write_text
+from hover.training.loop import learn_until, resolve_resume, resume_argument
 from hover.training.runner import HoverRunner, latest_checkpoint
 
 
@@ -125,16 +125,6 @@ def config_from_json(text: str, where: str = "config") -> TeacherTrainConfig:
     return config_from_dict(TeacherTrainConfig, data["train"] if "train" in data else data, where)
 
 
-def resolve_resume(resume: str) -> tuple[Path, Path]:
-    """(run folder, checkpoint) of ``--resume`` (a run folder or a ``model_<it>.pt`` file)."""
-    p = Path(resume)
-    if p.is_dir():
-        return p, latest_checkpoint(p)
-    if p.is_file():
-        return p.parent, p
-    raise FileNotFoundError(f"--resume {resume}: no such run folder or checkpoint")
-
-
 def make_env(cfg: TeacherTrainConfig):
     """Motion library + backend + TrackingEnv for a training config."""
     from hover.envs.backends import make_backend
@@ -176,43 +166,17 @@ def train(cfg: TeacherTrainConfig) -> Path:
     if ckpt is not None:
         runner.load(str(ckpt))
         print(f"resumed {ckpt} at iteration {runner.current_learning_iteration}", flush=True)
-    remaining = cfg.max_iterations - runner.current_learning_iteration
-    steps_at_start = runner.logger.tot_timesteps
-    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
-        if remaining > 0:
-            runner.learn(remaining, init_at_random_ep_len=False)
-        else:
-            print(
-                f"nothing to do: the run is at iteration {runner.current_learning_iteration} >= {cfg.max_iterations}"
-            )
-    except KeyboardInterrupt:
-        # SIGINT/SIGTERM: keep the last completed iteration (weights, optimiser, normalisers, env state)
-        if runner.logger.tot_timesteps > steps_at_start:
-            path = run_dir / f"model_{runner.current_learning_iteration}.pt"
-            runner.save(str(path))
-            print(f"interrupted: saved {path}", flush=True)
-        else:
-            print("interrupted before the first iteration completed: nothing saved", flush=True)
+        learn_until(runner, cfg.max_iterations, run_dir)
     finally:
-        signal.signal(signal.SIGTERM, previous)
         env.backend.close()
     return run_dir
 
 
-def _raise_interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
 def _resume_defaults(argv: list[str]) -> TeacherTrainConfig:
     """The saved config of ``--resume RUN`` (if given) as the default for command-line parsing."""
-    resume = None
-    for i, a in enumerate(argv):
-        if a == "--resume" and i + 1 < len(argv):
-            resume = argv[i + 1]
-        elif a.startswith("--resume="):
-            resume = a.split("=", 1)[1]
-    if not resume or resume == "None":
+    resume = resume_argument(argv)
+    if not resume:
         return TeacherTrainConfig()
     run_dir, _ = resolve_resume(resume)
     path = run_dir / "config.json"

@@ -1,0 +1,250 @@
+"""``hover train student``: DAgger distillation (rsl-rl ``Distillation``) of the masked multi-mode student.
+
+The student acts from the first iteration; the frozen teacher labels every visited state with its
+mean action computed from its privileged observation (the env's ``policy`` group), and the student
+(observation group ``student``: proprioception, masked command, mask, 25-step history; see
+:mod:`hover.student`) regresses those labels. Each episode draws its mask from ``--modes``:
+``all`` (the generalist: the paper's random per-region masks mixed with every named mode) or a
+comma-separated list of names (``--modes omnih2o`` trains a single-mode specialist).
+
+Run folders, TensorBoard logs, atomic checkpoints and ``--resume`` behave as for the teacher
+(:mod:`hover.training.teacher`). The student MLP is [640, 384, 256] ELU: 1.49 M parameters for the
+H1's 1782-dim observation (the paper: about 1.5 M); Adam, lr 5e-4, MSE loss.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from hover.commands.modes import RANDOM, canonical_mode
+from hover.envs.tracking.config import StudentObsConfig, TrackingEnvConfig, config_from_dict
+from hover.io import atomic_write_text
+from hover.training.loop import learn_until, resolve_resume
+from hover.training.runner import HoverDistillationRunner, atomic_torch_save, latest_checkpoint
+
+BUILTIN_TEACHER = "builtin:teacher"
+
+
+@dataclass
+class DistillationConfig:
+    num_steps_per_env: int = 24
+    num_learning_epochs: int = 2
+    gradient_length: int = 8  # steps whose losses are summed per gradient step (6 steps per iteration)
+    learning_rate: float = 5e-4
+    max_grad_norm: float = 1.0
+    loss_type: str = "mse"
+
+
+@dataclass
+class StudentModelConfig:
+    hidden_dims: tuple[int, ...] = (640, 384, 256)
+    activation: str = "elu"
+    obs_normalization: bool = True
+    action_noise_std: float = 0.05  # exploration noise of the student's own rollouts (DAgger)
+
+
+@dataclass
+class StudentTrainConfig:
+    """Distil the HOVER teacher into the masked multi-mode student (DAgger)."""
+
+    teacher: str = BUILTIN_TEACHER  # teacher checkpoint, run folder or builtin:teacher
+    modes: str = "all"  # "all" (generalist) or comma-separated mode names (specialist), "random" allowed
+    backend: str = "mujoco"
+    num_envs: int = 64
+    motions: str | None = None  # motion file or folder; None = the built-in set
+    max_iterations: int = 1000  # total iterations of the run (also when resuming)
+    resume: str | None = None  # run folder or checkpoint to continue
+    run_dir: str | None = None  # default: runs/student/<date-time>
+    save_interval: int = 50
+    keep_checkpoints: int = 5
+    seed: int = 0
+    device: str = "cpu"
+    num_threads: int | None = None  # simulator threads (None = all cores)
+    torch_threads: int | None = 1  # torch threads during rollouts
+    update_threads: int | None = None  # torch threads during updates (None = all cores)
+    robot: str = "h1"
+    env: TrackingEnvConfig = field(default_factory=TrackingEnvConfig)
+    distillation: DistillationConfig = field(default_factory=DistillationConfig)
+    model: StudentModelConfig = field(default_factory=StudentModelConfig)
+
+
+def student_modes(spec: str) -> tuple[str, ...]:
+    """``--modes`` -> the episode mask options of the env (see :class:`StudentObsConfig`)."""
+    if spec.strip() == "all":
+        return StudentObsConfig().modes
+    names = [s.strip() for s in spec.split(",") if s.strip()]
+    if not names:
+        raise ValueError("--modes is empty; use 'all' or mode names like 'omnih2o,h2o'")
+    return tuple(RANDOM if n == RANDOM else canonical_mode(n) for n in names)
+
+
+def teacher_checkpoint(spec: str) -> Path:
+    """Path of the teacher weights for ``--teacher`` (bundle, checkpoint or run folder)."""
+    from hover.policies import _resolve
+
+    path = _resolve(spec)
+    return latest_checkpoint(path) if path.is_dir() else path
+
+
+def teacher_model_config(path: Path) -> dict[str, Any]:
+    """rsl-rl model config of the teacher actor, from the config saved inside its checkpoint."""
+    from hover.training.teacher import config_from_json, rsl_rl_config
+
+    ckpt = torch.load(path, weights_only=True, map_location="cpu")
+    text = ckpt.get("config") or ""
+    if not text:
+        raise ValueError(f"{path}: teacher checkpoint has no saved config; cannot rebuild its network")
+    cfg = config_from_json(text, str(path))
+    if ckpt.get("kind", "teacher") != "teacher":
+        raise ValueError(f"{path}: a {ckpt.get('kind')} checkpoint, not a teacher")
+    return rsl_rl_config(cfg)["actor"]
+
+
+def rsl_rl_config(cfg: StudentTrainConfig, teacher_actor: dict[str, Any]) -> dict[str, Any]:
+    """The train_cfg dict of rsl-rl-lib 5.x's DistillationRunner."""
+    d, m = cfg.distillation, cfg.model
+    algorithm = {k: v for k, v in dataclasses.asdict(d).items() if k != "num_steps_per_env"}
+    return {
+        "num_steps_per_env": d.num_steps_per_env,
+        "save_interval": cfg.save_interval,
+        "obs_groups": {"student": ["student"], "teacher": ["policy"]},
+        "algorithm": {
+            "class_name": "hover.training.runner:GuardedDistillation",
+            "update_threads": cfg.update_threads or os.cpu_count() or 1,
+            **algorithm,
+        },
+        "student": {
+            "class_name": "MLPModel",
+            "hidden_dims": list(m.hidden_dims),
+            "activation": m.activation,
+            "obs_normalization": m.obs_normalization,
+            "distribution_cfg": {
+                "class_name": "GaussianDistribution",
+                "init_std": m.action_noise_std,
+                "std_type": "scalar",
+            },
+        },
+        "teacher": dict(teacher_actor),
+        "logger": "tensorboard",
+        "check_for_nan": True,
+        "run_name": "student",
+    }
+
+
+def config_to_json(cfg: StudentTrainConfig, teacher_actor: dict[str, Any]) -> str:
+    return json.dumps({"kind": "student", "train": dataclasses.asdict(cfg),
+                       "rsl_rl": rsl_rl_config(cfg, teacher_actor)}, indent=2)  # fmt: skip
+
+
+def config_from_json(text: str, where: str = "config") -> StudentTrainConfig:
+    data = json.loads(text)
+    return config_from_dict(StudentTrainConfig, data["train"] if "train" in data else data, where)
+
+
+def prepare(cfg: StudentTrainConfig) -> StudentTrainConfig:
+    """The config with the student observation group switched on and ``modes`` resolved."""
+    cfg = dataclasses.replace(cfg, env=dataclasses.replace(cfg.env))
+    cfg.env.student = dataclasses.replace(cfg.env.student, enabled=True, modes=student_modes(cfg.modes))
+    return cfg
+
+
+def train(cfg: StudentTrainConfig) -> Path:
+    """Distil (or resume) and return the run folder."""
+    from hover.training.teacher import make_env
+
+    if cfg.torch_threads:
+        torch.set_num_threads(cfg.torch_threads)
+    torch.manual_seed(cfg.seed)
+    cfg = prepare(cfg)
+    ckpt = None
+    if cfg.resume:
+        run_dir, ckpt = resolve_resume(cfg.resume)
+        if cfg.run_dir and Path(cfg.run_dir).resolve() != run_dir.resolve():
+            run_dir = Path(cfg.run_dir)
+    else:
+        run_dir = Path(cfg.run_dir or Path("runs") / "student" / time.strftime("%Y%m%d-%H%M%S"))
+    teacher_path = teacher_checkpoint(cfg.teacher)
+    teacher_actor = teacher_model_config(teacher_path)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    text = config_to_json(cfg, teacher_actor)
+    atomic_write_text(run_dir / "config.json", text)
+
+    env = make_env(cfg)
+    runner = HoverDistillationRunner(env, rsl_rl_config(cfg, teacher_actor), log_dir=str(run_dir),
+                                     device=cfg.device, config_json=text, keep_checkpoints=cfg.keep_checkpoints)  # fmt: skip
+    runner.add_git_repo_to_log(str(Path(__file__).resolve()))
+    if ckpt is not None:
+        runner.load(str(ckpt))
+        print(f"resumed {ckpt} at iteration {runner.current_learning_iteration}", flush=True)
+    else:
+        it = runner.load_teacher(str(teacher_path))
+        print(f"teacher: {teacher_path} (iteration {it})", flush=True)
+    try:
+        learn_until(runner, cfg.max_iterations, run_dir)
+    finally:
+        env.backend.close()
+    return run_dir
+
+
+def _resume_defaults(argv: list[str]) -> StudentTrainConfig:
+    from hover.training.loop import resume_argument
+
+    resume = resume_argument(argv)
+    if not resume:
+        return StudentTrainConfig()
+    run_dir, _ = resolve_resume(resume)
+    path = run_dir / "config.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: missing; cannot resume a run without its config")
+    return config_from_json(path.read_text(), str(path))
+
+
+def export_bundled(run_dir: str | os.PathLike, out_dir: str | os.PathLike | None = None,
+                   name: str = "student") -> Path:  # fmt: skip
+    """Latest checkpoint's student weights (+ normaliser) and config -> ``<out_dir>/<name>.pt`` and ``.json``."""
+    run_dir = Path(run_dir)
+    src = latest_checkpoint(run_dir) if run_dir.is_dir() else run_dir
+    ckpt = torch.load(src, weights_only=True, map_location="cpu")
+    text = ckpt.get("config") or (src.parent / "config.json").read_text()
+    out = Path(out_dir) if out_dir else Path(__file__).resolve().parents[1] / "assets" / "policies"
+    out.mkdir(parents=True, exist_ok=True)
+    slim = {"kind": "student", "iter": int(ckpt["iter"]), "config": text, "source": str(src),
+            "student_state_dict": ckpt["student_state_dict"]}  # fmt: skip
+    atomic_torch_save(slim, out / f"{name}.pt")
+    atomic_write_text(out / f"{name}.json", text)
+    return out / f"{name}.pt"
+
+
+def main(argv: list[str], prog: str) -> int:
+    import tyro
+
+    default = _resume_defaults(argv)
+    cfg = tyro.cli(StudentTrainConfig, args=argv, prog=prog, default=default,
+                   description="Distil the HOVER teacher into the masked multi-mode student (DAgger, rsl-rl).")  # fmt: skip
+    run_dir = train(cfg)
+    print(f"run folder: {run_dir}")
+    return 0
+
+
+def export_main(argv: list[str] | None = None) -> int:
+    """``python -m hover.training.student RUN [OUT_DIR] [NAME]``: export_bundled from the shell."""
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv:
+        print("usage: python -m hover.training.student RUN_DIR_OR_CKPT [OUT_DIR] [NAME]", file=sys.stderr)
+        return 2
+    path = export_bundled(argv[0], argv[1] if len(argv) > 1 else None, argv[2] if len(argv) > 2 else "student")
+    print(f"wrote {path} and {path.with_suffix('.json')}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(export_main())
