@@ -1,0 +1,172 @@
+"""hover sim2sim: explicit-PD physics, joint mapping of another MJCF, teacher refusal, short runs."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import mujoco
+import numpy as np
+import pytest
+import torch
+
+from hover.cli import main as hover_main
+from hover.deploy.sim2sim import Sim2SimConfig, benchmark_sim2sim, run_sim2sim
+from hover.deploy.sim2sim_worker import MujocoRobot, PhysicsConfig
+from hover.export import export_onnx
+from hover.robots import get_robot
+from hover.robots.mjcf import build_model, build_spec, default_qpos
+from hover.student import student_obs_layout
+
+sys.path.insert(0, str(Path(__file__).parent))
+from test_export_student import make_policy  # noqa: E402
+
+ROBOT = get_robot("h1")
+KP = np.array([j.kp for j in ROBOT.joints])
+KD = np.array([j.kd for j in ROBOT.joints])
+EFFORT = np.array([j.effort_limit for j in ROBOT.joints])
+
+
+def reordered_mjcf(path: Path) -> Path:
+    """hover's H1 with the bodies listed torso/arms, right leg, left leg (so another joint order),
+    joints renamed ``<name>_joint``, actuators listed in reverse, no keyframe."""
+    parent = {b.name: b.parent for b in ROBOT.bodies}
+
+    def under(name: str | None, root: str) -> bool:
+        while name is not None:
+            if name == root:
+                return True
+            name = parent[name]
+        return False
+
+    order = [ROBOT.bodies[0]] + [b for root in ("torso_link", "right_hip_yaw_link", "left_hip_yaw_link")
+                                 for b in ROBOT.bodies if under(b.name, root)]  # fmt: skip
+    assert len(order) == ROBOT.num_bodies
+    tree = ET.fromstring(build_spec(dataclasses.replace(ROBOT, bodies=tuple(order))).to_xml())
+    for j in tree.iter("joint"):
+        if j.get("name") in ROBOT.joint_names:
+            j.set("name", j.get("name") + "_joint")
+    act = tree.find("actuator")
+    kids = list(act)
+    for k in kids:
+        act.remove(k)
+    for k in reversed(kids):
+        k.set("joint", k.get("joint") + "_joint")
+        act.append(k)
+    tree.remove(tree.find("keyframe"))
+    path.write_text(ET.tostring(tree, encoding="unicode"))
+    return path
+
+
+@pytest.fixture(scope="module")
+def onnx_dir(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("sim2sim")
+    student = make_policy("student", student_obs_layout("h1").obs_dim)
+    last = [m for m in student.model.mlp if isinstance(m, torch.nn.Linear)][-1]
+    with torch.no_grad():  # small actions: the untrained student moves the robot without throwing it
+        last.weight.mul_(0.05)
+        last.bias.zero_()
+    export_onnx(student, out / "student.onnx")
+    export_onnx(make_policy("teacher", 913), out / "teacher.onnx")
+    return out
+
+
+def _drive(sim: MujocoRobot, seconds: float = 0.3) -> np.ndarray:
+    """Joint trajectory [T, J] (policy order) under a fixed sequence of targets from the default pose."""
+    q0 = default_qpos(ROBOT)
+    z = np.zeros(3)
+    sim.reset(0, q0[:3], q0[3:7], z, z, q0[7:], np.zeros(ROBOT.num_joints))
+    out = []
+    for k in range(int(round(seconds / 0.02))):
+        targets = q0[7:] + 0.2 * np.sin(0.1 * k + np.arange(ROBOT.num_joints))
+        sim.step(0, targets, 20)
+        out.append(np.concatenate([sim.state(0)["joint_pos"], sim.state(0)["root_pos"]]))
+    return np.array(out)
+
+
+def test_explicit_pd_tracks_like_the_training_servos():
+    """1 kHz explicit PD (policy kp/kd, clipped torques) vs MuJoCo's position servos at 200 Hz: the same
+    targets give nearly the same motion (the PD sign, gains and joint mapping are right)."""
+    sim = MujocoRobot(ROBOT, ROBOT.joint_names, KP, KD, EFFORT, PhysicsConfig())
+    assert sim.physics_dt == 0.001 and sim.model.opt.solver == mujoco.mjtSolver.mjSOL_CG
+    ours = _drive(sim)
+    model = build_model(ROBOT)
+    data = mujoco.MjData(model)
+    q0 = default_qpos(ROBOT)
+    data.qpos[:] = q0
+    ref = []
+    for k in range(len(ours)):
+        data.ctrl[:] = q0[7:] + 0.2 * np.sin(0.1 * k + np.arange(ROBOT.num_joints))
+        for _ in range(4):
+            mujoco.mj_step(model, data)
+        ref.append(np.concatenate([data.qpos[7:], data.qpos[:3]]))
+    err = np.abs(ours - np.array(ref))
+    assert err[:, :19].max() < 0.03 and err[:, 19:].max() < 0.005
+    assert np.abs(ours[-1, :19] - ours[0, :19]).max() > 0.1  # the joints did move
+
+
+def test_reordered_mjcf_is_mapped_by_joint_names(tmp_path):
+    xml = reordered_mjcf(tmp_path / "h1_reordered.xml")
+    other = MujocoRobot(ROBOT, ROBOT.joint_names, KP, KD, EFFORT, PhysicsConfig(model=str(xml)))
+    names = [other.model.joint(i).name for i in range(1, other.model.njnt)]
+    assert names != [n + "_joint" for n in ROBOT.joint_names] and sorted(names) == sorted(
+        n + "_joint" for n in ROBOT.joint_names
+    )
+    acts = [other.model.actuator(i).name + "_joint" for i in range(other.model.nu)]
+    assert acts == names[::-1]  # actuators listed in yet another order
+    native = MujocoRobot(ROBOT, ROBOT.joint_names, KP, KD, EFFORT, PhysicsConfig())
+    a, b = _drive(native), _drive(other)
+    assert np.abs(a - b).max() < 1e-6
+    # a model lacking a joint is refused with the file and the joint named
+    text = xml.read_text().replace('name="left_elbow_joint"', 'name="elbow_l"')
+    (tmp_path / "broken.xml").write_text(text.replace('joint="left_elbow_joint"', 'joint="elbow_l"'))
+    with pytest.raises(ValueError, match="broken.xml.*left_elbow"):
+        MujocoRobot(
+            ROBOT, ROBOT.joint_names, KP, KD, EFFORT, PhysicsConfig(model=str(tmp_path / "broken.xml"))
+        )
+
+
+def test_sim2sim_refuses_a_teacher(onnx_dir, capsys):
+    code = hover_main(["sim2sim", "--policy", str(onnx_dir / "teacher.onnx"), "--num-clips", "1", "--seconds", "0.2",
+                       "--workers", "1"])  # fmt: skip
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "teacher.onnx" in err and "teacher policy" in err and "privileged" in err
+
+
+def test_short_run_reports_finite_metrics(onnx_dir, tmp_path, capsys):
+    out = tmp_path / "report"
+    code = hover_main(["sim2sim", "--policy", str(onnx_dir / "student.onnx"), "--clips", "stand_still",
+                       "--seconds", "1", "--workers", "1", "--mode", "omnih2o,locomotion", "--out", str(out)])  # fmt: skip
+    assert code == 0
+    table = capsys.readouterr().out
+    assert "omnih2o" in table and "locomotion" in table and "E_g-mpjpe" in table
+    report = json.loads((out / "report.json").read_text())
+    assert report["physics"]["physics_dt"] == 0.001 and report["physics"]["solver"] == "cg"
+    for mode in ("omnih2o", "locomotion"):
+        block = report["modes"][mode]
+        assert block["num_clips"] == 1 and block["falls"] in (0, 1)
+        for key in ("mpjpe_g_mm", "mpjpe_l_mm", "success_rate", "root_height_err_m"):
+            assert block[key] is not None and np.isfinite(block[key])
+        assert 0.0 < block["mpjpe_g_mm"] < 500.0  # started on the reference; under the failure bound
+        assert block["simulated_s"] == pytest.approx(1.0, abs=0.03) or block["falls"] == 1
+    # the masks differ, so the untrained student acts differently in the two modes
+    assert report["modes"]["omnih2o"]["mpjpe_l_mm"] != report["modes"]["locomotion"]["mpjpe_l_mm"]
+
+
+def test_two_worker_processes_match_one(onnx_dir):
+    base = Sim2SimConfig(policy=str(onnx_dir / "student.onnx"), clips=("stand_still", "wave_both"), seconds=0.4,
+                         mode="h2o", workers=1)  # fmt: skip
+    one, _ = run_sim2sim(base)
+    two, outcomes = run_sim2sim(dataclasses.replace(base, workers=2))
+    assert two["workers"] == 2 and len(outcomes) == 2
+    for key in ("mpjpe_g_mm", "mpjpe_l_mm", "success_rate"):
+        assert two["modes"]["h2o"][key] == pytest.approx(one["modes"]["h2o"][key], rel=1e-6)
+
+
+def test_benchmark_reports_realtime_factor(onnx_dir):
+    out = benchmark_sim2sim(str(onnx_dir / "student.onnx"), num_clips=1, workers=1, seconds=0.4)
+    assert out["realtime_factor"] > 0 and out["simulated_s"] == pytest.approx(0.4, abs=0.03)
