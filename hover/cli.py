@@ -23,9 +23,12 @@ COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
     (("compare",), "hover.evaluation.compare:main", "policies side by side per command mode: the paper's 12 metrics and who wins each"),
     (("export",), "hover.export:main", "export a trained policy to ONNX with robot/observation metadata"),
     (("sim2sim",), "hover.deploy.sim2sim:main", "run an exported student ONNX in a differently configured MuJoCo over many clips; metrics per mode"),
+    (("sim-robot",), "hover.deploy.sim_robot:main", "a MuJoCo H1 speaking the robot's DDS topics (rt/lowstate, rt/lowcmd) for hover run"),
+    (("run",), "hover.deploy.cli:main", "run an exported student on the robot (or sim-robot) over DDS: 50 Hz loop, states, safety"),
     (("commands", "layout"), "hover.commands.layout:main", "print the command and mask layout table"),
     (("bench", "sim"), "hover.benchmarks.sim:main", "simulation throughput (env steps/s, physics limit ratio) as JSON"),
     (("bench", "retarget"), "hover.benchmarks.retarget:main", "retargeting throughput (frames/s) and keypoint error as JSON"),
+    (("bench", "deploy"), "hover.benchmarks.deploy:main", "onboard runner: ONNX inference latency, 50 Hz loop period error, sim2sim speed as JSON"),
     (("bench", "train"), "hover.benchmarks.train:main", "PPO training throughput (env steps/s, iteration time) as JSON"),
 ]
 
