@@ -105,3 +105,92 @@ def test_comparison_table_text():
     pitch = next(line for line in text.splitlines() if line.startswith("root pitch"))
     assert pitch.rstrip().endswith("spec")
     assert "n/a" in text  # spec has no masked value
+
+
+# ----------------------------------------------------------------------------- hover compare
+
+
+def _save_untrained_student(path, seed: int) -> None:
+    """A randomly initialised student in the training checkpoint format (weights only)."""
+    import torch
+    from rsl_rl.models import MLPModel
+    from tensordict import TensorDict
+
+    from hover.training import student as S
+
+    cfg = S.prepare(S.StudentTrainConfig(model=S.StudentModelConfig(hidden_dims=(32, 32))))
+    teacher_actor = {"class_name": "MLPModel", "hidden_dims": [8]}
+    model_cfg = dict(S.rsl_rl_config(cfg, teacher_actor)["student"])
+    model_cfg.pop("class_name")
+    torch.manual_seed(seed)
+    obs = TensorDict({"student": torch.zeros(1, 1782)}, batch_size=[1])
+    model = MLPModel(obs, {"actor": ["student"]}, "actor", 19, **model_cfg)
+    torch.save({"kind": "student", "iter": 0, "config": S.config_to_json(cfg, teacher_actor),
+                "student_state_dict": model.state_dict()}, path)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    from hover.motion.builtin import load_builtin_motions
+    from hover.motion.format import MotionClip, save_motions
+
+    d = tmp_path_factory.mktemp("compare")
+    _save_untrained_student(d / "gen.pt", seed=0)
+    _save_untrained_student(d / "spec.pt", seed=1)
+    c = load_builtin_motions()[0]
+    n = int(round(0.4 * c.fps)) + 1
+    save_motions(
+        d / "short.npz", [MotionClip("short", c.fps, c.root_pos[:n], c.root_quat[:n], c.joint_pos[:n])]
+    )
+    return d
+
+
+def test_hover_compare_json_csv_png(files, tmp_path, capsys):
+    import csv
+    import json
+
+    from hover.cli import main as hover_main
+
+    out = tmp_path / "cmp"
+    rc = hover_main(["compare", "--policies", str(files / "gen.pt"), str(files / "spec.pt"), "builtin:teacher",
+                     "--mode", "omnih2o", "--motions", str(files / "short.npz"), "--json", "--out", str(out),
+                     "--num-threads", "1"])  # fmt: skip
+    assert rc == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["modes"] == ["omnih2o"] and list(result["policies"]) == ["gen", "spec", "teacher"]
+    assert result["policies"]["teacher"]["kind"] == "teacher" and result["policies"]["teacher"]["notes"]
+    block = result["per_mode"]["omnih2o"]
+    assert set(block["winners"]) == set(TABLE3_KEYS)
+    # the winners follow from the values (lower error / higher success wins)
+    vals = block["values"]
+    best_g = min(vals, key=lambda p: vals[p]["mpjpe_g_mm"])
+    assert block["winners"]["mpjpe_g_mm"] == [best_g]
+    wins = block["wins"]
+    assert (
+        sum(w["wins"] for w in wins.values()) + len({m for m, w in block["winners"].items() if len(w) > 1})
+        == 12
+    )
+    assert result["total"] == wins
+    assert json.loads((out / "compare.json").read_text())["per_mode"] == result["per_mode"]
+    rows = list(csv.DictReader((out / "compare.csv").open()))
+    assert len(rows) == 16 and rows[0]["metric"] == "success_rate"  # 12 counted + 4 masked-body rows
+    g = next(r for r in rows if r["metric"] == "mpjpe_g_mm")
+    assert float(g["gen"]) == pytest.approx(vals["gen"]["mpjpe_g_mm"]) and g["best"] == best_g
+    assert (out / "radar.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_hover_compare_table_all_modes_and_bad_input(files, tmp_path, capsys):
+    from hover.cli import main as hover_main
+
+    rc = hover_main(["compare", "--policies", str(files / "gen.pt"), str(files / "spec.pt"), "--mode", "all",
+                     "--motions", str(files / "short.npz"), "--out", str(tmp_path), "--num-threads", "1"])  # fmt: skip
+    assert rc == 0
+    text = capsys.readouterr().out
+    assert text.count("mode ") >= 9 and "all modes: gen wins" in text and "E_g-mpjpe (mm)" in text
+    png = (tmp_path / "radar.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20000  # four Fig. 4 panels
+    assert (
+        hover_main(["compare", "--policies", str(files / "gen.pt"), "--motions", str(files / "short.npz")])
+        == 2
+    )
+    assert "at least two" in capsys.readouterr().err

@@ -22,9 +22,16 @@ class EvalConfig:
     """Evaluate a policy on every clip of a motion set: each clip played once from t = 0 on flat
     ground, no domain randomisation, control delay 2 steps, batched across envs. Reports the HOVER
     paper's metrics (success rate, E_g-mpjpe, E_mpjpe, E_vel, E_acc, joint and root errors) for all
-    tracked bodies and each body subset, over all clips and over successful clips."""
+    tracked bodies and each body subset, over all clips and over successful clips.
 
-    policy: str  # checkpoint .pt, run folder (latest checkpoint) or builtin:teacher
+    A student with ``--mode NAME|all`` is evaluated once per named command mode (its mask fixed to
+    that mode), with the metrics also over the mode's masked bodies: a modes x metrics table, and
+    with ``--out DIR`` modes.json, modes.csv, per_clip.csv and (two or more modes) radar.png. A
+    teacher sees the full reference and ignores ``--mode`` (a note says so)."""
+
+    policy: str  # checkpoint .pt, run folder (latest checkpoint), builtin:teacher or builtin:student
+    mode: str | None = None  # student only: a named command mode, a comma list, or "all" (every named mode)
+    out: str | None = None  # with --mode: write modes.json, modes.csv, per_clip.csv, radar.png here
     motions: str | None = None  # motion file or folder; default: the built-in motion set
     json: bool = False  # print the report as JSON on stdout (progress goes to stderr)
     per_clip: bool = False  # include the per-clip rows in the JSON report
@@ -115,6 +122,14 @@ def main(argv: list[str], prog: str) -> int:
         print(f"{prog}: {err}", file=sys.stderr)
         return 2
     num_envs = min(cfg.num_envs or DEFAULT_MAX_ENVS, motions.num_clips)
+    if cfg.mode is not None and policy.kind == "student":
+        return _eval_modes(cfg, policy, motions, num_envs, log, prog)
+    if cfg.mode is not None:
+        print(f"note: --mode {cfg.mode} ignored: {policy.source} is a {policy.kind} policy, which sees the "
+              "full reference (modes are student masks)", file=sys.stderr)  # fmt: skip
+    elif policy.kind == "student":
+        print("note: no --mode: the student's episode masks are drawn from its training mix "
+              f"{tuple(policy.env_cfg.student.modes)}; use --mode NAME|all for per-mode results", file=sys.stderr)  # fmt: skip
     print(f"evaluating {policy.source} on {motions.num_clips} clips ({motions.total_duration:.1f} s of motion) "
           f"with {num_envs} envs ...", file=log, flush=True)  # fmt: skip
     t0 = time.perf_counter()
@@ -138,6 +153,40 @@ def main(argv: list[str], prog: str) -> int:
     else:
         print(format_table(report))
     return status
+
+
+def _eval_modes(cfg: EvalConfig, policy, motions, num_envs: int, log, prog: str) -> int:
+    """``--mode`` for a student: per-mode evaluation, table or JSON, optional files."""
+    from hover.evaluation.modes import (
+        evaluate_modes,
+        format_modes_table,
+        write_mode_files,
+        write_per_clip_csv,
+    )
+
+    if cfg.video:
+        print(f"{prog}: --video is not supported with --mode; evaluate one mode without --video first, "
+              "or use `hover demo`", file=sys.stderr)  # fmt: skip
+        return 2
+    t0 = time.perf_counter()
+    try:
+        report = evaluate_modes(policy, motions, cfg.mode, num_envs=num_envs, backend=cfg.backend,
+                                num_threads=cfg.num_threads, log=lambda m: print(m, file=log, flush=True))  # fmt: skip
+    except ValueError as err:
+        print(f"{prog}: {err}", file=sys.stderr)
+        return 2
+    print(f"done in {time.perf_counter() - t0:.1f} s: {len(report.results)} mode(s) x {motions.num_clips} clips",
+          file=log, flush=True)  # fmt: skip
+    if cfg.csv:
+        print(f"wrote {write_per_clip_csv(cfg.csv, report)}", file=log)
+    if cfg.out:
+        for path in write_mode_files(report, cfg.out, per_clip=cfg.per_clip):
+            print(f"wrote {path}", file=log)
+    if cfg.json:
+        print(jsonlib.dumps(report.to_json(per_clip=cfg.per_clip), indent=2))
+    else:
+        print(format_modes_table(report))
+    return 0
 
 
 def _write_video(cfg: EvalConfig, report: EvalReport, motions, names: list[str], log, prog: str) -> int:

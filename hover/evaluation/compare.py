@@ -35,12 +35,20 @@ evaluated per mode (:mod:`hover.evaluation.modes`; a teacher ignores the mode) o
 
 from __future__ import annotations
 
+import csv as csvlib
 import inspect
+import json as jsonlib
 import math
+import os
+import sys
+import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
 
 from hover.evaluation.metrics import BODY_METRIC_NAMES
+from hover.io import atomic_open, atomic_write_json
 
 #: (key, label) of the paper's Table III metrics in table order.
 TABLE3_METRICS: tuple[tuple[str, str], ...] = (
@@ -136,12 +144,12 @@ def format_comparison(
     width = max(12, *(len(v) + 2 for v in labels.values()))
     best = winners(values)
     counts = count_wins(best, policies)
-    head = f"{'metric':<22}" + "".join(f"{labels[p]:>{width}}" for p in policies) + "  best"
+    head = f"{'metric':<27}" + "".join(f"{labels[p]:>{width}}" for p in policies) + "  best"
     lines = [f"mode {mode}", head, "-" * len(head)]
     names = dict(TABLE3_METRICS)
     for key in TABLE3_KEYS:
         arrow = "^" if key in HIGHER_IS_BETTER else "v"
-        row = f"{names[key] + ' ' + arrow:<22}" + "".join(
+        row = f"{names[key] + ' ' + arrow:<27}" + "".join(
             f"{_fmt(_value(values[p].get(key)), key):>{width}}" for p in policies
         )
         who = best[key]
@@ -153,7 +161,7 @@ def format_comparison(
         lines.append(f"{row}  {tag}")
     for key in MASKED_KEYS:
         lines.append(
-            f"{key + ' v':<22}"
+            f"{key + ' v':<27}"
             + "".join(f"{_fmt(_value(values[p].get(key)), key):>{width}}" for p in policies)
         )
     lines.append("")
@@ -163,16 +171,170 @@ def format_comparison(
     return "\n".join(lines)
 
 
+# ----------------------------------------------------------------------------- several policies
+
+
+def policy_labels(specs: Sequence[str]) -> list[str]:
+    """Short unique column names: ``builtin:student`` -> ``student``, a file -> its stem, a folder ->
+    its name; repeats get ``#2``, ``#3``."""
+    out: list[str] = []
+    for spec in specs:
+        base = spec.split(":", 1)[1] if spec.startswith("builtin:") else (Path(spec).stem or spec)
+        label, k = base, 2
+        while label in out:
+            label, k = f"{base}#{k}", k + 1
+        out.append(label)
+    return out
+
+
+def comparison(reports: Mapping[str, Any]) -> dict[str, Any]:
+    """Per-mode values, winners and win counts from ``{label: ModesReport}`` (same modes each).
+
+    Returns ``{"modes": [...], "per_mode": {mode: {"values": {label: row}, "winners": {metric:
+    [labels]}, "wins": {label: WinCount as dict}}}, "total": {label: WinCount as dict}}``.
+    """
+    labels = list(reports)
+    modes = [r.mode for r in next(iter(reports.values())).results]
+    per_mode: dict[str, Any] = {}
+    total = {p: WinCount() for p in labels}
+    for m in modes:
+        values = {p: reports[p].mode(m).row() for p in labels}
+        best = winners(values)
+        counts = count_wins(best, labels)
+        for p, c in counts.items():
+            total[p].wins += c.wins
+            total[p].ties += c.ties
+            total[p].counted += c.counted
+        per_mode[m] = {"values": values, "winners": best, "wins": {p: asdict(c) for p, c in counts.items()}}
+    return {"modes": modes, "per_mode": per_mode, "total": {p: asdict(c) for p, c in total.items()}}
+
+
+def write_comparison_csv(path: str | os.PathLike, result: Mapping[str, Any], labels: Sequence[str]) -> Path:
+    """One row per (mode, metric): the values of each policy and the winner(s) ("a|b" = tie)."""
+    with atomic_open(path, "w", newline="") as f:
+        writer = csvlib.writer(f)
+        writer.writerow(["mode", "metric", *labels, "best", "counted"])
+        for m in result["modes"]:
+            block = result["per_mode"][m]
+            for key in (*TABLE3_KEYS, *MASKED_KEYS):
+                vals = [_value(block["values"][p].get(key)) for p in labels]
+                best = "|".join(block["winners"].get(key, [])) if key in TABLE3_KEYS else ""
+                writer.writerow(
+                    [m, key, *("" if v is None else v for v in vals), best, int(key in TABLE3_KEYS)]
+                )
+    return Path(path)
+
+
+def plot_comparison_radar(path: str | os.PathLike, result: Mapping[str, Any], labels: Sequence[str]) -> Path:
+    """Radar PNG, Fig. 4 normalisation across the policies. Three or more modes: one panel per
+    :data:`RADAR_METRICS` metric with the modes as axes (the paper's figure); fewer: one panel per
+    mode with the 12 Table III metrics as axes."""
+    from hover.evaluation.plots import normalize_scores, plot_radar
+
+    modes = result["modes"]
+    vals = {m: result["per_mode"][m]["values"] for m in modes}
+    panels: dict[str, dict[str, dict[str, float]]] = {}
+    if len(modes) >= 3:
+        names = dict(TABLE3_METRICS)
+        for metric in RADAR_METRICS:
+            per_mode = {
+                m: normalize_scores({p: {metric: vals[m][p].get(metric)} for p in labels}) for m in modes
+            }
+            panels[names[metric]] = {p: {m: per_mode[m][p][metric] for m in modes} for p in labels}
+        return plot_radar(panels, path, title="per mode")
+    for m in modes:
+        panels[m] = normalize_scores({p: {k: vals[m][p].get(k) for k in TABLE3_KEYS} for p in labels},
+                                     HIGHER_IS_BETTER, TABLE3_KEYS)  # fmt: skip
+    return plot_radar(panels, path, title="Table III metrics", axis_labels=dict(TABLE3_METRICS))
+
+
+@dataclass
+class CompareConfig:
+    """Compare policies side by side on named command modes (paper Table III): the 12 metrics
+    (success, E_g-mpjpe, E_mpjpe, E_vel, E_acc, upper/lower joint error, root velocity, roll, pitch,
+    yaw and height errors), which policy wins each, and a count of wins. Students are evaluated
+    with their mask fixed to each mode; a teacher ignores the mode (it sees the full reference)."""
+
+    policies: tuple[str, ...]  # two or more: checkpoint .pt, run folder, builtin:teacher, builtin:student
+    mode: str = "omnih2o"  # a named command mode, a comma list, or "all" (every named mode)
+    motions: str | None = None  # motion file or folder; default: the built-in motion set
+    labels: tuple[str, ...] | None = None  # column names, one per policy (default: from the specs)
+    json: bool = False  # print the comparison as JSON on stdout (progress goes to stderr)
+    out: str | None = None  # write compare.json, compare.csv and radar.png to this folder
+    num_envs: int | None = None  # parallel envs; default: one per clip, at most 64
+    num_threads: int | None = None  # simulator threads (MuJoCo backend); default: all cores
+    backend: str = "mujoco"
+    device: str = "cpu"
+
+
+def main(argv: list[str], prog: str) -> int:
+    import tyro
+
+    from hover.evaluation.modes import evaluate_modes
+    from hover.motion.library import MotionLibrary
+    from hover.policies import load_policy
+
+    cfg = tyro.cli(
+        CompareConfig, args=argv, prog=prog, description=inspect.cleandoc(CompareConfig.__doc__ or "")
+    )
+    log = sys.stderr if cfg.json else sys.stdout
+    labels = list(cfg.labels) if cfg.labels else policy_labels(cfg.policies)
+    try:
+        if len(cfg.policies) < 2:
+            raise ValueError("--policies needs at least two policies to compare")
+        if len(labels) != len(cfg.policies) or len(set(labels)) != len(labels):
+            raise ValueError(f"--labels must be {len(cfg.policies)} distinct names, got {labels}")
+        policies = [load_policy(p, device=cfg.device) for p in cfg.policies]
+        motions = (MotionLibrary.from_sources(cfg.motions, device=cfg.device) if cfg.motions
+                   else MotionLibrary.builtin(device=cfg.device))  # fmt: skip
+        t0 = time.perf_counter()
+        reports = {}
+        for label, policy in zip(labels, policies, strict=True):
+            print(f"evaluating {label} ({policy.kind}, {policy.source}) ...", file=log, flush=True)
+            reports[label] = evaluate_modes(policy, motions, cfg.mode, num_envs=cfg.num_envs, backend=cfg.backend,
+                                            num_threads=cfg.num_threads, log=lambda m: print("  " + m, file=log))  # fmt: skip
+    except (FileNotFoundError, ValueError) as err:
+        print(f"{prog}: {err}", file=sys.stderr)
+        return 2
+    print(f"done in {time.perf_counter() - t0:.1f} s", file=log, flush=True)
+    result = comparison(reports)
+    result["policies"] = {p: {"source": r.policy_source, "kind": r.policy_kind, "notes": r.notes}
+                          for p, r in reports.items()}  # fmt: skip
+    result["metrics"] = [
+        {"key": k, "label": n, "higher_is_better": k in HIGHER_IS_BETTER} for k, n in TABLE3_METRICS
+    ]
+    result["motions"] = {"num_clips": motions.num_clips, "duration_s": float(motions.total_duration)}
+    if cfg.out:
+        out = Path(cfg.out)
+        for path in (atomic_write_json(out / "compare.json", result), write_comparison_csv(out / "compare.csv", result, labels),
+                     plot_comparison_radar(out / "radar.png", result, labels)):  # fmt: skip
+            print(f"wrote {path}", file=log)
+    if cfg.json:
+        print(jsonlib.dumps(result, indent=2))
+    else:
+        for m in result["modes"]:
+            print(format_comparison(m, result["per_mode"][m]["values"]))
+            print()
+        if len(result["modes"]) > 1:
+            print("all modes: " + "; ".join(f"{p} wins {c['wins']} of {c['counted']}, ties {c['ties']}"
+                                             for p, c in result["total"].items()))  # fmt: skip
+    return 0
+
+
 __all__ = [
     "HIGHER_IS_BETTER",
     "MASKED_KEYS",
     "RADAR_METRICS",
     "TABLE3_KEYS",
     "TABLE3_METRICS",
+    "CompareConfig",
     "WinCount",
+    "comparison",
     "count_wins",
     "format_comparison",
+    "main",
+    "plot_comparison_radar",
+    "policy_labels",
+    "write_comparison_csv",
     "winners",
 ]
-
-_ = inspect  # used by main (below)

@@ -80,7 +80,9 @@ def plot_radar(
     n = len(panels)
     cols = min(n, 4)
     rows = math.ceil(n / cols)
-    fig = plt.figure(figsize=(4.6 * cols, 4.4 * rows + (0.5 if title else 0.0)))
+    fig = plt.figure(figsize=(4.8 * cols, 4.4 * rows + 0.8 + (0.4 if title else 0.0)))
+    handles: list = []
+    names: list[str] = []
     try:
         for k, (panel, series) in enumerate(panels.items()):
             if not series:
@@ -105,10 +107,13 @@ def plot_radar(
             ax.set_yticklabels(["", "0.5", "", "1"], fontsize=7)
             ax.set_title(panel, fontsize=10, pad=14)
             if k == 0:
-                ax.legend(loc="upper right", bbox_to_anchor=(1.35, 1.15), fontsize=7)
+                handles, names = ax.get_legend_handles_labels()
+        ncol = max(1, min(len(names), 3 * cols))
+        legend_rows = math.ceil(len(names) / ncol)
+        fig.legend(handles, names, loc="lower center", ncol=ncol, fontsize=8, frameon=False)
         if title:
             fig.suptitle(title + "  (1 = best of the compared, 0 = worst)", fontsize=10)
-        fig.tight_layout()
+        fig.tight_layout(rect=(0.0, 0.04 + 0.035 * legend_rows, 1.0, 0.95 if title else 1.0))
         with atomic_path(path) as tmp:
             fig.savefig(tmp, format="png", dpi=110)
     finally:
