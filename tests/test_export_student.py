@@ -123,3 +123,37 @@ def test_other_history_length_is_found_from_the_width(tmp_path):
     assert (
         meta["history_length"] == 10 and meta["student_observation"] == student_obs_layout("h1", 10).to_dict()
     )
+
+
+def test_hover_export_cli_from_a_student_checkpoint(tmp_path, capsys):
+    """A checkpoint as ``hover train student`` writes it -> ``hover export`` -> ONNX equal to torch."""
+    import json
+
+    from rsl_rl.models import MLPModel
+
+    from hover.cli import main as hover_main
+    from hover.policies import load_policy
+    from hover.training import student as S
+    from hover.training.teacher import TeacherTrainConfig, rsl_rl_config
+
+    cfg = S.prepare(S.StudentTrainConfig())
+    text = S.config_to_json(cfg, rsl_rl_config(TeacherTrainConfig())["actor"])
+    model_cfg = dict(json.loads(text)["rsl_rl"]["student"])
+    model_cfg.pop("class_name")
+    torch.manual_seed(2)
+    model = MLPModel(TensorDict({"student": torch.zeros(1, 1782)}, batch_size=[1]), {"actor": ["student"]}, "actor",
+                     19, **model_cfg)  # fmt: skip
+    state = model.state_dict()
+    state["obs_normalizer._mean"] = torch.randn_like(state["obs_normalizer._mean"])
+    ckpt = tmp_path / "student_7.pt"
+    torch.save({"kind": "student", "iter": 7, "config": text, "student_state_dict": state}, ckpt)
+    out = tmp_path / "student.onnx"
+    assert hover_main(["export", "--policy", str(ckpt), "--out", str(out)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["policy_kind"] == "student" and report["max_abs_error_vs_torch"] < 1e-5
+    meta = read_metadata(out)
+    assert meta["kind"] == "student" and meta["iteration"] == 7 and meta["history_length"] == 25
+    loaded = load_policy(str(ckpt))
+    obs = torch.randn(32, 1782) * 2
+    expected = loaded.act(TensorDict({"student": obs}, batch_size=[32])).numpy()
+    assert np.abs(OnnxPolicy(out)(obs.numpy()) - expected).max() < 1e-5
