@@ -126,7 +126,8 @@ def main(argv: list[str], prog: str) -> int:
         return _eval_modes(cfg, policy, motions, num_envs, log, prog)
     if cfg.mode is not None:
         print(f"note: --mode {cfg.mode} ignored: {policy.source} is a {policy.kind} policy, which sees the "
-              "full reference (modes are student masks)", file=sys.stderr)  # fmt: skip
+              "full reference (modes are student masks)" + ("; --out is for per-mode results, nothing written there"
+              if cfg.out else ""), file=sys.stderr)  # fmt: skip
     elif policy.kind == "student":
         print("note: no --mode: the student's episode masks are drawn from its training mix "
               f"{tuple(policy.env_cfg.student.modes)}; use --mode NAME|all for per-mode results", file=sys.stderr)  # fmt: skip

@@ -228,7 +228,8 @@ def write_comparison_csv(path: str | os.PathLike, result: Mapping[str, Any], lab
 def plot_comparison_radar(path: str | os.PathLike, result: Mapping[str, Any], labels: Sequence[str]) -> Path:
     """Radar PNG, Fig. 4 normalisation across the policies. Three or more modes: one panel per
     :data:`RADAR_METRICS` metric with the modes as axes (the paper's figure); fewer: one panel per
-    mode with the 12 Table III metrics as axes."""
+    mode with the 12 Table III metrics as axes. With two policies every score is 0 or 1 (each axis
+    has one best and one worst), so the chart shows who wins where; ties score 1 for both."""
     from hover.evaluation.plots import normalize_scores, plot_radar
 
     modes = result["modes"]
