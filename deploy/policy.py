@@ -129,6 +129,24 @@ def require_student(policy: OnnxPolicy | dict[str, Any], where: str | None = Non
     )
 
 
+def student_layout(policy: OnnxPolicy) -> Any:
+    """The :class:`hover.student.StudentObsLayout` of a student model, after checking that the exported
+    ``student_observation`` equals hover's layout for the robot and history length (PolicyMetadataError
+    otherwise, e.g. a model exported by another hover version with another observation)."""
+    from hover.student import student_obs_layout
+
+    require_student(policy)
+    meta = policy.metadata
+    layout = student_obs_layout(policy.robot, int(meta.get("history_length", -1)))
+    if meta["student_observation"] != layout.to_dict() or layout.obs_dim != policy.obs_dim:
+        raise PolicyMetadataError(
+            f"{policy.path}: the exported student observation ({meta['student_observation'].get('obs_dim')} dims, "
+            f"history {meta.get('history_length')}) differs from this hover's {policy.robot.name} layout "
+            f"({layout.obs_dim} dims); re-export the policy with this version"
+        )
+    return layout
+
+
 class OnnxPolicy:
     """ONNX Runtime inference of an exported policy (see the module docstring).
 

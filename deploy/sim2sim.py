@@ -167,10 +167,10 @@ def format_table(report: dict) -> str:
 def run_sim2sim(cfg: Sim2SimConfig) -> tuple[dict, list[ClipOutcome]]:
     """Check the policy, plan and run the jobs; returns (report, outcomes)."""
     from hover.commands import resolve_modes
-    from hover.deploy.policy import OnnxPolicy, require_student
+    from hover.deploy.policy import OnnxPolicy, student_layout
 
     policy = OnnxPolicy(cfg.policy)
-    require_student(policy)
+    student_layout(policy)
     modes = resolve_modes(cfg.mode)
     clips = load_clips(cfg, policy.robot)
     if cfg.model is not None and not Path(cfg.model).is_file():

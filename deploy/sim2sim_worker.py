@@ -226,11 +226,11 @@ def fell(root_pos: np.ndarray, root_quat: np.ndarray) -> bool:
 
 def run_job(job: Job) -> JobResult:
     """Play every (mode, clip) item of ``job`` in batches of ``job.batch`` clips; see the module docstring."""
-    from hover.deploy.policy import OnnxPolicy, require_student
+    from hover.deploy.policy import OnnxPolicy, student_layout
 
     torch.set_num_threads(1)
     policy = OnnxPolicy(job.policy_path)
-    require_student(policy)
+    student_layout(policy)  # a student with hover's observation layout, else PolicyMetadataError
     start = time.time()
     outcomes: list[ClipOutcome] = []
     by_mode: dict[str, list[int]] = {}
@@ -246,6 +246,7 @@ def run_job(job: Job) -> JobResult:
 
 def _rollout(policy, sim: MujocoRobot, job: Job, mode: str, clip_ids: list[int]) -> list[ClipOutcome]:
     from hover.commands import apply_mask, command_from_reference, command_layout, mask_for_mode
+    from hover.deploy.policy import student_layout
     from hover.evaluation.evaluate import clip_num_steps
     from hover.evaluation.metrics import (
         FAILURE_MEAN_DISTANCE_M,
@@ -256,10 +257,9 @@ def _rollout(policy, sim: MujocoRobot, job: Job, mode: str, clip_ids: list[int])
     from hover.kinematics import ForwardKinematics
     from hover.motion.library import MotionLibrary
     from hover.rotations import projected_gravity
-    from hover.student import StudentObservation, proprioception, student_obs_layout
+    from hover.student import StudentObservation, proprioception
 
     robot = policy.robot
-    meta = policy.metadata
     n = len(clip_ids)
     lib = MotionLibrary([job.clips[c] for c in clip_ids], robot=robot)
     dt = policy.control_dt
@@ -272,7 +272,7 @@ def _rollout(policy, sim: MujocoRobot, job: Job, mode: str, clip_ids: list[int])
         steps = steps.clamp(max=max(1, int(round(job.max_seconds / dt))))
     frames = int(steps.max()) + 1
     cl = command_layout(robot)
-    layout = student_obs_layout(robot, int(meta["history_length"]))
+    layout = student_layout(policy)
     mask = mask_for_mode(mode, cl).expand(n, -1).clone()
     obs_state = StudentObservation(n, layout)
     default = torch.as_tensor(policy.default_joint_pos, dtype=torch.float32)

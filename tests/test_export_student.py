@@ -157,3 +157,22 @@ def test_hover_export_cli_from_a_student_checkpoint(tmp_path, capsys):
     obs = torch.randn(32, 1782) * 2
     expected = loaded.act(TensorDict({"student": obs}, batch_size=[32])).numpy()
     assert np.abs(OnnxPolicy(out)(obs.numpy()) - expected).max() < 1e-5
+
+
+def test_student_layout_is_checked_against_hovers(student, tmp_path):
+    import json
+
+    import onnx
+
+    from hover.deploy.policy import student_layout
+
+    _, path = student
+    assert student_layout(OnnxPolicy(path)) == student_obs_layout("h1")
+    model = onnx.load(str(path))
+    entry = next(p for p in model.metadata_props if p.key == "hover")
+    meta = json.loads(entry.value)
+    meta["student_observation"]["terms"][0]["stop"] = 40  # another proprioception than this hover's
+    entry.value = json.dumps(meta)
+    onnx.save(model, str(tmp_path / "other.onnx"))
+    with pytest.raises(PolicyMetadataError, match="other.onnx.*differs from this hover"):
+        student_layout(OnnxPolicy(tmp_path / "other.onnx"))
