@@ -28,6 +28,8 @@ Tracking loss: a pose with a non-finite entry or a rotation whose determinant is
 zeros when a hand is lost) keeps that point's last good position; the sample's ``stamp`` is the receipt
 time of the *oldest* of the three points' last good poses, so losing any one of them (or the whole
 stream: no new sample) lets the stamp go stale and the runner's staleness check stops/holds.
+avp-stream does not reconnect once the headset ends its stream: the source then stays stale (make
+a new one to reconnect). Without a headset the receiving thread waits and ``command`` returns None.
 """
 
 from __future__ import annotations
