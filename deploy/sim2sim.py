@@ -52,6 +52,8 @@ class Sim2SimConfig:
     model: str | None = None  # another MJCF of the robot (joints mapped by name)
     video: str | None = None  # write an MP4 of one clip here
     video_clip: str | None = None  # clip of the video (default: the first); mode: the first
+    video_width: int = 960  # pixels
+    video_height: int = 540  # pixels
     json: bool = False  # print the report as JSON instead of a table
     out: str | None = None  # folder for report.json (and the video when --video is a bare name)
     per_clip: bool = field(default=False)  # include per-clip rows in the JSON
@@ -182,7 +184,8 @@ def run_sim2sim(cfg: Sim2SimConfig) -> tuple[dict, list[ClipOutcome]]:
     return build_report(cfg, modes, results, wall), [o for r in results for o in r.outcomes]
 
 
-def write_video(path: str | Path, outcomes: list[ClipOutcome], control_dt: float, robot: Any) -> Path:
+def write_video(path: str | Path, outcomes: list[ClipOutcome], control_dt: float, robot: Any,
+                width: int = 960, height: int = 540) -> Path:  # fmt: skip
     """MP4 of the recorded clip (robot + green reference ghost)."""
     from hover.evaluation.video import ClipRecording, render_recordings
     from hover.evaluation.video import write_video as write_frames
@@ -190,7 +193,7 @@ def write_video(path: str | Path, outcomes: list[ClipOutcome], control_dt: float
     rec = next(o for o in outcomes if o.robot_qpos is not None)
     recording = ClipRecording(f"{rec.name} [{rec.mode}] sim2sim", 1.0 / control_dt, rec.robot_qpos, rec.ref_qpos,
                               None if rec.success else rec.frames)  # fmt: skip
-    return write_frames(path, render_recordings([recording], robot))
+    return write_frames(path, render_recordings([recording], robot, width=width, height=height))
 
 
 def benchmark_sim2sim(policy_path: str, num_clips: int = 4, workers: int = 2, seconds: float = 2.0) -> dict:
@@ -238,9 +241,11 @@ def main(argv: list[str], prog: str) -> int:
         if cfg.out and path.parent == Path("."):
             path = Path(cfg.out) / path
         try:
-            written = write_video(path, outcomes, policy.control_dt, policy.robot)
+            written = write_video(
+                path, outcomes, policy.control_dt, policy.robot, cfg.video_width, cfg.video_height
+            )
             print(f"video: {written}", file=sys.stderr)
-        except RuntimeError as err:  # no OpenGL
+        except (RuntimeError, ValueError) as err:  # no OpenGL, size over the offscreen buffer
             print(f"{prog}: no video: {err}", file=sys.stderr)
     print(json.dumps(report, indent=2) if cfg.json else format_table(report))
     return 0

@@ -170,3 +170,20 @@ def test_two_worker_processes_match_one(onnx_dir):
 def test_benchmark_reports_realtime_factor(onnx_dir):
     out = benchmark_sim2sim(str(onnx_dir / "student.onnx"), num_clips=1, workers=1, seconds=0.4)
     assert out["realtime_factor"] > 0 and out["simulated_s"] == pytest.approx(0.4, abs=0.03)
+
+
+@pytest.mark.slow  # offscreen rendering: ~10 s on 2 vCPUs
+def test_video_of_one_clip(onnx_dir, tmp_path, capsys):
+    code = hover_main(["sim2sim", "--policy", str(onnx_dir / "student.onnx"), "--clips", "wave_both", "--seconds",
+                       "0.5", "--workers", "1", "--mode", "omnih2o", "--out", str(tmp_path), "--video", "clip.mp4",
+                       "--video-width", "320", "--video-height", "240"])  # fmt: skip
+    assert code == 0
+    err = capsys.readouterr().err
+    if "no video" in err:
+        pytest.skip(err.strip())
+    import imageio.v2 as imageio
+
+    written = next(tmp_path.glob("clip.mp4*"))
+    frames = imageio.mimread(written, memtest=False)
+    assert len(frames) >= 15 and frames[0].shape[:2] == (240, 320)
+    assert np.std(frames[0]) > 5  # a rendered scene, not a blank frame
