@@ -53,6 +53,17 @@ logger = logging.getLogger("hover.deploy.runner")
 STAGES = ("read_state", "build_obs", "inference", "publish")
 
 
+@dataclass(frozen=True)
+class TickRecord:
+    """One policy tick, for reports and tests: when, the state after it, the robot tick read, state finite."""
+
+    time: float
+    state: str
+    robot_tick: int | None
+    state_finite: bool
+    max_kp: float
+
+
 class LatencyStats:
     """Rolling per-stage durations (s) -> p50/p99/max in ms."""
 
@@ -175,6 +186,8 @@ class Runner:
         self._stop = threading.Event()
         self._last_command = None
         self._seen: dict[str, float] = {}
+        self.trace: deque[TickRecord] = deque(maxlen=100_000)
+        self.state_before_exit: str | None = None
         if policy is not None:
             import torch
 
@@ -268,6 +281,8 @@ class Runner:
         if sm.state in (State.SOFT_START, State.HOLD, State.POLICY):
             self.last_safe_q = targets.q.copy()
         self.latest = targets
+        self.trace.append(TickRecord(now, sm.state.value, None if reading is None else reading.view.tick,
+                                     state_ok, float(np.max(np.abs(targets.kp)))))  # fmt: skip
         self._write(targets)
         self.stats.record("publish", time.monotonic() - t3)
         self.ticks += 1
@@ -389,6 +404,7 @@ class Runner:
     def shutdown(self) -> None:
         """Leave the robot in damping (if it was active) and send that command a few times."""
         now = time.monotonic()
+        self.state_before_exit = self.machine.state.value
         if self.machine.state is not State.PASSIVE:
             self.machine.stop(now, "runner exit")
         final = self.machine.targets(now)
@@ -408,6 +424,7 @@ class Runner:
             "period_error_p50_ms": float(np.percentile(err, 50)), "period_error_p99_ms": float(np.percentile(err, 99)),
             "period_error_max_ms": float(err.max()), "published": self.publish_count,
             "publish_errors": self.publish_errors, "state": self.machine.state.value,
+            "state_before_exit": self.state_before_exit,
             "transitions": [(round(t.time, 4), t.src.value, t.dst.value, t.reason) for t in self.machine.history],
             "safety_events": [(round(e.time, 4), e.check, e.reason, e.action) for e in self.events],
             "latency": self.stats.summary(),

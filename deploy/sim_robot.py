@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import signal
+import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -294,7 +295,7 @@ class SimRobot:
                 out = self.make_state(self._state_msg())
                 if out is not None:
                     writer.write(out)
-                time.sleep(0.002)
+                time.sleep(0.01)
             t0 = time.monotonic()
             sim_start, steps = self.sim_time, 0
             while duration_s <= 0 or self.sim_time < duration_s:
@@ -332,6 +333,42 @@ class SimRobot:
 
             self._msg = new_low_state()
         return self._msg
+
+
+def spawn_sim_robot(domain: int, net: str = "lo", args: tuple[str, ...] | list[str] = (), wait: bool = True,
+                    timeout_s: float = 60.0) -> subprocess.Popen:  # fmt: skip
+    """Start ``python -m hover.deploy.sim_robot`` (extra CLI ``args``); with ``wait``, wait for its ready line.
+
+    Stop it with :func:`stop_sim_robot` (SIGTERM: it writes its ``--report`` and exits).
+    """
+    cmd = [sys.executable, "-m", "hover.deploy.sim_robot", "--domain", str(domain), "--net", net, *args]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return wait_sim_robot_ready(proc, timeout_s) if wait else proc
+
+
+def wait_sim_robot_ready(proc: subprocess.Popen, timeout_s: float = 60.0) -> subprocess.Popen:
+    """Block until a spawned sim-robot prints its ready line (RuntimeError with its stderr if it dies)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if line.startswith("sim-robot ready"):
+            return proc
+        if not line and proc.poll() is not None:
+            break
+    err = proc.stderr.read() if proc.poll() is not None else "timed out"
+    proc.kill()
+    raise RuntimeError(f"sim-robot did not start ({' '.join(proc.args[3:])}): {err.strip()[-2000:]}")
+
+
+def stop_sim_robot(proc: subprocess.Popen, timeout_s: float = 15.0) -> int:
+    """SIGTERM ``proc`` (a spawned sim-robot) and wait; kill it after ``timeout_s``. Returns the exit code."""
+    if proc.poll() is None:
+        proc.terminate()
+    try:
+        return proc.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return proc.wait()
 
 
 def _raise_interrupt(signum: int, frame: object) -> None:  # noqa: ARG001

@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -104,9 +105,11 @@ def write_student_onnx(path: str | os.PathLike, module: Any = None, robot: Robot
     module = module.eval()
     with tempfile.TemporaryDirectory() as tmp:
         raw = Path(tmp) / "raw.onnx"
-        torch.onnx.export(module, (torch.zeros(1, obs_dim),), str(raw), input_names=["obs"], output_names=["actions"],
-                          dynamic_axes={"obs": {0: "batch"}, "actions": {0: "batch"}}, opset_version=18,
-                          dynamo=False)  # fmt: skip
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            torch.onnx.export(module, (torch.zeros(1, obs_dim),), str(raw), input_names=["obs"], output_names=["actions"],
+                              dynamic_axes={"obs": {0: "batch"}, "actions": {0: "batch"}}, opset_version=18,
+                              dynamo=False)  # fmt: skip
         model = onnx.load(str(raw))
     entry = model.metadata_props.add()
     entry.key, entry.value = "hover", json.dumps(_student_metadata(robot, obs_dim, HISTORY_LENGTH))
