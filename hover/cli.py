@@ -24,6 +24,7 @@ COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
     (("export",), "hover.export:main", "export a trained policy to ONNX with robot/observation metadata"),
     (("sim2sim",), "hover.deploy.sim2sim:main", "run an exported student ONNX in a differently configured MuJoCo over many clips; metrics per mode"),
     (("sim-robot",), "hover.deploy.sim_robot:main", "a MuJoCo H1 speaking the robot's DDS topics (rt/lowstate, rt/lowcmd) for hover run"),
+    (("inputs", "show"), "hover.deploy.inputs.cli:main", "print the commands and events of an input source (joystick, remote, VR, playback, keyboard) to check a device"),
     (("run",), "hover.deploy.cli:main", "run an exported student on the robot (or sim-robot) over DDS: 50 Hz loop, states, safety"),
     (("commands", "layout"), "hover.commands.layout:main", "print the command and mask layout table"),
     (("bench", "sim"), "hover.benchmarks.sim:main", "simulation throughput (env steps/s, physics limit ratio) as JSON"),

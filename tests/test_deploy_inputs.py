@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 
 import numpy as np
 import pytest
@@ -278,3 +279,35 @@ def test_make_input_specs_and_errors():
         make_input("idle", max_speed=3.0)
     with pytest.raises(ValueError, match="headset"):
         make_input("vr:")
+
+
+def test_missing_optional_packages_give_a_clear_error(monkeypatch):
+    from hover.deploy.inputs import OptionalDependencyError
+
+    monkeypatch.setitem(sys.modules, "pygame", None)
+    with pytest.raises(OptionalDependencyError, match=r"pip install 'hover\[deploy\]'.*pygame"):
+        make_input("joystick")
+    monkeypatch.setitem(sys.modules, "avp_stream", None)
+    with pytest.raises(OptionalDependencyError, match="avp-stream"):
+        make_input("vr:10.0.0.2")
+
+
+def test_inputs_show_cli_prints_the_active_columns(capsys, monkeypatch):
+    from hover.deploy.inputs.cli import main
+
+    r, w = os.pipe()
+    os.write(w, b"ww")
+    with os.fdopen(r) as stdin:
+        monkeypatch.setattr(sys, "stdin", stdin)
+        assert (
+            main(
+                ["--input", "keyboard+playback::0", "--seconds", "0.12", "--rate", "20"], "hover inputs show"
+            )
+            == 0
+        )
+    os.close(w)
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) >= 2 and all("[keyboard]" in line for line in out)
+    assert "locomotion" in out[0] and "lin_vel_x=+0.200" in out[0] and "height=+1.000" in out[0]
+    with pytest.raises(ValueError, match="no file descriptor"):
+        KeyboardInput(ROBOT, LAYOUT, stream=object())

@@ -44,7 +44,10 @@ class KeyReader:
 
     def __init__(self, stream: IO | int | None = None) -> None:
         stream = sys.stdin if stream is None else stream
-        self.fd = stream if isinstance(stream, int) else stream.fileno()
+        try:
+            self.fd = stream if isinstance(stream, int) else stream.fileno()
+        except (AttributeError, OSError, ValueError) as exc:
+            raise ValueError(f"keyboard input: {stream!r} has no file descriptor to read keys from") from exc
         self.eof = False
         self._saved = None
         if os.isatty(self.fd):
@@ -139,9 +142,10 @@ class KeyboardInput:
         if self._polled_at == now:
             return
         self._polled_at = now
-        for key in self.reader.read():
+        keys = self.reader.read()
+        for key in keys:
             self.press(key)
-        if not self.reader.eof:
+        if keys or not self.reader.eof:  # the stream was alive at this poll
             self._stamp = now
 
     def press(self, key: str) -> None:
