@@ -18,10 +18,12 @@ metrics are over the frames up to the failure. The report per mode: ``success_ra
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import multiprocessing as mp
 import sys
+import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -35,7 +37,9 @@ from hover.deploy.sim2sim_worker import ClipOutcome, Job, JobResult, PhysicsConf
 class Sim2SimConfig:
     """Check an exported student policy in a differently configured MuJoCo (see ``hover.deploy.sim2sim``)."""
 
-    policy: str = "policy.onnx"  # exported student ONNX (`hover export --policy builtin:student`)
+    policy: str = (
+        "builtin:student"  # exported student .onnx, or a checkpoint/run folder/builtin:NAME (exported first)
+    )
     motions: str | None = None  # motion file or folder; default: the built-in motion set
     clips: tuple[str, ...] = ()  # clip names to play; default: all
     num_clips: int | None = None  # only the first N clips
@@ -44,10 +48,10 @@ class Sim2SimConfig:
     workers: int = 2  # parallel processes (spawn), one MuJoCo model each
     batch: int = 8  # clips stepped together in one process (batched inference)
     physics_dt: float = 0.001  # s (training: 0.005)
-    solver: Literal["newton", "cg", "pgs"] = "cg"
-    iterations: int = 50
-    ls_iterations: int = 50
-    integrator: Literal["euler", "implicitfast", "implicit", "rk4"] = "euler"
+    solver: Literal["newton", "cg", "pgs"] = "cg"  # constraint solver (training: newton)
+    iterations: int = 50  # solver iterations (training: 10)
+    ls_iterations: int = 50  # line-search iterations (training: 20)
+    integrator: Literal["euler", "implicitfast", "implicit", "rk4"] = "euler"  # (training: implicitfast)
     latency_ms: float = 0.0  # observation -> new targets delay
     model: str | None = None  # another MJCF of the robot (joints mapped by name)
     video: str | None = None  # write an MP4 of one clip here
@@ -167,7 +171,25 @@ def format_table(report: dict) -> str:
 
 
 def run_sim2sim(cfg: Sim2SimConfig) -> tuple[dict, list[ClipOutcome]]:
-    """Check the policy, plan and run the jobs; returns (report, outcomes)."""
+    """Check the policy, plan and run the jobs, write the video; returns (report, outcomes).
+
+    ``cfg.policy`` is an exported ``.onnx`` file, or a checkpoint / run folder / ``builtin:NAME``,
+    which is first exported to ONNX (``hover.export``) in a temporary folder.
+    """
+    if str(cfg.policy).endswith(".onnx"):
+        return _run_onnx(cfg)
+    from hover.export import export_onnx
+    from hover.policies import load_policy
+
+    loaded = load_policy(cfg.policy)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = export_onnx(loaded, Path(tmp) / "policy.onnx")
+        report, outcomes = _run_onnx(dataclasses.replace(cfg, policy=str(path)))
+    report["policy"] = str(cfg.policy)
+    return report, outcomes
+
+
+def _run_onnx(cfg: Sim2SimConfig) -> tuple[dict, list[ClipOutcome]]:
     from hover.commands import resolve_modes
     from hover.deploy.policy import OnnxPolicy, student_layout
 
@@ -181,7 +203,20 @@ def run_sim2sim(cfg: Sim2SimConfig) -> tuple[dict, list[ClipOutcome]]:
     start = time.perf_counter()
     results = run_jobs(jobs)
     wall = time.perf_counter() - start
-    return build_report(cfg, modes, results, wall), [o for r in results for o in r.outcomes]
+    report = build_report(cfg, modes, results, wall)
+    outcomes = [o for r in results for o in r.outcomes]
+    if cfg.video:
+        path = Path(cfg.video)
+        if cfg.out and path.parent == Path("."):
+            path = Path(cfg.out) / path
+        try:
+            written = write_video(
+                path, outcomes, policy.control_dt, policy.robot, cfg.video_width, cfg.video_height
+            )
+            report["video"] = str(written)
+        except (RuntimeError, ValueError) as err:  # no OpenGL, size over the offscreen buffer
+            report["video_error"] = str(err)
+    return report, outcomes
 
 
 def write_video(path: str | Path, outcomes: list[ClipOutcome], control_dt: float, robot: Any,
@@ -225,7 +260,7 @@ def main(argv: list[str], prog: str) -> int:
                    description="Run an exported student ONNX in a differently configured MuJoCo (1 kHz explicit PD, "
                                "other solver, optional other MJCF) over many clips; report metrics per mode.")  # fmt: skip
     try:
-        report, outcomes = run_sim2sim(cfg)
+        report, _ = run_sim2sim(cfg)
     except (FileNotFoundError, ValueError, PolicyMetadataError) as err:
         print(f"{prog}: {err}", file=sys.stderr)
         return 2
@@ -233,20 +268,10 @@ def main(argv: list[str], prog: str) -> int:
         out = Path(cfg.out)
         out.mkdir(parents=True, exist_ok=True)
         atomic_write_json(out / "report.json", report)
-    if cfg.video:
-        from hover.deploy.policy import OnnxPolicy
-
-        policy = OnnxPolicy(cfg.policy)
-        path = Path(cfg.video)
-        if cfg.out and path.parent == Path("."):
-            path = Path(cfg.out) / path
-        try:
-            written = write_video(
-                path, outcomes, policy.control_dt, policy.robot, cfg.video_width, cfg.video_height
-            )
-            print(f"video: {written}", file=sys.stderr)
-        except (RuntimeError, ValueError) as err:  # no OpenGL, size over the offscreen buffer
-            print(f"{prog}: no video: {err}", file=sys.stderr)
+    if "video" in report:
+        print(f"video: {report['video']}", file=sys.stderr)
+    if "video_error" in report:
+        print(f"{prog}: no video: {report['video_error']}", file=sys.stderr)
     print(json.dumps(report, indent=2) if cfg.json else format_table(report))
     return 0
 

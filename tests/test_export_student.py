@@ -125,14 +125,12 @@ def test_other_history_length_is_found_from_the_width(tmp_path):
     )
 
 
-def test_hover_export_cli_from_a_student_checkpoint(tmp_path, capsys):
-    """A checkpoint as ``hover train student`` writes it -> ``hover export`` -> ONNX equal to torch."""
+def write_student_checkpoint(path: Path, seed: int = 2) -> Path:
+    """An untrained student checkpoint in the format ``hover train student`` writes (iteration 7)."""
     import json
 
     from rsl_rl.models import MLPModel
 
-    from hover.cli import main as hover_main
-    from hover.policies import load_policy
     from hover.training import student as S
     from hover.training.teacher import TeacherTrainConfig, rsl_rl_config
 
@@ -140,13 +138,23 @@ def test_hover_export_cli_from_a_student_checkpoint(tmp_path, capsys):
     text = S.config_to_json(cfg, rsl_rl_config(TeacherTrainConfig())["actor"])
     model_cfg = dict(json.loads(text)["rsl_rl"]["student"])
     model_cfg.pop("class_name")
-    torch.manual_seed(2)
+    torch.manual_seed(seed)
     model = MLPModel(TensorDict({"student": torch.zeros(1, 1782)}, batch_size=[1]), {"actor": ["student"]}, "actor",
                      19, **model_cfg)  # fmt: skip
     state = model.state_dict()
     state["obs_normalizer._mean"] = torch.randn_like(state["obs_normalizer._mean"])
-    ckpt = tmp_path / "student_7.pt"
-    torch.save({"kind": "student", "iter": 7, "config": text, "student_state_dict": state}, ckpt)
+    torch.save({"kind": "student", "iter": 7, "config": text, "student_state_dict": state}, path)
+    return path
+
+
+def test_hover_export_cli_from_a_student_checkpoint(tmp_path, capsys):
+    """A checkpoint as ``hover train student`` writes it -> ``hover export`` -> ONNX equal to torch."""
+    import json
+
+    from hover.cli import main as hover_main
+    from hover.policies import load_policy
+
+    ckpt = write_student_checkpoint(tmp_path / "student_7.pt")
     out = tmp_path / "student.onnx"
     assert hover_main(["export", "--policy", str(ckpt), "--out", str(out)]) == 0
     report = json.loads(capsys.readouterr().out)

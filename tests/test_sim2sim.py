@@ -22,7 +22,7 @@ from hover.robots.mjcf import build_model, build_spec, default_qpos
 from hover.student import student_obs_layout
 
 sys.path.insert(0, str(Path(__file__).parent))
-from test_export_student import make_policy  # noqa: E402
+from test_export_student import make_policy, write_student_checkpoint  # noqa: E402
 
 ROBOT = get_robot("h1")
 KP = np.array([j.kp for j in ROBOT.joints])
@@ -187,3 +187,11 @@ def test_video_of_one_clip(onnx_dir, tmp_path, capsys):
     frames = imageio.mimread(written, memtest=False)
     assert len(frames) >= 15 and frames[0].shape[:2] == (240, 320)
     assert np.std(frames[0]) > 5  # a rendered scene, not a blank frame
+
+
+def test_a_checkpoint_is_exported_first(tmp_path):
+    ckpt = write_student_checkpoint(tmp_path / "student_7.pt")
+    report, outcomes = run_sim2sim(Sim2SimConfig(policy=str(ckpt), clips=("stand_still",), seconds=0.2,
+                                                 mode="head", workers=1))  # fmt: skip
+    assert report["policy"] == str(ckpt) and len(outcomes) == 1 and outcomes[0].frames >= 1
+    assert np.isfinite(report["modes"]["head"]["mpjpe_g_mm"])
