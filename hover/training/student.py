@@ -100,12 +100,12 @@ def teacher_model_config(path: Path) -> dict[str, Any]:
     from hover.training.teacher import config_from_json, rsl_rl_config
 
     ckpt = torch.load(path, weights_only=True, map_location="cpu")
+    if ckpt.get("kind", "teacher") != "teacher" or "actor_state_dict" not in ckpt:
+        raise ValueError(f"{path}: a {ckpt.get('kind', 'student')} checkpoint, not a teacher")
     text = ckpt.get("config") or ""
     if not text:
         raise ValueError(f"{path}: teacher checkpoint has no saved config; cannot rebuild its network")
     cfg = config_from_json(text, str(path))
-    if ckpt.get("kind", "teacher") != "teacher":
-        raise ValueError(f"{path}: a {ckpt.get('kind')} checkpoint, not a teacher")
     return rsl_rl_config(cfg)["actor"]
 
 

@@ -1,0 +1,86 @@
+"""The tracking env's student observation group: masks, exact zeros, run-time mode switch, history."""
+
+import torch
+
+from hover.commands import apply_mask, command_from_reference, command_layout, expand_mask, mask_for_mode
+from hover.student import student_obs_layout
+from hover.training.teacher import TeacherTrainConfig, make_env
+
+LAYOUT = command_layout("h1")
+SLICES = student_obs_layout("h1").slices()
+
+
+def _env(modes=("random",), n=6):
+    cfg = TeacherTrainConfig(num_envs=n, num_threads=1)
+    cfg.env.student.enabled = True
+    cfg.env.student.modes = modes
+    cfg.env.domain_rand.enabled = False
+    return make_env(cfg)
+
+
+def test_masked_out_command_columns_are_exactly_zero_and_command_matches_builder():
+    env = _env()
+    try:
+        for _ in range(3):
+            obs, *_ = env.step(torch.randn(env.num_envs, 19) * 0.1)
+        s = obs["student"]
+        mask = s[:, SLICES["mask"]]
+        assert torch.equal(mask, env.masks)
+        cmd = s[:, SLICES["command"]]
+        off = expand_mask(mask, LAYOUT) == 0
+        assert off.any() and torch.all(cmd[off] == 0.0)
+        state, ref = env.robot_state(), env.reference_state()
+        full = command_from_reference(ref, state.root_pos, state.root_quat, state.joint_pos, LAYOUT)
+        assert torch.allclose(cmd, apply_mask(full, mask, LAYOUT), atol=1e-6)
+    finally:
+        env.backend.close()
+
+
+def test_mode_switch_changes_the_mask_and_nothing_else():
+    env = _env(modes=("omnih2o",))
+    try:
+        obs, *_ = env.step(torch.zeros(env.num_envs, 19))
+        before = obs["student"].clone()
+        assert torch.equal(before[:, SLICES["mask"]], mask_for_mode("omnih2o", LAYOUT).expand(env.num_envs, -1))
+        env.set_mode(torch.tensor([1, 3]), "humanplus")
+        after = env.get_observations()["student"]
+        changed = (after != before).any(0)
+        allowed = torch.zeros_like(changed)
+        allowed[SLICES["mask"]] = True
+        allowed[SLICES["command"]] = True
+        assert not changed[~allowed].any()  # proprio, last action and history untouched
+        assert torch.equal(after[[0, 2, 4, 5]], before[[0, 2, 4, 5]])  # other envs untouched
+        m = mask_for_mode("humanplus", LAYOUT)
+        assert torch.equal(after[1, SLICES["mask"]], m)
+        # the command is the same unmasked command, seen through the new mask
+        state, ref = env.robot_state(), env.reference_state()
+        full = command_from_reference(ref, state.root_pos, state.root_quat, state.joint_pos, LAYOUT)
+        assert torch.allclose(after[1, SLICES["command"]], apply_mask(full[1:2], m[None], LAYOUT)[0], atol=1e-6)
+        # it sticks through the next step and is redrawn from the episode modes only at a reset
+        obs, *_ = env.step(torch.zeros(env.num_envs, 19))
+        assert torch.equal(obs["student"][3, SLICES["mask"]], m)
+    finally:
+        env.backend.close()
+
+
+def test_history_holds_the_last_proprio_and_action_newest_first():
+    env = _env(n=2)
+    lay = student_obs_layout("h1")
+    try:
+        obs0 = env.get_observations()["student"].clone()
+        a1 = torch.full((2, 19), 0.1)
+        obs1, *_ = env.step(a1)
+        a2 = torch.full((2, 19), -0.2)
+        obs2, _, dones, _ = env.step(a2)
+        assert not dones.any()
+        hist = obs2["student"][:, SLICES["history"]].reshape(2, lay.history_length, lay.frame_dim)
+        p = lay.proprio_dim
+        assert torch.allclose(hist[:, 0, :p], obs1["student"][:, SLICES["proprio"]])
+        assert torch.allclose(hist[:, 0, p:], a2) and torch.allclose(hist[:, 1, p:], a1)
+        assert torch.allclose(hist[:, 1, :p], obs0[:, SLICES["proprio"]])
+        assert torch.allclose(obs2["student"][:, SLICES["last_action"]], a2)
+        # after the reset, the history is the initial proprio repeated with zero actions
+        assert torch.allclose(hist[:, 2:, :p], obs0[:, SLICES["proprio"]].unsqueeze(1).expand(-1, 23, -1))
+        assert torch.all(hist[:, 2:, p:] == 0)
+    finally:
+        env.backend.close()

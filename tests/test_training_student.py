@@ -1,0 +1,93 @@
+"""hover train student: DAgger distillation learns (the behaviour loss falls), saves, resumes, loads."""
+
+import json
+
+import pytest
+import torch
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from hover.policies import load_policy
+from hover.training import student as S
+from hover.training.runner import list_checkpoints
+
+
+def _cfg(tmp_path, iterations, **kw):
+    cfg = S.StudentTrainConfig(num_envs=8, max_iterations=iterations, run_dir=str(tmp_path / "run"),
+                               save_interval=5, num_threads=1, update_threads=1, **kw)  # fmt: skip
+    cfg.distillation.num_steps_per_env = 8
+    cfg.distillation.gradient_length = 4
+    return cfg
+
+
+def _scalars(run_dir, tag):
+    acc = EventAccumulator(str(run_dir))
+    acc.Reload()
+    return [e.value for e in acc.Scalars(tag)]
+
+
+def _fixed_states(cfg, steps=12):
+    """Student/teacher observations of states visited by the teacher itself (a fixed test set)."""
+    from hover.training.teacher import make_env
+
+    env = make_env(S.prepare(cfg))
+    teacher = load_policy(cfg.teacher)
+    obs, out = env.get_observations(), []
+    for _ in range(steps):
+        out.append(obs.clone())
+        obs, *_ = env.step(teacher.act(obs))
+    env.backend.close()
+    return torch.cat([o.to_dict()["student"] for o in out]), torch.cat([teacher.act(o) for o in out])
+
+
+def test_distillation_loss_decreases_and_checkpoint_loads(tmp_path):
+    torch.manual_seed(0)
+    cfg = _cfg(tmp_path, 12, modes="omnih2o")  # one mode, nominal physics, many small gradient steps
+    cfg.env.domain_rand.enabled = False
+    cfg.distillation.num_learning_epochs, cfg.distillation.gradient_length = 4, 1
+    student_obs, teacher_actions = _fixed_states(cfg)
+    from tensordict import TensorDict
+
+    test_set = TensorDict({"student": student_obs}, batch_size=[len(student_obs)])
+    cfg.keep_checkpoints = 0
+    run = S.train(cfg)
+    assert len(_scalars(run, "Loss/behavior")) == 12
+    # imitation error on states the teacher visits itself: after the first iteration vs the last
+    mse_first = torch.mean((load_policy(str(run / "model_0.pt")).act(test_set) - teacher_actions) ** 2)
+    mse_last = torch.mean((load_policy(str(run)).act(test_set) - teacher_actions) ** 2)
+    assert mse_last < 0.6 * mse_first, (mse_first, mse_last)
+    cfg = json.loads((run / "config.json").read_text())
+    assert cfg["kind"] == "student" and cfg["rsl_rl"]["obs_groups"]["teacher"] == ["policy"]
+    policy = load_policy(str(run))
+    assert policy.kind == "student" and policy.iteration == 11
+    assert policy.env_cfg.student.enabled
+    n_params = sum(p.numel() for p in policy.model.parameters())
+    assert 1.4e6 < n_params < 1.6e6  # the paper's ~1.5 M
+    bundle = S.export_bundled(run, tmp_path / "bundle", "student")
+    again = load_policy(str(bundle))
+    obs = torch.randn(3, 1782)
+    from tensordict import TensorDict
+
+    td = TensorDict({"student": obs}, batch_size=[3])
+    assert torch.allclose(again.act(td), policy.act(td))
+
+
+def test_resume_continues_the_same_run(tmp_path):
+    run = S.train(_cfg(tmp_path, 3))
+    assert [p.name for p in list_checkpoints(run)][-1] == "model_2.pt"
+    S.train(_cfg(tmp_path, 5, resume=str(run)))
+    assert [p.name for p in list_checkpoints(run)][-1] == "model_4.pt"
+    assert len(_scalars(run, "Loss/behavior")) == 5
+
+
+def test_specialist_modes_and_bad_names():
+    assert S.student_modes("omnih2o") == ("omnih2o",)
+    assert S.student_modes("left-hand,joystick") == ("left_hand", "locomotion")
+    assert "random" in S.student_modes("all")
+    with pytest.raises(ValueError):
+        S.student_modes("flying")
+
+
+def test_teacher_must_be_a_teacher(tmp_path):
+    run = S.train(_cfg(tmp_path, 1))
+    with pytest.raises(ValueError, match="not a teacher"):
+        S.teacher_model_config(list_checkpoints(run)[-1])
