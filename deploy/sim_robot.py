@@ -242,8 +242,11 @@ class SimRobot:
         for j, s in enumerate(slots):
             ms = msg.motor_state[s]
             ms.q, ms.dq, ms.tau_est = float(q[j]), float(dq[j]), float(tau[j])
+        mujoco.mj_kinematics(m, d)  # body poses/velocities of the current qpos/qvel (mj_step leaves the
+        mujoco.mj_comPos(m, d)  # previous step's)
+        mujoco.mj_comVel(m, d)
         quat = d.xquat[self.torso]
-        mujoco.mj_objectVelocity(m, d, mujoco.mjtObj.mjOBJ_BODY, self.torso, self._vel, 1)
+        mujoco.mj_objectVelocity(m, d, mujoco.mjtObj.mjOBJ_XBODY, self.torso, self._vel, 1)
         rot = d.xmat[self.torso].reshape(3, 3)
         imu = msg.imu_state
         imu.quaternion = [float(v) for v in quat]
