@@ -126,7 +126,7 @@ def _mode_block(outcomes: list[ClipOutcome]) -> dict[str, Any]:
     summary.pop("successful_only", None)
     return {"num_clips": len(outcomes), "success_rate": summary.pop("success_rate"),
             "mpjpe_g_mm": summary.pop("mpjpe_g_mm"), "mpjpe_l_mm": summary.pop("mpjpe_l_mm"),
-            "falls": sum(o.fell for o in outcomes), "simulated_s": sum(o.simulated_s for o in outcomes)} | summary  # fmt: skip
+            "falls": sum(o.fell for o in outcomes), "diverged": sum(o.diverged for o in outcomes), "simulated_s": sum(o.simulated_s for o in outcomes)} | summary  # fmt: skip
 
 
 def build_report(cfg: Sim2SimConfig, modes: tuple[str, ...], results: list[JobResult], wall_s: float) -> dict:

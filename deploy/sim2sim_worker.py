@@ -164,6 +164,16 @@ class MujocoRobot:
             d.qfrc_applied[self.dadr] = self.torques(i, targets)
             mujoco.mj_step(m, d)
 
+    def diverged(self, i: int) -> bool:
+        """MuJoCo flagged a bad state of env ``i`` (it then resets the data to qpos0) or it is non-finite."""
+        d = self.data[i]
+        bad = (
+            mujoco.mjtWarning.mjWARN_BADQACC,
+            mujoco.mjtWarning.mjWARN_BADQPOS,
+            mujoco.mjtWarning.mjWARN_BADQVEL,
+        )
+        return any(d.warning[int(w)].number > 0 for w in bad) or not np.isfinite(d.qpos).all()
+
     def state(self, i: int) -> dict[str, np.ndarray]:
         """Root pos/quat (world, wxyz), root linear velocity (world), angular velocity (pelvis frame),
         joint pos/vel (policy order) of env ``i``."""
@@ -201,10 +211,11 @@ class ClipOutcome:
     name: str
     success: bool
     fell: bool
+    diverged: bool  # MuJoCo reported a bad state (the rollout stopped there)
     frames: int  # scored frames (1..end)
     simulated_s: float
     fail_time_s: float | None
-    fail_reason: str | None  # "fall" or "mean_body_distance"
+    fail_reason: str | None  # "fall", "sim_diverged" or "mean_body_distance"
     metrics: dict[str, float] = field(default_factory=dict)
     robot_qpos: np.ndarray | None = None
     ref_qpos: np.ndarray | None = None
@@ -289,6 +300,7 @@ def _rollout(policy, sim: MujocoRobot, job: Job, mode: str, clip_ids: list[int])
     alive = np.ones(n, dtype=bool)
     end = steps.numpy().copy()
     fell_at = np.full(n, -1)
+    diverged_at = np.full(n, -1)
 
     def read(k: int) -> dict[str, torch.Tensor]:
         st = [sim.state(i) for i in range(n)]
@@ -320,7 +332,9 @@ def _rollout(policy, sim: MujocoRobot, job: Job, mode: str, clip_ids: list[int])
         proprio = proprioception(s["joint_pos"], s["joint_vel"], default, s["base_ang_vel"],
                                  projected_gravity(s["root_quat"]))  # fmt: skip
         for i in np.flatnonzero(alive):
-            if fell(rec["root_pos"][i, k], rec["root_quat"][i, k]):
+            if sim.diverged(i):  # the recorded frame k is MuJoCo's reset pose, not the robot's
+                diverged_at[i], end[i], alive[i] = k, k - 1, False
+            elif fell(rec["root_pos"][i, k], rec["root_quat"][i, k]):
                 fell_at[i], end[i], alive[i] = k, k, False
             elif k >= end[i]:
                 alive[i] = False
@@ -343,9 +357,11 @@ def _rollout(policy, sim: MujocoRobot, job: Job, mode: str, clip_ids: list[int])
     ref_traj = Trajectory(ref.body_pos.reshape(*shape, -1, 3), ref.root_quat.reshape(*shape, 4),
                           ref.root_lin_vel.reshape(*shape, 3), ref.joint_pos.reshape(*shape, -1))  # fmt: skip
     crit = first_failure_frame(robot_traj.body_pos, ref_traj.body_pos, valid, FAILURE_MEAN_DISTANCE_M).numpy()
+    stopped = np.where(fell_at >= 0, fell_at, np.where(diverged_at >= 0, diverged_at, steps.numpy()))
     reasons: list[str | None] = ["fall" if f >= 0 else None for f in fell_at]
+    reasons = ["sim_diverged" if dv >= 0 else r for dv, r in zip(diverged_at, reasons, strict=True)]
     for i in range(n):
-        if crit[i] >= 1 and crit[i] <= end[i] and (fell_at[i] < 0 or crit[i] < fell_at[i]):
+        if 1 <= crit[i] <= end[i] and (reasons[i] is None or crit[i] < end[i]):
             end[i], reasons[i] = crit[i], "mean_body_distance"
     scored = (torch.arange(frames)[None, :] <= torch.as_tensor(end)[:, None]) & (
         torch.arange(frames)[None, :] >= 1
@@ -357,7 +373,7 @@ def _rollout(policy, sim: MujocoRobot, job: Job, mode: str, clip_ids: list[int])
         keep = job.record == (mode, c)
         out.append(ClipOutcome(
             mode=mode, name=lib.clip_names[i], success=reasons[i] is None, fell=bool(fell_at[i] >= 0), frames=last,
-            simulated_s=float((fell_at[i] if fell_at[i] >= 0 else steps[i]) * dt),
+            diverged=bool(diverged_at[i] >= 0), simulated_s=float(stopped[i] * dt),
             fail_time_s=None if reasons[i] is None else last * dt, fail_reason=reasons[i],
             metrics={key: float(v[i]) for key, v in per_clip.items()},
             robot_qpos=_qpos(t, i, last) if keep else None,

@@ -195,3 +195,16 @@ def test_a_checkpoint_is_exported_first(tmp_path):
                                                  mode="head", workers=1))  # fmt: skip
     assert report["policy"] == str(ckpt) and len(outcomes) == 1 and outcomes[0].frames >= 1
     assert np.isfinite(report["modes"]["head"]["mpjpe_g_mm"])
+
+
+def test_divergence_is_detected():
+    sim = MujocoRobot(ROBOT, ROBOT.joint_names, KP, KD, EFFORT, PhysicsConfig())
+    q0 = default_qpos(ROBOT)
+    z = np.zeros(3)
+    sim.reset(0, q0[:3], q0[3:7], z, z, q0[7:], np.zeros(ROBOT.num_joints))
+    sim.step(0, q0[7:], 5)
+    assert not sim.diverged(0)
+    bad = q0[7:].copy()
+    bad[3] = np.nan
+    sim.step(0, bad, 1)  # a NaN torque: MuJoCo warns and resets the data
+    assert sim.diverged(0)
