@@ -197,7 +197,8 @@ def test_a_checkpoint_is_exported_first(tmp_path):
     assert np.isfinite(report["modes"]["head"]["mpjpe_g_mm"])
 
 
-def test_divergence_is_detected():
+def test_divergence_is_detected(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # MuJoCo logs the warning to MUJOCO_LOG.TXT in the working directory
     sim = MujocoRobot(ROBOT, ROBOT.joint_names, KP, KD, EFFORT, PhysicsConfig())
     q0 = default_qpos(ROBOT)
     z = np.zeros(3)
