@@ -20,14 +20,15 @@ def make_backend(
     """Create backend ``name`` with ``num_envs`` worlds of ``robot``.
 
     ``mujoco``: MuJoCo CPU, options ``num_threads`` and ``model_options`` (see ``MujocoBackend``).
-    ``mjwarp``: MuJoCo Warp on a GPU (not implemented yet).
+    ``mjwarp``: MuJoCo Warp (``device`` cuda or cpu), options ``model_options``, ``nconmax``, ``njmax``,
+    ``use_graph``, ``check_overflow`` (see ``MjwarpBackend``); needs the ``gpu`` extra.
     """
     if name == "mujoco":
         from hover.envs.backends.mujoco import MujocoBackend
 
         return MujocoBackend(robot, num_envs, device=device, **options)
     if name == "mjwarp":
-        raise NotImplementedError(
-            "backend 'mjwarp' (MuJoCo Warp, GPU) is not implemented yet; use backend 'mujoco' (CPU)"
-        )
+        from hover.envs.backends.mjwarp import MjwarpBackend
+
+        return MjwarpBackend(robot, num_envs, device=device, **options)
     raise ValueError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
