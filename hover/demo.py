@@ -1,9 +1,12 @@
 """``hover demo``: the built-in default, end to end, with nothing but the installed package.
 
 1. loads the built-in robot motion set;
-2. loads the bundled policy (``builtin:teacher`` by default) and evaluates it on every built-in clip
-   in the MuJoCo backend with the paper's protocol (from t = 0, no DR, delay 2 steps);
-3. writes a rollout video of chosen clips (robot + green reference ghost) and ``report.json``.
+2. loads the bundled policy (``builtin:student`` by default, ``builtin:teacher`` when no student is
+   bundled) and evaluates it on every built-in clip in the MuJoCo backend with the paper's protocol
+   (from t = 0, no DR, delay 2 steps); a student is evaluated in each of ``--modes``;
+3. a student also tracks ``--switch-clip`` while its command mode changes mid-clip
+   (``--schedule MODE@STEP,...``: the student sees the new mask, nothing else changes);
+4. writes a rollout video (robot + green reference ghost) and ``report.json``.
 Without a bundled policy (or with ``--kinematic``) it plays the clips kinematically instead.
 """
 
@@ -26,8 +29,11 @@ class DemoConfig:
     with a video and a JSON report."""
 
     out: Path = Path("out/demo")  # folder for report.json and the video
-    policy: str = "builtin:teacher"  # policy to run: builtin:teacher, a checkpoint .pt or a run folder
-    video_clips: tuple[str, ...] = ()  # clips shown in the video; default: the first two clips
+    policy: str = "builtin:student"  # builtin:student|teacher, a checkpoint .pt or a run folder
+    modes: str = "humanplus,omnih2o,locomotion"  # modes a student is evaluated in ("all" = every named mode)
+    switch_clip: str = "walk_forward"  # clip a student tracks while switching modes (shown in the video)
+    schedule: str = "humanplus@0,omnih2o@130,locomotion@270"  # mode switches: MODE@POLICY_STEP (50 Hz)
+    video_clips: tuple[str, ...] = ()  # teacher/kinematic video clips; default: the first two clips
     video: bool = True  # write a video (MP4, GIF when ffmpeg is missing)
     kinematic: bool = False  # only play the reference motions kinematically (no physics, no policy)
     num_threads: int | None = None  # simulator threads; default: all cores
@@ -68,7 +74,14 @@ def run_demo(cfg: DemoConfig) -> dict[str, Any]:
         try:
             policy = load_policy(cfg.policy)
         except FileNotFoundError as e:
-            print(f"no policy to run ({e}); playing the motions kinematically instead")
+            if cfg.policy == "builtin:student":
+                print(f"no bundled student ({e}); running builtin:teacher")
+                try:
+                    policy = load_policy("builtin:teacher")
+                except FileNotFoundError as e2:
+                    print(f"no policy to run ({e2}); playing the motions kinematically instead")
+            else:
+                print(f"no policy to run ({e}); playing the motions kinematically instead")
     if policy is None:
         from hover.evaluation.video import kinematic_recording
         from hover.motion.builtin import load_builtin_motions
@@ -76,6 +89,8 @@ def run_demo(cfg: DemoConfig) -> dict[str, Any]:
         clips = {c.name: c for c in load_builtin_motions(robot)}
         recordings = [kinematic_recording(clips[n]) for n in chosen]
         report["mode"] = "kinematic"
+    elif policy.kind == "student":
+        recordings = _student_demo(cfg, policy, motions, report)
     else:
         from hover.evaluation.evaluate import evaluate
         from hover.evaluation.evaluate import recordings as eval_recordings
@@ -97,11 +112,38 @@ def run_demo(cfg: DemoConfig) -> dict[str, Any]:
         written = _video(recordings, robot, cfg.out / "demo.mp4")
         report["video"] = written
         if written:
-            print(f"video: {written} ({', '.join(chosen)})")
+            print(f"video: {written} ({', '.join(r.name for r in recordings)})")
     report["wall_s"] = round(time.perf_counter() - t0, 2)
     atomic_write_json(cfg.out / "report.json", report)
     print(f"report: {cfg.out / 'report.json'} ({report['wall_s']} s)")
     return report
+
+
+def _student_demo(cfg: DemoConfig, policy: Any, motions: Any, report: dict[str, Any]) -> list:
+    """Per-mode metrics on every clip, then one clip with run-time mode switches; returns recordings."""
+    from hover.commands import MaskSchedule
+    from hover.evaluation.modes import evaluate_modes, format_modes_table
+    from hover.evaluation.switching import rollout_with_schedule
+
+    schedule = MaskSchedule.parse(cfg.schedule)
+    if cfg.switch_clip not in motions.clip_names:
+        raise SystemExit(f"hover demo: unknown --switch-clip {cfg.switch_clip!r}; built-in clips: "
+                         f"{', '.join(motions.clip_names)}")  # fmt: skip
+    print(f"policy {policy.source} (student, iteration {policy.iteration}): evaluating modes {cfg.modes}")
+    modes = evaluate_modes(policy, motions, cfg.modes, num_threads=cfg.num_threads)
+    print(format_modes_table(modes))
+    report["mode"] = "student"
+    report["policy"] = policy.source
+    report["modes"] = modes.to_json(per_clip=False)
+    result = rollout_with_schedule(policy, motions, cfg.switch_clip, schedule, num_threads=cfg.num_threads)
+    dt = motions.robot.control_dt
+    switches = [{"step": s, "time_s": round(s * dt, 2), "mode": m} for s, m in schedule.events]
+    status = "tracked to the end" if result.success else f"failed at {result.fail_time_s:.2f} s ({result.fail_reason})"
+    print(f"mode switching on {cfg.switch_clip}: " + " -> ".join(f"{m}@{s['time_s']}s" for s, m in
+          zip(switches, (e["mode"] for e in switches), strict=True)) + f": {status}")  # fmt: skip
+    report["switching"] = {"clip": cfg.switch_clip, "schedule": switches, "success": result.success,
+                           "fail_time_s": result.fail_time_s, "metrics": result.metrics}  # fmt: skip
+    return [result.recording]
 
 
 def main(argv: list[str], prog: str = "hover demo") -> int:

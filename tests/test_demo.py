@@ -14,8 +14,20 @@ def test_kinematic_demo_writes_report(tmp_path):
 
 
 def test_demo_runs_the_bundled_teacher(tmp_path):
-    report = run_demo(DemoConfig(out=tmp_path, video=False, num_threads=1))
+    report = run_demo(DemoConfig(out=tmp_path, policy="builtin:teacher", video=False, num_threads=1))
     assert report["mode"] == "policy" and report["policy"].endswith("teacher.pt")
     metrics = report["metrics"]
     assert metrics["num_clips"] == len(report["clips"])
     assert 0.0 <= metrics["success_rate"] <= 1.0 and metrics["mpjpe_g_mm"] > 0
+
+
+def test_demo_runs_the_bundled_student_with_mode_switches(tmp_path):
+    report = run_demo(DemoConfig(out=tmp_path, video=False, num_threads=1, modes="omnih2o",
+                                 schedule="humanplus@0,omnih2o@20,locomotion@40"))  # fmt: skip
+    assert report["mode"] == "student" and report["policy"].endswith("student.pt")
+    assert list(report["modes"]["modes"]) == ["omnih2o"]
+    assert report["modes"]["modes"]["omnih2o"]["mpjpe_g_mm"] > 0
+    sw = report["switching"]
+    assert [e["mode"] for e in sw["schedule"]] == ["humanplus", "omnih2o", "locomotion"]
+    assert sw["clip"] == "walk_forward" and sw["metrics"]["mpjpe_g_mm"] > 0
+    assert json.loads((tmp_path / "report.json").read_text())["switching"]["clip"] == "walk_forward"
