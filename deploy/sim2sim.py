@@ -1,7 +1,7 @@
 """``hover sim2sim``: an exported student ONNX driven by the deploy code path in a differently
 configured MuJoCo, over many clips in parallel processes, scored with ``hover eval``'s metrics.
 
-Not the training env: each process builds its own model (:mod:`hover.deploy.sim2sim_worker`:
+Not the training env: each process builds its own model (:mod:`hover.deploy.sim2sim_physics`:
 explicit 1 kHz PD from the exported kp/kd/effort limits, CG solver, Euler integrator by default,
 optionally another MJCF of the robot with ``--model``) and runs the student with
 :class:`hover.deploy.policy.OnnxPolicy`, :class:`hover.student.StudentObservation` and commands from
@@ -30,7 +30,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from hover.deploy.sim2sim_worker import ClipOutcome, Job, JobResult, PhysicsConfig, run_job
+from hover.deploy.sim2sim_physics import PhysicsConfig
+from hover.deploy.sim2sim_worker import ClipOutcome, Job, JobResult, run_job
 
 
 @dataclass

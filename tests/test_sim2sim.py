@@ -15,7 +15,7 @@ import torch
 
 from hover.cli import main as hover_main
 from hover.deploy.sim2sim import Sim2SimConfig, benchmark_sim2sim, run_sim2sim
-from hover.deploy.sim2sim_worker import MujocoRobot, PhysicsConfig
+from hover.deploy.sim2sim_physics import MujocoRobot, PhysicsConfig
 from hover.export import export_onnx
 from hover.robots import get_robot
 from hover.robots.mjcf import build_model, build_spec, default_qpos
