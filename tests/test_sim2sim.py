@@ -209,3 +209,42 @@ def test_divergence_is_detected(tmp_path, monkeypatch):
     bad[3] = np.nan
     sim.step(0, bad, 1)  # a NaN torque: MuJoCo warns and resets the data
     assert sim.diverged(0)
+
+
+def test_first_observation_equals_the_training_envs(onnx_dir):
+    """Same state, same clip and mode: sim2sim's student observation (deploy path, MuJoCo qvel in the
+    pelvis frame) equals the tracking env's ``student`` group (world angular velocity rotated)."""
+    from hover.deploy.policy import OnnxPolicy
+    from hover.deploy.sim2sim_worker import ClipBatch
+    from hover.motion.library import MotionLibrary
+    from hover.training.teacher import TeacherTrainConfig, make_env
+
+    cfg = TeacherTrainConfig(num_envs=2, num_threads=1)
+    cfg.env.student.enabled = True
+    cfg.env.domain_rand.enabled = False
+    env = make_env(cfg)
+    try:
+        names = ["wave_both", "walk_forward"]
+        clips = torch.tensor([env.motions.clip_names.index(n) for n in names])
+        env.reset_to(torch.arange(2), clips, torch.zeros(2))
+        env.set_mode(torch.arange(2), "h2o")
+        expected = env.get_observations()["student"]
+        policy = OnnxPolicy(onnx_dir / "student.onnx")
+        lib = MotionLibrary(
+            sorted((c for c in _builtin_clips() if c.name in names), key=lambda c: names.index(c.name))
+        )
+        sim = MujocoRobot(
+            ROBOT, policy.joint_names, policy.kp, policy.kd, policy.effort_limit, PhysicsConfig(), 2
+        )
+        got = ClipBatch(policy, sim, lib, "h2o").observation()
+        assert got.shape == expected.shape == (2, 1782)
+        assert (got - expected).abs().max() < 1e-4
+        assert got[:, 44:139].abs().sum() > 0.1  # a real command (h2o bodies), not zeros
+    finally:
+        env.backend.close()
+
+
+def _builtin_clips():
+    from hover.motion.builtin import load_builtin_motions
+
+    return load_builtin_motions(ROBOT)
