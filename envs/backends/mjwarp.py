@@ -255,7 +255,11 @@ class MjwarpBackend(SimBackend):
         bits = 0
         for v in flags[worlds].tolist():
             bits |= int(v)
-        what = [f"{name} ({hint})" for name, hint in _BUFFER_OVERFLOWS.items() if bits & int(mjw.OverflowType[name])]
+        what = [
+            f"{name} ({hint})"
+            for name, hint in _BUFFER_OVERFLOWS.items()
+            if bits & int(mjw.OverflowType[name])
+        ]
         self._d["overflow"].zero_()
         raise BufferOverflowError(
             f"MjwarpBackend: MuJoCo Warp buffer overflow in {len(worlds)} world(s) (first {worlds[:5].tolist()}): "
@@ -336,7 +340,11 @@ class MjwarpBackend(SimBackend):
         d = self._d
         d["qpos"][ids] = torch.cat([self._t(root_pos, (n, 3), "root_pos"), quat, jpos], dim=1)
         d["qvel"][ids] = torch.cat(
-            [self._t(root_lin_vel, (n, 3), "root_lin_vel"), ang_local, self._t(joint_vel, (n, nj), "joint_vel")],
+            [
+                self._t(root_lin_vel, (n, 3), "root_lin_vel"),
+                ang_local,
+                self._t(joint_vel, (n, nj), "joint_vel"),
+            ],
             dim=1,
         )
         d["ctrl"][ids] = jpos

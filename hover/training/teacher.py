@@ -144,10 +144,18 @@ def make_env(cfg: TeacherTrainConfig):
 
 
 def train(cfg: TeacherTrainConfig) -> Path:
-    """Train (or resume) and return the run folder."""
+    """Train (or resume) and return the run folder.
+
+    Under torchrun (``WORLD_SIZE`` > 1) each process is one rank with its own device and seed;
+    rsl-rl all-reduces the gradients and only rank 0 writes the run folder (``hover.training.distributed``).
+    """
+    from hover.training import distributed as dist
+
+    info = dist.dist_info()
     if cfg.torch_threads:
         torch.set_num_threads(cfg.torch_threads)
-    torch.manual_seed(cfg.seed)
+    rank_cfg = dist.rank_config(cfg, info)
+    torch.manual_seed(rank_cfg.seed)
     ckpt = None
     if cfg.resume:
         run_dir, ckpt = resolve_resume(cfg.resume)
@@ -155,21 +163,25 @@ def train(cfg: TeacherTrainConfig) -> Path:
             run_dir = Path(cfg.run_dir)
     else:
         run_dir = Path(cfg.run_dir or Path("runs") / "teacher" / time.strftime("%Y%m%d-%H%M%S"))
-    run_dir.mkdir(parents=True, exist_ok=True)
     text = config_to_json(cfg)
-    atomic_write_text(run_dir / "config.json", text)
+    if info.is_main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(run_dir / "config.json", text)
 
-    env = make_env(cfg)
-    runner = HoverRunner(env, rsl_rl_config(cfg), log_dir=str(run_dir), device=cfg.device,
-                         config_json=text, keep_checkpoints=cfg.keep_checkpoints)  # fmt: skip
+    env = make_env(rank_cfg)
+    runner_cls = dist.DistributedHoverRunner if info.is_distributed else HoverRunner
+    runner = runner_cls(env, rsl_rl_config(cfg), log_dir=str(run_dir) if info.is_main else None,
+                        device=rank_cfg.device, config_json=text, keep_checkpoints=cfg.keep_checkpoints)  # fmt: skip
     runner.add_git_repo_to_log(str(Path(__file__).resolve()))
     if ckpt is not None:
         runner.load(str(ckpt))
         print(f"resumed {ckpt} at iteration {runner.current_learning_iteration}", flush=True)
     try:
         learn_until(runner, cfg.max_iterations, run_dir)
+        dist.report_sync(runner, info)
     finally:
         env.backend.close()
+        dist.shutdown()
     return run_dir
 
 
