@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from hover.deploy.sim2sim_physics import PhysicsConfig
+from hover.deploy.sim2sim_physics import MujocoRobot, PhysicsConfig
 from hover.deploy.sim2sim_worker import ClipOutcome, Job, JobResult, run_job
 
 
@@ -196,10 +196,22 @@ def _run_onnx(cfg: Sim2SimConfig) -> tuple[dict, list[ClipOutcome]]:
 
     policy = OnnxPolicy(cfg.policy)
     student_layout(policy)
+    decimation = round(policy.control_dt / cfg.physics_dt) if cfg.physics_dt > 0 else 0
+    if decimation < 1 or abs(decimation * cfg.physics_dt - policy.control_dt) > 1e-9:
+        raise ValueError(
+            f"--physics-dt {cfg.physics_dt} s must divide the policy's control dt {policy.control_dt} s"
+        )
+    if not 0.0 <= cfg.latency_ms * 1e-3 <= policy.control_dt:
+        raise ValueError(f"--latency-ms {cfg.latency_ms} must lie in [0, {policy.control_dt * 1e3:g}] ms")
     modes = resolve_modes(cfg.mode)
     clips = load_clips(cfg, policy.robot)
-    if cfg.model is not None and not Path(cfg.model).is_file():
-        raise FileNotFoundError(f"{cfg.model}: no such MJCF file")
+    if cfg.model is not None:
+        if not Path(cfg.model).is_file():
+            raise FileNotFoundError(f"{cfg.model}: no such MJCF file")
+        # loads the MJCF and maps the joints here, so a bad model fails before any process starts
+        MujocoRobot(
+            policy.robot, policy.joint_names, policy.kp, policy.kd, policy.effort_limit, physics_of(cfg)
+        )
     jobs = plan_jobs(cfg, clips, modes)
     start = time.perf_counter()
     results = run_jobs(jobs)
