@@ -7,8 +7,8 @@ Typical use::
     hover run --policy student.onnx --input joystick --net eth0 --domain 0   # the real robot
 
 Operator events come from the input source (remote/joystick buttons, keys): START = soft start to
-the default pose, POLICY = hand over to the policy, STOP = damping (held). ``--auto-start`` does
-START and POLICY by itself and is meant for simulation only.
+the default pose, POLICY = hand over to the policy, STOP = damping (held). ``--runner.auto-start`` does
+START and POLICY by itself (`--runner.auto-start`) and is meant for simulation only.
 """
 
 from __future__ import annotations

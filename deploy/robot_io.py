@@ -51,6 +51,7 @@ class DdsRobot:
         self.io = H1LowLevel(self.robot)
         self.dds = open_domain(domain_id, interface)
         self._reader = self.dds.reader(TOPIC_LOWSTATE, LowState_)
+        self._state_type = LowState_
         self._writer = self.dds.writer(TOPIC_LOWCMD, LowCmd_)
         self._msg = new_low_cmd()
         self._lock = threading.Lock()
@@ -70,6 +71,8 @@ class DdsRobot:
         samples = self._reader.take(N=16)
         now = time.monotonic()
         for msg in samples:
+            if not isinstance(msg, self._state_type):  # InvalidSample: the publisher went away
+                continue
             if self.check_crc and not crc_ok(msg):
                 self.bad_crc += 1
                 continue

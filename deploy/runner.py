@@ -133,7 +133,7 @@ def load_student_policy(path: str, robot: RobotSpec) -> Any:
 
 @dataclass
 class RunnerConfig:
-    """Runner behaviour independent of the device (see :class:`hover.deploy.cli.RunConfig` for the CLI)."""
+    """Runner behaviour: loop and publisher rates, real-time priority, operator states, safety."""
 
     rate_hz: float | None = None
     """policy rate (Hz); None = 1 / the model's control_dt (50 Hz), or 50 without a policy"""

@@ -111,7 +111,7 @@ def check_fall(projected_gravity: np.ndarray, threshold_z: float) -> str | None:
         return "fall check: projected gravity is not finite"
     if gz > threshold_z:
         tilt = float(np.degrees(np.arccos(np.clip(-gz, -1.0, 1.0))))
-        return f"fall: pelvis tilted {tilt:.0f} deg (projected gravity z {gz:.2f} > {threshold_z:.2f})"
+        return f"pelvis tilted {tilt:.0f} deg (projected gravity z {gz:.2f} > {threshold_z:.2f})"
     return None
 
 

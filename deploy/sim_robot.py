@@ -294,7 +294,8 @@ class SimRobot:
         try:
             while wait_for_command and self.stats.received == 0:
                 for msg in reader.take(N=8):
-                    self.apply_command(msg)
+                    if isinstance(msg, LowCmd_):
+                        self.apply_command(msg)
                 out = self.make_state(self._state_msg())
                 if out is not None:
                     writer.write(out)
@@ -303,7 +304,8 @@ class SimRobot:
             sim_start, steps = self.sim_time, 0
             while duration_s <= 0 or self.sim_time < duration_s:
                 for msg in reader.take(N=8):
-                    self.apply_command(msg)
+                    if isinstance(msg, LowCmd_):  # skip InvalidSample (a writer went away)
+                        self.apply_command(msg)
                 self.step()
                 steps += 1
                 if steps % state_every == 0:
