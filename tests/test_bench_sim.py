@@ -39,8 +39,8 @@ def test_bench_sim_json(capsys) -> None:
 def test_bench_sim_summary_and_errors(capsys) -> None:
     assert hover_main(["bench", "sim", "--num-envs", "2", "--seconds", "0.05", "--threads", "1"]) == 0
     assert "physics limit ratio" in capsys.readouterr().out
-    assert hover_main(["bench", "sim", "--backend", "mjwarp", "--seconds", "0.05"]) == 2
-    assert "not implemented" in capsys.readouterr().err
+    assert hover_main(["bench", "sim", "--backend", "nope", "--seconds", "0.05"]) == 2
+    assert "unknown backend" in capsys.readouterr().err
 
 
 def test_run_bench_threads_capped_by_envs() -> None:

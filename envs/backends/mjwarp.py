@@ -112,6 +112,8 @@ def buffer_sizes(model: mujoco.MjModel) -> tuple[int, int]:
 
 def _warp_device(device: torch.device) -> str:
     if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError("MjwarpBackend: device cuda requested but torch sees no CUDA device (use device cpu)")
         return f"cuda:{device.index if device.index is not None else torch.cuda.current_device()}"
     if device.type == "cpu":
         return "cpu"

@@ -32,7 +32,9 @@ class SimBenchConfig:
     """Options of ``hover bench sim``."""
 
     backend: str = "mujoco"
-    """simulator backend: mujoco (CPU) or mjwarp (GPU, not implemented yet)"""
+    """simulator backend: mujoco (CPU) or mjwarp (MuJoCo Warp; --device cuda, or cpu for a slow check)"""
+    device: str = "cpu"
+    """torch/Warp device of the backend's state (mjwarp: cuda or cpu)"""
     num_envs: int = 64
     """parallel environments"""
     seconds: float = 3.0
@@ -76,14 +78,16 @@ def run_bench(cfg: SimBenchConfig) -> dict:
         raise ValueError("num_envs, seconds and episode_s must be positive")
     robot = get_robot(cfg.robot)
     load = os.getloadavg()[0]
-    options = {} if cfg.threads is None else {"num_threads": cfg.threads}
-    backend = make_backend(cfg.backend, robot, cfg.num_envs, **options)
+    options = {} if cfg.threads is None or cfg.backend != "mujoco" else {"num_threads": cfg.threads}
+    backend = make_backend(cfg.backend, robot, cfg.num_envs, device=cfg.device, **options)
+    cuda = torch.device(cfg.device).type == "cuda"
     try:
         n = cfg.num_envs
         episode_steps = max(1, round(cfg.episode_s / backend.control_dt))
-        target = torch.tensor([j.default_pos for j in robot.joints], dtype=torch.float32).expand(n, -1)
+        target = torch.tensor([j.default_pos for j in robot.joints], dtype=torch.float32, device=cfg.device)
+        target = target.expand(n, -1)
         start = backend.get_state().clone()
-        ids = torch.arange(n)
+        ids = torch.arange(n, device=cfg.device)
 
         def reset() -> None:
             backend.reset_envs(
@@ -98,22 +102,38 @@ def run_bench(cfg: SimBenchConfig) -> dict:
         # change of machine load during the run affects both rates alike.
         model = getattr(backend, "model", None)
         raw = RawStepper(model) if isinstance(model, mujoco.MjModel) else None
-        steps, elapsed = 0, 0.0
+        steps, elapsed, physics_s = 0, 0.0, 0.0
         while elapsed < cfg.seconds or steps == 0:
             reset()
+            if cuda:
+                torch.cuda.synchronize()
             t0 = time.perf_counter()
             for _ in range(episode_steps):
                 backend.step(target)
                 backend.get_state()
+            if cuda:
+                torch.cuda.synchronize()
             elapsed += time.perf_counter() - t0
+            # one more episode, timing physics alone (the rest of a step is the state read-out)
+            if physics_s == 0.0:
+                reset()
+                t1 = time.perf_counter()
+                for _ in range(episode_steps):
+                    backend.step(target)
+                if cuda:
+                    torch.cuda.synchronize()
+                physics_s = (time.perf_counter() - t1) / episode_steps
             steps += episode_steps
             while raw is not None and raw.elapsed < elapsed / 2:
                 raw.episode(episode_steps * backend.decimation)
         env_rate = steps * n / elapsed
         threads = int(getattr(backend, "num_threads", 1))
         raw_rate = raw.rate if raw is not None else float("nan")
+        step_s = elapsed / steps
         return {
             "backend": cfg.backend,
+            "device": cfg.device,
+            "profile_s_per_step": {"physics": physics_s, "state_readout": max(step_s - physics_s, 0.0)},
             "robot": robot.name,
             "num_envs": n,
             "threads": threads,
@@ -128,21 +148,33 @@ def run_bench(cfg: SimBenchConfig) -> dict:
             "cpu_count": os.cpu_count(),
             "load_avg_1min_before": load,
             "mujoco_version": mujoco.__version__,
+            **_warp_versions(cfg.backend),
             "numpy_version": np.__version__,
         }
     finally:
         backend.close()
 
 
+def _warp_versions(backend: str) -> dict[str, str]:
+    if backend != "mjwarp":
+        return {}
+    import mujoco_warp
+    import warp
+
+    return {"mujoco_warp_version": mujoco_warp.__version__, "warp_version": warp.config.version}
+
+
 def _summary(r: dict) -> str:
     return "\n".join(
         [
-            f"backend {r['backend']} ({r['robot']}), {r['num_envs']} envs, {r['threads']} threads, "
+            f"backend {r['backend']} on {r['device']} ({r['robot']}), {r['num_envs']} envs, {r['threads']} threads, "
             f"decimation {r['decimation']} (physics dt {r['physics_dt'] * 1e3:.1f} ms)",
             f"  env steps/s (incl. state read-out): {r['env_steps_per_s']:,.0f}",
             f"  physics steps/s through the backend: {r['physics_steps_per_s']:,.0f}",
             f"  raw mj_step/s, one core:            {r['physics_steps_per_s_single_core']:,.0f}",
             f"  physics limit ratio:                {r['physics_limit_ratio']:.2f}",
+            f"  per policy step: physics {r['profile_s_per_step']['physics'] * 1e3:.3f} ms, "
+            f"state read-out {r['profile_s_per_step']['state_readout'] * 1e3:.3f} ms",
             f"  (1-min load average before the run: {r['load_avg_1min_before']:.2f} on {r['cpu_count']} cores)",
         ]
     )

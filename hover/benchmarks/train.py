@@ -6,7 +6,12 @@ then the PPO update) without writing a run folder, and reports (JSON with ``--js
 - ``env_steps_per_s``: env steps per second of *training* (collection + learning), the number
   comparable to HOVER's ~117k/s at 4096 envs on an RTX 4090;
 - ``collection_steps_per_s``: env steps per second during rollouts only (physics + task + policy);
-- ``iteration_s``, ``collection_s``, ``learning_s``: mean seconds per iteration.
+- ``iteration_s``, ``collection_s``, ``learning_s``: mean seconds per iteration;
+- ``profile_s``: after the timed iterations, ``profile_iterations`` more with every stage timed
+  exclusively (physics, state read-out, resets, observations, rewards, other task logic, policy,
+  storage, returns, PPO update; CUDA synchronised per call), mean seconds per iteration, slowest first.
+
+``--backend mjwarp --device cuda`` measures the MuJoCo Warp backend on a GPU.
 """
 
 from __future__ import annotations
@@ -34,10 +39,12 @@ class BenchTrainConfig:
     torch_threads: int | None = 1  # during rollouts
     update_threads: int | None = None  # during PPO updates (None = all cores)
     device: str = "cpu"
+    profile_iterations: int = 1  # extra iterations with per-stage timers (0 = no profile)
     json: bool = False  # print one JSON object instead of a table
 
 
-def bench_train(cfg: BenchTrainConfig) -> dict[str, float | int | str]:
+def bench_train(cfg: BenchTrainConfig) -> dict:
+    from hover.benchmarks.profile import StageProfiler, wrap_training
     from hover.training.runner import HoverRunner
     from hover.training.teacher import TeacherTrainConfig, make_env, rsl_rl_config
 
@@ -53,20 +60,40 @@ def bench_train(cfg: BenchTrainConfig) -> dict[str, float | int | str]:
     alg.train_mode()
     obs = env.get_observations()
     times = []
+    cuda = torch.device(cfg.device).type == "cuda"
+
+    def sync() -> None:
+        if cuda:
+            torch.cuda.synchronize()
+
+    def iteration(obs):
+        with torch.inference_mode():
+            for _ in range(cfg.num_steps_per_env):
+                actions = alg.act(obs)
+                obs, rewards, dones, extras = env.step(actions)
+                alg.process_env_step(obs, rewards, dones, extras)
+            alg.compute_returns(obs)
+        return obs
+
+    profiler = StageProfiler(sync_cuda=cuda)
     try:
         for it in range(cfg.warmup + cfg.iterations):
+            sync()
             t0 = time.perf_counter()
-            with torch.inference_mode():
-                for _ in range(cfg.num_steps_per_env):
-                    actions = alg.act(obs)
-                    obs, rewards, dones, extras = env.step(actions)
-                    alg.process_env_step(obs, rewards, dones, extras)
-                alg.compute_returns(obs)
+            obs = iteration(obs)
+            sync()
             t1 = time.perf_counter()
             alg.update()
+            sync()
             t2 = time.perf_counter()
             if it >= cfg.warmup:
                 times.append((t1 - t0, t2 - t1))
+        if cfg.profile_iterations > 0:
+            wrap_training(profiler, env, alg)
+            for _ in range(cfg.profile_iterations):
+                obs = iteration(obs)
+                alg.update()
+            profiler.restore()
     finally:
         env.backend.close()
     collect = sum(t[0] for t in times) / len(times)
@@ -85,6 +112,8 @@ def bench_train(cfg: BenchTrainConfig) -> dict[str, float | int | str]:
         "iteration_s": collect + learn,
         "collection_s": collect,
         "learning_s": learn,
+        "device": cfg.device,
+        "profile_s": profiler.report(cfg.profile_iterations) if cfg.profile_iterations > 0 else {},
     }
 
 
@@ -98,6 +127,11 @@ def main(argv: list[str], prog: str) -> int:
     if cfg.json:
         print(json.dumps(res))
     else:
+        profile = res.pop("profile_s")
         for k, v in res.items():
             print(f"{k:>24}: {v:.4g}" if isinstance(v, float) else f"{k:>24}: {v}")
+        if profile:
+            print("profile (s per iteration, exclusive, slowest first):")
+            for k, v in profile.items():
+                print(f"{k:>24}: {v:.4g}")
     return 0
