@@ -106,8 +106,14 @@ def plan_jobs(cfg: Sim2SimConfig, clips: list, modes: tuple[str, ...]) -> list[J
         if cfg.video_clip is not None and cfg.video_clip not in names:
             raise ValueError(f"--video-clip {cfg.video_clip!r} is not among the clips played {names}")
         record = (modes[0], names.index(cfg.video_clip) if cfg.video_clip else 0)
-    return [Job(str(Path(cfg.policy).resolve()), clips, sorted(g), physics_of(cfg), cfg.seconds, cfg.batch, record)
-            for g in groups if g]  # fmt: skip
+    jobs = []
+    for g in (g for g in groups if g):  # each job carries only its own clips, re-indexed
+        own = sorted({i for _, i in g})
+        local = {i: k for k, i in enumerate(own)}
+        rec = (record[0], local[record[1]]) if record in g else None
+        jobs.append(Job(str(Path(cfg.policy).resolve()), [clips[i] for i in own], sorted((m, local[i]) for m, i in g),
+                        physics_of(cfg), cfg.seconds, cfg.batch, rec))  # fmt: skip
+    return jobs
 
 
 def run_jobs(jobs: list[Job]) -> list[JobResult]:

@@ -248,3 +248,18 @@ def _builtin_clips():
     from hover.motion.builtin import load_builtin_motions
 
     return load_builtin_motions(ROBOT)
+
+
+def test_jobs_split_items_by_duration_and_carry_only_their_clips():
+    from hover.deploy.sim2sim import plan_jobs
+
+    clips = _builtin_clips()[:5]
+    cfg = Sim2SimConfig(policy="p.onnx", workers=2, video="v.mp4", video_clip=clips[3].name)
+    jobs = plan_jobs(cfg, clips, ("h2o", "head"))
+    assert len(jobs) == 2
+    played = sorted((m, j.clips[i].name) for j in jobs for m, i in j.items)
+    assert played == sorted((m, c.name) for m in ("h2o", "head") for c in clips)  # every item exactly once
+    loads = [sum(j.clips[i].num_frames / j.clips[i].fps for _, i in j.items) for j in jobs]
+    assert abs(loads[0] - loads[1]) <= max(c.num_frames / c.fps for c in clips)
+    recorded = [(j.record[0], j.clips[j.record[1]].name) for j in jobs if j.record is not None]
+    assert recorded == [("h2o", clips[3].name)]
