@@ -126,7 +126,7 @@ class MjwarpBackend(SimBackend):
     ``device``: ``cuda[:i]`` (the point of this backend) or ``cpu`` (slow; tests). ``nconmax``/``njmax``
     None = :func:`buffer_sizes`. ``use_graph``: capture the policy step as one graph (CUDA and CPU).
     ``check_overflow``: raise :class:`BufferOverflowError` after a step that overflowed (one small
-    device-to-host read per policy step).
+    device-to-host read per policy step). ``num_threads`` (the CPU backend's option) is ignored.
     """
 
     def __init__(
@@ -139,6 +139,7 @@ class MjwarpBackend(SimBackend):
         njmax: int | None = None,
         use_graph: bool = True,
         check_overflow: bool = True,
+        num_threads: int | None = None,
     ) -> None:
         if num_envs < 1:
             raise ValueError(f"MjwarpBackend: num_envs must be >= 1, got {num_envs}")
