@@ -240,7 +240,7 @@ class Runner:
         state_ok = view is not None and check_state_finite(view.joint_pos, view.joint_vel, view.root_quat,
                                                            view.base_ang_vel) is None  # fmt: skip
         events: list = []
-        if self.source is not None and view is not None and state_ok:
+        if self.source is not None and view is not None:  # also with a bad state: STOP must always work
             try:
                 events = list(self.source.events(view, now))
             except Exception as e:  # noqa: BLE001 - an input device error must not kill the loop

@@ -151,6 +151,7 @@ class SimRobot:
         self.min_height = float(self.data.qpos[2])
         self.max_tilt_gz = -1.0
         self._frozen = None
+        self._msg = None  # the reused LowState_ message
         self._vel = np.zeros(6)
 
     # ----- physics -------------------------------------------------------------------------------
@@ -291,6 +292,7 @@ class SimRobot:
             print(f"sim-robot ready: domain {domain} on {net}, physics {1 / self.model.opt.timestep:.0f} Hz, "
                   f"state {1 / (state_every * self.model.opt.timestep):.0f} Hz", flush=True)  # fmt: skip
         wall_start = time.monotonic()
+        physics_start, sim_start = None, self.sim_time
         try:
             while wait_for_command and self.stats.received == 0:
                 for msg in reader.take(N=8):
@@ -300,7 +302,7 @@ class SimRobot:
                 if out is not None:
                     writer.write(out)
                 time.sleep(0.01)
-            t0 = time.monotonic()
+            t0 = physics_start = time.monotonic()
             sim_start, steps = self.sim_time, 0
             while duration_s <= 0 or self.sim_time < duration_s:
                 for msg in reader.take(N=8):
@@ -328,12 +330,13 @@ class SimRobot:
             if handle is not None:
                 handle.close()
         out = self.summary()
-        out["wall_time"] = time.monotonic() - wall_start
-        out["realtime_factor"] = (self.sim_time - sim_start) / max(out["wall_time"], 1e-9)
+        out["wall_time"] = time.monotonic() - wall_start  # from start-up, including the wait for a command
+        physics_wall = time.monotonic() - physics_start if physics_start is not None else 0.0
+        out["realtime_factor"] = (self.sim_time - sim_start) / max(physics_wall, 1e-9)
         return out
 
     def _state_msg(self) -> object:
-        if getattr(self, "_msg", None) is None:
+        if self._msg is None:
             from hover.deploy.unitree.messages import new_low_state
 
             self._msg = new_low_state()

@@ -136,10 +136,21 @@ def resolve_policy(spec: str, tmp: Path, robot: RobotSpec) -> tuple[Path, str]:
         return write_student_onnx(tmp / "random_student.onnx", robot=robot), note
 
 
-def bench_inference(path: Path, robot: RobotSpec, iters: int) -> dict[str, float]:
+def bench_inference(path: Path, robot: RobotSpec, iters: int, rt_priority: int = 0) -> dict[str, float]:
+    """Single-observation ONNX Runtime latency (one thread), under SCHED_FIFO when ``rt_priority`` > 0."""
     from hover.deploy.policy import OnnxPolicy
+    from hover.deploy.runner import set_realtime_priority
 
     policy = OnnxPolicy(path, robot, threads=1)
+    raised = set_realtime_priority(rt_priority)
+    try:
+        return _time_inference(policy, iters)
+    finally:
+        if raised:
+            os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
+
+
+def _time_inference(policy: Any, iters: int) -> dict[str, float]:
     obs = np.random.default_rng(0).standard_normal((1, policy.obs_dim)).astype(np.float32)
     for _ in range(100):
         policy(obs)
@@ -201,7 +212,7 @@ def run_bench(cfg: DeployBenchConfig) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         path, note = resolve_policy(cfg.policy, Path(tmp), robot)
         out["policy"], out["policy_note"] = cfg.policy, note
-        out.update(bench_inference(path, robot, cfg.inference_iters))
+        out.update(bench_inference(path, robot, cfg.inference_iters, cfg.rt_priority))
         out.update(bench_loop(path, robot, cfg.seconds, domain, cfg.rt_priority))
         out["loop_seconds"], out["rt_priority"] = cfg.seconds, cfg.rt_priority
         if cfg.sim2sim:
