@@ -47,11 +47,15 @@ class DeployBenchConfig:
     sim2sim: bool = True
     """also measure sim2sim throughput (needs hover.deploy.sim2sim)"""
     sim2sim_clips: int = 4
+    """clips rolled out by the sim2sim measurement"""
     sim2sim_workers: int = 2
+    """sim2sim worker processes"""
     sim2sim_seconds: float = 4.0
+    """simulated seconds per sim2sim clip (at most)"""
     domain: int | None = None
     """DDS domain for the runner <-> sim-robot link (default: random in 100..199)"""
     robot: str = "h1"
+    """robot name"""
     json: bool = False
     """print exactly one JSON object"""
 
