@@ -113,7 +113,9 @@ def buffer_sizes(model: mujoco.MjModel) -> tuple[int, int]:
 def _warp_device(device: torch.device) -> str:
     if device.type == "cuda":
         if not torch.cuda.is_available():
-            raise ValueError("MjwarpBackend: device cuda requested but torch sees no CUDA device (use device cpu)")
+            raise ValueError(
+                "MjwarpBackend: device cuda requested but torch sees no CUDA device (use device cpu)"
+            )
         return f"cuda:{device.index if device.index is not None else torch.cuda.current_device()}"
     if device.type == "cpu":
         return "cpu"
@@ -124,7 +126,7 @@ class MjwarpBackend(SimBackend):
     """``num_envs`` worlds of ``robot`` on MuJoCo Warp; see the module docstring for timing and frames.
 
     ``device``: ``cuda[:i]`` (the point of this backend) or ``cpu`` (slow; tests). ``nconmax``/``njmax``
-    None = :func:`buffer_sizes`. ``use_graph``: capture the policy step as one graph (CUDA and CPU).
+    None = :func:`buffer_sizes`. ``use_graph``: capture the policy step and the reset forward pass as graphs (CUDA and CPU).
     ``check_overflow``: raise :class:`BufferOverflowError` after a step that overflowed (one small
     device-to-host read per policy step). ``num_threads`` (the CPU backend's option) is ignored.
     """
@@ -169,7 +171,7 @@ class MjwarpBackend(SimBackend):
         if self.device.type == "cuda":
             self._torch_stream = torch.cuda.Stream(self.device)
             self._stream = wp.stream_from_torch(self._torch_stream)
-        self._graph = None
+        self._graphs: dict[str, object] = {}
 
         d, m = self.mjw_data, self.mjw_model
         self._d = {
@@ -208,40 +210,46 @@ class MjwarpBackend(SimBackend):
         mjw.rne_postconstraint(m, d)  # cfrc_ext from the last physics step's contacts
         mjw.step1(m, d)  # kinematics and velocities of the new state (reused by the next step2)
 
-    def _run_policy_step(self) -> None:
+    def _forward(self) -> None:
+        mjw.forward(self.mjw_model, self.mjw_data)
+        mjw.rne_postconstraint(self.mjw_model, self.mjw_data)
+
+    def _replay(self, name: str, fn) -> None:
+        """Run ``fn`` (Warp launches only) as a graph captured on first use (``use_graph``), else directly.
+
+        The first call runs ``fn`` plainly (it compiles and loads every kernel, which must not happen
+        during a capture), then captures it; capturing does not execute it.
+        """
         if not self.use_graph:
-            self._policy_step()
+            fn()
             return
-        if self._graph is None:
-            self._policy_step()  # first call compiles and loads every kernel outside the capture
+        graph = self._graphs.get(name)
+        if graph is None:
+            fn()
             with wp.ScopedCapture(device=self.wp_device, stream=self._stream) as capture:
-                self._policy_step()
-            self._graph = capture.graph
+                fn()
+            self._graphs[name] = capture.graph
         else:
-            wp.capture_launch(self._graph, stream=self._stream)
+            wp.capture_launch(graph, stream=self._stream)
 
     def _refresh(self, env_ids: Tensor | None) -> None:
         """Recompute derived quantities after ``env_ids`` (None = all) were teleported or re-parametrised.
 
         ``mj_forward`` + ``mj_rnePostConstraint`` for the changed worlds, as in ``MujocoBackend``;
         MuJoCo Warp runs them on every world, so the other worlds' contact forces and actuator
-        torques (the last physics step's) are put back afterwards. Their kinematics are recomputed
-        from an unchanged state, which gives the same values.
+        torques (the last physics step's) are put back afterwards (``torch.where``: no host sync).
+        Their kinematics are recomputed from an unchanged state, which gives the same values.
         """
         keep = None
         if env_ids is not None:
             keep = torch.ones(self.num_envs, dtype=torch.bool, device=self.device)
             keep[env_ids] = False
-            saved = {k: self._d[k][keep].clone() for k in ("cfrc_ext", "actuator_force")}
-
-        def forward() -> None:
-            mjw.forward(self.mjw_model, self.mjw_data)
-            mjw.rne_postconstraint(self.mjw_model, self.mjw_data)
-
-        self._launch(forward)
+            saved = {k: self._d[k].clone() for k in ("cfrc_ext", "actuator_force")}
+        self._launch(lambda: self._replay("forward", self._forward))
         if keep is not None:
             for k, v in saved.items():
-                self._d[k][keep] = v
+                mask = keep.view(-1, *([1] * (v.dim() - 1)))
+                self._d[k].copy_(torch.where(mask, v, self._d[k]))
         self._raise_on_overflow()
         self._state = None
 
@@ -291,7 +299,7 @@ class MjwarpBackend(SimBackend):
             bad = torch.nonzero(~finite).reshape(-1)[:5].tolist()
             raise ValueError(f"MjwarpBackend: non-finite joint_targets in envs {bad}")
         self._d["ctrl"].copy_(targets)
-        self._launch(self._run_policy_step)
+        self._launch(lambda: self._replay("policy_step", self._policy_step))
         self._raise_on_overflow()
         self._state = None
 
@@ -402,4 +410,4 @@ class MjwarpBackend(SimBackend):
         self._refresh(ids)
 
     def close(self) -> None:
-        self._graph = None
+        self._graphs.clear()
