@@ -36,6 +36,8 @@ row per world.
 
 from __future__ import annotations
 
+import warnings
+
 import mujoco
 import numpy as np
 import torch
@@ -84,6 +86,9 @@ _BUFFER_OVERFLOWS = {
     "NARROWPHASE": "contacts > the contact pool (nconmax * num_envs): raise nconmax",
     "CCD": "CCD contacts > the contact pool: raise nconmax",
 }
+
+
+_PLAIN = object()  # marks a function whose capture failed
 
 
 class BufferOverflowError(RuntimeError):
@@ -220,15 +225,20 @@ class MjwarpBackend(SimBackend):
         The first call runs ``fn`` plainly (it compiles and loads every kernel, which must not happen
         during a capture), then captures it; capturing does not execute it.
         """
-        if not self.use_graph:
-            fn()
-            return
         graph = self._graphs.get(name)
-        if graph is None:
+        if not self.use_graph or graph is _PLAIN:
             fn()
-            with wp.ScopedCapture(device=self.wp_device, stream=self._stream) as capture:
-                fn()
-            self._graphs[name] = capture.graph
+        elif graph is None:
+            fn()
+            try:
+                with wp.ScopedCapture(device=self.wp_device, stream=self._stream) as capture:
+                    fn()
+                self._graphs[name] = capture.graph
+            except Exception as e:  # not capturable on this device/driver: plain launches from now on
+                self._graphs[name] = _PLAIN
+                warnings.warn(
+                    f"MjwarpBackend: {name} runs without a graph ({type(e).__name__}: {e})", stacklevel=2
+                )
         else:
             wp.capture_launch(graph, stream=self._stream)
 
@@ -406,7 +416,8 @@ class MjwarpBackend(SimBackend):
             m[name][ids] = value
         if inertial_changed:  # subtree masses, inverse weights, actuator_acc0 (as mj_setConst)
             groups = mjw.SetConstGroup.FIXED | mjw.SetConstGroup.INERT0
-            self._launch(lambda: mjw.set_const(self.mjw_model, self.mjw_data, groups=groups))
+            fn = lambda: mjw.set_const(self.mjw_model, self.mjw_data, groups=groups)  # noqa: E731
+            self._launch(lambda: self._replay("set_const", fn))
         self._refresh(ids)
 
     def close(self) -> None:
