@@ -172,6 +172,7 @@ class MjwarpBackend(SimBackend):
             self.mjw_model = mjw.put_model(self.model, batch_sizes={f: num_envs for f in BATCHED_FIELDS})
             self.mjw_model.opt.warn_overflow = 0  # overflows are raised as BufferOverflowError instead
             self.mjw_data = mjw.make_data(self.model, nworld=num_envs, nconmax=self.nconmax, njmax=self.njmax)
+        wp.synchronize_device(self.wp_device)  # allocations were made on Warp's default stream
         self._stream = None
         if self.device.type == "cuda":
             self._torch_stream = torch.cuda.Stream(self.device)
