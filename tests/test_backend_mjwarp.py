@@ -1,4 +1,4 @@
-"""MuJoCo Warp backend on the CPU against the MuJoCo CPU backend (marker ``mjwarp``: run with -m mjwarp).
+"""MuJoCo Warp backend on the CPU against the MuJoCo CPU backend (marker ``mjwarp``; part of the default run, select with -m mjwarp).
 
 Warp compiles its kernels on first use (about a minute per new kernel set on 2 cores, cached in
 ~/.cache/warp); with a warm cache this file takes ~15 s.

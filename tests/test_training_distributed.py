@@ -40,7 +40,6 @@ def test_dist_info_from_torchrun_environment():
         dist_info({"RANK": "2", "WORLD_SIZE": "2"})
 
 
-@pytest.mark.slow  # ~22 s: two processes each import torch + mujoco and train 2 iterations
 def test_two_ranks_end_with_identical_weights_and_only_rank0_writes(tmp_path: Path):
     run_dir = tmp_path / "run"
     port = _free_port()
