@@ -129,3 +129,22 @@ def test_learning_curve_reads_one_row_per_iteration(run_dir):
     its = [r["iteration"] for r in rows]
     assert its[:2] == [0, 1] and its == sorted(set(its))
     assert all(r["Perf/collection_time"] > 0 for r in rows)
+
+
+def test_set_action_std_changes_the_exploration_noise_only():
+    from rsl_rl.models import MLPModel
+    from tensordict import TensorDict
+
+    from hover.training.teacher import set_action_std
+
+    obs = TensorDict({"policy": torch.randn(4, 7)}, batch_size=[4])
+    for std_type in ("scalar", "log"):
+        actor = MLPModel(obs, {"actor": ["policy"]}, "actor", 3, hidden_dims=[8],
+                         distribution_cfg={"class_name": "GaussianDistribution", "init_std": 1.0, "std_type": std_type})  # fmt: skip
+        mean = actor(obs).clone()
+        set_action_std(actor, 0.2)
+        actor(obs, stochastic_output=True)
+        assert torch.allclose(actor.output_std, torch.full((4, 3), 0.2))
+        assert torch.equal(actor(obs), mean)
+    with pytest.raises(ValueError):
+        set_action_std(actor, 0.0)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import sys
 import time
@@ -74,6 +75,7 @@ class TeacherTrainConfig:
     num_threads: int | None = None  # simulator threads (None = all cores)
     torch_threads: int | None = 1  # torch threads during rollouts (None = torch default)
     update_threads: int | None = None  # torch threads during PPO updates (None = all cores)
+    reset_action_std: float | None = None  # on --resume: set the policy's action noise std to this value
     robot: str = "h1"
     env: TrackingEnvConfig = field(default_factory=TrackingEnvConfig)
     ppo: PPOConfig = field(default_factory=PPOConfig)
@@ -176,6 +178,9 @@ def train(cfg: TeacherTrainConfig) -> Path:
     if ckpt is not None:
         runner.load(str(ckpt))
         print(f"resumed {ckpt} at iteration {runner.current_learning_iteration}", flush=True)
+        if cfg.reset_action_std is not None:
+            set_action_std(runner.alg.actor, cfg.reset_action_std)
+            print(f"action noise std set to {cfg.reset_action_std}", flush=True)
     try:
         learn_until(runner, cfg.max_iterations, run_dir)
         dist.report_sync(runner, info)
@@ -183,6 +188,20 @@ def train(cfg: TeacherTrainConfig) -> Path:
         env.backend.close()
         dist.shutdown()
     return run_dir
+
+
+def set_action_std(actor: torch.nn.Module, std: float) -> None:
+    """Set the Gaussian action noise of an rsl-rl actor (scalar or log std parameter) to ``std``."""
+    if std <= 0:
+        raise ValueError(f"action std must be > 0, got {std}")
+    dist = actor.distribution
+    with torch.no_grad():
+        if hasattr(dist, "std_param"):
+            dist.std_param.fill_(std)
+        elif hasattr(dist, "log_std_param"):
+            dist.log_std_param.fill_(math.log(std))
+        else:
+            raise ValueError(f"{type(dist).__name__}: no std parameter to set")
 
 
 def _resume_defaults(argv: list[str]) -> TeacherTrainConfig:
