@@ -58,7 +58,7 @@ _TEACHER_TERMS: tuple[tuple[str, str, int], ...] = (
 class ExportConfig:
     """Export a trained policy to ONNX with hover metadata."""
 
-    policy: str = "builtin:teacher"  # checkpoint file, run folder or builtin:NAME
+    policy: str = "builtin:student"  # checkpoint file, run folder or builtin:NAME
     out: str = "policy.onnx"  # output file
     opset: int = 18  # ONNX opset
     exporter: Literal["torchscript", "dynamo"] = (

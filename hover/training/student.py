@@ -214,7 +214,7 @@ def export_bundled(run_dir: str | os.PathLike, out_dir: str | os.PathLike | None
     run_dir = Path(run_dir)
     src = latest_checkpoint(run_dir) if run_dir.is_dir() else run_dir
     ckpt = torch.load(src, weights_only=True, map_location="cpu")
-    text = ckpt.get("config") or (src.parent / "config.json").read_text()
+    text = _with_layouts(ckpt.get("config") or (src.parent / "config.json").read_text())
     out = Path(out_dir) if out_dir else Path(__file__).resolve().parents[1] / "assets" / "policies"
     out.mkdir(parents=True, exist_ok=True)
     slim = {"kind": "student", "iter": int(ckpt["iter"]), "config": text, "source": str(src),
@@ -222,6 +222,22 @@ def export_bundled(run_dir: str | os.PathLike, out_dir: str | os.PathLike | None
     atomic_torch_save(slim, out / f"{name}.pt")
     atomic_write_text(out / f"{name}.json", text)
     return out / f"{name}.pt"
+
+
+def _with_layouts(config_text: str) -> str:
+    """The run config plus the observation, command/mask layout and named modes (for readers of the bundle)."""
+    from hover.export import command_layout_metadata, mode_metadata
+    from hover.robots import get_robot
+    from hover.student import student_obs_layout
+
+    data = json.loads(config_text)
+    train = data.get("train", {})
+    robot = get_robot(train.get("robot", "h1"))
+    history = train.get("env", {}).get("student", {}).get("history_length", 25)
+    data["student_observation"] = student_obs_layout(robot, history).to_dict()
+    data["command_layout"] = command_layout_metadata(robot)
+    data["modes"] = mode_metadata(robot)
+    return json.dumps(data, indent=2)
 
 
 def main(argv: list[str], prog: str) -> int:
