@@ -46,8 +46,6 @@ def fly(
 
 
 def test_factory_names() -> None:
-    with pytest.raises(NotImplementedError, match="mjwarp"):
-        make_backend("mjwarp", ROBOT, 1)
     with pytest.raises(ValueError, match="unknown backend"):
         make_backend("bullet", ROBOT, 1)
 
