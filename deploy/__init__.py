@@ -1,7 +1,12 @@
-"""Deployment: exported policies under ONNX Runtime and the robot-side I/O.
+"""Deployment: exported policies under ONNX Runtime, sim2sim, the on-board runner and the robot-side I/O.
 
 - ``policy``: :class:`OnnxPolicy` (one-thread ONNX Runtime session; refuses a model whose
   metadata names another robot or joint order). Models come from ``hover export`` (``hover.export``).
+- ``sim2sim`` (+ ``sim2sim_physics``, ``sim2sim_worker``): the exported student in a differently
+  configured MuJoCo (``hover sim2sim``).
+- ``runner``, ``state_machine``, ``safety``, ``robot_io``, ``cli``: the 50 Hz on-board loop (``hover run``).
+- ``sim_robot``: a MuJoCo H1 speaking the robot's DDS topics (``hover sim-robot``).
+- ``inputs``: joystick, Unitree remote, VR (avp-stream), motion playback, keyboard and idle command sources.
 - ``unitree``: unitree_go LowCmd_/LowState_ DDS types, their CRC32, motor slots, remote bytes and the
   H1 torso-IMU transform (DDS parts need the ``cyclonedds`` package).
 """
