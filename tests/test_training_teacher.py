@@ -148,3 +148,15 @@ def test_set_action_std_changes_the_exploration_noise_only():
         assert torch.equal(actor(obs), mean)
     with pytest.raises(ValueError):
         set_action_std(actor, 0.0)
+
+
+def test_resuming_a_copied_run_folder_continues_in_the_copy(run_dir, tmp_path):
+    import shutil
+
+    copy = tmp_path / "copied_run"
+    shutil.copytree(run_dir, copy)
+    before = [p.name for p in list_checkpoints(run_dir)]
+    last = int(before[-1].split("_")[1].split(".")[0])
+    assert main(["--resume", str(copy), "--max-iterations", str(last + 2)], prog="hover train teacher") == 0
+    assert (copy / f"model_{last + 1}.pt").is_file()
+    assert [p.name for p in list_checkpoints(run_dir)] == before  # the original is untouched

@@ -213,7 +213,9 @@ def _resume_defaults(argv: list[str]) -> TeacherTrainConfig:
     path = run_dir / "config.json"
     if not path.is_file():
         raise FileNotFoundError(f"{path}: missing; cannot resume a run without its config")
-    return config_from_json(path.read_text(), str(path))
+    # the run continues in the folder it is resumed from (also a moved or copied one); only an
+    # explicit --run-dir on the command line forks it into another folder
+    return dataclasses.replace(config_from_json(path.read_text(), str(path)), run_dir=None)
 
 
 def export_bundled(
