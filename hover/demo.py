@@ -5,7 +5,8 @@
    bundled) and evaluates it on every built-in clip in the MuJoCo backend with the paper's protocol
    (from t = 0, no DR, delay 2 steps); a student is evaluated in each of ``--modes``;
 3. a student also tracks ``--switch-clip`` while its command mode changes mid-clip
-   (``--schedule MODE@STEP,...``: the student sees the new mask, nothing else changes);
+   (``--schedule MODE@STEP,...``: the student sees the new mask, nothing else changes; the video
+   names the active mode on every frame);
 4. writes a rollout video (robot + green reference ghost) and ``report.json``.
 Without a bundled policy (or with ``--kinematic``) it plays the clips kinematically instead.
 """
@@ -32,7 +33,7 @@ class DemoConfig:
     policy: str = "builtin:student"  # builtin:student|teacher, a checkpoint .pt or a run folder
     modes: str = "humanplus,omnih2o,locomotion"  # modes a student is evaluated in ("all" = every named mode)
     switch_clip: str = "walk_forward"  # clip a student tracks while switching modes (shown in the video)
-    schedule: str = "humanplus@0,omnih2o@130,locomotion@270"  # mode switches: MODE@POLICY_STEP (50 Hz)
+    schedule: str = "humanplus@0,omnih2o@30,locomotion@60"  # mode switches: MODE@POLICY_STEP (50 Hz)
     video_clips: tuple[str, ...] = ()  # teacher/kinematic video clips; default: the first two clips
     video: bool = True  # write a video (MP4, GIF when ffmpeg is missing)
     kinematic: bool = False  # only play the reference motions kinematically (no physics, no policy)
@@ -143,7 +144,9 @@ def _student_demo(cfg: DemoConfig, policy: Any, motions: Any, report: dict[str, 
           zip(switches, (e["mode"] for e in switches), strict=True)) + f": {status}")  # fmt: skip
     report["switching"] = {"clip": cfg.switch_clip, "schedule": switches, "success": result.success,
                            "fail_time_s": result.fail_time_s, "metrics": result.metrics}  # fmt: skip
-    return [result.recording]
+    rec = result.recording
+    rec.label = lambda i: f"mode: {schedule.mode_at(max(i - 1, 0))}"  # frame i is the state after step i - 1
+    return [rec]
 
 
 def main(argv: list[str], prog: str = "hover demo") -> int:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +41,7 @@ class ClipRecording:
     robot_qpos: np.ndarray
     ref_qpos: np.ndarray | None = None
     failed_frame: int | None = None  # first frame of failure; None when the clip succeeded
+    label: Callable[[int], str] | None = None  # extra overlay line for frame i (e.g. the command mode)
 
     @property
     def num_frames(self) -> int:
@@ -219,6 +220,8 @@ def render_recordings(
                 status = "reference: green ghost" if rec.ref_qpos is not None else "kinematic playback"
                 if rec.failed_frame is not None and i >= rec.failed_frame:
                     status = f"FAILED at {rec.failed_frame / rec.fps:.2f} s"
+                if rec.label is not None:
+                    status = f"{rec.label(int(i))}\n{status}"
                 text = (f"{rec.name}\n{i / rec.fps:6.2f} s", status)
                 ghost = None if rec.ref_qpos is None else rec.ref_qpos[i]
                 frames.append(renderer.render(rec.robot_qpos[i], ghost, text))
