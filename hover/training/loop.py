@@ -2,14 +2,26 @@
 
 :func:`learn_until` runs an rsl-rl runner up to a *total* iteration count and turns SIGINT/SIGTERM
 into a final checkpoint of the last completed iteration (weights, optimiser, normalisers, env state).
+:func:`resume_defaults` reads a resumed run's config; :func:`bundle_checkpoint` writes the slim
+policy files that ship in ``hover/assets/policies``.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import signal
+import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
-from hover.training.runner import latest_checkpoint
+import torch
+
+from hover.io import atomic_write_text
+from hover.training.runner import atomic_torch_save, latest_checkpoint
+
+T = TypeVar("T")
 
 
 def resolve_resume(resume: str) -> tuple[Path, Path]:
@@ -56,3 +68,54 @@ def learn_until(runner, max_iterations: int, run_dir: Path) -> None:
             print("interrupted before the first iteration completed: nothing saved", flush=True)
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def resume_defaults(argv: list[str], default: T, from_json: Callable[[str, str], T]) -> T:
+    """The saved config of ``--resume RUN`` (if given) as the default for command-line parsing.
+
+    The run continues in the folder it is resumed from (also a moved or copied one): the saved
+    ``run_dir`` is dropped, so only an explicit ``--run-dir`` forks it into another folder.
+    """
+    resume = resume_argument(argv)
+    if not resume:
+        return default
+    run_dir, _ = resolve_resume(resume)
+    path = run_dir / "config.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: missing; cannot resume a run without its config")
+    return dataclasses.replace(from_json(path.read_text(), str(path)), run_dir=None)
+
+
+BUNDLE_DIR = Path(__file__).resolve().parents[1] / "assets" / "policies"
+
+
+def bundle_checkpoint(run_dir: str | os.PathLike, out_dir: str | os.PathLike | None, name: str, kind: str,
+                      weights_key: str, config_text: Callable[[str], str] = lambda t: t) -> Path:  # fmt: skip
+    """Newest checkpoint of a run (or a checkpoint file) -> ``<out_dir>/<name>.pt`` + ``<name>.json``.
+
+    The ``.pt`` keeps only ``weights_key`` (the policy network with its observation normaliser),
+    ``iter``, ``kind``, ``config`` (JSON text, through ``config_text``) and ``source``: no optimiser,
+    no critic. ``out_dir`` defaults to ``hover/assets/policies`` (the bundled policies).
+    """
+    run_dir = Path(run_dir)
+    src = latest_checkpoint(run_dir) if run_dir.is_dir() else run_dir
+    ckpt = torch.load(src, weights_only=True, map_location="cpu")
+    if weights_key not in ckpt:
+        raise ValueError(f"{src}: no {weights_key} (not a {kind} checkpoint)")
+    text = config_text(ckpt.get("config") or (src.parent / "config.json").read_text())
+    out = Path(out_dir) if out_dir else BUNDLE_DIR
+    out.mkdir(parents=True, exist_ok=True)
+    slim = {"kind": kind, "iter": int(ckpt["iter"]), "config": text, "source": str(src), weights_key: ckpt[weights_key]}
+    atomic_torch_save(slim, out / f"{name}.pt")
+    atomic_write_text(out / f"{name}.json", text)
+    return out / f"{name}.pt"
+
+
+def bundle_main(argv: list[str], module: str, bundle: Callable[..., Path]) -> int:
+    """``python -m <module> RUN [OUT_DIR] [NAME]``: write a bundle from the shell."""
+    if not argv:
+        print(f"usage: python -m {module} RUN_DIR_OR_CKPT [OUT_DIR] [NAME]", file=sys.stderr)
+        return 2
+    path = bundle(argv[0], *argv[1:3])
+    print(f"wrote {path} and {path.with_suffix('.json')}")
+    return 0

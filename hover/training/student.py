@@ -28,8 +28,8 @@ import torch
 from hover.commands.modes import RANDOM, canonical_mode
 from hover.envs.tracking.config import StudentObsConfig, TrackingEnvConfig, config_from_dict
 from hover.io import atomic_write_text
-from hover.training.loop import learn_until, resolve_resume
-from hover.training.runner import HoverDistillationRunner, atomic_torch_save, latest_checkpoint
+from hover.training.loop import bundle_checkpoint, bundle_main, learn_until, resolve_resume, resume_defaults
+from hover.training.runner import HoverDistillationRunner, latest_checkpoint
 
 BUILTIN_TEACHER = "builtin:teacher"
 
@@ -195,35 +195,11 @@ def train(cfg: StudentTrainConfig) -> Path:
     return run_dir
 
 
-def _resume_defaults(argv: list[str]) -> StudentTrainConfig:
-    from hover.training.loop import resume_argument
-
-    resume = resume_argument(argv)
-    if not resume:
-        return StudentTrainConfig()
-    run_dir, _ = resolve_resume(resume)
-    path = run_dir / "config.json"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: missing; cannot resume a run without its config")
-    # the run continues in the folder it is resumed from (also a moved or copied one); only an
-    # explicit --run-dir on the command line forks it into another folder
-    return dataclasses.replace(config_from_json(path.read_text(), str(path)), run_dir=None)
-
-
 def export_bundled(run_dir: str | os.PathLike, out_dir: str | os.PathLike | None = None,
                    name: str = "student") -> Path:  # fmt: skip
-    """Latest checkpoint's student weights (+ normaliser) and config -> ``<out_dir>/<name>.pt`` and ``.json``."""
-    run_dir = Path(run_dir)
-    src = latest_checkpoint(run_dir) if run_dir.is_dir() else run_dir
-    ckpt = torch.load(src, weights_only=True, map_location="cpu")
-    text = _with_layouts(ckpt.get("config") or (src.parent / "config.json").read_text())
-    out = Path(out_dir) if out_dir else Path(__file__).resolve().parents[1] / "assets" / "policies"
-    out.mkdir(parents=True, exist_ok=True)
-    slim = {"kind": "student", "iter": int(ckpt["iter"]), "config": text, "source": str(src),
-            "student_state_dict": ckpt["student_state_dict"]}  # fmt: skip
-    atomic_torch_save(slim, out / f"{name}.pt")
-    atomic_write_text(out / f"{name}.json", text)
-    return out / f"{name}.pt"
+    """Newest checkpoint's student weights (+ normaliser) and config -> ``<out_dir>/<name>.pt`` and ``.json``
+    (``out_dir`` defaults to ``hover/assets/policies``; see :func:`hover.training.loop.bundle_checkpoint`)."""
+    return bundle_checkpoint(run_dir, out_dir, name, "student", "student_state_dict", _with_layouts)
 
 
 def _with_layouts(config_text: str) -> str:
@@ -245,7 +221,7 @@ def _with_layouts(config_text: str) -> str:
 def main(argv: list[str], prog: str) -> int:
     import tyro
 
-    default = _resume_defaults(argv)
+    default = resume_defaults(argv, StudentTrainConfig(), config_from_json)
     cfg = tyro.cli(StudentTrainConfig, args=argv, prog=prog, default=default,
                    description="Distil the HOVER teacher into the masked multi-mode student (DAgger, rsl-rl).")  # fmt: skip
     run_dir = train(cfg)
@@ -254,14 +230,8 @@ def main(argv: list[str], prog: str) -> int:
 
 
 def export_main(argv: list[str] | None = None) -> int:
-    """``python -m hover.training.student RUN [OUT_DIR] [NAME]``: export_bundled from the shell."""
-    argv = sys.argv[1:] if argv is None else argv
-    if not argv:
-        print("usage: python -m hover.training.student RUN_DIR_OR_CKPT [OUT_DIR] [NAME]", file=sys.stderr)
-        return 2
-    path = export_bundled(argv[0], argv[1] if len(argv) > 1 else None, argv[2] if len(argv) > 2 else "student")
-    print(f"wrote {path} and {path.with_suffix('.json')}")
-    return 0
+    """``python -m hover.training.student RUN [OUT_DIR] [NAME]``: :func:`export_bundled` from the shell."""
+    return bundle_main(sys.argv[1:] if argv is None else argv, "hover.training.student", export_bundled)
 
 
 if __name__ == "__main__":

@@ -28,8 +28,8 @@ import torch
 
 from hover.envs.tracking.config import TrackingEnvConfig, config_from_dict
 from hover.io import atomic_write_text
-from hover.training.loop import learn_until, resolve_resume, resume_argument
-from hover.training.runner import HoverRunner, latest_checkpoint
+from hover.training.loop import bundle_checkpoint, bundle_main, learn_until, resolve_resume, resume_defaults
+from hover.training.runner import HoverRunner
 
 
 @dataclass
@@ -204,47 +204,17 @@ def set_action_std(actor: torch.nn.Module, std: float) -> None:
             raise ValueError(f"{type(dist).__name__}: no std parameter to set")
 
 
-def _resume_defaults(argv: list[str]) -> TeacherTrainConfig:
-    """The saved config of ``--resume RUN`` (if given) as the default for command-line parsing."""
-    resume = resume_argument(argv)
-    if not resume:
-        return TeacherTrainConfig()
-    run_dir, _ = resolve_resume(resume)
-    path = run_dir / "config.json"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: missing; cannot resume a run without its config")
-    # the run continues in the folder it is resumed from (also a moved or copied one); only an
-    # explicit --run-dir on the command line forks it into another folder
-    return dataclasses.replace(config_from_json(path.read_text(), str(path)), run_dir=None)
-
-
-def export_bundled(
-    run_dir: str | os.PathLike, out_dir: str | os.PathLike | None = None, name: str = "teacher"
-) -> Path:
-    """Copy the latest checkpoint's actor weights (+ normaliser) and config into ``out_dir``.
-
-    Writes ``<name>.pt`` (``actor_state_dict``, ``iter``, ``kind``, ``config`` JSON; no optimiser,
-    no critic) and ``<name>.json``. ``out_dir`` defaults to ``hover/assets/policies``.
-    """
-    run_dir = Path(run_dir)
-    src = latest_checkpoint(run_dir) if run_dir.is_dir() else run_dir
-    ckpt = torch.load(src, weights_only=True, map_location="cpu")
-    text = ckpt.get("config") or (src.parent / "config.json").read_text()
-    out = Path(out_dir) if out_dir else Path(__file__).resolve().parents[1] / "assets" / "policies"
-    out.mkdir(parents=True, exist_ok=True)
-    from hover.training.runner import atomic_torch_save
-
-    slim = {"kind": "teacher", "iter": int(ckpt["iter"]), "config": text, "source": str(src),
-            "actor_state_dict": ckpt["actor_state_dict"]}  # fmt: skip
-    atomic_torch_save(slim, out / f"{name}.pt")
-    atomic_write_text(out / f"{name}.json", text)
-    return out / f"{name}.pt"
+def export_bundled(run_dir: str | os.PathLike, out_dir: str | os.PathLike | None = None,
+                   name: str = "teacher") -> Path:  # fmt: skip
+    """Newest checkpoint's actor weights (+ normaliser) and config -> ``<out_dir>/<name>.pt`` and ``.json``
+    (``out_dir`` defaults to ``hover/assets/policies``; see :func:`hover.training.loop.bundle_checkpoint`)."""
+    return bundle_checkpoint(run_dir, out_dir, name, "teacher", "actor_state_dict")
 
 
 def main(argv: list[str], prog: str) -> int:
     import tyro
 
-    default = _resume_defaults(argv)
+    default = resume_defaults(argv, TeacherTrainConfig(), config_from_json)
     cfg = tyro.cli(TeacherTrainConfig, args=argv, prog=prog, default=default,
                    description="Train the HOVER oracle teacher (PPO, rsl-rl) on the tracking env.")  # fmt: skip
     run_dir = train(cfg)
@@ -253,14 +223,8 @@ def main(argv: list[str], prog: str) -> int:
 
 
 def export_main(argv: list[str] | None = None) -> int:
-    """``python -m hover.training.teacher RUN [OUT_DIR]``: export_bundled from the shell."""
-    argv = sys.argv[1:] if argv is None else argv
-    if not argv:
-        print("usage: python -m hover.training.teacher RUN_DIR_OR_CKPT [OUT_DIR]", file=sys.stderr)
-        return 2
-    path = export_bundled(argv[0], argv[1] if len(argv) > 1 else None)
-    print(f"wrote {path} and {path.with_suffix('.json')}")
-    return 0
+    """``python -m hover.training.teacher RUN [OUT_DIR] [NAME]``: :func:`export_bundled` from the shell."""
+    return bundle_main(sys.argv[1:] if argv is None else argv, "hover.training.teacher", export_bundled)
 
 
 if __name__ == "__main__":
