@@ -27,6 +27,7 @@ import json
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -275,8 +276,10 @@ class SimRobot:
     # ----- DDS loop --------------------------------------------------------------------------------
     def run(self, domain: int, net: str | None, duration_s: float = 0.0, state_hz: float = 500.0,
             realtime: bool = True, viewer: bool = False, ready: bool = True,
-            wait_for_command: bool = False) -> dict:  # fmt: skip
-        """Serve rt/lowstate and rt/lowcmd until ``duration_s`` simulated seconds (0 = forever) or SIGINT/SIGTERM."""
+            wait_for_command: bool = False, stop: threading.Event | None = None) -> dict:  # fmt: skip
+        """Serve rt/lowstate and rt/lowcmd until ``duration_s`` simulated seconds (0 = forever), ``stop``
+        is set (``hover sim-robot`` sets it on SIGTERM) or SIGINT."""
+        stop = stop or threading.Event()
         from hover.deploy.unitree.dds import open_domain
         from hover.deploy.unitree.messages import TOPIC_LOWCMD, TOPIC_LOWSTATE, LowCmd_, LowState_
 
@@ -294,7 +297,7 @@ class SimRobot:
         wall_start = time.monotonic()
         physics_start, sim_start = None, self.sim_time
         try:
-            while wait_for_command and self.stats.received == 0:
+            while wait_for_command and self.stats.received == 0 and not stop.is_set():
                 for msg in reader.take(N=8):
                     if isinstance(msg, LowCmd_):
                         self.apply_command(msg)
@@ -304,7 +307,7 @@ class SimRobot:
                 time.sleep(0.01)
             t0 = physics_start = time.monotonic()
             sim_start, steps = self.sim_time, 0
-            while duration_s <= 0 or self.sim_time < duration_s:
+            while (duration_s <= 0 or self.sim_time < duration_s) and not stop.is_set():
                 for msg in reader.take(N=8):
                     if isinstance(msg, LowCmd_):  # skip InvalidSample (a writer went away)
                         self.apply_command(msg)
@@ -379,17 +382,13 @@ def stop_sim_robot(proc: subprocess.Popen, timeout_s: float = 15.0) -> int:
         return proc.wait()
 
 
-def _raise_interrupt(signum: int, frame: object) -> None:  # noqa: ARG001
-    raise KeyboardInterrupt
-
-
-def run_sim_robot(cfg: SimRobotConfig) -> dict:
+def run_sim_robot(cfg: SimRobotConfig, stop: threading.Event | None = None) -> dict:
     """Build the simulated robot from ``cfg``, serve DDS until done, write the report; returns it."""
     if cfg.physics_dt <= 0 or cfg.state_hz <= 0:
         raise ValueError("physics_dt and state_hz must be positive")
     sim = SimRobot(cfg.robot, cfg.physics_dt, cfg.band_s, parse_events(cfg.events))
     report = sim.run(cfg.domain, cfg.net, cfg.duration_s, cfg.state_hz, cfg.realtime, cfg.viewer,
-                     wait_for_command=cfg.wait_for_command)
+                     wait_for_command=cfg.wait_for_command, stop=stop)
     if cfg.report:
         from hover.io import atomic_write_json
 
@@ -401,9 +400,10 @@ def main(argv: list[str], prog: str) -> int:
     import tyro
 
     cfg = tyro.cli(SimRobotConfig, args=argv, prog=prog, description=__doc__.split("\n\n")[0])
-    signal.signal(signal.SIGTERM, _raise_interrupt)
+    stop = threading.Event()  # SIGTERM ends the loop at the next step (no exception inside DDS calls)
+    signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
     try:
-        report = run_sim_robot(cfg)
+        report = run_sim_robot(cfg, stop)
     except ValueError as e:
         print(f"{prog}: {e}", file=sys.stderr)
         return 2
