@@ -32,8 +32,8 @@ class DemoConfig:
     out: Path = Path("out/demo")  # folder for report.json and the video
     policy: str = "builtin:student"  # builtin:student|teacher, a checkpoint .pt or a run folder
     modes: str = "humanplus,omnih2o,locomotion"  # modes a student is evaluated in ("all" = every named mode)
-    switch_clip: str = "walk_forward"  # clip a student tracks while switching modes (shown in the video)
-    schedule: str = "humanplus@0,omnih2o@30,locomotion@60"  # mode switches: MODE@POLICY_STEP (50 Hz)
+    switch_clip: str = "stand_idle"  # clip a student tracks while switching modes (shown in the video)
+    schedule: str = "humanplus@0,omnih2o@100,h2o@200"  # mode switches: MODE@POLICY_STEP (50 Hz)
     video_clips: tuple[str, ...] = ()  # teacher/kinematic video clips; default: the first two clips
     video: bool = True  # write a video (MP4, GIF when ffmpeg is missing)
     kinematic: bool = False  # only play the reference motions kinematically (no physics, no policy)

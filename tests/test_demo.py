@@ -29,5 +29,5 @@ def test_demo_runs_the_bundled_student_with_mode_switches(tmp_path):
     assert report["modes"]["modes"]["omnih2o"]["mpjpe_g_mm"] > 0
     sw = report["switching"]
     assert [e["mode"] for e in sw["schedule"]] == ["humanplus", "omnih2o", "locomotion"]
-    assert sw["clip"] == "walk_forward" and sw["metrics"]["mpjpe_g_mm"] > 0
-    assert json.loads((tmp_path / "report.json").read_text())["switching"]["clip"] == "walk_forward"
+    assert sw["clip"] == "stand_idle" and sw["metrics"]["mpjpe_g_mm"] > 0
+    assert json.loads((tmp_path / "report.json").read_text())["switching"]["clip"] == "stand_idle"
