@@ -94,7 +94,7 @@ def sleep_until(deadline: float, spin_s: float = 3e-4) -> float:
     if deadline - now > spin_s:
         time.sleep(deadline - now - spin_s)
     while (now := time.monotonic()) < deadline:
-        pass
+        continue  # spin the last ``spin_s``: sleep() wakes up too late for a 1 ms period error
     return now
 
 
@@ -111,23 +111,12 @@ def set_realtime_priority(priority: int) -> bool:
 
 
 def load_student_policy(path: str, robot: RobotSpec) -> Any:
-    """An :class:`OnnxPolicy` for a student model; PolicyMetadataError for a teacher or a layout mismatch."""
-    from hover.deploy.policy import OnnxPolicy, PolicyMetadataError
-    from hover.student import student_obs_layout
+    """An :class:`OnnxPolicy` for a student model; PolicyMetadataError for a teacher or a layout mismatch
+    (:func:`hover.deploy.policy.student_layout`)."""
+    from hover.deploy.policy import OnnxPolicy, student_layout
 
     policy = OnnxPolicy(path, robot)
-    meta = policy.metadata
-    kind = meta.get("kind", meta.get("policy_kind"))
-    if kind != "student":
-        raise PolicyMetadataError(
-            f"{path}: a {kind!r} model cannot run on the robot: it needs privileged simulator state "
-            "(reference body states); export a student (hover export --policy builtin:student)"
-        )
-    layout = student_obs_layout(robot, int(meta.get("history_length", 25)))
-    if policy.obs_dim != layout.obs_dim:
-        raise PolicyMetadataError(f"{path}: the model takes {policy.obs_dim} observations, the {robot.name} "
-                                  f"student layout has {layout.obs_dim}")  # fmt: skip
-    policy.student_layout = layout
+    policy.student_layout = student_layout(policy)
     return policy
 
 

@@ -60,26 +60,15 @@ class DeployBenchConfig:
     """print exactly one JSON object"""
 
 
-def _student_metadata(robot: RobotSpec, obs_dim: int, history_length: int) -> dict[str, Any]:
-    from hover import __version__
-    from hover.commands import command_layout
-    from hover.commands.modes import MODE_NAMES, mode_elements
-    from hover.student import student_obs_layout
+def _student_metadata(robot: RobotSpec, obs_dim: int) -> dict[str, Any]:
+    """The metadata ``hover export`` writes for a student, for an untrained stand-in model."""
+    from types import SimpleNamespace
 
-    joints, layout = robot.joints, command_layout(robot)
-    return {
-        "schema_version": 1, "hover_version": __version__, "kind": "student", "policy_kind": "student",
-        "source": "hover.benchmarks.deploy.write_student_onnx", "iteration": 0, "robot": robot.name,
-        "joint_names": robot.joint_names, "default_joint_pos": [j.default_pos for j in joints],
-        "action_scale": robot.action_scale, "action_clip": 100.0, "kp": [j.kp for j in joints],
-        "kd": [j.kd for j in joints], "effort_limit": [j.effort_limit for j in joints],
-        "joint_pos_lower": [j.range[0] for j in joints], "joint_pos_upper": [j.range[1] for j in joints],
-        "control_dt": robot.control_dt, "physics_dt": robot.physics_dt, "decimation": robot.decimation,
-        "obs_dim": obs_dim, "action_dim": robot.num_joints, "input_name": "obs", "output_name": "actions",
-        "history_length": history_length,
-        "student_observation": student_obs_layout(robot, history_length).to_dict(),
-        "modes": {m: list(mode_elements(m, layout)) for m in MODE_NAMES},
-    }  # fmt: skip
+    from hover.export import policy_metadata
+
+    stand_in = SimpleNamespace(kind="student", source="hover.benchmarks.deploy.write_student_onnx", iteration=0,
+                               env_cfg=None)  # fmt: skip
+    return policy_metadata(stand_in, robot, obs_dim, robot.num_joints)
 
 
 def write_student_onnx(path: str | os.PathLike, module: Any = None, robot: RobotSpec | str = "h1",
@@ -116,7 +105,7 @@ def write_student_onnx(path: str | os.PathLike, module: Any = None, robot: Robot
                               dynamo=False)  # fmt: skip
         model = onnx.load(str(raw))
     entry = model.metadata_props.add()
-    entry.key, entry.value = "hover", json.dumps(_student_metadata(robot, obs_dim, HISTORY_LENGTH))
+    entry.key, entry.value = "hover", json.dumps(_student_metadata(robot, obs_dim))
     out = Path(path)
     with atomic_open(out, "wb") as f:
         f.write(model.SerializeToString())
