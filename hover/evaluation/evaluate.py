@@ -311,6 +311,17 @@ def make_eval_env(
     return env
 
 
+def clip_ids(motions: Any, clip_names: Sequence[str] | None = None) -> list[int]:
+    """Indices of the named clips of ``motions`` (all clips for None); ValueError naming unknown ones."""
+    names = list(motions.clip_names)
+    if clip_names is None:
+        return list(range(motions.num_clips))
+    missing = [c for c in clip_names if c not in names]
+    if missing:
+        raise ValueError(f"unknown clip names {missing}; the motion set has {names}")
+    return [names.index(c) for c in clip_names]
+
+
 def evaluate(
     policy: Any,
     motions: Any,
@@ -326,13 +337,7 @@ def evaluate(
     named ones) with ``num_envs`` envs (default: one per clip, at most 64). ``record``: keep qpos
     of all (True) or the named clips for videos."""
     names = list(motions.clip_names)
-    if clip_names is None:
-        ids = list(range(motions.num_clips))
-    else:
-        missing = [c for c in clip_names if c not in names]
-        if missing:
-            raise ValueError(f"unknown clip names {missing}; the motion set has {names}")
-        ids = [names.index(c) for c in clip_names]
+    ids = clip_ids(motions, clip_names)
     rec_ids: bool | list[int] = record if isinstance(record, bool) else [names.index(c) for c in record]
     n = min(num_envs or DEFAULT_MAX_ENVS, len(ids))
     env = make_eval_env(policy, motions, n, domain_rand=domain_rand, backend=backend, num_threads=num_threads)

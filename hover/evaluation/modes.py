@@ -43,6 +43,7 @@ from hover.evaluation.evaluate import (
     DEFAULT_MAX_ENVS,
     ClipResult,
     EvalReport,
+    clip_ids,
     make_eval_env,
     report_from_results,
     rollout_clips,
@@ -227,14 +228,7 @@ def evaluate_modes(
     names = list(resolve_modes(modes if isinstance(modes, str) else ",".join(modes)))
     robot = motions.robot
     layout = command_layout(robot)
-    all_names = list(motions.clip_names)
-    if clip_names is None:
-        ids = list(range(motions.num_clips))
-    else:
-        missing = [c for c in clip_names if c not in all_names]
-        if missing:
-            raise ValueError(f"unknown clip names {missing}; the motion set has {all_names}")
-        ids = [all_names.index(c) for c in clip_names]
+    ids = clip_ids(motions, clip_names)
     n = min(num_envs or DEFAULT_MAX_ENVS, len(ids))
     kind = getattr(policy, "kind", "teacher")
     source = getattr(policy, "source", "")

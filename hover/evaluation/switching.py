@@ -13,7 +13,7 @@ import torch
 from torch import Tensor
 
 from hover.commands import MaskSchedule
-from hover.evaluation.evaluate import ClipResult, make_eval_env, rollout_clips
+from hover.evaluation.evaluate import ClipResult, clip_ids, make_eval_env, rollout_clips
 from hover.evaluation.modes import mode_env_config
 
 
@@ -42,15 +42,13 @@ def rollout_with_schedule(policy: Any, motions: Any, clip_name: str, schedule: M
     """Evaluate a student on one clip from t = 0 while its mode follows ``schedule``; recorded for video."""
     if policy.kind != "student":
         raise ValueError(f"{policy.source}: mode switching needs a student policy, not a {policy.kind}")
-    names = list(motions.clip_names)
-    if clip_name not in names:
-        raise ValueError(f"unknown clip {clip_name!r}; the motion set has {names}")
+    ids = clip_ids(motions, [clip_name])
     first = schedule.events[0][1]
     student_policy = _with_env_cfg(policy, mode_env_config(policy.env_cfg, first))
     env = make_eval_env(student_policy, motions, 1, num_threads=num_threads)
     try:
         act = scheduled_actor(env, policy.act, schedule)
-        return rollout_clips(env, act, motions, [names.index(clip_name)], record=True)[0]
+        return rollout_clips(env, act, motions, ids, record=True)[0]
     finally:
         env.backend.close()
 
