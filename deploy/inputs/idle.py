@@ -47,4 +47,4 @@ class IdleInput:
         return to_sample(self._command, self._mask, "locomotion", now)
 
     def close(self) -> None:
-        pass
+        """Nothing to release: this source holds no device, thread or socket."""

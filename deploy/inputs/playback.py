@@ -139,4 +139,4 @@ class PlaybackInput:
         return to_sample(command, self._mask, self._mode, now)
 
     def close(self) -> None:
-        pass
+        """Nothing to release: this source holds no device, thread or socket."""

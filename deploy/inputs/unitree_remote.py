@@ -66,4 +66,4 @@ class UnitreeRemoteInput:
         self.commander.reset()
 
     def close(self) -> None:
-        pass
+        """Nothing to release: this source holds no device, thread or socket."""
