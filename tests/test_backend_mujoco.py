@@ -233,20 +233,38 @@ def test_per_env_params_differ() -> None:
     assert b.mj_model(1) is b.model
 
 
-def test_threads_match_single_thread() -> None:
-    def run(threads: int) -> SimState:
-        b = backend(5, threads)
+def test_threads_and_worker_processes_match_single_thread() -> None:
+    """The same resets, parameters, pushes and targets give bit-identical states with 1 thread, 2 threads
+    and 2 worker processes (shared-memory read-out)."""
+
+    def run(threads: int, processes: bool = False) -> SimState:
+        b = make_backend("mujoco", ROBOT, 5, num_threads=threads, processes=processes)
         g = torch.Generator().manual_seed(1)
         b.set_physics_params(torch.tensor([3]), standing_params(1))
         b.push(torch.arange(5), 0.3 * torch.randn(5, 3, generator=g))
         for _ in range(10):
             b.step(DEFAULT + 0.2 * torch.randn(5, J, generator=g))
+        state = b.get_state().clone()
         b.close()
-        return b.get_state()
+        b.close()  # twice is fine
+        return state
 
-    one, two = run(1), run(2)
+    one, two, procs = run(1), run(2), run(2, processes=True)
     for name, value in vars(one).items():
         assert torch.equal(value, getattr(two, name)), name
+        assert torch.equal(value, getattr(procs, name)), name
+
+
+def test_worker_process_errors_name_the_worker() -> None:
+    b = make_backend("mujoco", ROBOT, 4, num_threads=2, processes=True)
+    try:
+        with pytest.raises(RuntimeError, match="worker processes"):
+            b.mj_data(0)
+        with pytest.raises(ValueError, match="root_pos"):
+            b.reset_envs(torch.tensor([0]), torch.zeros(1, 2), torch.zeros(1, 4), torch.zeros(1, 3),
+                         torch.zeros(1, 3), torch.zeros(1, J), torch.zeros(1, J))  # fmt: skip
+    finally:
+        b.close()
 
 
 def test_bad_input_is_reported() -> None:

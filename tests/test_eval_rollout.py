@@ -16,6 +16,7 @@ import pytest
 import torch
 
 from hover.envs.tracking.config import TrackingEnvConfig
+from hover.envs.tracking.recipes import hover_paper
 from hover.evaluation import evaluate as E
 from hover.evaluation.metrics import METRIC_NAMES
 from hover.motion.builtin import load_builtin_motions
@@ -28,7 +29,7 @@ class ZeroPolicy:
     """Same interface as ``hover.policies.LoadedPolicy``: holds the default pose."""
 
     kind: str = "teacher"
-    env_cfg: TrackingEnvConfig = field(default_factory=TrackingEnvConfig)
+    env_cfg: TrackingEnvConfig = field(default_factory=hover_paper)  # absolute actions around the default pose
     source: str = "zero-action"
 
     def act(self, obs: Any) -> torch.Tensor:
@@ -140,7 +141,7 @@ def test_replay_clips_for_the_feasibility_filter(report, motions):
 def test_eval_env_protocol(motions):
     env = E.make_eval_env(ZeroPolicy(), motions, 2, num_threads=1)
     assert not env.cfg.domain_rand.enabled and env.cfg.control_delay_steps == (2, 2)
-    assert env.cfg.terminations.ref_distance_mode == "mean" and not env.auto_reset
+    assert env.cfg.terminations["ref_distance"].func == "mean_body_distance" and not env.auto_reset
     env.backend.close()
     env = E.make_eval_env(ZeroPolicy(), motions, 2, domain_rand=True, num_threads=1)
     assert env.cfg.domain_rand.enabled and env.cfg.control_delay_steps == (0, 3)

@@ -1,4 +1,4 @@
-"""HOVER reward terms on hand-made states (envs/tracking/rewards.py)."""
+"""Reward terms on hand-made states (envs/tracking/rewards.py), both recipes' terms and their composition."""
 
 from __future__ import annotations
 
@@ -8,86 +8,135 @@ import pytest
 import torch
 
 from hover.envs.tracking import rewards as W
-from hover.envs.tracking.bodies import BodyState
-from hover.envs.tracking.config import CurriculumConfig, RewardConfig
-from hover.envs.tracking.curriculum import update_penalty_scale
+from hover.envs.tracking.config import CurriculumConfig, RewardTerm, tracking_rewards
+from hover.envs.tracking.curriculum import update_penalty_scale, update_termination_scale
+from hover.envs.tracking.recipes import hover_paper_rewards
+from hover.envs.tracking.step import FeetData
 from hover.rotations import quat_from_euler_xyz
 
-CFG = RewardConfig()
+
+def _rotate_about_z(step, yaw: float) -> None:
+    """Rotate the robot's whole body about world z through the anchor (a heading change)."""
+    from hover.rotations import quat_mul, quat_rotate
+
+    q = quat_from_euler_xyz(torch.tensor([[0.0, 0.0, yaw]]))
+    a = step.idx.anchor
+    n, b = step.robot.pos.shape[:2]
+    qq = q.expand(n, b, 4)
+    pivot = step.robot.pos[:, a : a + 1].clone()
+    step.robot.pos = pivot + quat_rotate(qq, step.robot.pos - pivot)
+    step.robot.quat = quat_mul(qq, step.robot.quat)
 
 
-def _bodies(pos: torch.Tensor) -> BodyState:
-    n, b = pos.shape[:2]
-    quat = torch.zeros(n, b, 4)
-    quat[..., 0] = 1.0
-    return BodyState(pos, quat, torch.zeros(n, b, 3), torch.zeros(n, b, 3))
+# ----------------------------------------------------------------------------- tracking recipe terms
+def test_tracking_terms_are_one_on_the_reference(make_step):
+    s = make_step()
+    for name, term in tracking_rewards().items():
+        value = W.REWARD_FUNCTIONS[term.func](s, **term.params)
+        expected = 1.0 if term.weight > 0 else 0.0
+        torch.testing.assert_close(value, torch.full((2,), expected), msg=name)
 
 
-def test_joint_pos_tracking_is_one_when_exact_and_matches_kernel():
-    q = torch.randn(2, 19)
-    assert torch.allclose(W.joint_pos_tracking(q, q, 0.5), torch.ones(2))
-    off = q + 0.1  # mean squared error 0.01
-    assert torch.allclose(W.joint_pos_tracking(off, q, 0.5), torch.full((2,), math.exp(-0.01 / 0.5)))
+def test_relative_body_terms_ignore_drift_and_heading_but_anchor_terms_do_not(make_step):
+    s = make_step()
+    s.robot.pos[:, :, :2] += torch.tensor([0.4, -0.3])  # the whole robot drifted 0.5 m
+    _rotate_about_z(s, 0.7)  # and turned
+    for f in ("relative_body_pos_error_exp", "relative_body_ori_error_exp"):
+        torch.testing.assert_close(W.REWARD_FUNCTIONS[f](s, std=0.3), torch.ones(2), atol=1e-5, rtol=0)
+    torch.testing.assert_close(W.anchor_pos_error_exp(s, 0.3), torch.full((2,), math.exp(-0.25 / 0.09)))
+    angle = W.anchor_ori_error_exp(s, 0.4)
+    torch.testing.assert_close(angle, torch.full((2,), math.exp(-(0.7**2) / 0.16)), atol=1e-4, rtol=0)
 
 
-def test_joint_vel_and_body_vel_tracking_decrease_with_error():
-    v = torch.zeros(3, 23, 3)
-    err = torch.tensor([0.0, 1.0, 3.0]).view(3, 1, 1).expand(3, 23, 3)
-    r = W.body_vel_tracking(v + err, v, 10.0)
-    assert torch.allclose(r, torch.exp(-torch.tensor([0.0, 1.0, 9.0]) / 10.0))
-    assert r[0] > r[1] > r[2]
-    assert torch.allclose(
-        W.joint_vel_tracking(torch.ones(1, 19), torch.zeros(1, 19), 1.0), torch.tensor([math.exp(-1.0)])
-    )
+def test_relative_body_pos_measures_posture(make_step):
+    s = make_step()
+    hand = s.idx.vr_bodies[1]
+    s.robot.pos[:, hand, 0] += 0.2  # one hand 0.2 m forward: mean over 23 bodies of 0.04 m^2
+    expect = math.exp(-(0.04 / 23) / 0.3**2)
+    torch.testing.assert_close(W.relative_body_pos_error_exp(s, 0.3), torch.full((2,), expect))
+    # the re-anchored reference keeps the reference heights: a crouched robot is penalised
+    s2 = make_step()
+    s2.robot.pos[..., 2] -= 0.1
+    assert (W.relative_body_pos_error_exp(s2, 0.3) < 0.95).all()
 
 
-def test_body_pos_tracking_splits_lower_and_upper():
-    ref = torch.zeros(1, 4, 3)
-    lower, upper = torch.tensor([0, 1]), torch.tensor([2, 3])
-    assert torch.allclose(W.body_pos_tracking(ref, ref, lower, upper, CFG), torch.tensor([1.5]))
-    moved = ref.clone()
-    moved[:, 2:, 0] = 0.3  # upper bodies 0.3 m off in x: mean sq = 0.09 / 3 = 0.03
-    expected = 0.5 + 1.0 * math.exp(-0.03 / 0.03)
-    assert torch.allclose(W.body_pos_tracking(moved, ref, lower, upper, CFG), torch.tensor([expected]))
+def test_velocity_terms_and_regularisers(make_step):
+    s = make_step()
+    s.robot.lin_vel[:] = torch.tensor([1.0, 0.0, 0.0])
+    torch.testing.assert_close(W.body_lin_vel_error_exp(s, 1.0), torch.full((2,), math.exp(-1.0)))
+    s.robot.ang_vel[:] = torch.tensor([0.0, 0.0, 3.14])
+    torch.testing.assert_close(W.body_ang_vel_error_exp(s, 3.14), torch.full((2,), math.exp(-1.0)))
+    s.actions[0, 3] = 0.5
+    torch.testing.assert_close(W.action_rate_l2(s), torch.tensor([0.25, 0.0]))
+    knee = s.idx.lower_joints[3]
+    s.joint_pos[1, knee] = 2.05  # at the hard limit: 0.9-soft range ends 0.1155 earlier
+    expect = 0.5 * (2.05 + 0.26) * 0.1
+    torch.testing.assert_close(W.joint_pos_limits(s, 0.9), torch.tensor([0.0, expect]), atol=1e-5, rtol=0)
+    s.contact_forces[0, s.idx.sim_contact_bodies[:2], 2] = 50.0
+    torch.testing.assert_close(W.undesired_contacts(s, 1.0), torch.tensor([2.0, 0.0]))
 
 
-def test_torque_limit_and_joint_limit_penalties():
-    lim = torch.tensor([100.0, 10.0])
-    tau = torch.tensor([[90.0, -5.0]])  # 5 N m above 85 % of the first limit
-    assert torch.allclose(W.torque_limits(tau, lim, 0.85), torch.tensor([5.0]))
-    lo, hi = torch.tensor([-1.0, -1.0]), torch.tensor([1.0, 1.0])
-    q = torch.tensor([[1.2, -1.5], [0.0, 0.5]])
-    assert torch.allclose(W.joint_pos_limits(q, lo, hi), torch.tensor([0.7, 0.0]))
-    qd = torch.tensor([[12.0, -30.0]])
-    assert torch.allclose(W.joint_vel_limits(qd, torch.tensor([11.5, 10.0])), torch.tensor([0.5 + 1.0]))
+# ----------------------------------------------------------------------------- HOVER paper terms
+def test_paper_joint_and_body_terms(make_step):
+    s = make_step()
+    torch.testing.assert_close(W.joint_pos_exp(s, 0.5), torch.ones(2))
+    s.joint_pos += 0.1  # mean squared error 0.01
+    torch.testing.assert_close(W.joint_pos_exp(s, 0.5), torch.full((2,), math.exp(-0.01 / 0.5)))
+    s.joint_vel += 1.0
+    torch.testing.assert_close(W.joint_vel_exp(s, 1.0), torch.full((2,), math.exp(-1.0)))
+    params = {"lower_sigma": 0.5, "upper_sigma": 0.03, "lower_weight": 0.5, "upper_weight": 1.0}
+    torch.testing.assert_close(W.body_pos_split_exp(s, **params), torch.full((2,), 1.5))
+    s.robot.pos[:, s.idx.upper_bodies, 0] += 0.3  # upper bodies 0.3 m off in x: mean sq = 0.09 / 3
+    torch.testing.assert_close(W.body_pos_split_exp(s, **params), torch.full((2,), 0.5 + math.exp(-1.0)))
+    s.robot.lin_vel[:] = torch.tensor([3.0, 0.0, 0.0])  # mean over axes: 9 / 3
+    torch.testing.assert_close(W.body_lin_vel_exp(s, 10.0), torch.full((2,), math.exp(-0.3)))
+
+
+def test_paper_torque_limit_and_velocity_penalties(make_step):
+    s = make_step(n=1)
+    hip = 0  # effort 200 N m
+    s.joint_torque[0, hip] = 180.0  # 10 N m above 85 %
+    torch.testing.assert_close(W.torque_limits(s, 0.85), torch.tensor([10.0]))
+    s.joint_vel[0, hip] = 22.0  # soft limit 0.9 * 23 = 20.7
+    torch.testing.assert_close(W.joint_vel_limits(s, 0.9), torch.tensor([1.0]))
+    s.joint_vel[0, hip] = 21.0
+    torch.testing.assert_close(W.joint_vel_limits(s, 0.9), torch.tensor([0.3]), atol=1e-5, rtol=0)
     s_lo, s_hi = W.soft_joint_limits(torch.tensor([-1.0]), torch.tensor([3.0]), 0.9)
     assert torch.allclose(s_lo, torch.tensor([-0.8])) and torch.allclose(s_hi, torch.tensor([2.8]))
 
 
-def test_contact_penalties():
+def _feet(forces, quat=None, vel=None, first=None, air=None, height=None) -> FeetData:
+    n, f = forces.shape[:2]
+    q = torch.tensor([1.0, 0.0, 0.0, 0.0]).expand(n, f, 4) if quat is None else quat
+    z = torch.zeros(n, f)
+    return FeetData(forces, q, torch.zeros(n, f, 3) if vel is None else vel, forces[..., 2] > 1.0,
+                    torch.zeros(n, f, dtype=torch.bool) if first is None else first, z if air is None else air,
+                    z if height is None else height)  # fmt: skip
+
+
+def test_paper_contact_penalties(make_step):
     forces = torch.tensor([[[0.0, 0.0, 700.0], [0.0, 0.0, 100.0]], [[60.0, 0.0, 10.0], [0.0, 0.0, 0.0]]])
-    assert torch.allclose(W.feet_contact_force(forces, 500.0), torch.tensor([200.0, 0.0]))
-    assert torch.equal(W.stumble(forces), torch.tensor([0.0, 1.0]))
-    contact = forces[..., 2] > 1.0
     vel = torch.tensor([[[0.3, 0.4, 0.0], [1.0, 0.0, 0.0]], [[2.0, 0.0, 0.0], [5.0, 0.0, 0.0]]])
-    assert torch.allclose(W.slippage(vel, contact), torch.tensor([0.5 + 1.0, 2.0]))
-    assert torch.equal(
-        W.both_feet_in_air(torch.tensor([[False, False], [True, False]])), torch.tensor([1.0, 0.0])
-    )
+    s = make_step(feet=_feet(forces, vel=vel))
+    torch.testing.assert_close(W.feet_contact_force(s, 500.0), torch.tensor([200.0, 0.0]))
+    torch.testing.assert_close(W.stumble(s), torch.tensor([0.0, 1.0]))
+    torch.testing.assert_close(W.slippage(s), torch.tensor([0.5 + 1.0, 2.0]))
+    torch.testing.assert_close(W.both_feet_in_air(s), torch.tensor([0.0, 0.0]))
 
 
-def test_orientation_penalties():
-    level = torch.tensor([[1.0, 0.0, 0.0, 0.0]])
+def test_paper_orientation_penalties(make_step):
+    s = make_step(n=1)
+    assert torch.allclose(W.base_orientation(s), torch.zeros(1), atol=1e-7)
     tilted = quat_from_euler_xyz(torch.tensor([[0.3, 0.0, 0.0]]))
-    assert torch.allclose(W.base_orientation(level), torch.zeros(1), atol=1e-7)
-    assert torch.allclose(W.base_orientation(tilted), torch.tensor([math.sin(0.3) ** 2]), atol=1e-6)
-    feet = torch.stack((level, tilted), dim=1)  # [1, 2, 4]
-    both = torch.tensor([[True, True]])
-    assert torch.allclose(W.feet_orientation(feet, both), torch.tensor([math.sin(0.3)]), atol=1e-6)
-    assert torch.allclose(W.feet_orientation(feet, torch.tensor([[True, False]])), torch.zeros(1), atol=1e-6)
+    s.robot.quat[:, 0] = tilted
+    assert torch.allclose(W.base_orientation(s), torch.tensor([math.sin(0.3) ** 2]), atol=1e-6)
+    level = torch.tensor([[1.0, 0.0, 0.0, 0.0]])
+    feet_q = torch.stack((level, tilted), dim=1)
+    s.feet = _feet(torch.tensor([[[0.0, 0.0, 50.0], [0.0, 0.0, 50.0]]]), quat=feet_q)
+    assert torch.allclose(W.feet_orientation(s), torch.tensor([math.sin(0.3)]), atol=1e-6)
 
 
-def test_feet_timers_air_time_and_max_height():
+def test_feet_timers_air_time_and_max_height(make_step):
     state = W.FeetState.zeros(1, 2, "cpu")
     dt = 0.02
     swing = torch.tensor([[False, True]])
@@ -98,57 +147,50 @@ def test_feet_timers_air_time_and_max_height():
         assert not first.any()
     state, first, at, mh = W.update_feet(state, touch, torch.tensor([[0.05, 0.0]]), dt)
     assert first.tolist() == [[True, False]]
-    ref_vel = torch.tensor([[0.5, 0.0, 0.0]])
     # the filtered contact counts the first airborne step as contact: 20 steps in the air -> 0.40 s
-    expect_air = at[0, 0].item()
-    assert expect_air == pytest.approx(0.40, abs=1e-5)
-    r = W.feet_air_time(at, first, ref_vel, CFG)
-    assert r.item() == pytest.approx(expect_air - CFG.feet_air_time_target, abs=1e-5)
-    assert W.feet_air_time(at, first, torch.zeros(1, 3), CFG).item() == 0.0  # reference standing still
-    h = W.feet_max_height(mh, first, 0.25)
-    assert h.item() == pytest.approx(0.25 - 0.1, abs=1e-6)
+    assert at[0, 0].item() == pytest.approx(0.40, abs=1e-5)
+    s = make_step(n=1, feet=_feet(torch.zeros(1, 2, 3), first=first, air=at, height=mh))
+    s.ref.lin_vel[:, 0] = torch.tensor([0.5, 0.0, 0.0])
+    assert W.feet_air_time(s, 0.25, 0.1).item() == pytest.approx(0.40 - 0.25, abs=1e-5)
+    s.ref.lin_vel[:, 0] = 0.0
+    assert W.feet_air_time(s, 0.25, 0.1).item() == 0.0  # reference standing still
+    assert W.feet_max_height(s, 0.25).item() == pytest.approx(0.25 - 0.1, abs=1e-6)
     assert state.air_time[0, 0] == 0.0 and state.max_height[0, 0] == 0.0
 
 
-def test_compute_terms_and_weighted_sum_with_curriculum():
-    n, b, j = 2, 23, 19
-    pos = torch.randn(n, b, 3)
-    robot = _bodies(pos)
-    ref = _bodies(pos.clone())
-    zeros = torch.zeros(n, j)
-    x = W.RewardInputs(
-        robot=robot, ref=ref, joint_pos=zeros, joint_vel=zeros, prev_joint_vel=zeros, ref_joint_pos=zeros,
-        ref_joint_vel=zeros, ref_root_lin_vel=torch.zeros(n, 3), joint_torque=zeros, actions=zeros,
-        prev_actions=zeros, feet_forces=torch.tensor([[0.0, 0.0, 200.0]]).expand(n, 2, 3),
-        feet_quat=robot.quat[:, :2], feet_lin_vel=torch.zeros(n, 2, 3), contact=torch.ones(n, 2, dtype=torch.bool),
-        first_contact=torch.zeros(n, 2, dtype=torch.bool), air_time_at_contact=torch.zeros(n, 2),
-        max_height_at_contact=torch.zeros(n, 2), terminated=torch.tensor([False, True]), dt=0.02,
-    )  # fmt: skip
-    idx = W.RewardIndices(
-        lower_bodies=torch.arange(11), upper_bodies=torch.arange(11, 23), vr_bodies=torch.tensor([20, 21, 22]),
-        lower_joints=torch.arange(10), upper_joints=torch.arange(10, 19), effort_limit=torch.full((j,), 100.0),
-        soft_pos_lower=torch.full((j,), -1.0), soft_pos_upper=torch.full((j,), 1.0), soft_vel_limit=torch.full((j,), 10.0),
-    )  # fmt: skip
-    terms = W.compute_terms(x, idx, CFG)
-    for name in W.TASK_TERMS:
-        expected = 1.5 if name == "body_pos" else 1.0
-        assert torch.allclose(terms[name], torch.full((n,), expected)), name
-    total, weighted = W.weighted_sum(terms, CFG, penalty_scale=0.5)
-    task = (
-        CFG.joint_pos
-        + CFG.joint_vel
-        + CFG.body_lin_vel
-        + CFG.body_ang_vel
-        + 1.5 * CFG.body_pos
-        + CFG.vr_keypoints
-    )
+# ----------------------------------------------------------------------------- composition
+def test_compute_reward_weights_scale_and_penalty_curriculum(make_step):
+    s = make_step(terminated=torch.tensor([False, True]))
+    s.actions[:, 0] = 1.0  # action rate 1
+    terms = {"anchor": RewardTerm("anchor_pos_error_exp", 0.5, {"std": 0.3}),
+             "rate": RewardTerm("action_rate_l2", -0.1, penalty=True),
+             "fail": RewardTerm("termination", -200.0, penalty=True),
+             "off": RewardTerm("stumble", 0.0, penalty=True)}  # fmt: skip
+    total, weighted = W.compute_reward(s, terms, reward_scale=0.02, penalty_scale=0.5)
+    assert set(weighted) == {"anchor", "rate", "fail"}  # zero weights are skipped (no feet needed)
+    expected = 0.02 * (0.5 - 0.5 * 0.1) + torch.tensor([0.0, 0.02 * 0.5 * -200.0])
+    torch.testing.assert_close(total, expected)
+
+
+def test_every_recipe_term_is_registered():
+    for terms in (tracking_rewards(), hover_paper_rewards()):
+        W.check_reward_terms(terms)
+    with pytest.raises(ValueError, match="reward term 'x': unknown function 'nope'"):
+        W.check_reward_terms({"x": RewardTerm("nope", 1.0)})
+
+
+def test_paper_recipe_on_the_reference_sums_the_task_weights(make_step):
+    forces = torch.tensor([[0.0, 0.0, 200.0]]).expand(2, 2, 3)
+    s = make_step(terminated=torch.tensor([False, True]), feet=_feet(forces))
+    terms = hover_paper_rewards()
+    total, weighted = W.compute_reward(s, terms, reward_scale=1.0, penalty_scale=0.5)
+    task = sum(t.weight * (1.5 if k == "body_pos" else 1.0) for k, t in terms.items() if not t.penalty)
     assert total[0].item() == pytest.approx(task, rel=1e-6)
-    assert total[1].item() == pytest.approx(task + 0.5 * CFG.termination, rel=1e-6)
     assert weighted["termination"][1].item() == pytest.approx(-125.0)
 
 
-def test_penalty_curriculum_moves_with_episode_length():
-    cfg = CurriculumConfig()
+def test_curricula_move_with_episode_length():
+    cfg = CurriculumConfig(enabled=True, termination=True)
     scale, ema = update_penalty_scale(0.5, -1.0, torch.tensor([10, 20]), cfg)
     assert ema == 15.0 and scale == pytest.approx(0.5 * (1 - cfg.degree))
     scale, ema = update_penalty_scale(0.5, 200.0, torch.tensor([300]), cfg)
@@ -157,9 +199,7 @@ def test_penalty_curriculum_moves_with_episode_length():
     assert scale == 1.0  # clipped at max_scale
     scale, ema = update_penalty_scale(0.5, 100.0, torch.tensor([100]), cfg)
     assert scale == 0.5 and ema == 100.0  # between thresholds: unchanged
-
-
-def test_reward_scale_multiplies_every_weighted_term():
-    terms = {"joint_pos": torch.tensor([1.0]), "termination": torch.tensor([1.0])}
-    total, _ = W.weighted_sum(terms, RewardConfig(scale=0.02), penalty_scale=0.5)
-    assert total.item() == pytest.approx(0.02 * (32.0 - 0.5 * 250.0))
+    assert update_termination_scale(2.0, 10.0, cfg) == pytest.approx(2.0 * (1 + cfg.termination_degree))
+    assert update_termination_scale(2.0, 100.0, cfg) == pytest.approx(2.0 * (1 - cfg.termination_degree))
+    assert update_termination_scale(1.0, 100.0, cfg) == 1.0  # never tighter than the recipe
+    assert update_termination_scale(2.0, 10.0, CurriculumConfig()) == 2.0  # off

@@ -222,6 +222,7 @@ def test_first_observation_equals_the_training_envs(onnx_dir):
     cfg = TeacherTrainConfig(num_envs=2, num_threads=1)
     cfg.env.student.enabled = True
     cfg.env.domain_rand.enabled = False
+    cfg.env.reset.noise = False
     env = make_env(cfg)
     try:
         names = ["wave_both", "walk_forward"]

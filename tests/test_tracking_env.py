@@ -8,8 +8,9 @@ import pytest
 import torch
 
 from hover.envs.backends import make_backend
-from hover.envs.tracking.config import TrackingEnvConfig
-from hover.envs.tracking.env import NonFiniteError, TrackingEnv
+from hover.envs.tracking.config import ActionConfig, RewardTerm, TrackingEnvConfig
+from hover.envs.tracking.env import NonFiniteError, TrackingEnv, action_scales
+from hover.envs.tracking.recipes import hover_paper
 from hover.motion.library import MotionLibrary
 from hover.robots import get_robot
 
@@ -27,19 +28,47 @@ def make_env(motions: MotionLibrary, cfg: TrackingEnvConfig, n: int = 4) -> Trac
 
 def tracking_action(env: TrackingEnv) -> torch.Tensor:
     """Action whose joint target is the current reference pose."""
-    return (env.reference_state().joint_pos - env.default_joint_pos) / env.action_scale
+    return env.actions_for_targets(env.reference_state().joint_pos)
 
 
-def test_observation_groups_and_sizes(motions):
-    env = make_env(motions, TrackingEnvConfig())
+@pytest.mark.parametrize(("recipe", "policy_dim", "critic_dim", "episode"),
+                         [(TrackingEnvConfig, 182, 182 + 69 + 76, 500), (hover_paper, 913, 913 + 76, 1000)])  # fmt: skip
+def test_observation_groups_and_sizes(motions, recipe, policy_dim, critic_dim, episode):
+    env = make_env(motions, recipe())
     obs = env.get_observations()
-    assert obs["policy"].shape == (4, 913)
-    assert obs["critic"].shape == (4, 913 + 76)
-    assert env.num_actions == 19 and env.max_episode_length == 1000
+    assert obs["policy"].shape == (4, policy_dim)
+    assert obs["critic"].shape == (4, critic_dim)
+    assert env.num_actions == 19 and env.max_episode_length == episode
     obs, rew, dones, extras = env.step(torch.zeros(4, 19))
     assert rew.shape == (4,) and dones.dtype == torch.bool
     assert set(extras) >= {"time_outs", "terminations", "log"}
     assert torch.isfinite(obs["policy"]).all() and torch.isfinite(rew).all()
+
+
+def test_zero_residual_action_targets_the_reference_joints(motions):
+    """Residual actions: a zero action's PD targets are the reference joints (extrapolated by the
+    lookahead); the per-joint scales follow the effort limits; conversions round-trip."""
+    cfg = TrackingEnvConfig().eval_config()
+    env = make_env(motions, cfg, n=3)
+    env.reset_to(torch.arange(3), torch.tensor([2, 10, 12]), torch.tensor([1.0, 2.5, 3.0]))
+    ref = env.reference_state()
+    targets = env.absolute_targets(torch.zeros(3, 19))
+    torch.testing.assert_close(targets, ref.joint_pos + cfg.actions.lookahead_s * ref.joint_vel)
+    scale = action_scales(cfg.actions, env.idx)
+    hip, elbow = ROBOT.joint_index("left_hip_pitch"), ROBOT.joint_index("left_elbow")
+    assert scale[hip] == pytest.approx(0.25 * 200 / 200) and scale[elbow] == pytest.approx(0.25 * 18 / 100)
+    a = torch.randn(3, 19)
+    torch.testing.assert_close(env.actions_for_targets(env.absolute_targets(a)), a)
+    # the same targets in another convention (absolute around the default pose, the student's)
+    absolute = ActionConfig(residual=False, scale=0.25, scale_mode="uniform")
+    b = (env.absolute_targets(a) - env.default_joint_pos) / 0.25
+    torch.testing.assert_close(env.absolute_targets(b, absolute), env.absolute_targets(a), atol=1e-5, rtol=0)
+    # the PD targets really sent after the control delay are those of the zero action
+    sent = []
+    step = env.backend.step
+    env.backend.step = lambda t: (sent.append(t.clone()), step(t))[1]
+    env.step(torch.zeros(3, 19))
+    torch.testing.assert_close(sent[0], targets)  # delay 2: the reset's own targets are held
 
 
 def test_reset_to_places_the_robot_on_the_reference_without_dr(motions):
@@ -55,20 +84,24 @@ def test_reset_to_places_the_robot_on_the_reference_without_dr(motions):
     assert torch.equal(env.delays, torch.full((4,), 2))
     assert torch.equal(env.physics_params.kp_scale, torch.ones(4, 19))
     obs = env.get_observations()["policy"]
-    assert obs[:, 342:411].abs().max() < 1e-3  # ref_pos_diff: on the reference
+    assert obs[:, 47:116].abs().max() < 1e-3  # ref_body_pos_local: on the reference
+    assert obs[:, 38:41].abs().max() < 1e-4  # ref_anchor_pos
 
 
-def test_following_the_reference_earns_more_than_a_bad_action(motions):
-    env = make_env(motions, TrackingEnvConfig().eval_config(), n=2)
+@pytest.mark.parametrize("recipe", [TrackingEnvConfig, hover_paper])
+def test_following_the_reference_earns_more_than_a_bad_action(motions, recipe):
+    cfg = recipe().eval_config()
+    cfg.rewards = recipe().rewards  # eval_config keeps the recipe's rewards
+    env = make_env(motions, cfg, n=2)
     env.reset_to(torch.arange(2), torch.tensor([0, 0]), torch.tensor([1.0, 1.0]))
     total = torch.zeros(2)
     for _ in range(25):
         a = tracking_action(env)
-        a[1] = 2.0  # every joint 0.5 rad off its default
+        a[1] = env.actions_for_targets(env.default_joint_pos + 0.5).squeeze(0)[1]  # every joint 0.5 rad off
         _, rew, dones, _ = env.step(a)
         total += rew
         assert not dones[0]
-    assert total[0] > total[1] + 100.0
+    assert total[0] > 1.5 * total[1]
     pos, _ = env.robot_body_poses()
     assert (pos[0] - env.reference_state().body_pos[0]).norm(dim=-1).mean() < 0.1
 
@@ -112,13 +145,24 @@ def test_domain_randomisation_draws_within_ranges_and_state_round_trips(motions)
     state = env.state_dict()
     other = make_env(motions, cfg, n=2)
     other.load_state_dict(state)
-    assert other.penalty_scale == env.penalty_scale
+    assert other.penalty_scale == env.penalty_scale and other.termination_scale == env.termination_scale
     assert torch.equal(other.sampler.failure_ema, env.sampler.failure_ema)
 
 
 def test_non_finite_reward_names_the_term(motions):
     cfg = TrackingEnvConfig()
-    cfg.rewards = dataclasses.replace(cfg.rewards, torques=float("nan"))
+    cfg.rewards["body_pos"] = dataclasses.replace(cfg.rewards["body_pos"], weight=float("nan"))
     env = make_env(motions, cfg, n=2)
-    with pytest.raises(NonFiniteError, match="torques"):
+    with pytest.raises(NonFiniteError, match="body_pos"):
         env.step(torch.zeros(2, 19))
+
+
+def test_unknown_term_names_are_refused(motions):
+    cfg = TrackingEnvConfig()
+    cfg.rewards["typo"] = RewardTerm("anchor_pos_eror_exp", 1.0)
+    with pytest.raises(ValueError, match="reward term 'typo'"):
+        make_env(motions, cfg, n=1)
+    cfg = TrackingEnvConfig()
+    cfg.observations.policy = (*cfg.observations.policy, "nope")
+    with pytest.raises(ValueError, match="observation group 'policy': unknown term 'nope'"):
+        make_env(motions, cfg, n=1)

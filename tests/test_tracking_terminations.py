@@ -2,35 +2,53 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from hover.envs.tracking import terminations as T
-from hover.envs.tracking.config import TerminationConfig
+from hover.envs.tracking.config import TerminationTerm, eval_terminations, tracking_terminations
+from hover.envs.tracking.recipes import hover_paper_terminations
 from hover.rotations import quat_from_euler_xyz
 
 
-def test_gravity_tilt_fires_beyond_limit_in_roll_or_pitch():
+def test_gravity_tilt_fires_beyond_limit_in_roll_or_pitch(make_step):
     angles = torch.tensor([[0.0, 0.0, 2.0], [0.5, 0.0, 0.0], [0.9, 0.0, 0.0], [0.0, -0.9, 0.0]])
     q = quat_from_euler_xyz(angles)  # sin(0.5) = 0.48 < 0.7 < sin(0.9) = 0.78
-    assert T.gravity_tilt(q, 0.7).tolist() == [False, False, True, True]
+    assert T.gravity_tilt_kernel(q, 0.7).tolist() == [False, False, True, True]
+    s = make_step(n=4)
+    s.robot.quat[:, 0] = q
+    assert T.gravity_tilt(s, 0.7).tolist() == [False, False, True, True]
 
 
-def test_undesired_contacts_only_on_listed_bodies():
-    forces = torch.zeros(3, 5, 3)
-    forces[0, 4, 2] = 500.0  # a foot: not listed
-    forces[1, 1, 0] = 0.5  # listed body, below 1 N
-    forces[2, 2, 1] = 3.0  # listed body, above 1 N
-    ids = torch.tensor([0, 1, 2])
-    assert T.undesired_contacts(forces, ids, 1.0).tolist() == [False, False, True]
+def test_undesired_contacts_only_on_listed_bodies(make_step):
+    s = make_step(n=3)
+    feet, listed = s.idx.sim_feet, s.idx.sim_contact_bodies
+    s.contact_forces[0, feet[0], 2] = 500.0  # a foot: not listed
+    s.contact_forces[1, listed[1], 0] = 0.5  # listed body, below 1 N
+    s.contact_forces[2, listed[2], 1] = 3.0  # listed body, above 1 N
+    assert T.undesired_contacts(s, 1.0).tolist() == [False, False, True]
 
 
-def test_ref_distance_max_and_mean_modes():
-    ref = torch.zeros(2, 4, 3)
-    pos = ref.clone()
-    pos[0, 3, 0] = 0.6  # one body 0.6 m away: max fires, mean (0.15) does not
-    pos[1, :, 2] = 0.55  # all bodies 0.55 m away: both fire
-    assert T.ref_distance(pos, ref, 0.5, "max").tolist() == [True, True]
-    assert T.ref_distance(pos, ref, 0.5, "mean").tolist() == [False, True]
+def test_body_distance_max_and_mean(make_step):
+    s = make_step()
+    s.robot.pos[0, 3, 0] += 0.6  # one body 0.6 m away: max fires, mean does not
+    s.robot.pos[1, :, 2] += 0.55  # all bodies 0.55 m away: both fire
+    assert T.max_body_distance(s, 0.5).tolist() == [True, True]
+    assert T.mean_body_distance(s, 0.5).tolist() == [False, True]
+    with pytest.raises(ValueError, match="mode"):
+        T.ref_distance_kernel(s.robot.pos, s.ref.pos, 0.5, "median")
+
+
+def test_anchor_and_end_effector_terms_ignore_horizontal_drift(make_step):
+    s = make_step(n=4)
+    s.robot.pos[0, :, :2] += 2.0  # drifted 2.8 m: no tracking-recipe term fires
+    s.robot.pos[1, :, 2] -= 0.3  # sagged 0.3 m
+    hand = s.idx.end_effectors[-1]
+    s.robot.pos[2, hand, 2] += 0.3  # one hand 0.3 m too high
+    s.robot.quat[3, s.idx.anchor] = quat_from_euler_xyz(torch.tensor([[0.0, 1.4, 0.0]]))[0]  # torso pitched 80 deg
+    assert T.anchor_height_error(s, 0.25).tolist() == [False, True, False, False]
+    assert T.end_effector_height_error(s, 0.25).tolist() == [False, True, True, False]
+    assert T.anchor_gravity_z_error(s, 0.8).tolist() == [False, False, False, True]
 
 
 def test_time_outs():
@@ -40,17 +58,20 @@ def test_time_outs():
     assert T.episode_length(torch.tensor([999, 1000]), 1000).tolist() == [False, True]
 
 
-def test_compute_terminations_suppresses_distance_after_push():
-    cfg = TerminationConfig()
-    n = 2
-    q = torch.tensor([[1.0, 0.0, 0.0, 0.0]]).expand(n, 4)
-    pos = torch.zeros(n, 23, 3)
-    ref = pos.clone()
-    ref[:, 5, 0] = 1.0
-    out = T.compute_terminations(
-        cfg, q, torch.zeros(n, 20, 3), torch.tensor([0]), pos, ref, torch.tensor([10, 100]),
-        torch.zeros(n), torch.full((n,), 5.0), torch.zeros(n, dtype=torch.long), 1000, 0.02,
-    )  # fmt: skip
-    assert out["ref_distance"].tolist() == [False, True]
-    assert set(out) == {*T.FAILURE_TERMS, *T.TIME_OUT_TERMS}
-    assert not out["gravity_tilt"].any() and not out["motion_end"].any()
+def test_push_grace_and_termination_curriculum(make_step):
+    s = make_step()
+    s.robot.pos[:, 5, 0] += 1.0  # one body 1 m off
+    s.robot.pos[:, s.idx.anchor, 2] -= 0.3  # anchor 0.3 m low
+    terms = {"far": TerminationTerm("max_body_distance", {"threshold": 0.5}, during_push_grace=False),
+             "low": TerminationTerm("anchor_height_error", {"threshold": 0.25}, curriculum=True)}  # fmt: skip
+    out = T.compute_failures(s, terms, torch.tensor([10, 100]), push_grace_steps=60)
+    assert out["far"].tolist() == [False, True] and out["low"].tolist() == [True, True]
+    loose = T.compute_failures(s, terms, torch.tensor([100, 100]), 60, threshold_scale=2.0)  # 0.5 m: no
+    assert loose["low"].tolist() == [False, False] and loose["far"].tolist() == [True, True]
+
+
+def test_every_recipe_term_is_registered():
+    for terms in (tracking_terminations(), hover_paper_terminations(), eval_terminations()):
+        T.check_termination_terms(terms)
+    with pytest.raises(ValueError, match="unknown function 'nope'"):
+        T.check_termination_terms({"x": TerminationTerm("nope")})

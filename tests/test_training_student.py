@@ -29,7 +29,7 @@ def _fixed_states(cfg, steps=12):
     """Student/teacher observations of states visited by the teacher itself (a fixed test set)."""
     from hover.training.teacher import make_env
 
-    env = make_env(S.prepare(cfg))
+    env = make_env(S.prepare(cfg, S.teacher_train_config(S.teacher_checkpoint(cfg.teacher)).env))
     teacher = load_policy(cfg.teacher)
     obs, out = env.get_observations(), []
     for _ in range(steps):

@@ -21,7 +21,7 @@ from hover.training.teacher import (
 )
 
 FAST = ["--num-envs", "4", "--num-threads", "1", "--save-interval", "1", "--ppo.num-steps-per-env", "8"]
-FAST += ["--ppo.num-learning-epochs", "2", "--ppo.num-mini-batches", "2"]
+FAST += ["--ppo.num-learning-epochs", "2", "--ppo.num-mini-batches", "2", "--eval-interval", "0"]
 
 
 def _scalars(run_dir: Path, tag: str) -> dict[int, float]:
@@ -54,7 +54,8 @@ def test_short_run_writes_config_logs_and_checkpoints_with_finite_losses(run_dir
     ckpt = torch.load(run_dir / "model_1.pt", weights_only=True)
     assert ckpt["iter"] == 1 and ckpt["logger"]["tot_timesteps"] == 2 * 4 * 8
     assert "obs_normalizer._mean" in ckpt["actor_state_dict"] and ckpt["optimizer_state_dict"]["state"]
-    assert set(ckpt["env_state"]) == {"penalty_scale", "episode_length_ema", "sampler_failure_ema"}
+    assert set(ckpt["env_state"]) == {"penalty_scale", "termination_scale", "episode_length_ema",
+                                      "sampler_failure_ema"}  # fmt: skip
 
 
 def test_resume_restores_iteration_optimiser_normaliser_and_continues_the_curve(run_dir, tmp_path):
@@ -87,7 +88,7 @@ def test_resume_restores_iteration_optimiser_normaliser_and_continues_the_curve(
 
 def test_load_policy_and_export_bundled_give_the_runner_actions(run_dir, tmp_path):
     policy = load_policy(str(run_dir))
-    assert policy.kind == "teacher" and policy.env_cfg.episode_length_s == 20.0
+    assert policy.kind == "teacher" and policy.env_cfg.episode_length_s == 10.0
     cfg = config_from_json((run_dir / "config.json").read_text())
     env = make_env(cfg)
     runner = HoverRunner(env, rsl_rl_config(cfg), log_dir=None)
@@ -115,7 +116,8 @@ def test_policy_errors_name_the_problem(tmp_path):
 
 
 def test_non_finite_update_is_reported(tmp_path):
-    cfg = TeacherTrainConfig(num_envs=4, num_threads=1, max_iterations=1, run_dir=str(tmp_path / "nan"))
+    cfg = TeacherTrainConfig(num_envs=4, num_threads=1, max_iterations=1, run_dir=str(tmp_path / "nan"),
+                             eval_interval=0)  # fmt: skip
     cfg.ppo.num_steps_per_env = 4
     cfg.ppo.value_loss_coef = float("nan")
     with pytest.raises(NonFiniteLossError):
@@ -160,3 +162,59 @@ def test_resuming_a_copied_run_folder_continues_in_the_copy(run_dir, tmp_path):
     assert main(["--resume", str(copy), "--max-iterations", str(last + 2)], prog="hover train teacher") == 0
     assert (copy / f"model_{last + 1}.pt").is_file()
     assert [p.name for p in list_checkpoints(run_dir)] == before  # the original is untouched
+
+
+@pytest.mark.parametrize("name", ["tracking", "hover-paper"])
+def test_recipe_presets_round_trip_through_the_config_json(name):
+    from hover.training.recipes import teacher_recipe
+    from hover.training.teacher import config_to_json
+
+    cfg = teacher_recipe(name)
+    back = config_from_json(config_to_json(cfg))
+    assert back == cfg and back.recipe == name
+    assert back.env.rewards == cfg.env.rewards and back.env.terminations == cfg.env.terminations
+
+
+def test_paper_recipe_run_resumes_with_the_same_recipe_and_overrides(tmp_path):
+    out = tmp_path / "paper"
+    args = [*FAST, "--recipe", "hover-paper", "--env.rewards.body_pos.weight", "12.5", "--run-dir", str(out)]
+    assert main([*args, "--max-iterations", "1"], prog="hover train teacher") == 0
+    saved = config_from_json((out / "config.json").read_text())
+    assert saved.recipe == "hover-paper" and saved.env.rewards["body_pos"].weight == 12.5
+    assert not saved.env.actions.residual and saved.env.observations.policy[0] == "body_pos"
+    assert main(["--resume", str(out), "--max-iterations", "2"], prog="hover train teacher") == 0
+    resumed = config_from_json((out / "config.json").read_text())
+    assert (resumed.recipe, resumed.env, resumed.ppo, resumed.model) == (saved.recipe, saved.env, saved.ppo, saved.model)
+    assert (out / "model_1.pt").is_file()
+    with pytest.raises(SystemExit):  # a different recipe cannot continue this run
+        main(["--resume", str(out), "--recipe", "tracking", "--max-iterations", "3"], prog="hover train teacher")
+
+
+def test_old_paper_configs_are_read_as_the_paper_recipe():
+    from hover.policies import ASSET_DIR
+
+    text = (ASSET_DIR / "teacher.json").read_text()
+    if '"recipe"' in text:
+        pytest.skip("the bundled teacher was trained with recipes")
+    cfg = config_from_json(text)
+    assert cfg.recipe == "hover-paper" and not cfg.env.actions.residual
+    assert cfg.env.rewards["body_pos"].params["upper_sigma"] == 0.03 and cfg.env.reward_scale == 0.02
+
+
+def test_periodic_eval_logs_success_to_tensorboard_console_and_csv(tmp_path, capsys):
+    import csv
+
+    from hover.motion.builtin import load_builtin_motions
+    from hover.motion.format import MotionClip, save_motions
+
+    clip = load_builtin_motions()[0]
+    short = MotionClip("stand_short", clip.fps, clip.root_pos[:16], clip.root_quat[:16], clip.joint_pos[:16])
+    save_motions(tmp_path / "short.npz", [short])
+    out = tmp_path / "run"
+    args = [*FAST, "--eval-interval", "1", "--eval-motions", str(tmp_path / "short.npz"), "--run-dir", str(out)]
+    assert main([*args, "--max-iterations", "2"], prog="hover train teacher") == 0
+    assert "[eval] iteration 1" in capsys.readouterr().out
+    rows = list(csv.DictReader((out / "eval.csv").open()))
+    assert [r["iteration"] for r in rows] == ["0", "1"] and rows[0]["motions"] == "short"
+    assert rows[1]["env_steps"] == str(2 * 4 * 8) and 0.0 <= float(rows[1]["success_rate"]) <= 1.0
+    assert sorted(_scalars(out, "Eval/short/success_rate")) == [0, 1]

@@ -7,6 +7,12 @@ no Python in between. ``mj_step`` releases the GIL, so threads run envs truly in
 thread owns one contiguous chunk of envs and, right after stepping an env, copies its raw
 read-out into preallocated numpy buffers (one row per env).
 
+Parallelism: envs are split into contiguous chunks (:class:`~hover.envs.backends.mujoco_worlds.MujocoWorlds`),
+one per core. With ``processes=True`` each chunk lives in a worker process and the raw read-out rows
+sit in shared memory, so the GIL never serialises the cores (the default for training); otherwise
+the chunks run in a thread pool (``mj_step`` releases the GIL, the Python between calls does not).
+With one thread everything runs in the calling process.
+
 Read-out timing: a policy step runs ``mj_step2`` (finishing the physics step whose positions were
 computed at the end of the previous policy step), ``decimation - 1`` full ``mj_step``, then
 ``mj_rnePostConstraint`` and ``mj_step1``. So positions, orientations and velocities of all bodies
@@ -31,9 +37,10 @@ for envs whose parameters differ from the compiled model (nominal envs share it)
 
 from __future__ import annotations
 
-import copy
+import multiprocessing as mp
 import os
 from concurrent.futures import ThreadPoolExecutor
+from multiprocessing import shared_memory
 
 import mujoco
 import numpy as np
@@ -41,6 +48,13 @@ import torch
 from torch import Tensor
 
 from hover.envs.backends.base import PhysicsParams, SimBackend, SimState
+from hover.envs.backends.mujoco_worlds import (
+    MujocoWorlds,
+    buffer_bytes,
+    buffer_views,
+    param_fields,
+    worker_main,
+)
 from hover.robots import RobotSpec
 from hover.robots.mjcf import ModelOptions, build_model
 from hover.rotations import quat_normalize, quat_rotate_inverse
@@ -52,11 +66,81 @@ def _chunks(n: int, parts: int) -> list[tuple[int, int]]:
     return [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
 
 
+class WorkerError(RuntimeError):
+    """A MuJoCo worker process failed; the message holds its traceback."""
+
+
+class _WorkerPool:
+    """Worker processes, one per chunk, each owning its envs' MjData (see ``mujoco_worlds``)."""
+
+    def __init__(self, model: mujoco.MjModel, chunks: list[tuple[int, int]], shm_name: str, num_envs: int,
+                 decimation: int, torso_id: int) -> None:  # fmt: skip
+        # fork: a worker runs only MuJoCo and numpy (never torch, so the parent's OpenMP threads do not
+        # matter) and, unlike spawn, it does not re-import the user's __main__ script.
+        ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+        self.chunks = chunks
+        self.conns, self.procs = [], []
+        for a, b in chunks:
+            parent, child = ctx.Pipe()
+            p = ctx.Process(target=worker_main, args=(child, shm_name, model, num_envs, a, b, decimation, torso_id),
+                            daemon=True, name=f"mujoco-{a}-{b}")  # fmt: skip
+            p.start()
+            child.close()
+            self.conns.append(parent)
+            self.procs.append(p)
+        self._collect(range(len(chunks)))
+
+    def _collect(self, which) -> None:
+        errors = []
+        for w in which:
+            try:
+                reply = self.conns[w].recv()
+            except EOFError:
+                reply = f"worker {self.procs[w].name} exited (code {self.procs[w].exitcode})"
+            if reply is not None:
+                errors.append(reply)
+        if errors:
+            raise WorkerError("MuJoCo worker failed:\n" + "\n".join(errors))
+
+    def call_all(self, name: str) -> None:
+        for c in self.conns:
+            c.send((name, ()))
+        self._collect(range(len(self.conns)))
+
+    def call_ids(self, name: str, ids: list[int], *rows) -> None:
+        """Send each worker the ids of its own chunk with the matching rows of every array/list in ``rows``."""
+        busy = []
+        for w, (a, b) in enumerate(self.chunks):
+            sel = [k for k, i in enumerate(ids) if a <= i < b]
+            if not sel:
+                continue
+            args = ([ids[k] for k in sel], *[r[sel] if isinstance(r, np.ndarray) else [r[k] for k in sel] for r in rows])
+            self.conns[w].send((name, args))
+            busy.append(w)
+        self._collect(busy)
+
+    def close(self) -> None:
+        for c, p in zip(self.conns, self.procs, strict=True):
+            try:
+                if p.is_alive():
+                    c.send(("close", ()))
+                    c.recv()
+            except (EOFError, BrokenPipeError, OSError):
+                pass
+            p.join(timeout=5)
+            if p.is_alive():
+                p.terminate()
+            c.close()
+        self.conns, self.procs = [], []
+
+
 class MujocoBackend(SimBackend):
     """``num_envs`` worlds of ``robot`` on MuJoCo CPU; see the module docstring for timing and frames.
 
-    ``num_threads`` None = ``os.cpu_count()`` (capped at ``num_envs``); ``model_options`` are passed to
-    ``hover.robots.mjcf.build_model``. State tensors are float32 on ``device``.
+    ``num_threads``: parallel chunks (None = ``os.cpu_count()``, capped at ``num_envs``);
+    ``processes``: chunks in worker processes with shared-memory read-out instead of threads;
+    ``model_options`` are passed to ``hover.robots.mjcf.build_model``. State tensors are float32 on
+    ``device``.
     """
 
     def __init__(
@@ -66,6 +150,7 @@ class MujocoBackend(SimBackend):
         device: str | torch.device = "cpu",
         num_threads: int | None = None,
         model_options: ModelOptions | None = None,
+        processes: bool = False,
     ) -> None:
         if num_envs < 1:
             raise ValueError(f"MujocoBackend: num_envs must be >= 1, got {num_envs}")
@@ -76,85 +161,36 @@ class MujocoBackend(SimBackend):
         self.physics_dt = float(self.model.opt.timestep)
         self.decimation = robot.decimation
         self.num_threads = max(1, min(num_threads or os.cpu_count() or 1, num_envs))
+        self.processes = processes and self.num_threads > 1
         self._chunks = _chunks(num_envs, self.num_threads)
-        self._pool = ThreadPoolExecutor(self.num_threads, "mujoco") if self.num_threads > 1 else None
-
-        nb, nj = robot.num_bodies, robot.num_joints
-        self._nb, self._nj = nb, nj
-        self._models: list[mujoco.MjModel] = [self.model] * num_envs
-        self._datas = [mujoco.MjData(self.model) for _ in range(num_envs)]
-        self._scratch = mujoco.MjData(self.model)  # workspace for mj_setConst
+        self._nb, self._nj = robot.num_bodies, robot.num_joints
         torso = robot.imu_body or robot.root.name
         self._torso_id = robot.body_names.index(torso) + 1
-
-        # Raw read-out buffers (float64, MuJoCo's layout), one row per env.
-        f64 = np.float64
-        self._ctrl = np.zeros((num_envs, nj), f64)
-        self._buf = {
-            "qpos": np.zeros((num_envs, self.model.nq), f64),
-            "qvel": np.zeros((num_envs, self.model.nv), f64),
-            "xpos": np.zeros((num_envs, nb, 3), f64),
-            "xquat": np.zeros((num_envs, nb, 4), f64),
-            "cvel": np.zeros((num_envs, nb, 6), f64),
-            "com": np.zeros((num_envs, 3), f64),
-            "cfrc": np.zeros((num_envs, nb, 6), f64),
-            "torque": np.zeros((num_envs, nj), f64),
-        }
-        # Cached views into each MjData (its arrays live as long as the MjData): (dst, src) pairs.
-        self._views = [self._make_views(i) for i in range(num_envs)]
         self._state: SimState | None = None
-
-        for i in range(num_envs):
-            mujoco.mj_resetDataKeyframe(self.model, self._datas[i], 0)
-            self._refresh(i)
+        self._pool: ThreadPoolExecutor | None = None
+        self._workers: _WorkerPool | None = None
+        self._shm: shared_memory.SharedMemory | None = None
+        self._worlds: list[MujocoWorlds] = []
+        size = buffer_bytes(self.model, num_envs)
+        if self.processes:
+            self._shm = shared_memory.SharedMemory(create=True, size=size)
+            self._buf = buffer_views(self._shm.buf, self.model, num_envs)
+            self._workers = _WorkerPool(self.model, self._chunks, self._shm.name, num_envs, self.decimation,
+                                        self._torso_id)  # fmt: skip
+        else:
+            self._buf = buffer_views(bytearray(size), self.model, num_envs)
+            self._worlds = [MujocoWorlds(self.model, a, b, self._buf, self.decimation, self._torso_id)
+                            for a, b in self._chunks]  # fmt: skip
+            if len(self._worlds) > 1:
+                self._pool = ThreadPoolExecutor(len(self._worlds), "mujoco")
+        self._ctrl = self._buf["ctrl"]
 
     # ------------------------------------------------------------------ internals
-    def _make_views(self, i: int) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
-        d, b = self._datas[i], self._buf
-        pairs = [
-            (b["qpos"][i], d.qpos),
-            (b["qvel"][i], d.qvel),
-            (b["xpos"][i], d.xpos[1:]),
-            (b["xquat"][i], d.xquat[1:]),
-            (b["cvel"][i], d.cvel[1:]),
-            (b["com"][i], d.subtree_com[1]),
-            (b["cfrc"][i], d.cfrc_ext[1:]),
-            (b["torque"][i], d.actuator_force),
-        ]
-        return d.ctrl, pairs
-
-    def _gather(self, i: int) -> None:
-        for dst, src in self._views[i][1]:
-            np.copyto(dst, src)
-
-    def _refresh(self, i: int) -> None:
-        """Recompute env ``i``'s derived quantities after its state or model changed, and gather them."""
-        m, d = self._models[i], self._datas[i]
-        mujoco.mj_forward(m, d)
-        mujoco.mj_rnePostConstraint(m, d)
-        self._gather(i)
-        self._state = None
-
-    def _step_chunk(self, start: int, stop: int) -> None:
-        extra = self.decimation - 1
-        models, datas, views, ctrl = self._models, self._datas, self._views, self._ctrl
-        step1, step2, step, rne = (
-            mujoco.mj_step1,
-            mujoco.mj_step2,
-            mujoco.mj_step,
-            mujoco.mj_rnePostConstraint,
-        )
-        for i in range(start, stop):
-            m, d = models[i], datas[i]
-            d_ctrl, pairs = views[i]
-            np.copyto(d_ctrl, ctrl[i])
-            step2(m, d)
-            if extra:
-                step(m, d, nstep=extra)
-            rne(m, d)  # cfrc_ext from the last physics step's contacts
-            step1(m, d)  # kinematics and velocities of the new state (reused by the next mj_step2)
-            for dst, src in pairs:
-                np.copyto(dst, src)
+    def _world_of(self, env_id: int) -> tuple[MujocoWorlds, int]:
+        for w in self._worlds:
+            if w.start <= env_id < w.stop:
+                return w, env_id - w.start
+        raise RuntimeError("MujocoBackend: per-env MuJoCo objects live in worker processes (processes=True)")
 
     def _ids(self, env_ids: Tensor) -> list[int]:
         ids = torch.as_tensor(env_ids).reshape(-1).tolist()
@@ -162,6 +198,18 @@ class MujocoBackend(SimBackend):
         if bad:
             raise IndexError(f"MujocoBackend: env ids {bad[:5]} outside [0, {self.num_envs})")
         return ids
+
+    def _per_chunk(self, name: str, ids: list[int], *rows) -> None:
+        """Run ``MujocoWorlds.<name>(ids, *rows)`` on the chunks that own the ids."""
+        if self._workers is not None:
+            self._workers.call_ids(name, ids, *rows)
+        else:
+            for w in self._worlds:
+                sel = [k for k, i in enumerate(ids) if w.start <= i < w.stop]
+                if sel:
+                    args = [r[sel] if isinstance(r, np.ndarray) else [r[k] for k in sel] for r in rows]
+                    getattr(w, name)([ids[k] for k in sel], *args)
+        self._state = None
 
     @staticmethod
     def _np(x: Tensor, shape: tuple[int, ...], what: str) -> np.ndarray:
@@ -177,10 +225,12 @@ class MujocoBackend(SimBackend):
             bad = np.flatnonzero(~np.isfinite(targets).all(axis=1))
             raise ValueError(f"MujocoBackend: non-finite joint_targets in envs {bad[:5].tolist()}")
         np.copyto(self._ctrl, targets)
-        if self._pool is None:
-            self._step_chunk(0, self.num_envs)
+        if self._workers is not None:
+            self._workers.call_all("step")
+        elif self._pool is None:
+            self._worlds[0].step()
         else:
-            for f in [self._pool.submit(self._step_chunk, a, b) for a, b in self._chunks]:
+            for f in [self._pool.submit(w.step) for w in self._worlds]:
                 f.result()
         self._state = None
 
@@ -248,20 +298,12 @@ class MujocoBackend(SimBackend):
             ],
             axis=1,
         )
-        for k, i in enumerate(ids):
-            m, d = self._models[i], self._datas[i]
-            mujoco.mj_resetData(m, d)  # clears warm start, time, applied forces: a reset is reproducible
-            d.qpos[:] = qpos[k]
-            d.qvel[:] = qvel[k]
-            d.ctrl[:] = qpos[k, 7:]
-            self._refresh(i)
+        self._per_chunk("reset", ids, qpos, qvel)
 
     def push(self, env_ids: Tensor, root_lin_vel_delta: Tensor) -> None:
         ids = self._ids(env_ids)
         dv = self._np(root_lin_vel_delta, (len(ids), 3), "root_lin_vel_delta")
-        for k, i in enumerate(ids):
-            self._datas[i].qvel[0:3] += dv[k]  # free-joint linear velocity is world frame
-            self._refresh(i)
+        self._per_chunk("push", ids, dv)
 
     def set_physics_params(self, env_ids: Tensor, params: PhysicsParams) -> None:
         ids = self._ids(env_ids)
@@ -272,69 +314,47 @@ class MujocoBackend(SimBackend):
         kp = self._np(params.kp_scale, (n, nj), "kp_scale")
         kd = self._np(params.kd_scale, (n, nj), "kd_scale")
         noise = self._np(params.torque_noise, (n, nj), "torque_noise")
-        base = self.model
-        for k, i in enumerate(ids):
-            fields = self._param_fields(fr[k], mass[k], com[k], kp[k], kd[k], noise[k])
-            if all(np.array_equal(getattr(base, name), value) for name, value in fields.items()):
-                self._models[i] = base
-            else:
-                if self._models[i] is base:
-                    self._models[i] = copy.copy(base)
-                m = self._models[i]
-                for name, value in fields.items():
-                    getattr(m, name)[:] = value
-                mujoco.mj_setConst(m, self._scratch)  # subtree masses, invweights etc. after mass changes
-            self._refresh(i)
+        rows = [(float(fr[k]), mass[k], com[k], kp[k], kd[k], noise[k]) for k in range(n)]
+        self._per_chunk("set_params", ids, rows)
 
-    def _param_fields(
-        self,
-        friction: float,
-        mass: np.ndarray,
-        com: np.ndarray,
-        kp: np.ndarray,
-        kd: np.ndarray,
-        noise: np.ndarray,
-    ) -> dict[str, np.ndarray]:
-        """The model arrays that realise one env's PhysicsParams (computed from the nominal model)."""
-        base = self.model
-        geom_friction = base.geom_friction.copy()
-        geom_friction[:, 0] = friction
-        body_mass = base.body_mass.copy()
-        body_mass[1:] *= mass
-        body_inertia = base.body_inertia.copy()
-        body_inertia[1:] *= mass[:, None]
-        body_ipos = base.body_ipos.copy()
-        body_ipos[self._torso_id] += com
-        gain = base.actuator_gainprm.copy()
-        gain[:, 0] *= kp
-        bias = base.actuator_biasprm.copy()
-        bias[:, 0] = noise
-        bias[:, 1] *= kp
-        bias[:, 2] *= kd
-        return {
-            "geom_friction": geom_friction,
-            "body_mass": body_mass,
-            "body_inertia": body_inertia,
-            "body_ipos": body_ipos,
-            "actuator_gainprm": gain,
-            "actuator_biasprm": bias,
-        }
+    def param_fields(self, friction: float, mass: np.ndarray, com: np.ndarray, kp: np.ndarray, kd: np.ndarray,
+                     noise: np.ndarray) -> dict[str, np.ndarray]:  # fmt: skip
+        """The model arrays that realise one env's PhysicsParams (see ``mujoco_worlds.param_fields``)."""
+        return param_fields(self.model, self._torso_id, friction, mass, com, kp, kd, noise)
 
     # ------------------------------------------------------------------ extras
     def mj_model(self, env_id: int) -> mujoco.MjModel:
-        """The MjModel env ``env_id`` runs (shared nominal model or its own copy); for rendering."""
-        return self._models[env_id]
+        """The MjModel env ``env_id`` runs (shared nominal model or its own copy); for rendering.
+        Not available with ``processes=True`` (the models live in the workers)."""
+        w, k = self._world_of(env_id)
+        return w.models[k]
 
     def mj_data(self, env_id: int) -> mujoco.MjData:
-        """The MjData of env ``env_id`` (read-only use: rendering, debugging)."""
-        return self._datas[env_id]
+        """The MjData of env ``env_id`` (read-only use: rendering, debugging); not with ``processes=True``."""
+        w, k = self._world_of(env_id)
+        return w.datas[k]
 
     def close(self) -> None:
+        """Stop the thread pool or the worker processes and free the shared memory. Safe to call twice."""
         if self._pool is not None:
             self._pool.shutdown(wait=True)
             self._pool = None
+        if self._workers is not None:
+            self._workers.close()
+            self._workers = None
+        if self._shm is not None:
+            self._buf = {}
+            self._ctrl = None
+            self._state = None
+            try:
+                self._shm.close()
+                self._shm.unlink()
+            except (BufferError, FileNotFoundError):
+                pass
+            self._shm = None
 
     def __del__(self) -> None:
-        pool = getattr(self, "_pool", None)
-        if pool is not None:
-            pool.shutdown(wait=False)
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - interpreter shutdown
+            pass

@@ -1,9 +1,16 @@
-"""Configuration of the oracle-teacher tracking task, with the HOVER paper's defaults.
+"""Configuration of the tracking task. Every number that shapes it lives here.
 
-Every number that shapes the task lives here: reward weights and kernel widths, penalty curriculum,
-termination thresholds, observation noise, domain randomisation ranges, control delay and motion
-sampling. Units: metres, seconds, radians, newtons; ranges are ``(low, high)`` of a uniform draw.
+Rewards and terminations are declarative, as in mjlab: a recipe is a table of terms, each a
+registered pure function (``rewards.REWARD_FUNCTIONS``, ``terminations.TERMINATION_FUNCTIONS``)
+with a weight and keyword parameters, so a recipe is data and any weight or parameter can be
+overridden from the command line (``--env.rewards.body_pos.weight 2.0``). Observations are lists
+of registered term names (``observations.OBSERVATION_TERMS``).
 
+The defaults are the project's ``tracking`` recipe (anchor-relative, BeyondMimic-style rewards and
+terminations, residual actions on the reference, compact observations); the HOVER paper's
+formulation is the ``hover-paper`` preset in :mod:`hover.envs.tracking.recipes`.
+
+Units: metres, seconds, radians, newtons; ranges are ``(low, high)`` of a uniform draw.
 Configs are plain dataclasses: ``dataclasses.asdict`` gives JSON, :func:`config_from_dict`
 rebuilds them (unknown keys are an error, missing keys take the defaults).
 """
@@ -12,74 +19,124 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import types
-import typing
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
-T = TypeVar("T")
+from hover.config import config_from_dict
+
+__all__ = [
+    "ActionConfig",
+    "CurriculumConfig",
+    "DomainRandConfig",
+    "ObservationConfig",
+    "ResetConfig",
+    "RewardTerm",
+    "SamplingConfig",
+    "StudentObsConfig",
+    "TerminationTerm",
+    "TrackingEnvConfig",
+    "config_from_dict",
+    "eval_terminations",
+    "tracking_rewards",
+    "tracking_terminations",
+]
 
 
 @dataclass
-class RewardConfig:
-    """Reward weights (raw weighted sum per policy step, no x dt) and exp-kernel widths ``sigma``.
+class RewardTerm:
+    """One reward term: ``weight * func(step, **params)`` (x ``reward_scale``; x the penalty
+    curriculum's scale when ``penalty``). ``func`` names an entry of ``rewards.REWARD_FUNCTIONS``."""
 
-    Task terms are ``weight * exp(-mean squared error / sigma)``. Every other term is a penalty or
-    regulariser and is multiplied by the curriculum's ``penalty_scale``.
+    func: str
+    weight: float
+    params: dict[str, float] = field(default_factory=dict)
+    penalty: bool = False
+
+
+@dataclass
+class TerminationTerm:
+    """One failure condition: ``func(step, **params)`` -> bool [N] (``terminations.TERMINATION_FUNCTIONS``).
+
+    ``during_push_grace``: False suppresses the term for ``push_grace_steps`` after a push (tracking
+    errors right after a push are expected). ``curriculum``: its ``threshold`` parameter is multiplied
+    by the termination curriculum's scale.
     """
 
-    # task terms
-    joint_pos: float = 32.0
-    joint_pos_sigma: float = 0.5
-    joint_vel: float = 16.0
-    joint_vel_sigma: float = 1.0
-    body_lin_vel: float = 8.0
-    body_lin_vel_sigma: float = 10.0
-    body_ang_vel: float = 8.0
-    body_ang_vel_sigma: float = 10.0
-    body_pos: float = 30.0  # 0.5 exp(-e_lower/0.5) + 1.0 exp(-e_upper/0.03)
-    body_pos_lower_sigma: float = 0.5
-    body_pos_upper_sigma: float = 0.03
-    body_pos_lower_weight: float = 0.5
-    body_pos_upper_weight: float = 1.0
-    vr_keypoints: float = 50.0  # head and both hands
-    vr_keypoints_sigma: float = 0.03
-    # penalties
-    torques: float = -1e-4
-    torque_limits: float = -2.0
-    torque_limit_fraction: float = 0.85
-    joint_acc: float = -1.1e-5
-    joint_vel_l2: float = -0.004
-    lower_action_rate: float = -3.0
-    upper_action_rate: float = -0.625
-    joint_pos_limits: float = -125.0
-    joint_vel_limits: float = -50.0
-    soft_joint_pos_limit: float = 0.9  # fraction of the joint range, centred
-    soft_joint_vel_limit: float = 0.9  # fraction of the velocity limit
-    termination: float = -250.0
-    feet_contact_force: float = -0.75
-    max_contact_force: float = 500.0
-    stumble: float = -1000.0
-    slippage: float = -37.5
-    feet_orientation: float = -62.5
-    feet_air_time: float = 1000.0
-    feet_air_time_target: float = 0.25  # s
-    feet_air_time_min_ref_speed: float = 0.1  # m/s, reference pelvis xy speed
-    both_feet_in_air: float = -200.0
-    base_orientation: float = -200.0
-    feet_max_height: float = -2500.0
-    feet_max_height_target: float = 0.25  # m, foot body height before touchdown
-    contact_threshold: float = 1.0  # N, a foot is in contact above this normal force
-    scale: float = (
-        1.0  # multiplies every weight; 1.0 = the paper's raw sum, 0.02 (= dt) gives legged_gym-sized returns
-    )
+    func: str
+    params: dict[str, float] = field(default_factory=dict)
+    during_push_grace: bool = True
+    curriculum: bool = False
+
+
+def tracking_rewards() -> dict[str, RewardTerm]:
+    """The ``tracking`` recipe's rewards (BeyondMimic's terms and widths): exp(-err^2 / std^2) kernels
+    on the anchor (torso) pose in the world and on every tracked body re-anchored at the robot's
+    anchor; small regularisers."""
+    return {
+        "anchor_pos": RewardTerm("anchor_pos_error_exp", 0.5, {"std": 0.3}),
+        "anchor_ori": RewardTerm("anchor_ori_error_exp", 0.5, {"std": 0.4}),
+        "body_pos": RewardTerm("relative_body_pos_error_exp", 1.0, {"std": 0.3}),
+        "body_ori": RewardTerm("relative_body_ori_error_exp", 1.0, {"std": 0.4}),
+        "body_lin_vel": RewardTerm("body_lin_vel_error_exp", 1.0, {"std": 1.0}),
+        "body_ang_vel": RewardTerm("body_ang_vel_error_exp", 1.0, {"std": 3.14}),
+        "action_rate": RewardTerm("action_rate_l2", -0.1, penalty=True),
+        "joint_limits": RewardTerm("joint_pos_limits", -10.0, {"soft_fraction": 0.9}, penalty=True),
+        "undesired_contacts": RewardTerm("undesired_contacts", -0.1, {"threshold": 1.0}, penalty=True),
+    }
+
+
+def tracking_terminations() -> dict[str, TerminationTerm]:
+    """The ``tracking`` recipe's failures: anchor height and tilt, end-effector heights (no horizontal
+    distance, so drifting does not end an episode) and the evaluation's own mean body distance."""
+    return {
+        "anchor_height": TerminationTerm("anchor_height_error", {"threshold": 0.25}, False, True),
+        "anchor_tilt": TerminationTerm("anchor_gravity_z_error", {"threshold": 0.8}, False),
+        "ee_height": TerminationTerm("end_effector_height_error", {"threshold": 0.25}, False, True),
+        "mean_body_distance": TerminationTerm("mean_body_distance", {"threshold": 0.5}, False),
+        "sim_diverged": TerminationTerm("sim_diverged"),
+    }
+
+
+def eval_terminations() -> dict[str, TerminationTerm]:
+    """The evaluation protocol's failures, the same for every recipe: a fall (pelvis tilt, or a
+    contact on a body other than the feet/hands) or a mean tracked-body distance above 0.5 m."""
+    return {
+        "gravity_tilt": TerminationTerm("gravity_tilt", {"limit": 0.7}),
+        "undesired_contacts": TerminationTerm("undesired_contacts", {"threshold": 1.0}),
+        "ref_distance": TerminationTerm("mean_body_distance", {"threshold": 0.5}),
+        "sim_diverged": TerminationTerm("sim_diverged"),
+    }
+
+
+@dataclass
+class ActionConfig:
+    """How an action becomes PD targets (rad): ``base + scale_j * a``.
+
+    ``residual``: base = reference joints extrapolated ``lookahead_s`` ahead (``q_ref + lookahead *
+    qd_ref``), so a zero action PD-tracks the motion; otherwise base = the default pose.
+    ``scale_mode``: ``uniform`` (``scale`` on every joint) or ``effort`` (``scale * effort_limit / kp``
+    per joint: the target offset at which the PD torque reaches ``scale`` of the effort limit).
+    """
+
+    residual: bool = True
+    lookahead_s: float = 0.02
+    scale: float = 0.25
+    scale_mode: Literal["uniform", "effort"] = "effort"
 
 
 @dataclass
 class CurriculumConfig:
-    """Penalty curriculum: ``penalty_scale`` follows the EMA of finished episode lengths (steps)."""
+    """Curricula driven by the EMA of finished episode lengths (policy steps).
 
-    enabled: bool = True
+    Penalty curriculum (HOVER): ``penalty_scale`` multiplies every ``penalty`` reward term; it shrinks
+    by ``(1 - degree)`` while the EMA is below ``level_down_threshold`` and grows by ``(1 + degree)``
+    above ``level_up_threshold``, within [min_scale, max_scale]. Termination curriculum (ASAP):
+    ``termination_scale`` multiplies the threshold of every ``curriculum`` termination term; it grows
+    (looser) below ``termination_down_threshold`` and shrinks (tighter) above ``termination_up_threshold``
+    by ``termination_degree``, within [1, termination_max_scale].
+    """
+
+    enabled: bool = False
     initial_penalty_scale: float = 0.5
     level_down_threshold: float = 50.0
     level_up_threshold: float = 125.0
@@ -87,41 +144,65 @@ class CurriculumConfig:
     ema: float = 0.01
     min_scale: float = 0.0
     max_scale: float = 1.0
-
-
-@dataclass
-class TerminationConfig:
-    """Early terminations. ``ref_distance_mode``: "max" (any tracked body, training) or "mean" (test)."""
-
-    gravity_xy_limit: float = 0.7  # |g_x| or |g_y| of the projected gravity
-    contact_force_limit: float = 1.0  # N on robot.termination_contact_bodies
-    ref_distance: float = 0.5  # m
-    ref_distance_mode: Literal["max", "mean"] = "max"
-    push_grace_steps: int = 60  # reference-distance termination suppressed after a push
-    undesired_contacts: bool = True
+    termination: bool = False
+    initial_termination_scale: float = 2.0
+    termination_down_threshold: float = 40.0
+    termination_up_threshold: float = 42.0
+    termination_degree: float = 2.5e-5
+    termination_max_scale: float = 4.0
 
 
 @dataclass
 class ObservationConfig:
-    """Actor observation noise (uniform +-) and per-episode reference offset (uniform +-, m)."""
+    """Observation groups as lists of term names (``observations.OBSERVATION_TERMS``).
+
+    ``policy``: the actor; ``critic``: the critic's extra terms (it also gets the policy terms without
+    noise). ``noise``: uniform +- ``noise_scales[term]`` on actor terms during training;
+    ``ref_offset``: per-episode uniform +- offset (m, world) of the reference seen by the actor
+    (the paper preset's ``ref_pos_diff``/``ref_body_pos`` terms only).
+    """
+
+    policy: tuple[str, ...] = (
+        "ref_joint_pos", "ref_joint_vel", "ref_anchor_pos", "ref_anchor_rot", "ref_body_pos_local",
+        "root_lin_vel_local", "root_ang_vel_local", "projected_gravity", "joint_pos_rel", "joint_vel",
+        "last_action",
+    )  # fmt: skip
+    critic: tuple[str, ...] = ("body_pos_local", "privileged")
+    noise: bool = True
+    noise_scales: dict[str, float] = field(
+        default_factory=lambda: {
+            "joint_pos_rel": 0.01, "joint_vel": 0.2, "root_lin_vel_local": 0.1, "root_ang_vel_local": 0.1,
+            "projected_gravity": 0.02, "ref_anchor_pos": 0.01,
+        }
+    )  # fmt: skip
+    ref_offset: tuple[float, float, float] = (0.0, 0.0, 0.0)
+
+
+@dataclass
+class ResetConfig:
+    """Reference state initialisation with noise (uniform +-): root position (m; z lifted by
+    0..``pos_z`` only, never into the floor), root roll/pitch and yaw (rad), joints (rad, clipped to
+    the limits), root linear (m/s) and angular (rad/s) velocity. ``noise=False``: exact reference."""
 
     noise: bool = True
-    body_noise: float = 0.01
-    ref_pos_diff_noise: float = 0.05
-    ref_offset: tuple[float, float, float] = (0.02, 0.02, 0.1)
+    pos_xy: float = 0.05
+    pos_z: float = 0.02
+    roll_pitch: float = 0.05
+    yaw: float = 0.2
+    joint_pos: float = 0.05
+    lin_vel: float = 0.3
+    ang_vel: float = 0.3
 
 
 @dataclass
 class DomainRandConfig:
-    """Domain randomisation; ``enabled=False`` turns every item off (nominal physics, no pushes)."""
+    """Domain randomisation (HOVER's ranges); ``enabled=False`` turns every item off (nominal
+    physics, no pushes)."""
 
     enabled: bool = True
     friction_range: tuple[float, float] = (0.7, 1.3)
     mass_scale_range: tuple[float, float] = (0.7, 1.3)
-    mass_bodies: tuple[str, ...] = (
-        "pelvis", "left_hip_yaw_link", "left_hip_roll_link", "left_hip_pitch_link",
-        "right_hip_yaw_link", "right_hip_roll_link", "right_hip_pitch_link", "torso_link",
-    )  # fmt: skip
+    mass_bodies: tuple[str, ...] | None = None  # None = the robot's ``mass_randomized_bodies``
     torso_com_offset: float = 0.1  # m, per axis +-
     kp_scale_range: tuple[float, float] = (0.75, 1.25)
     kd_scale_range: tuple[float, float] = (0.75, 1.25)
@@ -129,8 +210,6 @@ class DomainRandConfig:
     torque_noise_scale_range: tuple[float, float] = (0.5, 1.5)
     push_interval_s: float = 5.0
     push_vel_xy: float = 1.0  # m/s, +-
-    reset_joint_pos_noise: float = 0.05  # rad, +-
-    reset_root_vel_noise: float = 0.05  # m/s, +-
 
 
 @dataclass
@@ -166,33 +245,39 @@ class StudentObsConfig:
 
 @dataclass
 class TrackingEnvConfig:
-    """The whole tracking task. Defaults are the HOVER teacher's training setting."""
+    """The whole tracking task; defaults are the ``tracking`` recipe (see the module docstring)."""
 
-    episode_length_s: float = 20.0
+    episode_length_s: float = 10.0
     control_delay_steps: tuple[int, int] = (0, 3)  # inclusive range, policy steps
     clip_actions: float = 100.0
-    reset_height_offset: float = 0.0  # m added to the reference root height at reset
     check_finite: bool = True  # raise on NaN/inf in observations or rewards, naming the term
     seed: int = 0
-    rewards: RewardConfig = field(default_factory=RewardConfig)
+    reward_scale: float = 0.02  # multiplies every weight (0.02 = the policy dt, as manager-based envs do)
+    push_grace_steps: int = 60  # steps after a push during which tracking-error terminations are off
+    rewards: dict[str, RewardTerm] = field(default_factory=tracking_rewards)
+    terminations: dict[str, TerminationTerm] = field(default_factory=tracking_terminations)
+    actions: ActionConfig = field(default_factory=ActionConfig)
     curriculum: CurriculumConfig = field(default_factory=CurriculumConfig)
-    terminations: TerminationConfig = field(default_factory=TerminationConfig)
     observations: ObservationConfig = field(default_factory=ObservationConfig)
+    reset: ResetConfig = field(default_factory=ResetConfig)
     domain_rand: DomainRandConfig = field(default_factory=DomainRandConfig)
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
     student: StudentObsConfig = field(default_factory=StudentObsConfig)
 
     def eval_config(self) -> TrackingEnvConfig:
-        """Copy for evaluation: no DR, flat ground, delay fixed to 2 steps, no pushes, no obs noise,
-        no reference offset, uniform sampling, mean-distance termination."""
+        """Copy for evaluation (the protocol, whatever the recipe): no DR, flat ground, delay fixed
+        to 2 steps, no pushes, no observation or reset noise, no reference offset, uniform sampling,
+        no curricula, and the protocol's terminations (:func:`eval_terminations`)."""
         cfg = copy.deepcopy(self)
         cfg.domain_rand.enabled = False
         cfg.control_delay_steps = (2, 2)
         cfg.observations.noise = False
         cfg.observations.ref_offset = (0.0, 0.0, 0.0)
-        cfg.terminations.ref_distance_mode = "mean"
+        cfg.reset.noise = False
+        cfg.terminations = eval_terminations()
         cfg.sampling.adaptive = False
         cfg.curriculum.enabled = False
+        cfg.curriculum.termination = False
         cfg.episode_length_s = 3600.0  # clips end by motion end, not by the episode limit
         return cfg
 
@@ -202,35 +287,3 @@ class TrackingEnvConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrackingEnvConfig:
         return config_from_dict(cls, data)
-
-
-def _convert(tp: Any, value: Any, where: str) -> Any:
-    origin = typing.get_origin(tp)
-    if dataclasses.is_dataclass(tp):
-        if not isinstance(value, dict):
-            raise ValueError(f"{where}: expected a mapping for {tp.__name__}, got {type(value).__name__}")
-        return config_from_dict(tp, value, where)
-    if origin is tuple:
-        args = typing.get_args(tp)
-        if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_convert(args[0], v, where) for v in value)
-        return tuple(_convert(a, v, where) for a, v in zip(args, value, strict=True))
-    if origin in (typing.Union, types.UnionType):
-        if value is None:
-            return None
-        args = [a for a in typing.get_args(tp) if a is not type(None)]
-        return _convert(args[0], value, where) if len(args) == 1 else value
-    if tp is float and isinstance(value, int):
-        return float(value)
-    return value
-
-
-def config_from_dict(cls: type[T], data: dict[str, Any], where: str = "config") -> T:
-    """Rebuild dataclass ``cls`` from a (JSON) dict; lists become tuples, nested dicts dataclasses."""
-    hints = typing.get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    unknown = set(data) - names
-    if unknown:
-        raise ValueError(f"{where}: unknown keys for {cls.__name__}: {sorted(unknown)}")
-    kwargs = {k: _convert(hints[k], v, f"{where}.{k}") for k, v in data.items()}
-    return cls(**kwargs)

@@ -1,10 +1,32 @@
-"""Teacher observations (HOVER oracle teacher), as pure functions of batched tensors.
+"""Teacher observation terms, as pure functions of batched tensors, looked up by name.
 
-Everything is expressed in the robot's pelvis **heading frame**: the yaw-only rotation of the
-pelvis about world z, with the origin at the pelvis. A world rotated about z and translated gives
-the same observation. Quaternions (w, x, y, z); rotations in the 6D (tan-norm) form.
+A recipe lists term names per group (``config.ObservationConfig``); :data:`OBSERVATION_TERMS` maps
+each name to the provider that computes it (a provider computes a family of terms in few batched
+calls). Providers:
 
-Actor ("policy" group, 913 dims for the H1 with 23 tracked bodies), in this order:
+``tracking`` (the default recipe's actor, 182 dims for the H1; frames: the robot's pelvis for root
+velocities and gravity, the robot anchor (torso) for the reference):
+
+=====================  ======  =====================================================================
+term                   dims    meaning
+=====================  ======  =====================================================================
+ref_joint_pos          19      reference joint angles (rad)
+ref_joint_vel          19      reference joint velocities (rad/s)
+ref_anchor_pos         3       reference anchor position in the robot anchor's frame (m)
+ref_anchor_rot         6       reference anchor orientation relative to the robot anchor, 6D
+ref_body_pos_local     69      re-anchored reference minus robot body positions, robot anchor heading frame
+root_lin_vel_local     3       pelvis linear velocity, pelvis frame (m/s)
+root_ang_vel_local     3       pelvis angular velocity, pelvis frame (rad/s)
+projected_gravity      3       gravity direction in the pelvis frame
+joint_pos_rel          19      joint angles minus the default pose (rad)
+joint_vel              19      joint velocities (rad/s)
+last_action            19      the previous policy action
+body_pos_local         69      (critic) robot bodies minus the anchor, anchor heading frame
+body_rot_local         138     (critic) robot body orientations in the anchor heading frame, 6D
+=====================  ======  =====================================================================
+
+``hover_paper`` (the paper preset's actor, 913 dims; everything in the pelvis heading frame: the
+yaw-only rotation of the pelvis about world z, origin at the pelvis):
 
 =================  ======  ===========================================================
 term               dims    meaning
@@ -22,18 +44,31 @@ ref_body_rot       138     reference body orientations, 6D
 last_action        19      the previous policy action
 =================  ======  ===========================================================
 
-Critic ("critic" group) = the actor terms without noise + privileged terms (see
-:func:`privileged_terms`).
+``privileged`` (critic only): physics parameters, feet contact forces, push recovery flag (see
+:func:`privileged_terms`). A world rotated about z and translated gives the same observations.
+Quaternions (w, x, y, z); rotations in the 6D (tan-norm) form.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 
 from hover.envs.backends.base import PhysicsParams
 from hover.envs.tracking.bodies import BodyState
-from hover.rotations import heading_quat_inverse, quat_conjugate, quat_mul, quat_rotate, quat_to_tan_norm
+from hover.envs.tracking.step import StepData
+from hover.rotations import (
+    heading_quat_inverse,
+    projected_gravity,
+    quat_conjugate,
+    quat_mul,
+    quat_rotate,
+    quat_rotate_inverse,
+    quat_to_tan_norm,
+)
 
 POLICY_TERMS = (
     "body_pos", "body_rot", "body_lin_vel", "body_ang_vel",
@@ -131,6 +166,8 @@ def shift_reference(terms: dict[str, Tensor], offset: Tensor, root_quat: Tensor)
     """In place: the terms as if every reference body were moved by ``offset`` [N, 3] (world, m)."""
     d = quat_rotate(heading_quat_inverse(root_quat), offset)
     for name in ("ref_pos_diff", "ref_body_pos"):
+        if name not in terms:
+            continue
         t = terms[name]
         terms[name] = (t.reshape(t.shape[0], -1, 3) + d.unsqueeze(1)).reshape(t.shape)
 
@@ -158,3 +195,87 @@ def first_non_finite(terms: dict[str, Tensor]) -> tuple[str, Tensor] | None:
             rows = bad.reshape(bad.shape[0], -1).any(dim=1) if bad.dim() > 0 else bad
             return name, rows.nonzero().flatten()
     return None
+
+
+def tracking_terms(s: StepData) -> dict[str, Tensor]:
+    """The ``tracking`` provider's terms (see the module docstring), each [N, k]."""
+    n = s.num_envs
+    a = s.idx.anchor
+    anchor_pos, anchor_quat = s.robot.pos[:, a], s.robot.quat[:, a]
+    ref_anchor_pos, ref_anchor_quat = s.ref.pos[:, a], s.ref.quat[:, a]
+    h_inv = heading_quat_inverse(anchor_quat)
+    root_quat = s.robot.quat[:, 0]
+    return {
+        "ref_joint_pos": s.ref_joint_pos,
+        "ref_joint_vel": s.ref_joint_vel,
+        "ref_anchor_pos": quat_rotate_inverse(anchor_quat, ref_anchor_pos - anchor_pos),
+        "ref_anchor_rot": quat_to_tan_norm(quat_mul(quat_conjugate(anchor_quat), ref_anchor_quat)),
+        "ref_body_pos_local": _to_heading(h_inv, s.ref_anchored.pos - s.robot.pos).reshape(n, -1),
+        "root_lin_vel_local": quat_rotate_inverse(root_quat, s.robot.lin_vel[:, 0]),
+        "root_ang_vel_local": quat_rotate_inverse(root_quat, s.robot.ang_vel[:, 0]),
+        "projected_gravity": projected_gravity(root_quat),
+        "joint_pos_rel": s.joint_pos - s.idx.default_joint_pos,
+        "joint_vel": s.joint_vel,
+        "last_action": s.actions,
+        "body_pos_local": _to_heading(h_inv, s.robot.pos - anchor_pos.unsqueeze(1)).reshape(n, -1),
+        "body_rot_local": quat_to_tan_norm(_rot_to_heading(h_inv, s.robot.quat)).reshape(n, -1),
+    }
+
+
+@dataclass
+class ObsInputs:
+    """What the providers read: the step plus the physics parameters and push state of every env."""
+
+    step: StepData
+    params: PhysicsParams
+    mass_body_ids: Tensor
+    recovering: Tensor  # [N] bool: a push happened within the grace period
+
+
+def _paper(x: ObsInputs) -> dict[str, Tensor]:
+    return policy_terms(x.step.robot, x.step.ref, x.step.actions)
+
+
+def _privileged(x: ObsInputs) -> dict[str, Tensor]:
+    s = x.step
+    feet = s.contact_forces[:, s.idx.sim_feet]
+    terms = privileged_terms(x.params, x.mass_body_ids, s.idx.effort_limit, feet, s.robot.quat[:, 0], x.recovering)
+    return {"privileged": torch.cat(list(terms.values()), dim=-1)}
+
+
+def _tracking(x: ObsInputs) -> dict[str, Tensor]:
+    return tracking_terms(x.step)
+
+
+Provider = Callable[[ObsInputs], dict[str, Tensor]]
+PROVIDERS: dict[str, tuple[Provider, tuple[str, ...]]] = {
+    "tracking": (_tracking, (
+        "ref_joint_pos", "ref_joint_vel", "ref_anchor_pos", "ref_anchor_rot", "ref_body_pos_local",
+        "root_lin_vel_local", "root_ang_vel_local", "projected_gravity", "joint_pos_rel", "joint_vel",
+        "last_action", "body_pos_local", "body_rot_local")),
+    "hover_paper": (_paper, POLICY_TERMS),
+    "privileged": (_privileged, ("privileged",)),
+}  # fmt: skip
+#: term name -> provider name (``last_action`` comes from the first provider that has it)
+OBSERVATION_TERMS: dict[str, str] = {}
+for _name, (_, _terms) in PROVIDERS.items():
+    for _t in _terms:
+        OBSERVATION_TERMS.setdefault(_t, _name)
+
+
+def check_observation_terms(names: tuple[str, ...] | list[str], group: str) -> None:
+    """ValueError naming an unknown term of observation group ``group``."""
+    for name in names:
+        if name not in OBSERVATION_TERMS:
+            raise ValueError(f"observation group {group!r}: unknown term {name!r}; known: {sorted(OBSERVATION_TERMS)}")
+
+
+def compute_terms(x: ObsInputs, names: set[str]) -> dict[str, Tensor]:
+    """The named terms (each provider that serves one of them runs once)."""
+    out: dict[str, Tensor] = {}
+    for provider in {OBSERVATION_TERMS[n] for n in names}:
+        fn, _ = PROVIDERS[provider]
+        for k, v in fn(x).items():
+            if k in names and k not in out:
+                out[k] = v
+    return out

@@ -1,5 +1,6 @@
 """Domain randomisation draws (pure functions of a config, sizes and a torch.Generator).
 
+Reset noise (:func:`perturb_reset`): the reference state a reset starts from, perturbed.
 Per episode: friction, link mass scales, torso COM offset (torso body frame, m), kp/kd scales,
 a constant torque offset per joint (N m, random sign), control delay (policy steps), reference
 offset (world, m). During the episode: root pushes (world xy velocity change, m/s). With
@@ -12,7 +13,8 @@ import torch
 from torch import Tensor
 
 from hover.envs.backends.base import PhysicsParams
-from hover.envs.tracking.config import DomainRandConfig
+from hover.envs.tracking.config import DomainRandConfig, ResetConfig
+from hover.rotations import quat_from_euler_xyz, quat_mul
 
 
 def uniform(
@@ -73,3 +75,31 @@ def sample_ref_offset(
     """Per-episode offset [n, 3] (m) added to the reference seen by the actor."""
     r = torch.tensor(half_range, device=device)
     return (2.0 * torch.rand(n, 3, generator=generator, device=device) - 1.0) * r
+
+
+def perturb_reset(
+    cfg: ResetConfig,
+    root_pos: Tensor,
+    root_quat: Tensor,
+    lin_vel: Tensor,
+    ang_vel: Tensor,
+    joint_pos: Tensor,
+    generator: torch.Generator | None,
+) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
+    """Reset state (world frame, wxyz) with uniform noise (see ``ResetConfig``); unchanged if
+    ``cfg.noise`` is off. Root height is only lifted (0..pos_z), never lowered into the floor."""
+    if not cfg.noise:
+        return root_pos, root_quat, lin_vel, ang_vel, joint_pos
+    n, dev = root_pos.shape[0], root_pos.device
+
+    def u(shape: tuple[int, ...], half: float) -> Tensor:
+        return uniform(shape, -half, half, generator, dev)
+
+    pos = root_pos.clone()
+    pos[:, :2] += u((n, 2), cfg.pos_xy)
+    pos[:, 2] += uniform((n,), 0.0, cfg.pos_z, generator, dev)
+    euler = torch.cat((u((n, 2), cfg.roll_pitch), u((n, 1), cfg.yaw)), dim=1)
+    quat = quat_mul(quat_from_euler_xyz(euler), root_quat)  # world-frame perturbation about the root
+    return pos, quat, lin_vel + u((n, 3), cfg.lin_vel), ang_vel + u((n, 3), cfg.ang_vel), joint_pos + u(
+        tuple(joint_pos.shape), cfg.joint_pos
+    )

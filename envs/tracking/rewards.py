@@ -1,28 +1,30 @@
-"""HOVER teacher reward terms: small pure functions of batched tensors, one value per env [N].
+"""Reward terms: pure functions of one step's tensors, one value per env [N].
 
-Task terms return ``exp(-error / sigma)`` in (0, 1]; penalty terms return a non-negative
-magnitude (the config's negative weight makes them penalties), except ``feet_air_time`` which is
-signed. All positions/velocities are world frame (errors are frame-independent), quaternions
-(w, x, y, z). :func:`compute_terms` evaluates every term from a :class:`RewardInputs`;
-:func:`weighted_sum` applies weights and the penalty curriculum scale.
+Two layers. Kernels (``joint_pos_limits(q, lower, upper)``, ...) take plain tensors. Terms take a
+:class:`~hover.envs.tracking.step.StepData` and keyword parameters and are registered by name in
+:data:`REWARD_FUNCTIONS`; a recipe (``config.RewardTerm`` entries) names them. Tracking terms return
+values in (0, 1]; penalties return non-negative magnitudes (a negative weight makes them penalties),
+except the paper's ``feet_air_time``, which is signed. Frames: world (errors are frame-independent),
+quaternions (w, x, y, z). :func:`compute_reward` applies weights, ``reward_scale`` and the penalty
+curriculum.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 
-from hover.envs.tracking.bodies import BodyState
-from hover.envs.tracking.config import RewardConfig
-from hover.rotations import projected_gravity
-
-TASK_TERMS = ("joint_pos", "joint_vel", "body_lin_vel", "body_ang_vel", "body_pos", "vr_keypoints")
+from hover.envs.tracking.config import RewardTerm
+from hover.envs.tracking.step import StepData
+from hover.rotations import projected_gravity, quat_angle_between
 
 
-# ----- task terms -----
+# ----------------------------------------------------------------------------- kernels
 def exp_kernel(error: Tensor, sigma: float) -> Tensor:
+    """exp(-error / sigma) (the paper's form: ``error`` is already a squared error)."""
     return torch.exp(-error / sigma)
 
 
@@ -31,94 +33,241 @@ def mean_sq(diff: Tensor) -> Tensor:
     return diff.reshape(diff.shape[0], -1).square().mean(dim=1)
 
 
-def joint_pos_tracking(q: Tensor, q_ref: Tensor, sigma: float) -> Tensor:
-    """exp(-mean_j (q - q_ref)^2 / sigma); q [N, J] rad."""
-    return exp_kernel(mean_sq(q - q_ref), sigma)
-
-
-def joint_vel_tracking(qd: Tensor, qd_ref: Tensor, sigma: float) -> Tensor:
-    return exp_kernel(mean_sq(qd - qd_ref), sigma)
-
-
-def body_vel_tracking(v: Tensor, v_ref: Tensor, sigma: float) -> Tensor:
-    """exp(-mean over bodies and axes of squared velocity error / sigma); v [N, B, 3]."""
-    return exp_kernel(mean_sq(v - v_ref), sigma)
-
-
-def body_pos_tracking(
-    pos: Tensor, pos_ref: Tensor, lower_ids: Tensor, upper_ids: Tensor, cfg: RewardConfig
-) -> Tensor:
-    """w_l exp(-e_lower / s_l) + w_u exp(-e_upper / s_u); e = mean squared position error (m^2)."""
-    diff = pos - pos_ref
-    lower = exp_kernel(mean_sq(diff[:, lower_ids]), cfg.body_pos_lower_sigma)
-    upper = exp_kernel(mean_sq(diff[:, upper_ids]), cfg.body_pos_upper_sigma)
-    return cfg.body_pos_lower_weight * lower + cfg.body_pos_upper_weight * upper
-
-
-# ----- penalties and regularisers (magnitudes >= 0) -----
 def sum_sq(x: Tensor) -> Tensor:
     return x.reshape(x.shape[0], -1).square().sum(dim=1)
 
 
-def torque_limits(torque: Tensor, effort_limit: Tensor, fraction: float) -> Tensor:
-    """Sum of |tau| above ``fraction`` of the effort limit (N m)."""
-    return (torque.abs() - fraction * effort_limit).clamp_min(0.0).sum(dim=1)
+def mean_body_sq_norm(diff: Tensor) -> Tensor:
+    """Mean over bodies of the squared norm of [N, B, 3] differences -> [N]."""
+    return diff.square().sum(dim=-1).mean(dim=1)
 
 
-def joint_pos_limits(q: Tensor, lower: Tensor, upper: Tensor) -> Tensor:
-    """Sum of the distances (rad) by which q leaves the (soft) range [lower, upper]."""
+def joint_pos_limits_kernel(q: Tensor, lower: Tensor, upper: Tensor) -> Tensor:
+    """Sum of the distances (rad) by which q leaves the range [lower, upper]."""
     return ((lower - q).clamp_min(0.0) + (q - upper).clamp_min(0.0)).sum(dim=1)
 
 
-def joint_vel_limits(qd: Tensor, limit: Tensor) -> Tensor:
-    """Sum over joints of (|qd| - limit) clipped to [0, 1] (rad/s)."""
-    return (qd.abs() - limit).clamp(0.0, 1.0).sum(dim=1)
+def soft_joint_limits(lower: Tensor, upper: Tensor, fraction: float) -> tuple[Tensor, Tensor]:
+    """Range shrunk about its centre to ``fraction`` of its width."""
+    mid, half = 0.5 * (lower + upper), 0.5 * (upper - lower) * fraction
+    return mid - half, mid + half
 
 
-def feet_contact_force(forces: Tensor, max_force: float) -> Tensor:
-    """Sum over feet of the contact force norm above ``max_force`` (N); forces [N, F, 3]."""
-    return (forces.norm(dim=-1) - max_force).clamp_min(0.0).sum(dim=1)
+# ----------------------------------------------------------------------------- tracking recipe terms
+def anchor_pos_error_exp(s: StepData, std: float) -> Tensor:
+    """exp(-|p_anchor - p_ref_anchor|^2 / std^2): the anchor (torso) position in the world (m)."""
+    a = s.idx.anchor
+    return torch.exp(-(s.robot.pos[:, a] - s.ref.pos[:, a]).square().sum(-1) / std**2)
 
 
-def stumble(forces: Tensor) -> Tensor:
-    """1 when any foot's horizontal contact force exceeds 5x its vertical force."""
-    return (forces[..., :2].norm(dim=-1) > 5.0 * forces[..., 2].abs()).any(dim=1).float()
+def anchor_ori_error_exp(s: StepData, std: float) -> Tensor:
+    """exp(-angle^2 / std^2), angle (rad) between the anchor's and the reference anchor's orientation."""
+    a = s.idx.anchor
+    return torch.exp(-quat_angle_between(s.robot.quat[:, a], s.ref.quat[:, a]).square() / std**2)
 
 
-def slippage(feet_lin_vel: Tensor, contact: Tensor) -> Tensor:
-    """Sum over feet in contact of the foot speed (m/s); contact [N, F] bool."""
-    return (feet_lin_vel.norm(dim=-1) * contact).sum(dim=1)
+def relative_body_pos_error_exp(s: StepData, std: float) -> Tensor:
+    """exp(-mean_b |p_b - p'_ref_b|^2 / std^2) against the re-anchored reference (posture, not drift)."""
+    return torch.exp(-mean_body_sq_norm(s.robot.pos - s.ref_anchored.pos) / std**2)
 
 
-def feet_orientation(feet_quat: Tensor, contact: Tensor) -> Tensor:
-    """Sum over feet in contact of |projected gravity xy| (0 when the sole is flat)."""
-    return (projected_gravity(feet_quat)[..., :2].norm(dim=-1) * contact).sum(dim=1)
+def relative_body_ori_error_exp(s: StepData, std: float) -> Tensor:
+    """exp(-mean_b angle_b^2 / std^2) against the re-anchored reference orientations (rad)."""
+    angle = quat_angle_between(s.robot.quat, s.ref_anchored.quat)
+    return torch.exp(-angle.square().mean(dim=1) / std**2)
 
 
-def feet_air_time(
-    air_time_at_contact: Tensor, first_contact: Tensor, ref_root_lin_vel: Tensor, cfg: RewardConfig
+def body_lin_vel_error_exp(s: StepData, std: float) -> Tensor:
+    """exp(-mean_b |v_b - v'_ref_b|^2 / std^2), velocities (m/s) of the re-anchored reference."""
+    return torch.exp(-mean_body_sq_norm(s.robot.lin_vel - s.ref_anchored.lin_vel) / std**2)
+
+
+def body_ang_vel_error_exp(s: StepData, std: float) -> Tensor:
+    """exp(-mean_b |w_b - w'_ref_b|^2 / std^2) (rad/s)."""
+    return torch.exp(-mean_body_sq_norm(s.robot.ang_vel - s.ref_anchored.ang_vel) / std**2)
+
+
+def action_rate_l2(s: StepData) -> Tensor:
+    """Sum of squared action changes between consecutive policy steps."""
+    return sum_sq(s.actions - s.prev_actions)
+
+
+def joint_pos_limits(s: StepData, soft_fraction: float) -> Tensor:
+    """Distance (rad, summed) outside the joint range shrunk to ``soft_fraction`` of its width."""
+    lo, hi = soft_joint_limits(s.idx.joint_lower, s.idx.joint_upper, soft_fraction)
+    return joint_pos_limits_kernel(s.joint_pos, lo, hi)
+
+
+def undesired_contacts(s: StepData, threshold: float) -> Tensor:
+    """Number of non-foot contact bodies (``RobotSpec.termination_contact_bodies``) pushed > threshold N."""
+    forces = s.contact_forces[:, s.idx.sim_contact_bodies]
+    return (forces.norm(dim=-1) > threshold).float().sum(dim=1)
+
+
+# ----------------------------------------------------------------------------- HOVER paper terms
+def joint_pos_exp(s: StepData, sigma: float) -> Tensor:
+    """exp(-mean_j (q - q_ref)^2 / sigma)."""
+    return exp_kernel(mean_sq(s.joint_pos - s.ref_joint_pos), sigma)
+
+
+def joint_vel_exp(s: StepData, sigma: float) -> Tensor:
+    return exp_kernel(mean_sq(s.joint_vel - s.ref_joint_vel), sigma)
+
+
+def body_lin_vel_exp(s: StepData, sigma: float) -> Tensor:
+    """exp(-mean over bodies and axes of the squared world-frame velocity error / sigma)."""
+    return exp_kernel(mean_sq(s.robot.lin_vel - s.ref.lin_vel), sigma)
+
+
+def body_ang_vel_exp(s: StepData, sigma: float) -> Tensor:
+    return exp_kernel(mean_sq(s.robot.ang_vel - s.ref.ang_vel), sigma)
+
+
+def body_pos_split_exp(
+    s: StepData, lower_sigma: float, upper_sigma: float, lower_weight: float, upper_weight: float
 ) -> Tensor:
-    """Sum over feet touching down of (air time - target) (s); 0 when the reference pelvis is slower
-    than ``feet_air_time_min_ref_speed`` in xy (standing still needs no steps)."""
-    moving = ref_root_lin_vel[:, :2].norm(dim=-1) > cfg.feet_air_time_min_ref_speed
-    return ((air_time_at_contact - cfg.feet_air_time_target) * first_contact).sum(dim=1) * moving
+    """w_l exp(-e_lower / s_l) + w_u exp(-e_upper / s_u), e = mean squared GLOBAL position error (m^2)."""
+    diff = s.robot.pos - s.ref.pos
+    lower = exp_kernel(mean_sq(diff[:, s.idx.lower_bodies]), lower_sigma)
+    upper = exp_kernel(mean_sq(diff[:, s.idx.upper_bodies]), upper_sigma)
+    return lower_weight * lower + upper_weight * upper
 
 
-def both_feet_in_air(contact: Tensor) -> Tensor:
-    return (~contact).all(dim=1).float()
+def vr_keypoints_exp(s: StepData, sigma: float) -> Tensor:
+    ids = s.idx.vr_bodies
+    return exp_kernel(mean_sq(s.robot.pos[:, ids] - s.ref.pos[:, ids]), sigma)
 
 
-def base_orientation(root_quat: Tensor) -> Tensor:
-    """Squared norm of the projected gravity's xy components (0 when the pelvis is level)."""
-    return projected_gravity(root_quat)[:, :2].square().sum(dim=1)
+def torques_l2(s: StepData) -> Tensor:
+    return sum_sq(s.joint_torque)
 
 
-def feet_max_height(max_height_at_contact: Tensor, first_contact: Tensor, target: float) -> Tensor:
+def torque_limits(s: StepData, fraction: float) -> Tensor:
+    """Sum of |tau| above ``fraction`` of the effort limit (N m)."""
+    return (s.joint_torque.abs() - fraction * s.idx.effort_limit).clamp_min(0.0).sum(dim=1)
+
+
+def joint_acc_l2(s: StepData) -> Tensor:
+    return sum_sq((s.joint_vel - s.prev_joint_vel) / s.dt)
+
+
+def joint_vel_l2(s: StepData) -> Tensor:
+    return sum_sq(s.joint_vel)
+
+
+def lower_action_rate_l2(s: StepData) -> Tensor:
+    return sum_sq((s.actions - s.prev_actions)[:, s.idx.lower_joints])
+
+
+def upper_action_rate_l2(s: StepData) -> Tensor:
+    return sum_sq((s.actions - s.prev_actions)[:, s.idx.upper_joints])
+
+
+def joint_vel_limits(s: StepData, soft_fraction: float) -> Tensor:
+    """Sum over joints of (|qd| - soft limit) clipped to [0, 1] (rad/s)."""
+    return (s.joint_vel.abs() - soft_fraction * s.idx.velocity_limit).clamp(0.0, 1.0).sum(dim=1)
+
+
+def termination(s: StepData) -> Tensor:
+    """1 on the step an episode fails (not on time-outs)."""
+    assert s.terminated is not None, "termination term needs StepData.terminated"
+    return s.terminated.float()
+
+
+def _feet(s: StepData):
+    assert s.feet is not None, "feet terms need StepData.feet"
+    return s.feet
+
+
+def feet_contact_force(s: StepData, max_force: float) -> Tensor:
+    """Sum over feet of the contact force norm above ``max_force`` (N)."""
+    return (_feet(s).forces.norm(dim=-1) - max_force).clamp_min(0.0).sum(dim=1)
+
+
+def stumble(s: StepData) -> Tensor:
+    """1 when any foot's horizontal contact force exceeds 5x its vertical force."""
+    f = _feet(s).forces
+    return (f[..., :2].norm(dim=-1) > 5.0 * f[..., 2].abs()).any(dim=1).float()
+
+
+def slippage(s: StepData) -> Tensor:
+    """Sum over feet in contact of the foot speed (m/s)."""
+    f = _feet(s)
+    return (f.lin_vel.norm(dim=-1) * f.contact).sum(dim=1)
+
+
+def feet_orientation(s: StepData) -> Tensor:
+    """Sum over feet in contact of |projected gravity xy| (0 when the sole is flat)."""
+    f = _feet(s)
+    return (projected_gravity(f.quat)[..., :2].norm(dim=-1) * f.contact).sum(dim=1)
+
+
+def feet_air_time(s: StepData, target: float, min_ref_speed: float) -> Tensor:
+    """Sum over feet touching down of (air time - target) (s); 0 while the reference root moves slower
+    than ``min_ref_speed`` (m/s) in xy (standing still needs no steps)."""
+    f = _feet(s)
+    moving = s.ref.lin_vel[:, 0, :2].norm(dim=-1) > min_ref_speed
+    return ((f.air_time_at_contact - target) * f.first_contact).sum(dim=1) * moving
+
+
+def both_feet_in_air(s: StepData) -> Tensor:
+    return (~_feet(s).contact).all(dim=1).float()
+
+
+def base_orientation(s: StepData) -> Tensor:
+    """Squared norm of the projected gravity's xy components in the root frame (0 when level)."""
+    return projected_gravity(s.robot.quat[:, 0])[:, :2].square().sum(dim=1)
+
+
+def feet_max_height(s: StepData, target: float) -> Tensor:
     """At touchdown, how far (m) the swing foot stayed below ``target`` height."""
-    return ((target - max_height_at_contact).clamp_min(0.0) * first_contact).sum(dim=1)
+    f = _feet(s)
+    return ((target - f.max_height_at_contact).clamp_min(0.0) * f.first_contact).sum(dim=1)
 
 
-# ----- feet bookkeeping (pure state update) -----
+RewardFunction = Callable[..., Tensor]
+REWARD_FUNCTIONS: dict[str, RewardFunction] = {
+    f.__name__: f
+    for f in (
+        anchor_pos_error_exp, anchor_ori_error_exp, relative_body_pos_error_exp, relative_body_ori_error_exp,
+        body_lin_vel_error_exp, body_ang_vel_error_exp, action_rate_l2, joint_pos_limits, undesired_contacts,
+        joint_pos_exp, joint_vel_exp, body_lin_vel_exp, body_ang_vel_exp, body_pos_split_exp, vr_keypoints_exp,
+        torques_l2, torque_limits, joint_acc_l2, joint_vel_l2, lower_action_rate_l2, upper_action_rate_l2,
+        joint_vel_limits, termination, feet_contact_force, stumble, slippage, feet_orientation, feet_air_time,
+        both_feet_in_air, base_orientation, feet_max_height,
+    )
+}  # fmt: skip
+#: terms that need per-foot bookkeeping (StepData.feet)
+FEET_FUNCTIONS = frozenset(
+    {"feet_contact_force", "stumble", "slippage", "feet_orientation", "feet_air_time", "both_feet_in_air",
+     "feet_max_height"}
+)  # fmt: skip
+
+
+def check_reward_terms(terms: dict[str, RewardTerm]) -> None:
+    """ValueError naming the term whose function is unknown."""
+    for name, t in terms.items():
+        if t.func not in REWARD_FUNCTIONS:
+            raise ValueError(f"reward term {name!r}: unknown function {t.func!r}; known: {sorted(REWARD_FUNCTIONS)}")
+
+
+def compute_reward(
+    step: StepData, terms: dict[str, RewardTerm], reward_scale: float, penalty_scale: float
+) -> tuple[Tensor, dict[str, Tensor]]:
+    """Total reward [N] and each weighted term: ``weight * reward_scale * func(step, **params)``,
+    x ``penalty_scale`` for penalty terms. Terms with weight 0 are skipped."""
+    weighted: dict[str, Tensor] = {}
+    for name, t in terms.items():
+        if t.weight == 0.0:
+            continue
+        w = t.weight * reward_scale * (penalty_scale if t.penalty else 1.0)
+        weighted[name] = w * REWARD_FUNCTIONS[t.func](step, **t.params)
+    if not weighted:
+        return torch.zeros(step.num_envs, device=step.joint_pos.device), weighted
+    return torch.stack(list(weighted.values())).sum(dim=0), weighted
+
+
+# ----------------------------------------------------------------------------- feet bookkeeping
 @dataclass
 class FeetState:
     air_time: Tensor  # [N, F] s since the last contact
@@ -142,100 +291,3 @@ def update_feet(
     first_contact = (state.air_time > 0.0) & filt
     new = FeetState(air_time * ~filt, max_height * ~filt, contact)
     return new, first_contact, air_time, max_height
-
-
-# ----- composition -----
-@dataclass
-class RewardInputs:
-    """Everything the reward terms read, for one policy step (world frame)."""
-
-    robot: BodyState  # tracked bodies [N, B]
-    ref: BodyState  # reference tracked bodies [N, B]
-    joint_pos: Tensor  # [N, J]
-    joint_vel: Tensor  # [N, J]
-    prev_joint_vel: Tensor  # [N, J]
-    ref_joint_pos: Tensor  # [N, J]
-    ref_joint_vel: Tensor  # [N, J]
-    ref_root_lin_vel: Tensor  # [N, 3]
-    joint_torque: Tensor  # [N, J]
-    actions: Tensor  # [N, J]
-    prev_actions: Tensor  # [N, J]
-    feet_forces: Tensor  # [N, F, 3]
-    feet_quat: Tensor  # [N, F, 4]
-    feet_lin_vel: Tensor  # [N, F, 3]
-    contact: Tensor  # [N, F] bool
-    first_contact: Tensor  # [N, F] bool
-    air_time_at_contact: Tensor  # [N, F]
-    max_height_at_contact: Tensor  # [N, F]
-    terminated: Tensor  # [N] bool (failures, not time-outs)
-    dt: float  # policy step (s)
-
-
-@dataclass
-class RewardIndices:
-    """Robot-dependent index sets and limits used by the terms."""
-
-    lower_bodies: Tensor
-    upper_bodies: Tensor
-    vr_bodies: Tensor
-    lower_joints: Tensor
-    upper_joints: Tensor
-    effort_limit: Tensor  # [J]
-    soft_pos_lower: Tensor  # [J]
-    soft_pos_upper: Tensor  # [J]
-    soft_vel_limit: Tensor  # [J]
-
-
-def compute_terms(x: RewardInputs, idx: RewardIndices, cfg: RewardConfig) -> dict[str, Tensor]:
-    """Unweighted value [N] of every reward term."""
-    da = x.actions - x.prev_actions
-    return {
-        "joint_pos": joint_pos_tracking(x.joint_pos, x.ref_joint_pos, cfg.joint_pos_sigma),
-        "joint_vel": joint_vel_tracking(x.joint_vel, x.ref_joint_vel, cfg.joint_vel_sigma),
-        "body_lin_vel": body_vel_tracking(x.robot.lin_vel, x.ref.lin_vel, cfg.body_lin_vel_sigma),
-        "body_ang_vel": body_vel_tracking(x.robot.ang_vel, x.ref.ang_vel, cfg.body_ang_vel_sigma),
-        "body_pos": body_pos_tracking(x.robot.pos, x.ref.pos, idx.lower_bodies, idx.upper_bodies, cfg),
-        "vr_keypoints": exp_kernel(
-            mean_sq(x.robot.pos[:, idx.vr_bodies] - x.ref.pos[:, idx.vr_bodies]), cfg.vr_keypoints_sigma
-        ),
-        "torques": sum_sq(x.joint_torque),
-        "torque_limits": torque_limits(x.joint_torque, idx.effort_limit, cfg.torque_limit_fraction),
-        "joint_acc": sum_sq((x.joint_vel - x.prev_joint_vel) / x.dt),
-        "joint_vel_l2": sum_sq(x.joint_vel),
-        "lower_action_rate": sum_sq(da[:, idx.lower_joints]),
-        "upper_action_rate": sum_sq(da[:, idx.upper_joints]),
-        "joint_pos_limits": joint_pos_limits(x.joint_pos, idx.soft_pos_lower, idx.soft_pos_upper),
-        "joint_vel_limits": joint_vel_limits(x.joint_vel, idx.soft_vel_limit),
-        "termination": x.terminated.float(),
-        "feet_contact_force": feet_contact_force(x.feet_forces, cfg.max_contact_force),
-        "stumble": stumble(x.feet_forces),
-        "slippage": slippage(x.feet_lin_vel, x.contact),
-        "feet_orientation": feet_orientation(x.feet_quat, x.contact),
-        "feet_air_time": feet_air_time(x.air_time_at_contact, x.first_contact, x.ref_root_lin_vel, cfg),
-        "both_feet_in_air": both_feet_in_air(x.contact),
-        "base_orientation": base_orientation(x.robot.quat[:, 0]),
-        "feet_max_height": feet_max_height(
-            x.max_height_at_contact, x.first_contact, cfg.feet_max_height_target
-        ),
-    }
-
-
-def weighted_sum(
-    terms: dict[str, Tensor], cfg: RewardConfig, penalty_scale: float
-) -> tuple[Tensor, dict[str, Tensor]]:
-    """Total reward [N] and the weighted value of each term: weight x ``cfg.scale``, and non-task
-    terms x ``penalty_scale``."""
-    weighted = {}
-    for name, value in terms.items():
-        w = getattr(cfg, name) * cfg.scale
-        if name not in TASK_TERMS:
-            w = w * penalty_scale
-        weighted[name] = w * value
-    total = torch.stack(list(weighted.values())).sum(dim=0)
-    return total, weighted
-
-
-def soft_joint_limits(lower: Tensor, upper: Tensor, fraction: float) -> tuple[Tensor, Tensor]:
-    """Range shrunk about its centre to ``fraction`` of its width."""
-    mid, half = 0.5 * (lower + upper), 0.5 * (upper - lower) * fraction
-    return mid - half, mid + half

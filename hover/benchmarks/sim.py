@@ -6,7 +6,12 @@ Two measurements of the same compiled model, robot standing on PD to the default
   ``get_state``, so the state read-out is included).
 
 ``physics_limit_ratio = env_steps_per_s * decimation / (raw rate * threads used)``: 1.0 means the
-backend adds no overhead over perfectly parallel raw stepping. In both measurements the robots are
+backend adds no overhead over perfectly parallel raw stepping.
+
+With ``--side-by-side`` (MuJoCo) the same envs are then split over N single-thread ``hover bench
+sim`` processes run at the same time (N = the threads used), and ``multicore_efficiency =
+env_steps_per_s / (sum of their rates)`` says how close one process with all cores comes to N
+independent processes (1.0 = no loss from parallelising inside one process). In both measurements the robots are
 reset to the default standing pose every ``episode_s`` seconds of simulated time (the H1 tips over
 after ~1.5 s on PD alone), so they are always standing and in contact; resets are not timed.
 """
@@ -40,7 +45,11 @@ class SimBenchConfig:
     seconds: float = 3.0
     """wall-clock seconds of backend stepping (raw single-core stepping, interleaved, takes half as long)"""
     threads: int | None = None
-    """worker threads (default: all cores)"""
+    """parallel chunks of envs (default: all cores)"""
+    processes: bool = True
+    """MuJoCo: chunks in worker processes with shared-memory read-out (else threads in this process)"""
+    side_by_side: bool = False
+    """MuJoCo: also run N single-thread bench processes side by side and report multicore_efficiency"""
     robot: str = "h1"
     """robot name"""
     episode_s: float = 1.0
@@ -78,7 +87,9 @@ def run_bench(cfg: SimBenchConfig) -> dict:
         raise ValueError("num_envs, seconds and episode_s must be positive")
     robot = get_robot(cfg.robot)
     load = os.getloadavg()[0]
-    options = {} if cfg.threads is None or cfg.backend != "mujoco" else {"num_threads": cfg.threads}
+    options = {}
+    if cfg.backend == "mujoco":
+        options = {"num_threads": cfg.threads, "processes": cfg.processes}
     backend = make_backend(cfg.backend, robot, cfg.num_envs, device=cfg.device, **options)
     cuda = torch.device(cfg.device).type == "cuda"
     try:
@@ -130,9 +141,10 @@ def run_bench(cfg: SimBenchConfig) -> dict:
         threads = int(getattr(backend, "num_threads", 1))
         raw_rate = raw.rate if raw is not None else float("nan")
         step_s = elapsed / steps
-        return {
+        result = {
             "backend": cfg.backend,
             "device": cfg.device,
+            "processes": bool(getattr(backend, "processes", False)),
             "profile_s_per_step": {"physics": physics_s, "state_readout": max(step_s - physics_s, 0.0)},
             "robot": robot.name,
             "num_envs": n,
@@ -153,6 +165,28 @@ def run_bench(cfg: SimBenchConfig) -> dict:
         }
     finally:
         backend.close()
+    if cfg.side_by_side and cfg.backend == "mujoco" and result["threads"] > 1:
+        result.update(side_by_side(cfg, result["threads"], result["env_steps_per_s"]))
+    return result
+
+
+def side_by_side(cfg: SimBenchConfig, processes: int, env_steps_per_s: float) -> dict:
+    """Run ``processes`` single-thread bench processes at once over the same envs; sum their rates."""
+    import subprocess
+
+    sizes = [len(c) for c in np.array_split(np.arange(cfg.num_envs), processes)]
+    cmd = [sys.executable, "-m", "hover", "bench", "sim", "--json", "--threads", "1", "--seconds", str(cfg.seconds),
+           "--episode-s", str(cfg.episode_s), "--robot", cfg.robot]  # fmt: skip
+    procs = [subprocess.Popen([*cmd, "--num-envs", str(k)], stdout=subprocess.PIPE, text=True) for k in sizes]
+    rates = []
+    for p in procs:
+        out, _ = p.communicate()
+        if p.returncode != 0:
+            raise RuntimeError(f"side-by-side bench process failed (exit {p.returncode})")
+        rates.append(json.loads(out.strip().splitlines()[-1])["env_steps_per_s"])
+    total = float(sum(rates))
+    return {"side_by_side_processes": processes, "side_by_side_env_steps_per_s": total,
+            "side_by_side_rates": rates, "multicore_efficiency": env_steps_per_s / total}  # fmt: skip
 
 
 def _warp_versions(backend: str) -> dict[str, str]:
@@ -177,6 +211,9 @@ def _summary(r: dict) -> str:
             f"state read-out {r['profile_s_per_step']['state_readout'] * 1e3:.3f} ms",
             f"  (1-min load average before the run: {r['load_avg_1min_before']:.2f} on {r['cpu_count']} cores)",
         ]
+        + ([f"  {r['side_by_side_processes']} single-thread processes side by side: "
+            f"{r['side_by_side_env_steps_per_s']:,.0f} env steps/s; multicore efficiency "
+            f"{r['multicore_efficiency']:.2f}"] if "multicore_efficiency" in r else [])  # fmt: skip
     )
 
 

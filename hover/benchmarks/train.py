@@ -1,7 +1,12 @@
-"""``hover bench train``: PPO training throughput on the tracking env.
+"""``hover bench train``: PPO training throughput on the tracking env, against the physics alone.
 
-Runs ``warmup`` + ``iterations`` PPO iterations (rollout of ``num_steps_per_env`` steps per env,
-then the PPO update) without writing a run folder, and reports (JSON with ``--json``):
+Runs ``warmup`` + ``iterations`` PPO iterations of a recipe (rollout of ``num_steps_per_env`` steps
+per env, then the PPO update) without writing a run folder, then, in the same process, steps the same
+backend alone (same envs, same decimation, targets on the reference, state read-out included) for
+``physics_seconds``, and reports (JSON with ``--json``):
+
+- ``physics_only_steps_per_s`` and ``training_to_physics_ratio`` = env_steps_per_s / physics_only:
+  how close training comes to the rate of its own simulator;
 
 - ``env_steps_per_s``: env steps per second of *training* (collection + learning), the number
   comparable to HOVER's ~117k/s at 4096 envs on an RTX 4090;
@@ -17,6 +22,7 @@ then the PPO update) without writing a run folder, and reports (JSON with ``--js
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import sys
@@ -30,29 +36,56 @@ import torch
 class BenchTrainConfig:
     """Measure PPO training throughput on the tracking env."""
 
+    recipe: str = "tracking"  # training recipe (hover.training.recipes) whose settings are measured
     backend: str = "mujoco"
-    num_envs: int = 64
+    num_envs: int | None = None  # None = the recipe's
     iterations: int = 3
     warmup: int = 1
-    num_steps_per_env: int = 24
-    num_threads: int | None = None  # simulator threads (None = all cores)
+    num_steps_per_env: int | None = None  # None = the recipe's
+    num_threads: int | None = None  # simulator chunks (None = all cores)
+    sim_workers: bool = True  # MuJoCo: chunks in worker processes (else threads)
     torch_threads: int | None = 1  # during rollouts
     update_threads: int | None = None  # during PPO updates (None = all cores)
     device: str = "cpu"
     profile_iterations: int = 1  # extra iterations with per-stage timers (0 = no profile)
+    physics_seconds: float = 3.0  # wall-clock seconds of physics-only stepping (0 = skip)
     json: bool = False  # print one JSON object instead of a table
+
+
+def physics_only_rate(env, seconds: float, episode_steps: int = 50) -> float:
+    """Env steps/s of the env's backend alone: ``step`` + ``get_state`` with the PD targets of a zero
+    action, from states sampled as in training (reset every ``episode_steps``; resets not timed)."""
+    backend, n = env.backend, env.num_envs
+    ids = torch.arange(n, device=env.device)
+    steps, elapsed = 0, 0.0
+    while elapsed < seconds or steps == 0:
+        env._reset_envs(ids)
+        env._refresh()
+        targets = env.absolute_targets(torch.zeros(n, env.num_actions, device=env.device))
+        t0 = time.perf_counter()
+        for _ in range(episode_steps):
+            backend.step(targets)
+            backend.get_state()
+        elapsed += time.perf_counter() - t0
+        steps += episode_steps
+    return steps * n / elapsed
 
 
 def bench_train(cfg: BenchTrainConfig) -> dict:
     from hover.benchmarks.profile import StageProfiler, wrap_training
+    from hover.training.recipes import teacher_recipe
     from hover.training.runner import HoverRunner
-    from hover.training.teacher import TeacherTrainConfig, make_env, rsl_rl_config
+    from hover.training.teacher import make_env, rsl_rl_config
 
     if cfg.torch_threads:
         torch.set_num_threads(cfg.torch_threads)
-    tcfg = TeacherTrainConfig(backend=cfg.backend, num_envs=cfg.num_envs, num_threads=cfg.num_threads,
-                              device=cfg.device, update_threads=cfg.update_threads)  # fmt: skip
-    tcfg.ppo.num_steps_per_env = cfg.num_steps_per_env
+    tcfg = teacher_recipe(cfg.recipe)
+    tcfg = dataclasses.replace(tcfg, backend=cfg.backend, num_threads=cfg.num_threads, device=cfg.device,
+                               update_threads=cfg.update_threads, sim_workers=cfg.sim_workers,
+                               num_envs=cfg.num_envs or tcfg.num_envs)  # fmt: skip
+    if cfg.num_steps_per_env:
+        tcfg.ppo.num_steps_per_env = cfg.num_steps_per_env
+    steps_per_env = tcfg.ppo.num_steps_per_env
     env = make_env(tcfg)
     with contextlib.redirect_stdout(sys.stderr):  # rsl-rl prints the models; keep stdout for the JSON
         runner = HoverRunner(env, rsl_rl_config(tcfg), log_dir=None, device=cfg.device)
@@ -68,7 +101,7 @@ def bench_train(cfg: BenchTrainConfig) -> dict:
 
     def iteration(obs):
         with torch.inference_mode():
-            for _ in range(cfg.num_steps_per_env):
+            for _ in range(steps_per_env):
                 actions = alg.act(obs)
                 obs, rewards, dones, extras = env.step(actions)
                 alg.process_env_step(obs, rewards, dones, extras)
@@ -76,6 +109,7 @@ def bench_train(cfg: BenchTrainConfig) -> dict:
         return obs
 
     profiler = StageProfiler(sync_cuda=cuda)
+    physics = float("nan")
     try:
         for it in range(cfg.warmup + cfg.iterations):
             sync()
@@ -88,6 +122,8 @@ def bench_train(cfg: BenchTrainConfig) -> dict:
             t2 = time.perf_counter()
             if it >= cfg.warmup:
                 times.append((t1 - t0, t2 - t1))
+        if cfg.physics_seconds > 0:
+            physics = physics_only_rate(env, cfg.physics_seconds)
         if cfg.profile_iterations > 0:
             wrap_training(profiler, env, alg)
             for _ in range(cfg.profile_iterations):
@@ -98,21 +134,28 @@ def bench_train(cfg: BenchTrainConfig) -> dict:
         env.backend.close()
     collect = sum(t[0] for t in times) / len(times)
     learn = sum(t[1] for t in times) / len(times)
-    steps = cfg.num_envs * cfg.num_steps_per_env
+    steps = tcfg.num_envs * steps_per_env
+    rate = steps / (collect + learn)
     return {
+        "recipe": cfg.recipe,
         "backend": cfg.backend,
-        "num_envs": cfg.num_envs,
-        "num_steps_per_env": cfg.num_steps_per_env,
+        "num_envs": tcfg.num_envs,
+        "num_steps_per_env": steps_per_env,
         "iterations": cfg.iterations,
         "cpu_count": os.cpu_count() or 0,
+        "sim_workers": bool(getattr(env.backend, "processes", False)),
         "torch_threads": torch.get_num_threads(),
         "update_threads": alg.update_threads,
-        "env_steps_per_s": steps / (collect + learn),
+        "env_steps_per_s": rate,
         "collection_steps_per_s": steps / collect,
+        "physics_only_steps_per_s": physics,
+        "training_to_physics_ratio": rate / physics,
         "iteration_s": collect + learn,
         "collection_s": collect,
         "learning_s": learn,
+        "learning_share": learn / (collect + learn),
         "device": cfg.device,
+        "load_avg_1min": os.getloadavg()[0],
         "profile_s": profiler.report(cfg.profile_iterations) if cfg.profile_iterations > 0 else {},
     }
 

@@ -6,13 +6,14 @@ from functools import cache
 
 from hover.robots.spec import Body, ExtendedBody, Geom, Inertial, Joint, RobotSpec, Site
 
-__all__ = ["Body", "ExtendedBody", "Geom", "Inertial", "Joint", "RobotSpec", "Site", "get_robot", "ROBOTS"]
+__all__ = ["DEFAULT_ROBOT", "Body", "ExtendedBody", "Geom", "Inertial", "Joint", "RobotSpec", "Site", "get_robot", "ROBOTS"]
 
 ROBOTS = ("h1",)
+DEFAULT_ROBOT = "h1"  # the robot every command uses unless told otherwise
 
 
 @cache
-def get_robot(name: str = "h1") -> RobotSpec:
+def get_robot(name: str = DEFAULT_ROBOT) -> RobotSpec:
     """Return the (immutable, cached) description of a robot by name."""
     if name == "h1":
         from hover.robots.h1 import make_h1

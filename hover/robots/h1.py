@@ -173,6 +173,10 @@ def make_h1() -> RobotSpec:
         contact_exclusions=(("torso_link", "left_shoulder_roll_link"), ("torso_link", "right_shoulder_roll_link")),
         sites=(Site("imu", "torso_link", (-0.04452, -0.01891, 0.27756)),),
         imu_body="torso_link",
+        anchor_body="torso_link",
+        end_effectors=("left_ankle_link", "right_ankle_link", "left_hand_link", "right_hand_link"),
+        mass_randomized_bodies=("pelvis", "left_hip_yaw_link", "left_hip_roll_link", "left_hip_pitch_link",
+                                "right_hip_yaw_link", "right_hip_roll_link", "right_hip_pitch_link", "torso_link"),
         num_motor_slots=20,
         subsets={
             "vr": ("head_link", "left_hand_link", "right_hand_link"),

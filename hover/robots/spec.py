@@ -113,6 +113,9 @@ class RobotSpec:
     contact_exclusions: tuple[tuple[str, str], ...] = ()
     sites: tuple[Site, ...] = ()
     imu_body: str = ""
+    anchor_body: str = ""  # body that anchors motion tracking (re-anchored references); "" = the root
+    end_effectors: tuple[str, ...] = ()  # tracked bodies whose height tracking terms check (feet, hands)
+    mass_randomized_bodies: tuple[str, ...] = ()  # bodies whose mass domain randomisation scales
     num_motor_slots: int = 0
     weak_motor_mode: int = 0x01
     strong_motor_mode: int = 0x0A
@@ -122,6 +125,11 @@ class RobotSpec:
     @property
     def root(self) -> Body:
         return self.bodies[0]
+
+    @property
+    def anchor(self) -> str:
+        """Name of the tracking anchor body (``anchor_body``, else the root)."""
+        return self.anchor_body or self.root.name
 
     @property
     def body_names(self) -> list[str]:
@@ -189,7 +197,8 @@ class RobotSpec:
         for e in self.extended_bodies:
             if e.parent not in names:
                 raise ValueError(f"{self.name}: extended body {e.name} has unknown parent {e.parent}")
-        for n in (*self.feet, *self.termination_contact_bodies):
+        for n in (*self.feet, *self.termination_contact_bodies, *self.mass_randomized_bodies,
+                  *([self.anchor_body] if self.anchor_body else [])):  # fmt: skip
             if n not in names:
                 raise ValueError(f"{self.name}: unknown body {n}")
         for n in self.upper_body_joints:
@@ -199,6 +208,9 @@ class RobotSpec:
             idx = [j.motor_index for j in self.joints]
             if len(set(idx)) != len(idx) or min(idx) < 0 or max(idx) >= self.num_motor_slots:
                 raise ValueError(f"{self.name}: motor indices must be unique in [0, {self.num_motor_slots})")
+        for n in self.end_effectors:
+            if n not in self.tracked_body_names:
+                raise ValueError(f"{self.name}: unknown end effector {n}")
         for subset, members in self.subsets.items():
             for n in members:
                 if n not in self.tracked_body_names:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -69,11 +70,22 @@ class GuardedPPO(PPO):
 
 
 class GuardedDistillation(Distillation):
-    """rsl-rl Distillation (DAgger) with the same non-finite guard and update threads as GuardedPPO."""
+    """rsl-rl Distillation (DAgger) with the same non-finite guard and update threads as GuardedPPO.
+
+    ``label_transform`` (set by the caller, None = identity) maps the teacher's actions to the student's
+    action convention before they are stored as labels (a residual teacher's absolute targets).
+    """
 
     def __init__(self, *args, update_threads: int | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.update_threads = update_threads
+        self.label_transform: Callable[[torch.Tensor], torch.Tensor] | None = None
+
+    def act(self, obs):
+        actions = super().act(obs)
+        if self.label_transform is not None:
+            self.transition.privileged_actions = self.label_transform(self.transition.privileged_actions)
+        return actions
 
     def update(self) -> dict[str, float]:
         losses = _update_with_threads(super().update, self.update_threads)
@@ -109,6 +121,16 @@ class _HoverCheckpoints:
         super().__init__(env, train_cfg, log_dir=log_dir, device=device)
         self.config_json = config_json
         self.keep_checkpoints = keep_checkpoints
+        #: called as ``hook(runner, iteration)`` after each iteration's update and log line
+        self.iteration_hooks: list[Callable[[object, int], None]] = []
+        log = self.logger.log
+
+        def log_then_hooks(*args, **kwargs):
+            log(*args, **kwargs)
+            for hook in self.iteration_hooks:
+                hook(self, int(kwargs["it"] if "it" in kwargs else args[0]))
+
+        self.logger.log = log_then_hooks
 
     def save(self, path: str, infos: dict | None = None) -> None:
         ckpt = self.alg.save()

@@ -19,62 +19,33 @@ import json
 import os
 import sys
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import torch
+from torch import Tensor
 
 from hover.commands.modes import RANDOM, canonical_mode
-from hover.envs.tracking.config import StudentObsConfig, TrackingEnvConfig, config_from_dict
+from hover.envs.tracking.config import ActionConfig, StudentObsConfig, TrackingEnvConfig
 from hover.io import atomic_write_text
+from hover.training.configs import (
+    BUILTIN_TEACHER,
+    DistillationConfig,
+    StudentModelConfig,
+    StudentTrainConfig,
+    TeacherTrainConfig,
+    student_config_from_json,
+    teacher_config_from_json,
+)
 from hover.training.loop import bundle_checkpoint, bundle_main, learn_until, resolve_resume, resume_defaults
 from hover.training.runner import HoverDistillationRunner, latest_checkpoint
+from hover.training.teacher import make_env
+from hover.training.teacher import rsl_rl_config as teacher_rsl_rl_config
 
-BUILTIN_TEACHER = "builtin:teacher"
-
-
-@dataclass
-class DistillationConfig:
-    num_steps_per_env: int = 24
-    num_learning_epochs: int = 2
-    gradient_length: int = 8  # steps whose losses are summed per gradient step (6 steps per iteration)
-    learning_rate: float = 5e-4
-    max_grad_norm: float = 1.0
-    loss_type: str = "mse"
-
-
-@dataclass
-class StudentModelConfig:
-    hidden_dims: tuple[int, ...] = (640, 384, 256)
-    activation: str = "elu"
-    obs_normalization: bool = True
-    action_noise_std: float = 0.05  # exploration noise of the student's own rollouts (DAgger)
-
-
-@dataclass
-class StudentTrainConfig:
-    """Distil the HOVER teacher into the masked multi-mode student (DAgger)."""
-
-    teacher: str = BUILTIN_TEACHER  # teacher checkpoint, run folder or builtin:teacher
-    modes: str = "all"  # "all" (generalist) or comma-separated mode names (specialist), "random" allowed
-    backend: str = "mujoco"
-    num_envs: int = 64
-    motions: str | None = None  # motion file or folder; None = the built-in set
-    max_iterations: int = 1000  # total iterations of the run (also when resuming)
-    resume: str | None = None  # run folder or checkpoint to continue
-    run_dir: str | None = None  # default: runs/student/<date-time>
-    save_interval: int = 50
-    keep_checkpoints: int = 5
-    seed: int = 0
-    device: str = "cpu"
-    num_threads: int | None = None  # simulator threads (None = all cores)
-    torch_threads: int | None = 1  # torch threads during rollouts
-    update_threads: int | None = None  # torch threads during updates (None = all cores)
-    robot: str = "h1"
-    env: TrackingEnvConfig = field(default_factory=TrackingEnvConfig)
-    distillation: DistillationConfig = field(default_factory=DistillationConfig)
-    model: StudentModelConfig = field(default_factory=StudentModelConfig)
+config_from_json = student_config_from_json
+__all__ = ["BUILTIN_TEACHER", "DistillationConfig", "StudentModelConfig", "StudentTrainConfig", "config_from_json",
+           "prepare", "train"]  # fmt: skip
 
 
 def student_modes(spec: str) -> tuple[str, ...]:
@@ -95,18 +66,33 @@ def teacher_checkpoint(spec: str) -> Path:
     return latest_checkpoint(path) if path.is_dir() else path
 
 
-def teacher_model_config(path: Path) -> dict[str, Any]:
-    """rsl-rl model config of the teacher actor, from the config saved inside its checkpoint."""
-    from hover.training.teacher import config_from_json, rsl_rl_config
-
+def teacher_train_config(path: Path) -> TeacherTrainConfig:
+    """The teacher's training config, saved inside its checkpoint (its network, observations, actions)."""
     ckpt = torch.load(path, weights_only=True, map_location="cpu")
     if ckpt.get("kind", "teacher") != "teacher" or "actor_state_dict" not in ckpt:
         raise ValueError(f"{path}: a {ckpt.get('kind', 'student')} checkpoint, not a teacher")
     text = ckpt.get("config") or ""
     if not text:
         raise ValueError(f"{path}: teacher checkpoint has no saved config; cannot rebuild its network")
-    cfg = config_from_json(text, str(path))
-    return rsl_rl_config(cfg)["actor"]
+    return teacher_config_from_json(text, str(path))
+
+
+def teacher_model_config(path: Path) -> dict[str, Any]:
+    """rsl-rl model config of the teacher actor, from the config saved inside its checkpoint."""
+    return teacher_rsl_rl_config(teacher_train_config(path))["actor"]
+
+
+def label_transform(env: Any, teacher_actions: ActionConfig) -> Callable[[Tensor], Tensor] | None:
+    """Teacher actions -> the student's actions with the same PD targets, in the env's current state
+    (None when both use the same action convention). A residual teacher's action ``a`` means the
+    target ``q_ref + s_t a``; the student is labelled with ``(q_ref + s_t a - default) / s_s``."""
+    if teacher_actions == env.cfg.actions:
+        return None
+
+    def transform(actions: Tensor) -> Tensor:
+        return env.actions_for_targets(env.absolute_targets(actions, teacher_actions))
+
+    return transform
 
 
 def rsl_rl_config(cfg: StudentTrainConfig, teacher_actor: dict[str, Any]) -> dict[str, Any]:
@@ -145,26 +131,24 @@ def config_to_json(cfg: StudentTrainConfig, teacher_actor: dict[str, Any]) -> st
                        "rsl_rl": rsl_rl_config(cfg, teacher_actor)}, indent=2)  # fmt: skip
 
 
-def config_from_json(text: str, where: str = "config") -> StudentTrainConfig:
-    data = json.loads(text)
-    return config_from_dict(StudentTrainConfig, data["train"] if "train" in data else data, where)
-
-
-def prepare(cfg: StudentTrainConfig) -> StudentTrainConfig:
-    """The config with the student observation group switched on and ``modes`` resolved."""
+def prepare(cfg: StudentTrainConfig, teacher_env: TrackingEnvConfig | None = None) -> StudentTrainConfig:
+    """The config with the student observation group switched on and ``modes`` resolved; with
+    ``teacher_env``, the env's ``policy`` group is the teacher's observation (without noise)."""
     cfg = dataclasses.replace(cfg, env=dataclasses.replace(cfg.env))
     cfg.env.student = dataclasses.replace(cfg.env.student, enabled=True, modes=student_modes(cfg.modes))
+    if teacher_env is not None:
+        cfg.env.observations = dataclasses.replace(teacher_env.observations, noise=False, ref_offset=(0.0, 0.0, 0.0))
     return cfg
 
 
 def train(cfg: StudentTrainConfig) -> Path:
     """Distil (or resume) and return the run folder."""
-    from hover.training.teacher import make_env
-
     if cfg.torch_threads:
         torch.set_num_threads(cfg.torch_threads)
     torch.manual_seed(cfg.seed)
-    cfg = prepare(cfg)
+    teacher_path = teacher_checkpoint(cfg.teacher)
+    teacher_cfg = teacher_train_config(teacher_path)
+    cfg = prepare(cfg, teacher_cfg.env)
     ckpt = None
     if cfg.resume:
         run_dir, ckpt = resolve_resume(cfg.resume)
@@ -172,8 +156,7 @@ def train(cfg: StudentTrainConfig) -> Path:
             run_dir = Path(cfg.run_dir)
     else:
         run_dir = Path(cfg.run_dir or Path("runs") / "student" / time.strftime("%Y%m%d-%H%M%S"))
-    teacher_path = teacher_checkpoint(cfg.teacher)
-    teacher_actor = teacher_model_config(teacher_path)
+    teacher_actor = teacher_rsl_rl_config(teacher_cfg)["actor"]
     run_dir.mkdir(parents=True, exist_ok=True)
     text = config_to_json(cfg, teacher_actor)
     atomic_write_text(run_dir / "config.json", text)
@@ -182,6 +165,7 @@ def train(cfg: StudentTrainConfig) -> Path:
     runner = HoverDistillationRunner(env, rsl_rl_config(cfg, teacher_actor), log_dir=str(run_dir),
                                      device=cfg.device, config_json=text, keep_checkpoints=cfg.keep_checkpoints)  # fmt: skip
     runner.add_git_repo_to_log(str(Path(__file__).resolve()))
+    runner.alg.label_transform = label_transform(env, teacher_cfg.env.actions)
     if ckpt is not None:
         runner.load(str(ckpt))
         print(f"resumed {ckpt} at iteration {runner.current_learning_iteration}", flush=True)

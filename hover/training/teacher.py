@@ -1,15 +1,17 @@
-"""``hover train teacher``: PPO (rsl-rl) on the HOVER tracking env, with run folders and resume.
+"""``hover train teacher``: PPO (rsl-rl) on the tracking env, with recipes, run folders and resume.
 
-A run folder holds ``config.json`` (the full resolved :class:`TeacherTrainConfig` and the rsl-rl
-config dict), TensorBoard event files, ``git/`` (code state) and the newest checkpoints
-``model_<iteration>.pt`` (see ``runner.py``). ``--resume RUN`` (a run folder or a checkpoint)
-reloads that run's config (command-line options still override it), weights, optimiser,
-normalisers, curriculum and sampler state, then continues the same curve in the same folder
-until iteration ``--max-iterations`` (a total, not a count of extra iterations).
+``--recipe NAME`` picks the task and training preset (``hover.training.recipes``): ``tracking``
+(the default; anchor-relative rewards, residual actions, compact observations, CPU-sized PPO) or
+``hover-paper`` (the paper's formulation). Every field of the recipe can still be overridden on the
+command line (``--env.rewards.body_pos.weight 2.0``, ``--ppo.num-learning-epochs 3``, ...).
 
-Defaults are the paper's teacher: actor/critic MLP [512, 256, 128] ELU, 24 steps per env,
-5 epochs x 4 mini-batches, lr 1e-3 adaptive (KL 0.01), gamma 0.99, lambda 0.95, clip 0.2,
-entropy 0.005, value coefficient 1.0, gradient norm 0.2.
+A run folder holds ``config.json`` (the full resolved :class:`TeacherTrainConfig`, recipe included,
+and the rsl-rl config dict), TensorBoard event files, ``eval.csv`` (the evaluation protocol's success
+rate and errors every ``eval_interval`` iterations, against env steps and wall-clock time), ``git/``
+(code state) and the newest checkpoints ``model_<iteration>.pt`` (see ``runner.py``). ``--resume RUN``
+(a run folder or a checkpoint) reloads that run's config (command-line options still override it),
+weights, optimiser, normalisers, curricula and sampler state, then continues the same curve in the
+same folder until iteration ``--max-iterations`` (a total, not a count of extra iterations).
 """
 
 from __future__ import annotations
@@ -20,66 +22,29 @@ import math
 import os
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from hover.envs.tracking.config import TrackingEnvConfig, config_from_dict
+from hover.envs.backends import make_backend
+from hover.envs.tracking.env import TrackingEnv
 from hover.io import atomic_write_text
+from hover.motion.library import MotionLibrary
+from hover.robots import get_robot
+from hover.training.configs import (
+    ModelConfig,
+    PPOConfig,
+    RunConfig,
+    TeacherTrainConfig,
+    teacher_config_from_json,
+)
 from hover.training.loop import bundle_checkpoint, bundle_main, learn_until, resolve_resume, resume_defaults
+from hover.training.periodic_eval import PeriodicEval, policy_act
 from hover.training.runner import HoverRunner
 
-
-@dataclass
-class PPOConfig:
-    num_steps_per_env: int = 24
-    num_learning_epochs: int = 5
-    num_mini_batches: int = 4
-    learning_rate: float = 1e-3
-    schedule: str = "adaptive"
-    desired_kl: float = 0.01
-    gamma: float = 0.99
-    lam: float = 0.95
-    clip_param: float = 0.2
-    entropy_coef: float = 0.005
-    value_loss_coef: float = 1.0
-    max_grad_norm: float = 0.2
-    use_clipped_value_loss: bool = True
-
-
-@dataclass
-class ModelConfig:
-    actor_hidden_dims: tuple[int, ...] = (512, 256, 128)
-    critic_hidden_dims: tuple[int, ...] = (512, 256, 128)
-    activation: str = "elu"
-    obs_normalization: bool = True
-    init_noise_std: float = 1.0
-
-
-@dataclass
-class TeacherTrainConfig:
-    """Train the HOVER oracle teacher with PPO."""
-
-    backend: str = "mujoco"  # simulator backend
-    num_envs: int = 64
-    motions: str | None = None  # motion file or folder; None = the built-in set
-    max_iterations: int = 1000  # total PPO iterations of the run (also when resuming)
-    resume: str | None = None  # run folder or checkpoint to continue
-    run_dir: str | None = None  # default: runs/teacher/<date-time>
-    save_interval: int = 50  # iterations between checkpoints
-    keep_checkpoints: int = 5  # newest checkpoints kept (0 = all)
-    seed: int = 0
-    device: str = "cpu"
-    num_threads: int | None = None  # simulator threads (None = all cores)
-    torch_threads: int | None = 1  # torch threads during rollouts (None = torch default)
-    update_threads: int | None = None  # torch threads during PPO updates (None = all cores)
-    reset_action_std: float | None = None  # on --resume: set the policy's action noise std to this value
-    robot: str = "h1"
-    env: TrackingEnvConfig = field(default_factory=TrackingEnvConfig)
-    ppo: PPOConfig = field(default_factory=PPOConfig)
-    model: ModelConfig = field(default_factory=ModelConfig)
+config_from_json = teacher_config_from_json
+__all__ = ["ModelConfig", "PPOConfig", "TeacherTrainConfig", "config_from_json", "make_env", "rsl_rl_config", "train"]
 
 
 def rsl_rl_config(cfg: TeacherTrainConfig) -> dict[str, Any]:
@@ -104,6 +69,8 @@ def rsl_rl_config(cfg: TeacherTrainConfig) -> dict[str, Any]:
                 "class_name": "GaussianDistribution",
                 "init_std": m.init_noise_std,
                 "std_type": "scalar",
+                "std_range": list(m.std_range),
+                "learn_std": m.learn_std,
             },
         },
         "critic": {
@@ -122,24 +89,14 @@ def config_to_json(cfg: TeacherTrainConfig) -> str:
     return json.dumps({"train": dataclasses.asdict(cfg), "rsl_rl": rsl_rl_config(cfg)}, indent=2)
 
 
-def config_from_json(text: str, where: str = "config") -> TeacherTrainConfig:
-    data = json.loads(text)
-    return config_from_dict(TeacherTrainConfig, data["train"] if "train" in data else data, where)
-
-
-def make_env(cfg: TeacherTrainConfig):
+def make_env(cfg: RunConfig) -> TrackingEnv:
     """Motion library + backend + TrackingEnv for a training config."""
-    from hover.envs.backends import make_backend
-    from hover.envs.tracking.env import TrackingEnv
-    from hover.motion.library import MotionLibrary
-    from hover.robots import get_robot
-
     robot = get_robot(cfg.robot)
     if cfg.motions:
         motions = MotionLibrary.from_sources(cfg.motions, robot=robot, device=cfg.device)
     else:
         motions = MotionLibrary.builtin(robot=robot, device=cfg.device)
-    options = {"num_threads": cfg.num_threads} if cfg.backend == "mujoco" else {}
+    options = {"num_threads": cfg.num_threads, "processes": cfg.sim_workers} if cfg.backend == "mujoco" else {}
     backend = make_backend(cfg.backend, robot, cfg.num_envs, device=cfg.device, **options)
     env_cfg = dataclasses.replace(cfg.env, seed=cfg.seed)
     return TrackingEnv(env_cfg, motions, backend)
@@ -175,6 +132,7 @@ def train(cfg: TeacherTrainConfig) -> Path:
     runner = runner_cls(env, rsl_rl_config(cfg), log_dir=str(run_dir) if info.is_main else None,
                         device=rank_cfg.device, config_json=text, keep_checkpoints=cfg.keep_checkpoints)  # fmt: skip
     runner.add_git_repo_to_log(str(Path(__file__).resolve()))
+    evaluator = add_periodic_eval(runner, cfg, run_dir if info.is_main else None) if info.is_main else None
     if ckpt is not None:
         runner.load(str(ckpt))
         print(f"resumed {ckpt} at iteration {runner.current_learning_iteration}", flush=True)
@@ -186,8 +144,25 @@ def train(cfg: TeacherTrainConfig) -> Path:
         dist.report_sync(runner, info)
     finally:
         env.backend.close()
+        if evaluator is not None:
+            evaluator.close()
         dist.shutdown()
     return run_dir
+
+
+def add_periodic_eval(runner: HoverRunner, cfg: TeacherTrainConfig, run_dir: Path | None) -> PeriodicEval | None:
+    """Evaluate the current policy every ``cfg.eval_interval`` iterations (see ``periodic_eval``)."""
+    if cfg.eval_interval <= 0 or not cfg.eval_motions:
+        return None
+    evaluator = PeriodicEval(cfg.env, cfg.eval_motions, get_robot(cfg.robot), cfg.eval_interval, run_dir)
+
+    def hook(r: HoverRunner, iteration: int) -> None:
+        if evaluator.due(iteration):
+            results = evaluator.run(policy_act(r.alg.get_policy()))
+            evaluator.log(results, iteration, int(r.logger.tot_timesteps), float(r.logger.tot_time), r.logger.writer)
+
+    runner.iteration_hooks.append(hook)
+    return evaluator
 
 
 def set_action_std(actor: torch.nn.Module, std: float) -> None:
@@ -214,9 +189,15 @@ def export_bundled(run_dir: str | os.PathLike, out_dir: str | os.PathLike | None
 def main(argv: list[str], prog: str) -> int:
     import tyro
 
-    default = resume_defaults(argv, TeacherTrainConfig(), config_from_json)
+    from hover.training.recipes import recipe_argument, teacher_recipe
+
+    default = resume_defaults(argv, teacher_recipe(recipe_argument(argv) or "tracking"), config_from_json)
     cfg = tyro.cli(TeacherTrainConfig, args=argv, prog=prog, default=default,
-                   description="Train the HOVER oracle teacher (PPO, rsl-rl) on the tracking env.")  # fmt: skip
+                   description="Train the oracle teacher (PPO, rsl-rl) on the tracking env. --recipe NAME "
+                               "(tracking | hover-paper) sets every default below; any of them can be overridden.")  # fmt: skip
+    if cfg.recipe != default.recipe:
+        raise SystemExit(f"{prog}: --recipe {cfg.recipe} must come with a fresh run, not --resume of a "
+                         f"{default.recipe} run")  # fmt: skip
     run_dir = train(cfg)
     print(f"run folder: {run_dir}")
     return 0

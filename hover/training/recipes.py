@@ -1,0 +1,60 @@
+"""Training recipes: a complete :class:`TeacherTrainConfig` per name (``hover train teacher --recipe``).
+
+- ``tracking`` (the default): the task of ``hover.envs.tracking.recipes.tracking`` (anchor-relative
+  rewards and terminations, residual actions, compact 182-dim observations) with PPO sized for a
+  CPU: 512 envs x 24 steps = 12,288 samples per update, 5 epochs x 4 mini-batches, [512, 256, 128]
+  ELU networks, initial action std 0.5 clamped to [0.05, 1.0], entropy 0.005, adaptive lr 1e-3.
+- ``hover-paper``: the HOVER paper's teacher task with the paper's PPO (64 envs here; the paper
+  uses 4096), gradient-norm clip 0.2, init std 1.0.
+
+Each is a plain function returning fresh dataclasses, so a recipe is data: it is saved whole in the
+run's ``config.json`` and a resumed run continues with exactly the same settings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from hover.envs.tracking.recipes import env_recipe
+from hover.training.teacher import ModelConfig, PPOConfig, TeacherTrainConfig
+
+
+def tracking() -> TeacherTrainConfig:
+    return TeacherTrainConfig(
+        recipe="tracking",
+        num_envs=512,
+        env=env_recipe("tracking"),
+        ppo=PPOConfig(num_steps_per_env=24, num_learning_epochs=5, num_mini_batches=4, entropy_coef=0.005,
+                      max_grad_norm=1.0),  # fmt: skip
+        model=ModelConfig(init_noise_std=0.5, std_range=(0.05, 1.0)),
+    )
+
+
+def hover_paper() -> TeacherTrainConfig:
+    return TeacherTrainConfig(
+        recipe="hover-paper",
+        num_envs=64,
+        env=env_recipe("hover-paper"),
+        ppo=PPOConfig(max_grad_norm=0.2),
+        model=ModelConfig(init_noise_std=1.0),
+    )
+
+
+TEACHER_RECIPES: dict[str, Callable[[], TeacherTrainConfig]] = {"tracking": tracking, "hover-paper": hover_paper}
+
+
+def teacher_recipe(name: str) -> TeacherTrainConfig:
+    """A fresh training config of the named recipe; ValueError naming the known ones."""
+    if name not in TEACHER_RECIPES:
+        raise ValueError(f"--recipe {name!r}: unknown recipe; known: {', '.join(TEACHER_RECIPES)}")
+    return TEACHER_RECIPES[name]()
+
+
+def recipe_argument(argv: list[str]) -> str | None:
+    """The value of ``--recipe`` in a raw argument list (None when absent)."""
+    for i, a in enumerate(argv):
+        if a == "--recipe" and i + 1 < len(argv):
+            return argv[i + 1]
+        if a.startswith("--recipe="):
+            return a.split("=", 1)[1]
+    return None
