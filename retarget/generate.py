@@ -36,9 +36,12 @@ class QualityGate:
     joint_limit_hit_fraction: float = 0.01  # joint-frames within 1e-3 rad of a limit
     foot_sliding_mean_m_s: float = 0.08  # built-in set: 1.6 cm/s on average, 5.1 cm/s in its worst clip
     max_keypoint_error_m: float = 0.15  # built-in set: 0.099 m at most
+    joint_velocity_ratio: float = 0.9  # fastest joint / its velocity limit (built-in set: 0.63)
 
-    def failures(self, q: ClipQuality) -> list[str]:
+    def failures(self, q: ClipQuality, velocity_ratio: float = 0.0) -> list[str]:
         out = []
+        if velocity_ratio > self.joint_velocity_ratio:
+            out.append("joint_velocity")
         if q.self_penetration_frames > self.self_penetration_frames:
             out.append("self_penetration")
         if q.joint_limit_hit_fraction > self.joint_limit_hit_fraction:
@@ -68,6 +71,7 @@ class GeneratedMotions:
     specs: list[ClipSpec]
     quality: list[ClipQuality]
     failures: list[list[str]]  # gate failures of the kept draw of each clip (empty = passed)
+    velocity_ratio: list[float]  # fastest joint of each clip / its velocity limit
     redrawn: int  # clips that needed more than one draw
     seconds: float
 
@@ -112,10 +116,10 @@ def retarget_specs(specs: Sequence[ClipSpec], seed: int, config: GenerateConfig 
     t0 = time.perf_counter()
     model, shape = builtin_body_and_shape(robot)
     rest = model.rest_joints(torch.zeros(1, 10))[0].to(torch.float64)
-    gait = GaitCalibration(shape_rest_joints(model, shape))
+    gait = GaitCalibration(rest, shape_rest_joints(model, shape))
     rcfg = RetargetConfig(fps=cfg.fps, iterations=cfg.iterations)
     n = len(specs)
-    kept: list[tuple[ClipSpec, MotionClip, ClipQuality, list[str]] | None] = [None] * n
+    kept: list[tuple[ClipSpec, MotionClip, ClipQuality, list[str], float] | None] = [None] * n
     todo = list(specs)
     total = len(todo)
     for attempt in range(cfg.max_attempts):
@@ -127,8 +131,9 @@ def retarget_specs(specs: Sequence[ClipSpec], seed: int, config: GenerateConfig 
             if result.skipped:
                 raise RuntimeError(f"clips skipped by the retargeting: {result.skipped}")
             for s, clip, q in zip(batch, result.clips, result.quality, strict=True):
-                bad = cfg.gate.failures(q)
-                kept[s.index] = (s, clip, q, bad)
+                vel = velocity_ratio(clip, robot)
+                bad = cfg.gate.failures(q, vel)
+                kept[s.index] = (s, clip, q, bad, vel)
                 if bad and attempt + 1 < cfg.max_attempts:
                     retry.append(draw_spec(s.kind, s.index, seed, attempt + 1))
             if progress:
@@ -139,7 +144,8 @@ def retarget_specs(specs: Sequence[ClipSpec], seed: int, config: GenerateConfig 
             break
     assert all(k is not None for k in kept), "spec indices must be 0..len(specs)-1"
     return GeneratedMotions(clips=[k[1] for k in kept], specs=[k[0] for k in kept], quality=[k[2] for k in kept],
-                            failures=[k[3] for k in kept], redrawn=sum(k[0].attempt > 0 for k in kept),
+                            failures=[k[3] for k in kept], velocity_ratio=[k[4] for k in kept],
+                            redrawn=sum(k[0].attempt > 0 for k in kept),
                             seconds=time.perf_counter() - t0)  # fmt: skip
 
 
@@ -147,6 +153,12 @@ def generate_motions(num_clips: int, seed: int, fps: float = 50.0, kinds: Sequen
                      robot: RobotSpec | None = None) -> list[MotionClip]:  # fmt: skip
     """``num_clips`` robot motion clips (names ``KIND_INDEX``, e.g. ``walk_0007``), deterministic per seed."""
     return generate(num_clips, seed, GenerateConfig(fps=fps, kinds=tuple(kinds)), robot).clips
+
+
+def velocity_ratio(clip: MotionClip, robot: RobotSpec) -> float:
+    """Fastest joint speed of a clip (finite differences) over that joint's velocity limit."""
+    vmax = np.array([j.velocity_limit for j in robot.joints])
+    return float((np.abs(np.diff(clip.joint_pos, axis=0)) * clip.fps / vmax).max())
 
 
 def pelvis_speed(clip: MotionClip, window: tuple[float, float], period: float) -> float:
@@ -199,6 +211,7 @@ def kind_summary(gen: GeneratedMotions) -> dict[str, dict]:
             "foot_penetration_max_m": max(x.foot_penetration_max_m for x in q),
             "lowest_point_range_m": [min(x.lowest_point_min_m for x in q), max(x.lowest_point_max_m for x in q)],
             "self_penetration_frames": sum(max(x.self_penetration_frames, 0) for x in q),
+            "joint_velocity_ratio_max": max(gen.velocity_ratio[i] for i in idx),
             "redrawn": sum(gen.specs[i].attempt > 0 for i in idx),
             "failing_gate": sum(bool(gen.failures[i]) for i in idx),
         }  # fmt: skip
@@ -209,7 +222,7 @@ def format_summary(gen: GeneratedMotions) -> str:
     """Table of :func:`kind_summary` (errors in cm, sliding in cm/s, speeds in m/s)."""
     s = kind_summary(gen)
     head = (f"{'kind':<10} {'clips':>5} {'duration s':>10} {'speed m/s (drawn->measured)':>27} {'err mean/max':>13} "
-            f"{'limits':>6} {'slide':>9} {'self-pen':>8} {'redrawn':>7} {'failing':>7}")  # fmt: skip
+            f"{'limits':>6} {'vel':>4} {'slide':>9} {'self-pen':>8} {'redrawn':>7} {'failing':>7}")  # fmt: skip
     lines = [head, "-" * len(head)]
     for kind, r in s.items():
         if kind == "all":
@@ -219,6 +232,11 @@ def format_summary(gen: GeneratedMotions) -> str:
               f"{r['speed_measured_m_s'][0]:.2f}-{r['speed_measured_m_s'][1]:.2f}") if r["speed_measured_m_s"] else "-"  # fmt: skip
         lines.append(f"{kind:<10} {r['clips']:>5} {d:>10} {sp:>27} {100 * r['mean_keypoint_error_m']:>5.2f}/"
                      f"{100 * r['max_keypoint_error_m']:<5.2f}cm {100 * r['joint_limit_hit_fraction']:>5.2f}% "
+                     f"{r['joint_velocity_ratio_max']:>4.2f} "
                      f"{100 * r['foot_sliding_mean_m_s']:>4.1f}cm/s {r['self_penetration_frames']:>8} "
                      f"{r['redrawn']:>7} {r['failing_gate']:>7}")  # fmt: skip
+    lines.append("err: keypoint error (robot bodies vs scaled human joints); limits: joint-frames at a joint limit; "
+                 "vel: fastest joint / its velocity limit;")  # fmt: skip
+    lines.append("slide: supporting-foot speed; self-pen: frames with a self-penetration > 2 mm; redrawn / failing: "
+                 "clips redrawn for / still failing the quality gate")  # fmt: skip
     return "\n".join(lines)

@@ -26,8 +26,9 @@ import torch
 from torch import Tensor
 
 from hover.retarget.amass import HumanClip
+from hover.retarget.gait import PlanarLeg, single_support_weight, walk_leg_angles
 from hover.retarget.skeleton import SMPL_TO_ROBOT_AXES, joint_index
-from hover.retarget.synthetic import _plant_feet, _Pose, _rx, _ry, _rz, _smooth_on, _walk_leg
+from hover.retarget.synthetic import _plant_feet, _Pose, _rx, _ry, _rz, _smooth_on
 from hover.rotations import matrix_to_quat, quat_to_matrix, quat_to_rotvec
 
 J = joint_index
@@ -55,6 +56,7 @@ KIND_HELP = {
     "wave": "waving with one or both arms",
 }
 WALK_KINDS = ("walk", "walk_turn", "turn")
+STEP_LEAD, STEP_TAIL, STEP_RAMP = 0.5, 0.8, 0.8  # s: stepping in place before / after moving, its fade
 
 
 @dataclass
@@ -73,13 +75,23 @@ class ClipSpec:
     @property
     def steady(self) -> tuple[float, float]:
         """Time window (s) in which the motion runs at full amplitude (after the fade-in, before the fade-out)."""
+        start, end = self.window
         ramp = self.params["ramp"]
-        return HOLD_S + ramp, self.duration - HOLD_S - ramp
+        return start + ramp, end - ramp
+
+    @property
+    def window(self) -> tuple[float, float]:
+        """Time window (s) of the motion including its fade-in and fade-out. Walking kinds step in place
+        for STEP_LEAD s before they start moving and for STEP_TAIL s + 1.2 cycles after they stop, so the
+        feet come to rest side by side before the stepping fades out."""
+        if self.kind in WALK_KINDS:
+            return HOLD_S + STEP_LEAD, self.duration - HOLD_S - STEP_TAIL - 1.2 / self.params["freq"]
+        return HOLD_S, self.duration - HOLD_S
 
 
-def envelope(t: Tensor, duration: float, ramp: float) -> Tensor:
-    """0 for the first and last ``HOLD_S`` seconds, smooth (C1) rise/fall over ``ramp`` s, 1 in between."""
-    return _smooth_on(t, HOLD_S, ramp) * (1 - _smooth_on(t, duration - HOLD_S - ramp, ramp))
+def envelope(t: Tensor, start: float, end: float, ramp: float) -> Tensor:
+    """0 before ``start`` and after ``end`` (s), smooth (C1) rise/fall over ``ramp`` s, 1 in between."""
+    return _smooth_on(t, start, ramp) * (1 - _smooth_on(t, end - ramp, ramp))
 
 
 def _smooth_noise(rng: np.random.Generator, t: Tensor, fmax: float, n: int = 3) -> Tensor:
@@ -99,9 +111,9 @@ def draw_spec(kind: str, index: int, seed: int, attempt: int = 0) -> ClipSpec:
     rng = np.random.default_rng([seed, 0, index, attempt, KINDS.index(kind)])
     p: dict[str, float] = {"seed": float(rng.integers(0, 2**31 - 1))}
     if kind in WALK_KINDS:
-        duration = rng.uniform(6.0, 10.0)
-        p["ramp"] = 1.5
-        p["knee_swing"] = rng.uniform(0.6, 0.9)
+        duration = rng.uniform(7.5, 10.0)
+        p["ramp"] = 1.2
+        p["clearance"] = rng.uniform(0.04, 0.08)  # swing-foot lift, m of the source skeleton
         if kind == "walk":
             p["speed"] = rng.uniform(0.0, MAX_WALK_SPEED)
             p["turn_rate"] = 0.0 if rng.uniform() < 0.5 else rng.uniform(-0.25, 0.25)
@@ -114,7 +126,6 @@ def draw_spec(kind: str, index: int, seed: int, attempt: int = 0) -> ClipSpec:
             p["free_arms"] = float(rng.uniform() < 0.2)
         else:
             p["speed"] = 0.0
-            p["amp"] = rng.uniform(0.05, 0.12)
             p["turn_rate"] = rng.choice([-1.0, 1.0]) * rng.uniform(0.4, 1.0)
             p["turn_var"] = 0.0
             p["free_arms"] = 0.0
@@ -176,50 +187,47 @@ def kind_of(index: int, seed: int, kinds: tuple[str, ...]) -> str:
 
 
 class GaitCalibration:
-    """Pelvis travel per gait cycle (m) as a function of the hip amplitude (rad), and per side-step
-    cycle as a function of the abduction amplitude, for skeleton ``rest`` [24, 3] (the one the robot's
-    motion is fitted on)."""
+    """Speed scale and side-step table for the skeleton the robot's motion is fitted on.
 
-    AMPS = np.linspace(0.0, 0.5, 11)
+    ``ratio``: pelvis travel of the fitted (shaped, scaled) skeleton per metre of the source skeleton's,
+    for the foot-space gait of :mod:`.gait` (measured by integrating the planted feet of both).
+    ``side``: side-step pelvis travel per cycle (m, fitted skeleton) against the abduction amplitude."""
+
     ABDS = np.linspace(0.0, 0.42, 8)
 
-    def __init__(self, rest: Tensor, fps: float = 100.0, cycles: int = 3):
-        self.rest = rest.to(torch.float64)
+    def __init__(self, source_rest: Tensor, fitted_rest: Tensor, fps: float = 100.0, cycles: int = 3):
+        self.source = source_rest.to(torch.float64)
+        self.rest = fitted_rest.to(torch.float64)
+        self.leg = PlanarLeg(self.source)
         t = torch.arange(int(cycles * fps) + 1, dtype=torch.float64) / fps  # 1 Hz: cycle = 1 s
-        self.stride = np.array([self._travel(t, fps, cycles, lambda p, a=a: _walk_legs(p, t, 1.0, a, 0.75))
-                                for a in self.AMPS])  # fmt: skip
-        self.side = np.array([self._travel(t, fps, cycles, lambda p, a=a: _side_legs(p, t, 1.0, a, 1.0))
+        ones = torch.ones_like(t)
+        walk = walk_leg_angles(self.leg, t, 0.5 * ones, 1.0, 0.05 * ones, (_STAND_HIP, _STAND_KNEE), ones)
+
+        def legs(p: _Pose) -> None:
+            for side, (hip, knee, ankle) in walk.items():
+                p.leg(side, hip, knee, ankle, _STAND_ABD)
+
+        self.ratio = self._travel(t, fps, cycles, legs, self.rest) / self._travel(
+            t, fps, cycles, legs, self.source
+        )
+        self.side = np.array([self._travel(t, fps, cycles, lambda p, a=a: _side_legs(p, t, 1.0, a, 1.0), self.rest)
                               for a in self.ABDS])  # fmt: skip
 
-    def _travel(self, t: Tensor, fps: float, cycles: int, legs) -> float:
+    def _travel(self, t: Tensor, fps: float, cycles: int, legs, rest: Tensor) -> float:
         p = _Pose(t)
         legs(p)
         pose_aa = quat_to_rotvec(matrix_to_quat(_world_root(p, 0.0)))
-        trans = _plant_feet(self.rest, pose_aa, fps)
+        trans = _plant_feet(rest, pose_aa, fps)
         n = int(fps)  # skip the first cycle (start-up), measure the others
         return float((trans[-1, :2] - trans[n, :2]).norm()) / (cycles - 1)
 
-    def hip_amp(self, speed: float, freq: float) -> float:
-        """Hip amplitude giving pelvis ``speed`` at stride frequency ``freq``."""
-        return float(np.interp(speed / freq, self.stride, self.AMPS))
-
     def side_amp(self, speed: float, freq: float) -> float:
+        """Abduction amplitude giving a side-step speed ``speed`` (m/s) at ``freq`` cycles/s."""
         return float(np.interp(speed / freq, self.side, self.ABDS))
 
 
 def _blend(on: Tensor, moving: Tensor, still: float) -> Tensor:
     return on * moving + (1 - on) * still
-
-
-def _walk_legs(
-    p: _Pose, t: Tensor, freq: float, amp: float, knee_swing: float, on: Tensor | None = None
-) -> None:
-    """Walking legs (see synthetic._walk_leg) at ``freq`` cycles/s, blended into the standing pose by ``on``."""
-    on = torch.ones_like(t) if on is None else on
-    for side, off in (("L", 0.0), ("R", 0.5)):
-        hip, knee, ankle = _walk_leg(freq * t + off, amp * on, knee_swing)
-        p.leg(side, _blend(on, hip + 0.05, _STAND_HIP), _blend(on, knee, _STAND_KNEE),
-              _blend(on, ankle, _STAND_ANKLE), (1 - on) * _STAND_ABD)  # fmt: skip
 
 
 def _side_legs(
@@ -276,22 +284,27 @@ def _pose(spec: ClipSpec, t: Tensor, fps: float, gait: GaitCalibration) -> _Pose
     k, q = spec.kind, spec.params
     rng = np.random.default_rng(int(q["seed"]))
     p = _Pose(t)
-    on = envelope(t, spec.duration, q["ramp"])
+    on = envelope(t, *spec.window, q["ramp"])
     zero = 0 * t
-    if k in WALK_KINDS:
-        amp = q["amp"] if k == "turn" else gait.hip_amp(q["speed"], q["freq"])
-        _walk_legs(p, t, q["freq"], amp, q["knee_swing"], on)
+    if k in WALK_KINDS:  # on: moving (speed, turning); step: stepping, a little longer
+        step = envelope(t, HOLD_S, spec.duration - HOLD_S, STEP_RAMP)
+        speed = q["speed"] / gait.ratio * on  # in the source skeleton's metres
+        stand = (_STAND_HIP, _STAND_KNEE)
+        legs = walk_leg_angles(gait.leg, t, speed, q["freq"], q["clearance"] * step, stand, step)
+        for side, (hip, knee, ankle) in legs.items():
+            p.leg(side, hip, knee, ankle, _STAND_ABD)
         rate = q["turn_rate"] + q["turn_var"] * _smooth_noise(rng, t, 0.15, 2)
-        p.heading = torch.cumsum(rate * on, 0) / fps
+        p.heading = torch.cumsum(rate * on * single_support_weight(t, q["freq"]), 0) / fps
         ph = 2 * math.pi * q["freq"] * t
         if q["free_arms"]:
             for side in ("L", "R"):
-                _free_arm(p, side, rng, on, 0.6, 0.5)
+                _free_arm(p, side, rng, step, 0.6, 0.5)
         else:
-            swing = 0.1 + 0.25 * q["speed"] / MAX_WALK_SPEED
+            swing = (0.1 + 0.25 * q["speed"] / MAX_WALK_SPEED) * on
             for side, s in (("L", -1.0), ("R", 1.0)):
-                p.arm(side, _blend(on, s * swing * torch.sin(ph), _REST_ARM[0]), _blend(on, 0.12 + zero, _REST_ARM[1]),
-                      _blend(on, 0.35 - s * 0.1 * torch.sin(ph), _REST_ARM[2]))  # fmt: skip
+                p.arm(side, _blend(step, s * swing * torch.sin(ph), _REST_ARM[0]),
+                      _blend(step, 0.12 + zero, _REST_ARM[1]),
+                      _blend(step, 0.35 - s * 0.1 * on * torch.sin(ph), _REST_ARM[2]))  # fmt: skip
         p.apply("Spine2", _ry(0.06 * torch.sin(ph) * on))
         return p
     if k == "sidestep":

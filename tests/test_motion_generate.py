@@ -81,7 +81,8 @@ def test_walk_speed_is_the_drawn_speed():
     specs = []
     for i, v in enumerate((0.0, 0.4, 0.8, 1.0, MAX_WALK_SPEED)):
         s = draw_spec("walk", i, SEED)
-        specs.append(dataclasses.replace(s, params={**s.params, "speed": v, "turn_rate": 0.1 * (i % 2)}))
+        params = {**s.params, "speed": v, "turn_rate": 0.1 * (i % 2)}
+        specs.append(dataclasses.replace(s, duration=9.0, params=params))
     gen = retarget_specs(specs, SEED, GenerateConfig(max_attempts=1))
     for c, s, v in zip(gen.clips, gen.specs, measured_speeds(gen), strict=True):
         drawn = s.params["speed"]

@@ -233,9 +233,10 @@ def generate_main(argv: list[str], prog: str) -> int:
                 "command": {"num_clips": cfg.num_clips, "seed": cfg.seed, "fps": cfg.fps, "kinds": list(kinds),
                             "max_attempts": cfg.max_attempts},
                 "seconds": gen.seconds, "summary": gen_mod.kind_summary(gen),
-                "clips": [{"spec": asdict(s), "quality": asdict(q), "gate_failures": f,
+                "clips": [{"spec": asdict(s), "quality": asdict(q), "gate_failures": f, "joint_velocity_ratio": r,
                            "speed_measured_m_s": None if v != v else v}
-                          for s, q, f, v in zip(gen.specs, gen.quality, gen.failures, speeds, strict=True)],
+                          for s, q, f, v, r in zip(gen.specs, gen.quality, gen.failures, speeds, gen.velocity_ratio,
+                                                   strict=True)],
             })  # fmt: skip
     except OSError as e:
         print(f"{prog}: cannot write {cfg.out}: {e}", file=sys.stderr)
