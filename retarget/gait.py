@@ -1,15 +1,17 @@
-"""A walking gait designed in foot space: planted feet stay exactly still, swing feet land from above.
+"""A stepping gait designed in foot space: planted feet stay exactly still, swing feet land from above.
 
-The pelvis (upright, no pitch or roll) moves forward at a given speed profile; each foot lands at a spot
-ahead of the hip, stays there through its stance, and swings to its next spot on a smooth path with
-zero world velocity at lift-off and touch-down (quintic timing forward, sin^2 lift), so its approach is
-vertical. Hip and knee flexion follow from planar inverse kinematics on the skeleton's own thigh and
-shank vectors: with zero hip abduction all leg joints rotate about the SMPL x axis, so the sagittal
-plane model is exact and the stance ankle is stationary to numerical precision. The ankle keeps the
-sole parallel to the ground (toes lifted a little in mid-swing).
+The pelvis (upright, no pitch or roll) moves at a given velocity profile in the body frame (forward
+and/or sideways); each foot lands at a spot ahead of its neutral position (by half the pelvis travel
+of a stance), stays there through its stance, and swings to its next spot on a smooth path with zero
+world velocity at lift-off and touch-down (quintic timing, sin^2 lift), so its approach is vertical.
+Hip flexion, knee flexion and hip abduction follow from exact inverse kinematics on the skeleton's own
+thigh and shank vectors (flexion about the SMPL x axis, abduction about z applied after it, as
+``synthetic._Pose.leg`` composes them), so a stance ankle is stationary to numerical precision. The
+ankle keeps the sole level in pitch (toes lifted a little in mid-swing); a side step tilts the sole
+sideways by the hip abduction, as on the H1, which has no ankle roll.
 
-Units: m, s, rad. Coordinates of the planar model: (y up, z forward) in the SMPL body frame, relative
-to the hip joint. Stance fraction 0.6 of a cycle; the right leg runs half a cycle after the left.
+Units: m, s, rad. Coordinates: SMPL body frame (x left, y up, z forward) relative to the hip joint.
+Stance fraction 0.6 of a cycle; the right leg runs half a cycle after the left.
 """
 
 from __future__ import annotations
@@ -40,24 +42,36 @@ def _angle(v: Tensor) -> Tensor:
 
 
 class PlanarLeg:
-    """Sagittal-plane leg of a skeleton ``rest`` [24, 3]: thigh and shank (y, z) vectors (m)."""
+    """Leg of a skeleton ``rest`` [24, 3]: thigh and shank (y, z) vectors (m) of the sagittal chain, and the
+    hip-to-ankle lateral offset ``side_offset`` (m, x), which hip and knee flexion (about x) leave alone."""
 
     def __init__(self, rest: Tensor, side: str = "L"):
         j = {n: rest[joint_index(f"{side}_{n}")].to(torch.float64) for n in ("Hip", "Knee", "Ankle")}
+        self.sign = 1.0 if side == "L" else -1.0
         self.thigh = (j["Knee"] - j["Hip"])[1:]
         self.shank = (j["Ankle"] - j["Knee"])[1:]
+        self.side_offset = float((j["Ankle"] - j["Hip"])[0])
 
     def fk(self, hip: Tensor, knee: Tensor) -> Tensor:
-        """Ankle position [..., 2] relative to the hip for hip flexion and knee flexion (rad)."""
+        """Ankle position [..., 2] (y, z) relative to the hip for hip flexion and knee flexion (rad)."""
         shank = _rot(self.shank.expand(knee.shape + (2,)), knee)
         return _rot(self.thigh + shank, -hip)
 
+    def fk3(self, hip: Tensor, knee: Tensor, abd: Tensor) -> Tensor:
+        """Ankle position [..., 3] (x, y, z) relative to the hip; ``abd`` hip abduction (rad, outwards),
+        applied after the flexion as in ``synthetic._Pose.leg``."""
+        yz = self.fk(hip, knee)
+        x = torch.full_like(yz[..., 0], self.side_offset)
+        phi = self.sign * abd
+        c, s = torch.cos(phi), torch.sin(phi)
+        return torch.stack((c * x - s * yz[..., 0], s * x + c * yz[..., 0], yz[..., 1]), -1)
+
     def reach(self, knee: float) -> float:
-        """Hip-ankle distance (m) at knee flexion ``knee``."""
+        """Hip-ankle distance (m) in the sagittal chain at knee flexion ``knee``."""
         return float(self.fk(torch.zeros(()), torch.tensor(knee, dtype=torch.float64)).norm())
 
     def ik(self, target: Tensor, knee_min: float = 0.02) -> tuple[Tensor, Tensor]:
-        """Hip and knee flexion [...] placing the ankle at ``target`` [..., 2] (distance clamped to the
+        """Hip and knee flexion [...] placing the ankle at ``target`` [..., 2] (y, z) (distance clamped to the
         reach at ``knee_min``; the knee bends backwards)."""
         u, w = self.thigh, self.shank
         d2 = (target * target).sum(-1).clamp(max=self.reach(knee_min) ** 2)
@@ -75,69 +89,87 @@ class PlanarLeg:
         hip = _angle(q) - _angle(target)
         return torch.remainder(hip + math.pi, 2 * math.pi) - math.pi, knee
 
+    def ik3(self, target: Tensor, knee_min: float = 0.02) -> tuple[Tensor, Tensor, Tensor]:
+        """Hip flexion, knee flexion and hip abduction [...] placing the ankle at ``target`` [..., 3]."""
+        x, y, z = target.unbind(-1)
+        y_leg = -torch.sqrt((x * x + y * y - self.side_offset**2).clamp(min=1e-9))  # in the leg's plane
+        phi = torch.atan2(y, x) - torch.atan2(y_leg, torch.full_like(y_leg, self.side_offset))
+        phi = torch.remainder(phi + math.pi, 2 * math.pi) - math.pi
+        hip, knee = self.ik(torch.stack((y_leg, z), -1), knee_min)
+        return hip, knee, self.sign * phi
+
 
 def _quintic(x: Tensor) -> Tensor:
     x = x.clamp(0, 1)
     return x * x * x * (x * (6 * x - 15) + 10)
 
 
-def walk_leg_angles(leg: PlanarLeg, t: Tensor, speed: Tensor, freq: float, clearance: Tensor,
-                    stand: tuple[float, float], on: Tensor) -> dict[str, tuple[Tensor, Tensor, Tensor]]:  # fmt: skip
-    """Hip flexion, knee flexion and ankle dorsiflexion [T] of both legs ("L", "R").
+def step_leg_angles(legs: dict[str, PlanarLeg], t: Tensor, velocity: Tensor, freq: float, clearance: Tensor,
+                    stand: tuple[float, float, float], on: Tensor,
+                    widen: float = 0.5) -> dict[str, tuple[Tensor, Tensor, Tensor, Tensor]]:  # fmt: skip
+    """Hip flexion, knee flexion, ankle dorsiflexion and hip abduction [T] of both legs ("L", "R").
 
-    ``t`` [T] times (s, uniform), ``speed`` [T] pelvis speed (m/s, in the skeleton's units), ``freq``
-    gait cycles/s, ``clearance`` [T] swing-foot lift (m), ``stand`` the standing (hip, knee) flexion the
-    gait starts from and returns to where ``on`` [T] (0..1) is 0.
+    ``t`` [T] times (s, uniform); ``velocity`` [T, 2] pelvis velocity in the body frame (sideways x, + to
+    the left; forward z; m/s in the skeleton's units); ``freq`` gait cycles/s; ``clearance`` [T] swing-foot
+    lift (m); ``stand`` the standing (hip flexion, knee flexion, abduction) the gait starts from and returns
+    to where ``on`` [T] (0..1) is 0. Side steps widen the stance by ``widen`` x the side step, so the
+    trailing foot does not land against the leading one.
 
     The hip height follows a gentle bob (highest in mid single support) but is lowered wherever a foot
     target would need a knee straighter than ``KNEE_MIN``: near full extension the knee angle changes
     fast for small changes of the hip-ankle distance."""
     dt = float(t[1] - t[0])
     tn = t.numpy()
-    x_p = np.concatenate([[0.0], np.cumsum(0.5 * (speed[1:] + speed[:-1]).numpy()) * dt])  # pelvis travel
-    st = leg.fk(torch.tensor(stand[0], dtype=torch.float64), torch.tensor(stand[1], dtype=torch.float64))
-    y_stand, z_stand = float(-st[0]), float(st[1])  # hip height over the ankle, foot offset ahead of the hip
-    a = (STANCE / 2 * speed / freq).numpy()  # half the distance the pelvis travels over a stance
+    v = velocity.numpy()
+    travel = np.concatenate([np.zeros((1, 2)), np.cumsum(0.5 * (v[1:] + v[:-1]), 0) * dt])  # [T, 2] x, z
+    a = STANCE / 2 * v / freq  # [T, 2] half the pelvis travel over a stance
 
-    def at(times: np.ndarray, values: np.ndarray) -> np.ndarray:
-        return np.interp(times, tn, values)  # constant outside the clip (still at both ends)
+    def at(times: np.ndarray, values: np.ndarray) -> np.ndarray:  # [T, 2] values at times [T]
+        return np.stack([np.interp(times, tn, values[:, i]) for i in range(values.shape[1])], -1)
 
-    feet = {}  # per leg: forward position relative to the hip, lift, swing phase, swing flag
+    f64 = torch.float64
+    feet, y_stand = {}, 0.0  # per leg: (x, z) relative to the hip, lift, swing phase, swing flag, lift-off/on
     for side, off in (("L", 0.0), ("R", 0.5)):
+        leg = legs[side]
+        st = leg.fk3(*(torch.tensor(x, dtype=f64) for x in stand)).numpy()
+        y_stand = float(-st[1])  # hip height over the ankle
+        neutral = np.array([st[0], st[2]])
+        wide = np.stack([leg.sign * widen * np.abs(a[:, 0]), np.zeros(len(a))], -1)
         s = (freq * t - off).numpy()
         k = np.floor(s)
         u = s - k
         t_k, t_next = (k + off) / freq, (k + 1 + off) / freq
-        land = at(t_k, x_p) + z_stand + at(t_k, a)  # where this step landed (its stance spot)
-        land_next = at(t_next, x_p) + z_stand + at(t_next, a)
+        land = at(t_k, travel + a + wide) + neutral  # where this step landed (its stance spot)
+        land_next = at(t_next, travel + a + wide) + neutral
         tau = torch.from_numpy(np.clip((u - STANCE) / (1 - STANCE), 0.0, 1.0))
         swing = torch.from_numpy(u >= STANCE)
         zero = torch.zeros_like(tau)
-        fwd = torch.from_numpy(land - x_p) + torch.where(swing, _quintic(tau), zero) * torch.from_numpy(
-            land_next - land
-        )
+        frac = torch.where(swing, _quintic(tau), zero)[:, None]
+        rel = torch.from_numpy(land - travel) + frac * torch.from_numpy(land_next - land)  # [T, 2]
         lift = torch.where(swing, torch.sin(math.pi * tau) ** 2, zero) * clearance
-        feet[side] = (fwd, lift, tau, swing, t_k + STANCE / freq, t_next)
+        feet[side] = (rel, lift, tau, swing, t_k + STANCE / freq, t_next)
     # hip height over the floor-level ankle: the bob, capped by the reach at KNEE_MIN for every foot target
-    reach = leg.reach(KNEE_MIN)
     bump = torch.sin(2 * math.pi * (freq * t - 0.05)) ** 2  # 1 in mid single support, 0 in double support
-    design = (1 - on) * y_stand + on * (leg.reach(KNEE_MID) - BOB * (1 - bump))
-    cap = torch.stack(
-        [lift + torch.sqrt((reach**2 - fwd**2).clamp(min=0.0)) for fwd, lift, *_ in feet.values()]
-    )
-    cap = cap.min(0).values
+    design = (1 - on) * y_stand + on * (legs["L"].reach(KNEE_MID) - BOB * (1 - bump))
+    caps = []
+    for side, (rel, lift, *_) in feet.items():
+        leg = legs[side]
+        room = leg.reach(KNEE_MIN) ** 2 - rel[:, 1] ** 2 - rel[:, 0] ** 2 + leg.side_offset**2
+        caps.append(lift + torch.sqrt(room.clamp(min=0.0)))
+    cap = torch.stack(caps).min(0).values
     y_p = torch.minimum(design, cap)
     y_p = torch.minimum(_smooth(y_p, 4.0), cap)  # no kinks where the cap takes over
     out = {}
-    for side, (fwd, lift, tau, swing, t_off, t_on) in feet.items():
-        hip, knee = leg.ik(torch.stack((-y_p + lift, fwd), -1))
+    for side, (rel, lift, tau, swing, t_off, t_on) in feet.items():
+        hip, knee, abd = legs[side].ik3(torch.stack((rel[:, 0], -y_p + lift, rel[:, 1]), -1))
         # ankle: sole parallel to the floor in stance; in swing a smooth turn from its lift-off angle to its
         # touch-down angle with the toes a little up (following knee - hip there would be needlessly fast)
-        flat = (knee - hip).numpy()
-        turn = torch.from_numpy(at(t_off, flat) + (at(t_on, flat) - at(t_off, flat)) * _quintic(tau).numpy())
+        flat = (knee - hip).numpy()[:, None]
+        a0, a1 = at(t_off, flat)[:, 0], at(t_on, flat)[:, 0]
+        turn = torch.from_numpy(a0 + (a1 - a0) * _quintic(tau).numpy())
         w = torch.where(swing, torch.sin(math.pi * tau) ** 2, torch.zeros_like(tau))
         ankle = (1 - w) * (knee - hip) + w * (turn + TOE_UP * on)
-        out[side] = (hip, knee, ankle)
+        out[side] = (hip, knee, ankle, abd)
     return out
 
 

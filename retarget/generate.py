@@ -197,7 +197,7 @@ def kind_summary(gen: GeneratedMotions) -> dict[str, dict]:
         def wmean(key: str, q=q, frames=frames) -> float:
             return float(np.sum(frames * np.array([getattr(x, key) for x in q])) / frames.sum())
 
-        drawn = [gen.specs[i].params["speed"] for i in idx if "speed" in gen.specs[i].params]
+        drawn = [abs(gen.specs[i].params["speed"]) for i in idx if "speed" in gen.specs[i].params]
         measured = [speeds[i] for i in idx if np.isfinite(speeds[i])]
         out[kind] = {
             "clips": len(idx), "frames": int(frames.sum()),

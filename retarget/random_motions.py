@@ -26,7 +26,7 @@ import torch
 from torch import Tensor
 
 from hover.retarget.amass import HumanClip
-from hover.retarget.gait import PlanarLeg, single_support_weight, walk_leg_angles
+from hover.retarget.gait import PlanarLeg, single_support_weight, step_leg_angles
 from hover.retarget.skeleton import SMPL_TO_ROBOT_AXES, joint_index
 from hover.retarget.synthetic import _plant_feet, _Pose, _rx, _ry, _rz, _smooth_on
 from hover.rotations import matrix_to_quat, quat_to_matrix, quat_to_rotvec
@@ -34,9 +34,11 @@ from hover.rotations import matrix_to_quat, quat_to_matrix, quat_to_rotvec
 J = joint_index
 HOLD_S = 0.3  # still standing at the start and the end of every clip
 MAX_WALK_SPEED = 1.2  # m/s, top of the drawn walking speeds
+MAX_SIDE_SPEED = 0.35  # m/s, top of the drawn side-step speeds
 # Standing pose (that of synthetic._stand_legs with knee 0.1, and its relaxed arms).
 _STAND_HIP, _STAND_KNEE, _STAND_ANKLE, _STAND_ABD = 0.05, 0.1, 0.05, 0.05
 _REST_ARM = (0.05, 0.1, 0.25)  # flexion, abduction, elbow
+STAND = (_STAND_HIP, _STAND_KNEE, _STAND_ABD)  # hip flexion, knee, abduction the stepping starts from
 # Comfortable ranges (rad) of the random arm trajectories: flexion (forward raise), abduction
 # (sideways raise, >= 0 so the arm never swings across the body), elbow flexion, humerus twist.
 ARM_RANGES = {"flex": (-0.35, 1.7), "abd": (0.0, 1.4), "elbow": (0.2, 2.0), "twist": (-0.6, 0.3)}
@@ -47,7 +49,7 @@ KIND_HELP = {
     "walk": "walking at 0-1.2 m/s, straight or gently curved, arm swing or free arm motion",
     "walk_turn": "walking while turning (0.3-0.8 rad/s, varying)",
     "turn": "turning in place",
-    "sidestep": "side steps left or right at 0.06-0.25 m/s",
+    "sidestep": "side steps left or right at 0.05-0.35 m/s",
     "arms": "standing with random smooth arm trajectories",
     "squat": "squats of random depth and speed",
     "bend": "bending forward",
@@ -56,6 +58,7 @@ KIND_HELP = {
     "wave": "waving with one or both arms",
 }
 WALK_KINDS = ("walk", "walk_turn", "turn")
+STEP_KINDS = (*WALK_KINDS, "sidestep")  # the kinds made with the foot-space gait (retarget/gait.py)
 STEP_LEAD, STEP_TAIL, STEP_RAMP = 0.5, 0.8, 0.8  # s: stepping in place before / after moving, its fade
 
 
@@ -84,7 +87,7 @@ class ClipSpec:
         """Time window (s) of the motion including its fade-in and fade-out. Walking kinds step in place
         for STEP_LEAD s before they start moving and for STEP_TAIL s + 1.2 cycles after they stop, so the
         feet come to rest side by side before the stepping fades out."""
-        if self.kind in WALK_KINDS:
+        if self.kind in STEP_KINDS:
             return HOLD_S + STEP_LEAD, self.duration - HOLD_S - STEP_TAIL - 1.2 / self.params["freq"]
         return HOLD_S, self.duration - HOLD_S
 
@@ -110,7 +113,7 @@ def draw_spec(kind: str, index: int, seed: int, attempt: int = 0) -> ClipSpec:
     """Parameters of clip ``index`` of kind ``kind``; they depend only on (seed, index, attempt, kind)."""
     rng = np.random.default_rng([seed, 0, index, attempt, KINDS.index(kind)])
     p: dict[str, float] = {"seed": float(rng.integers(0, 2**31 - 1))}
-    if kind in WALK_KINDS:
+    if kind in STEP_KINDS:
         duration = rng.uniform(7.5, 10.0)
         p["ramp"] = 1.2
         p["clearance"] = rng.uniform(0.04, 0.08)  # swing-foot lift, m of the source skeleton
@@ -124,21 +127,17 @@ def draw_spec(kind: str, index: int, seed: int, attempt: int = 0) -> ClipSpec:
             p["turn_rate"] = rng.choice([-1.0, 1.0]) * rng.uniform(0.3, 0.7)
             p["turn_var"] = rng.uniform(0.0, 0.3)
             p["free_arms"] = float(rng.uniform() < 0.2)
-        else:
+        elif kind == "turn":
             p["speed"] = 0.0
             p["turn_rate"] = rng.choice([-1.0, 1.0]) * rng.uniform(0.4, 1.0)
             p["turn_var"] = 0.0
             p["free_arms"] = 0.0
+        else:  # sidestep: speed is the sideways pelvis speed, + = to the left
+            p["speed"] = rng.choice([-1.0, 1.0]) * rng.uniform(0.05, MAX_SIDE_SPEED)
+            p["turn_rate"] = p["turn_var"] = p["free_arms"] = 0.0
         # stride frequency (cycles/s) rises with speed, as in human gait
-        v = p["speed"] / MAX_WALK_SPEED
+        v = abs(p["speed"]) / (MAX_WALK_SPEED if kind != "sidestep" else MAX_SIDE_SPEED)
         p["freq"] = 0.72 + 0.28 * v + rng.uniform(-0.05, 0.05)
-    elif kind == "sidestep":
-        duration = rng.uniform(5.0, 9.0)
-        p["ramp"] = 1.0
-        p["direction"] = float(rng.choice([-1.0, 1.0]))  # + = to the left
-        p["side_speed"] = rng.uniform(0.06, 0.25)
-        # the H1's hip roll (0.43 rad) allows about 0.25 m of side step per cycle
-        p["freq"] = max(rng.uniform(0.65, 0.9), p["side_speed"] / 0.24)
     else:
         duration = rng.uniform(4.0, 10.0)
         p["ramp"] = rng.uniform(0.6, 1.0)
@@ -187,31 +186,27 @@ def kind_of(index: int, seed: int, kinds: tuple[str, ...]) -> str:
 
 
 class GaitCalibration:
-    """Speed scale and side-step table for the skeleton the robot's motion is fitted on.
+    """The legs of the source skeleton for the foot-space gait, and its speed scale.
 
     ``ratio``: pelvis travel of the fitted (shaped, scaled) skeleton per metre of the source skeleton's,
-    for the foot-space gait of :mod:`.gait` (measured by integrating the planted feet of both).
-    ``side``: side-step pelvis travel per cycle (m, fitted skeleton) against the abduction amplitude."""
-
-    ABDS = np.linspace(0.0, 0.42, 8)
+    for the gait of :mod:`.gait` (measured by integrating the planted feet of both skeletons)."""
 
     def __init__(self, source_rest: Tensor, fitted_rest: Tensor, fps: float = 100.0, cycles: int = 3):
         self.source = source_rest.to(torch.float64)
         self.rest = fitted_rest.to(torch.float64)
-        self.leg = PlanarLeg(self.source)
+        self.legs = {side: PlanarLeg(self.source, side) for side in ("L", "R")}
         t = torch.arange(int(cycles * fps) + 1, dtype=torch.float64) / fps  # 1 Hz: cycle = 1 s
         ones = torch.ones_like(t)
-        walk = walk_leg_angles(self.leg, t, 0.5 * ones, 1.0, 0.05 * ones, (_STAND_HIP, _STAND_KNEE), ones)
+        vel = torch.stack((0.1 * ones, 0.5 * ones), -1)  # forward and a little sideways
+        walk = step_leg_angles(self.legs, t, vel, 1.0, 0.05 * ones, STAND, ones)
 
         def legs(p: _Pose) -> None:
-            for side, (hip, knee, ankle) in walk.items():
-                p.leg(side, hip, knee, ankle, _STAND_ABD)
+            for side, (hip, knee, ankle, abd) in walk.items():
+                p.leg(side, hip, knee, ankle, abd)
 
         self.ratio = self._travel(t, fps, cycles, legs, self.rest) / self._travel(
             t, fps, cycles, legs, self.source
         )
-        self.side = np.array([self._travel(t, fps, cycles, lambda p, a=a: _side_legs(p, t, 1.0, a, 1.0), self.rest)
-                              for a in self.ABDS])  # fmt: skip
 
     def _travel(self, t: Tensor, fps: float, cycles: int, legs, rest: Tensor) -> float:
         p = _Pose(t)
@@ -221,28 +216,9 @@ class GaitCalibration:
         n = int(fps)  # skip the first cycle (start-up), measure the others
         return float((trans[-1, :2] - trans[n, :2]).norm()) / (cycles - 1)
 
-    def side_amp(self, speed: float, freq: float) -> float:
-        """Abduction amplitude giving a side-step speed ``speed`` (m/s) at ``freq`` cycles/s."""
-        return float(np.interp(speed / freq, self.side, self.ABDS))
-
 
 def _blend(on: Tensor, moving: Tensor, still: float) -> Tensor:
     return on * moving + (1 - on) * still
-
-
-def _side_legs(
-    p: _Pose, t: Tensor, freq: float, abd: float, direction: float, on: Tensor | None = None
-) -> None:
-    """Side steps (see synthetic._gait): the leading leg abducts while it swings, adducts while it supports."""
-    on = torch.ones_like(t) if on is None else on
-    ph = 2 * math.pi * freq * t
-    lead = "L" if direction > 0 else "R"
-    for side, off in (("L", 0.0), ("R", math.pi)):
-        u = ph + off + math.pi / 2
-        swing = torch.clamp(torch.sin(u), min=0.0)
-        a = abd * 0.5 * (1 - torch.cos(u)) if side == lead else 0.0 * u
-        p.leg(side, _blend(on, 0.05 + 0.5 * swing, _STAND_HIP), _blend(on, 0.1 + 1.0 * swing, _STAND_KNEE),
-              _blend(on, 0.1 * torch.sin(ph + off - 0.5), _STAND_ANKLE), _blend(on, a, _STAND_ABD))  # fmt: skip
 
 
 def _stand(p: _Pose, knee: Tensor | float = _STAND_KNEE) -> None:
@@ -286,32 +262,29 @@ def _pose(spec: ClipSpec, t: Tensor, fps: float, gait: GaitCalibration) -> _Pose
     p = _Pose(t)
     on = envelope(t, *spec.window, q["ramp"])
     zero = 0 * t
-    if k in WALK_KINDS:  # on: moving (speed, turning); step: stepping, a little longer
+    if k in STEP_KINDS:  # on: moving (speed, turning); step: stepping, a little longer
         step = envelope(t, HOLD_S, spec.duration - HOLD_S, STEP_RAMP)
         speed = q["speed"] / gait.ratio * on  # in the source skeleton's metres
-        stand = (_STAND_HIP, _STAND_KNEE)
-        legs = walk_leg_angles(gait.leg, t, speed, q["freq"], q["clearance"] * step, stand, step)
-        for side, (hip, knee, ankle) in legs.items():
-            p.leg(side, hip, knee, ankle, _STAND_ABD)
+        vel = torch.stack((speed, zero) if k == "sidestep" else (zero, speed), -1)  # sideways, forward
+        legs = step_leg_angles(gait.legs, t, vel, q["freq"], q["clearance"] * step, STAND, step)
+        for side, (hip, knee, ankle, abd) in legs.items():
+            p.leg(side, hip, knee, ankle, abd)
         rate = q["turn_rate"] + q["turn_var"] * _smooth_noise(rng, t, 0.15, 2)
         p.heading = torch.cumsum(rate * on * single_support_weight(t, q["freq"]), 0) / fps
         ph = 2 * math.pi * q["freq"] * t
         if q["free_arms"]:
             for side in ("L", "R"):
                 _free_arm(p, side, rng, step, 0.6, 0.5)
+        elif k == "sidestep":
+            for side in ("L", "R"):
+                _rest_arm(p, side)
         else:
             swing = (0.1 + 0.25 * q["speed"] / MAX_WALK_SPEED) * on
             for side, s in (("L", -1.0), ("R", 1.0)):
                 p.arm(side, _blend(step, s * swing * torch.sin(ph), _REST_ARM[0]),
                       _blend(step, 0.12 + zero, _REST_ARM[1]),
                       _blend(step, 0.35 - s * 0.1 * on * torch.sin(ph), _REST_ARM[2]))  # fmt: skip
-        p.apply("Spine2", _ry(0.06 * torch.sin(ph) * on))
-        return p
-    if k == "sidestep":
-        abd = gait.side_amp(q["side_speed"], q["freq"])
-        _side_legs(p, t, q["freq"], abd, q["direction"], on)
-        for side in ("L", "R"):
-            _rest_arm(p, side)
+            p.apply("Spine2", _ry(0.06 * torch.sin(ph) * on))
         return p
     side = "L" if q["side"] > 0 else "R"
     other = "R" if side == "L" else "L"

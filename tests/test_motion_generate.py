@@ -18,7 +18,7 @@ from hover.retarget.generate import (
     pelvis_speed,
     retarget_specs,
 )
-from hover.retarget.random_motions import KINDS, MAX_WALK_SPEED, draw_spec
+from hover.retarget.random_motions import KINDS, MAX_SIDE_SPEED, MAX_WALK_SPEED, draw_spec
 from hover.robots import get_robot
 
 ROBOT = get_robot("h1")
@@ -77,18 +77,19 @@ def test_clips_start_and_end_calm_and_respect_the_robot(one_of_each):
     assert not any(one_of_each.failures)
 
 
-def test_walk_speed_is_the_drawn_speed():
+def test_walk_and_side_step_speed_is_the_drawn_speed():
     specs = []
-    for i, v in enumerate((0.0, 0.4, 0.8, 1.0, MAX_WALK_SPEED)):
-        s = draw_spec("walk", i, SEED)
-        params = {**s.params, "speed": v, "turn_rate": 0.1 * (i % 2)}
+    for i, v in enumerate((0.0, 0.4, 0.8, 1.0, MAX_WALK_SPEED, -MAX_SIDE_SPEED)):
+        s = draw_spec("walk" if v >= 0 else "sidestep", i, SEED)
+        params = {**s.params, "speed": v, "turn_rate": 0.1 * (i % 2) if v >= 0 else 0.0}
         specs.append(dataclasses.replace(s, duration=9.0, params=params))
     gen = retarget_specs(specs, SEED, GenerateConfig(max_attempts=1))
-    for c, s, v in zip(gen.clips, gen.specs, measured_speeds(gen), strict=True):
-        drawn = s.params["speed"]
+    for c, s, v, q in zip(gen.clips, gen.specs, measured_speeds(gen), gen.quality, strict=True):
+        drawn = abs(s.params["speed"])
         assert abs(v - drawn) <= 0.15 * drawn + 0.03, (c.name, drawn, v)
+        assert q.foot_sliding_mean_m_s < 0.015, c.name  # planted feet stay planted (built-in walks: 1.5 cm/s)
     # the heading is random: the walking directions differ
-    dirs = [c.root_pos[-1, :2] - c.root_pos[0, :2] for c in gen.clips[1:]]
+    dirs = [c.root_pos[-1, :2] - c.root_pos[0, :2] for c in gen.clips[1:5]]
     angles = [np.arctan2(d[1], d[0]) for d in dirs]
     assert np.ptp(angles) > 0.5
     assert np.isnan(pelvis_speed(gen.clips[0], (0.0, 0.1), 1.0))
