@@ -71,9 +71,7 @@ def clip_from_arrays(arrays: dict[str, np.ndarray], name: str, where: str) -> Hu
     for key, arr in (("poses", poses), ("trans", trans)):
         bad = ~np.isfinite(arr)
         if bad.any():
-            raise AmassFormatError(
-                f"{where}: {key} has non-finite values (first at frame {int(np.argwhere(bad)[0, 0])})"
-            )
+            raise AmassFormatError(f"{where}: {key} has non-finite values (first at frame {int(np.argwhere(bad)[0, 0])})")
     if poses.shape[0] < MIN_FRAMES:
         raise AmassFormatError(f"{where}: only {poses.shape[0]} frames (< {MIN_FRAMES}); clip skipped")
     pose_aa = np.zeros((poses.shape[0], NUM_SMPL_JOINTS, 3))

@@ -52,9 +52,7 @@ _REST_JOINTS = np.array([
 _RADIUS = np.array([0.10, 0.07, 0.07, 0.09, 0.05, 0.05, 0.10, 0.04, 0.04, 0.10, 0.04, 0.04,
                     0.05, 0.05, 0.05, 0.09, 0.05, 0.05, 0.04, 0.04, 0.03, 0.03, 0.04, 0.04])  # fmt: skip
 _OCTA = np.array([[1, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0], [0, 0, 1], [0, 0, -1]], dtype=np.float64)
-_OCTA_FACES = np.array(
-    [[0, 2, 4], [2, 1, 4], [1, 3, 4], [3, 0, 4], [2, 0, 5], [1, 2, 5], [3, 1, 5], [0, 3, 5]]
-)
+_OCTA_FACES = np.array([[0, 2, 4], [2, 1, 4], [1, 3, 4], [3, 0, 4], [2, 0, 5], [1, 2, 5], [3, 1, 5], [0, 3, 5]])
 
 
 def _shape_directions(rest: np.ndarray) -> np.ndarray:
@@ -74,9 +72,7 @@ def _shape_directions(rest: np.ndarray) -> np.ndarray:
     for name in SMPL_JOINT_NAMES:  # torso length: everything above Spine1 moves up
         if name in ("Spine2",):
             d[idx[name], 1, 3] = 0.015
-        elif name not in ("Pelvis", "Spine1") and not any(
-            k in name for k in ("Hip", "Knee", "Ankle", "Foot")
-        ):
+        elif name not in ("Pelvis", "Spine1") and not any(k in name for k in ("Hip", "Knee", "Ankle", "Foot")):
             d[idx[name], 1, 3] = 0.03
     for name in SMPL_JOINT_NAMES:  # shoulder width
         if "Collar" in name:
@@ -141,13 +137,9 @@ def read_body_model_file(path: str | os.PathLike) -> dict[str, np.ndarray]:
         if arrays[key].shape != shape:
             raise BodyModelError(f"{path}: {key} has shape {arrays[key].shape}, expected {shape}")
     if arrays["shapedirs"].ndim != 3 or arrays["shapedirs"].shape[:2] != (nv, 3):
-        raise BodyModelError(
-            f"{path}: shapedirs has shape {arrays['shapedirs'].shape}, expected ({nv}, 3, B)"
-        )
+        raise BodyModelError(f"{path}: shapedirs has shape {arrays['shapedirs'].shape}, expected ({nv}, 3, B)")
     if arrays["posedirs"].shape[:2] != (nv, 3):
-        raise BodyModelError(
-            f"{path}: posedirs has shape {arrays['posedirs'].shape}, expected ({nv}, 3, 207)"
-        )
+        raise BodyModelError(f"{path}: posedirs has shape {arrays['posedirs'].shape}, expected ({nv}, 3, 207)")
     return arrays
 
 
@@ -166,10 +158,8 @@ def resolve_model_file(model_dir: str | os.PathLike | None, gender: str = "neutr
             f"(or pass --smpl-dir / set ${ENV_SMPL_DIR}). Without SMPL, use `hover retarget --builtin` "
             f"(synthetic body model and motions).")  # fmt: skip
     if pkl.is_file():
-        raise BodyModelError(
-            f"{npz}: not found, but {pkl} exists: convert it once with "
-            f"`hover retarget convert-smpl {pkl} --out {npz}` (hover never unpickles model files)."
-        )
+        raise BodyModelError(f"{npz}: not found, but {pkl} exists: convert it once with "
+                             f"`hover retarget convert-smpl {pkl} --out {npz}` (hover never unpickles model files).")
     raise BodyModelError(f"{npz}: no SMPL body model. {hint}")
 
 
@@ -229,9 +219,7 @@ class BodyModel:
 
         Equal to ``smplx.SMPL(betas=..., zero pose).joints[:, :24]`` (checked in the tests)."""
         betas = betas.to(torch.float64)[:, : self.num_betas]
-        return self.joint_template + torch.einsum(
-            "jkb,nb->njk", self.joint_dirs[..., : betas.shape[-1]], betas
-        )
+        return self.joint_template + torch.einsum("jkb,nb->njk", self.joint_dirs[..., : betas.shape[-1]], betas)
 
 
 def load_body_model(model_dir: str | os.PathLike | None = None, gender: str = "neutral",

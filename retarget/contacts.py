@@ -39,9 +39,7 @@ def foot_contacts(joints: Tensor, fps: float, height: float = 0.05, speed: float
     return torch.stack(out, -1)
 
 
-def contact_preserving_trans(
-    rel_joints: Tensor, trans: Tensor, contacts: Tensor, src_joints: Tensor
-) -> Tensor:
+def contact_preserving_trans(rel_joints: Tensor, trans: Tensor, contacts: Tensor, src_joints: Tensor) -> Tensor:
     """Root translation [T, 3] for a body whose joints with zero translation are ``rel_joints`` [T, 24, 3].
 
     ``trans`` [T, 3]: the (scaled) source translation used while no foot is in contact; ``contacts``

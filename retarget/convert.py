@@ -49,10 +49,7 @@ class _TrustedSmplUnpickler(pickle.Unpickler):
 
         if module.split(".")[0] == "chumpy":
             return ChumpyStandIn
-        if module in ("numpy.core.multiarray", "numpy._core.multiarray") and name in (
-            "_reconstruct",
-            "scalar",
-        ):
+        if module in ("numpy.core.multiarray", "numpy._core.multiarray") and name in ("_reconstruct", "scalar"):
             return getattr(np._core.multiarray, name)
         if module == "numpy" and name in ("ndarray", "dtype"):
             return getattr(np, name)
@@ -62,13 +59,7 @@ class _TrustedSmplUnpickler(pickle.Unpickler):
             return getattr(scipy.sparse, name)
         if module == "copyreg" and name == "_reconstructor":
             return copyreg._reconstructor
-        if module in ("__builtin__", "builtins") and name in (
-            "object",
-            "set",
-            "frozenset",
-            "slice",
-            "complex",
-        ):
+        if module in ("__builtin__", "builtins") and name in ("object", "set", "frozenset", "slice", "complex"):
             import builtins
 
             return getattr(builtins, name)

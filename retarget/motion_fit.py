@@ -46,10 +46,7 @@ class RetargetConfig:
     smooth_sigma: float = 1.0  # frames
     root_residual_reg: float = 1.0  # prior of the per-frame root position towards the clip's root offset
     orientation_weight: float = 0.01  # (m/rad)^2: orientation residual (rotation vector) of orientation_pairs
-    orientation_pairs: tuple[tuple[str, str], ...] = (
-        ("left_ankle_link", "L_Ankle"),
-        ("right_ankle_link", "R_Ankle"),
-    )
+    orientation_pairs: tuple[tuple[str, str], ...] = (("left_ankle_link", "L_Ankle"), ("right_ankle_link", "R_Ankle"))
     ground_band: float = 0.1  # m; frames without source contact: lowest point h in the band -> h^2 / band
     check_self_collisions: bool = True  # quality report: robot self-penetration per frame (MuJoCo)
     keep_contacts: bool = True  # re-integrate the root so source foot contacts stay planted (contacts.py)
@@ -121,9 +118,7 @@ def _human_targets(clips: Sequence[HumanClip], shape: BodyShape, model: BodyMode
     pairs = list(cfg.orientation_pairs) + (list(cfg._hand_pairs) if cfg.extra_hand_orientation else [])
     fk = ForwardKinematics(robot, dtype=torch.float64)
     zq = torch.tensor([[1.0, 0, 0, 0]], dtype=torch.float64)
-    robot_rest = fk(
-        torch.zeros(1, 3, dtype=torch.float64), zq, torch.zeros(1, robot.num_joints, dtype=torch.float64)
-    )
+    robot_rest = fk(torch.zeros(1, 3, dtype=torch.float64), zq, torch.zeros(1, robot.num_joints, dtype=torch.float64))
     _, stand_glob = smpl_forward_kinematics(rest, stand_pose(), torch.zeros(3, dtype=torch.float64))
     orient = []
     for body, joint in pairs:
@@ -240,9 +235,7 @@ def fit_frames(targets: FitTargets, robot: RobotSpec, cfg: RetargetConfig, orien
         # smoothness, root position towards the clip's mean offset
         q_smooth = smooth_in_time(q, targets.starts, targets.lengths, cfg.smooth_sigma)
         delta = rp - targets.root_pos
-        clip_mean = torch.zeros(len(targets.lengths), 3, device=dev, dtype=dtype).index_add_(
-            0, targets.clip_id, delta
-        )
+        clip_mean = torch.zeros(len(targets.lengths), 3, device=dev, dtype=dtype).index_add_(0, targets.clip_id, delta)
         grad[:, :nj] = cfg.pose_reg * q + cfg.smooth_weight * (q - q_smooth)
         grad[:, nj + 3 :] = cfg.root_residual_reg * (delta - (clip_mean / lengths)[targets.clip_id])
         for c0 in range(0, n, c_max):
@@ -353,8 +346,7 @@ def retarget_clips(
         if checker is not None:
             m = out[-1]
             quality[-1].self_penetration_frames, quality[-1].self_penetration_max_m = checker.check(
-                m.root_pos, m.root_quat, m.joint_pos
-            )
+                m.root_pos, m.root_quat, m.joint_pos)
     return RetargetResult(out, quality, skipped, seconds, int(targets.keypoints.shape[0]))
 
 
@@ -363,7 +355,6 @@ def keypoints_from_robot(clip: MotionClip, robot: RobotSpec | None = None) -> Te
     robot = robot or get_robot()
     fk = ForwardKinematics(robot, dtype=torch.float64)
     ri, _ = pair_indices(robot)
-    poses = fk(
-        torch.from_numpy(clip.root_pos), torch.from_numpy(clip.root_quat), torch.from_numpy(clip.joint_pos)
-    )
+    poses = fk(torch.from_numpy(clip.root_pos), torch.from_numpy(clip.root_quat), torch.from_numpy(clip.joint_pos))
     return poses.pos[:, ri]
+

@@ -142,3 +142,4 @@ def format_table(result: RetargetResult) -> str:
     for name, reason in result.skipped:
         lines.append(f"skipped {name}: {reason}")
     return "\n".join(lines)
+

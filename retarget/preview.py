@@ -87,9 +87,7 @@ def render_side_by_side(robot, qpos: np.ndarray, human: np.ndarray, frames: list
             mujoco.mj_kinematics(model, data)
             mid = 0.5 * (qpos[i, :3] + human[i, 0])
             cam.lookat[:] = (mid[0], mid[1], 0.9)
-            cam.azimuth = (
-                float(np.degrees(np.arctan2(human[i, 0, 1] - qpos[i, 1], human[i, 0, 0] - qpos[i, 0]))) - 90
-            )
+            cam.azimuth = float(np.degrees(np.arctan2(human[i, 0, 1] - qpos[i, 1], human[i, 0, 0] - qpos[i, 0]))) - 90
             mujoco.mjv_updateScene(model, data, mujoco.MjvOption(), mujoco.MjvPerturb(), cam,
                                    mujoco.mjtCatBit.mjCAT_ALL, scene)  # fmt: skip
             for j, p in enumerate(SMPL_PARENTS):
@@ -98,9 +96,7 @@ def render_side_by_side(robot, qpos: np.ndarray, human: np.ndarray, frames: list
                     if (b is not None and p < 0) or scene.ngeom >= scene.maxgeom:
                         continue
                     g = scene.geoms[scene.ngeom]
-                    mujoco.mjv_initGeom(
-                        g, kind, np.array([size, 0, 0]), np.zeros(3), np.eye(3).ravel(), HUMAN_RGBA
-                    )
+                    mujoco.mjv_initGeom(g, kind, np.array([size, 0, 0]), np.zeros(3), np.eye(3).ravel(), HUMAN_RGBA)
                     if b is None:
                         g.pos[:] = a
                     else:
@@ -176,9 +172,7 @@ def main(argv: list[str], prog: str = "hover retarget preview") -> int:
     else:
         idx = list(range(rc.num_frames))
     try:
-        frames = render_side_by_side(
-            robot, qpos, joints, idx, a.width, a.height, title=f"{clip.name}: human (orange), robot"
-        )
+        frames = render_side_by_side(robot, qpos, joints, idx, a.width, a.height, title=f"{clip.name}: human (orange), robot")
     except RuntimeError as e:
         print(f"{prog}: {e}", file=sys.stderr)
         return 1

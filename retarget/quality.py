@@ -20,9 +20,7 @@ from hover.rotations import quat_normalize, quat_rotate
 class GeomPoints:
     """Support points of the robot's collision geometry: body index, local position (m), radius (m)."""
 
-    def __init__(
-        self, robot: RobotSpec, device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32
-    ):
+    def __init__(self, robot: RobotSpec, device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32):
         bodies, points, radii = [], [], []
         for bi, body in enumerate(robot.bodies):
             for g in body.geoms:
@@ -119,9 +117,7 @@ class ClipQuality:
         return asdict(self)
 
 
-def foot_sliding(
-    foot_pos: Tensor, foot_low: Tensor, fps: float, contact_height: float = 0.02
-) -> tuple[float, float]:
+def foot_sliding(foot_pos: Tensor, foot_low: Tensor, fps: float, contact_height: float = 0.02) -> tuple[float, float]:
     """Mean and max horizontal speed (m/s) of the supporting foot.
 
     ``foot_pos`` [T, F, 3] foot body positions, ``foot_low`` [T, F] their lowest point heights. The

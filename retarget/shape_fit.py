@@ -94,9 +94,7 @@ def human_stand_joints(model: BodyModel, betas: Tensor, scale: Tensor, chain_sca
     return joints - joints[0]
 
 
-def fit_shape(
-    model: BodyModel, robot: RobotSpec | None = None, config: ShapeFitConfig | None = None
-) -> BodyShape:
+def fit_shape(model: BodyModel, robot: RobotSpec | None = None, config: ShapeFitConfig | None = None) -> BodyShape:
     """Fit betas, scale (and chain scales, root offset) so the stand-pose human matches the robot at zero pose."""
     robot = robot or get_robot()
     cfg = config or ShapeFitConfig()
@@ -164,9 +162,7 @@ def load_shape(path: str | os.PathLike, robot: RobotSpec | None = None) -> BodyS
     """Read a shape file (``allow_pickle=False``); errors name the file and the problem."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(
-            f"{path}: no shape file (create one with `hover retarget fit-shape --out {path}`)"
-        )
+        raise FileNotFoundError(f"{path}: no shape file (create one with `hover retarget fit-shape --out {path}`)")
     a = read_npz(path, ValueError, "shape .npz")
     missing = [k for k in ("robot", "betas", "scale", "chain_scales", "root_offset") if k not in a]
     if missing:

@@ -22,32 +22,7 @@ SMPL_JOINT_NAMES: tuple[str, ...] = (
     "L_Foot", "R_Foot", "Neck", "L_Collar", "R_Collar", "Head", "L_Shoulder", "R_Shoulder", "L_Elbow",
     "R_Elbow", "L_Wrist", "R_Wrist", "L_Hand", "R_Hand",
 )  # fmt: skip
-SMPL_PARENTS: tuple[int, ...] = (
-    -1,
-    0,
-    0,
-    0,
-    1,
-    2,
-    3,
-    4,
-    5,
-    6,
-    7,
-    8,
-    9,
-    9,
-    9,
-    12,
-    13,
-    14,
-    16,
-    17,
-    18,
-    19,
-    20,
-    21,
-)
+SMPL_PARENTS: tuple[int, ...] = (-1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19, 20, 21)
 NUM_SMPL_JOINTS = 24
 
 # Robot body -> SMPL joint: H2O's 14 pairs, except that the human hip joint is paired with the H1's
@@ -135,7 +110,5 @@ def stand_pose() -> Tensor:
     half = torch.pi / 2
     for name, euler in (("L_Shoulder", (0.0, 0.0, -half)), ("R_Shoulder", (0.0, 0.0, half)),
                         ("L_Elbow", (0.0, -half, 0.0)), ("R_Elbow", (0.0, half, 0.0))):  # fmt: skip
-        pose[joint_index(name)] = quat_to_rotvec(
-            quat_from_euler_xyz(torch.tensor(euler, dtype=torch.float64))
-        )
+        pose[joint_index(name)] = quat_to_rotvec(quat_from_euler_xyz(torch.tensor(euler, dtype=torch.float64)))
     return pose
