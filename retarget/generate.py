@@ -135,7 +135,7 @@ def retarget_specs(specs: Sequence[ClipSpec], seed: int, config: GenerateConfig 
                 bad = cfg.gate.failures(q, vel)
                 kept[s.index] = (s, clip, q, bad, vel)
                 if bad and attempt + 1 < cfg.max_attempts:
-                    retry.append(draw_spec(s.kind, s.index, seed, attempt + 1))
+                    retry.append(draw_spec(s.kind, s.index, seed, s.attempt + 1))
             if progress:
                 progress(len(batch), total)
         todo = retry

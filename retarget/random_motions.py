@@ -7,10 +7,15 @@ with turning, turning in place, side steps, standing with random smooth arm traj
 reaches, punches and waves. Every clip starts and ends in a calm standing pose: the motion fades in and
 out over an envelope with a short still hold at both ends, so a tracker can start from the first frame.
 
-Walking speed is exact by construction rather than by hope: the distance the pelvis travels per gait
-cycle is a function of the hip amplitude only (the root is integrated from the planted foot, so it is
-geometric, independent of the step frequency). :class:`GaitCalibration` tabulates it once for the
-skeleton the robot's motion is fitted on, and the hip amplitude is solved from ``speed / frequency``.
+Walking, turning and side steps use the foot-space gait of :mod:`.gait`: the pelvis moves at the drawn
+speed by construction, planted feet stay still, swing feet land from above. The drawn speeds are those
+of the robot's pelvis: :class:`GaitCalibration` measures once how much further the fitted skeleton
+travels than the source skeleton for the same joint angles, and the source speed is scaled by that.
+
+Kinds: walk (0-1.2 m/s, straight or gently curved, arm swing or free arm motion), walk_turn (walking
+while turning at 0.3-0.7 rad/s, varying), turn (turning in place), sidestep (0.05-0.35 m/s, left or
+right), arms (standing with random smooth arm trajectories), squat, bend, reach (forward, sideways or
+up, one or both arms), punch (alternating or one-sided), wave (one or both arms).
 
 Angles in rad, lengths in m, speeds in m/s, times in s. Joint rotations are local axis-angle in the
 SMPL body frame (x left, y up, z forward), see :mod:`.synthetic`.
@@ -45,18 +50,6 @@ ARM_RANGES = {"flex": (-0.35, 1.7), "abd": (0.0, 1.4), "elbow": (0.2, 2.0), "twi
 
 KINDS: tuple[str, ...] = ("walk", "walk_turn", "turn", "sidestep", "arms", "squat", "bend", "reach", "punch",
                           "wave")  # fmt: skip
-KIND_HELP = {
-    "walk": "walking at 0-1.2 m/s, straight or gently curved, arm swing or free arm motion",
-    "walk_turn": "walking while turning (0.3-0.8 rad/s, varying)",
-    "turn": "turning in place",
-    "sidestep": "side steps left or right at 0.05-0.35 m/s",
-    "arms": "standing with random smooth arm trajectories",
-    "squat": "squats of random depth and speed",
-    "bend": "bending forward",
-    "reach": "reaching forward, sideways or up with one or both arms",
-    "punch": "punches, alternating or one-sided",
-    "wave": "waving with one or both arms",
-}
 WALK_KINDS = ("walk", "walk_turn", "turn")
 STEP_KINDS = (*WALK_KINDS, "sidestep")  # the kinds made with the foot-space gait (retarget/gait.py)
 STEP_LEAD, STEP_TAIL, STEP_RAMP = 0.5, 0.8, 0.8  # s: stepping in place before / after moving, its fade
@@ -111,6 +104,8 @@ def _smooth_noise(rng: np.random.Generator, t: Tensor, fmax: float, n: int = 3) 
 
 def draw_spec(kind: str, index: int, seed: int, attempt: int = 0) -> ClipSpec:
     """Parameters of clip ``index`` of kind ``kind``; they depend only on (seed, index, attempt, kind)."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown motion kind {kind!r}; known: {', '.join(KINDS)}")
     rng = np.random.default_rng([seed, 0, index, attempt, KINDS.index(kind)])
     p: dict[str, float] = {"seed": float(rng.integers(0, 2**31 - 1))}
     if kind in STEP_KINDS:
@@ -167,8 +162,6 @@ def draw_spec(kind: str, index: int, seed: int, attempt: int = 0) -> ClipSpec:
             p["amount"] = rng.uniform(0.2, 0.5)
             p["height"] = rng.uniform(1.0, 1.6)
             p["both"] = float(rng.uniform() < 0.3)
-        else:
-            raise ValueError(f"unknown motion kind {kind!r}; known: {', '.join(KINDS)}")
     return ClipSpec(name=f"{kind}_{index:04d}", kind=kind, index=index, attempt=attempt,
                     duration=round(float(duration), 2), heading0=float(rng.uniform(-math.pi, math.pi)),
                     start_xy=(float(rng.uniform(-1, 1)), float(rng.uniform(-1, 1))),

@@ -12,6 +12,7 @@ from hover.motion.format import load_motions
 from hover.motion.library import MotionLibrary
 from hover.retarget.generate import (
     GenerateConfig,
+    QualityGate,
     draw_specs,
     generate,
     measured_speeds,
@@ -93,6 +94,19 @@ def test_walk_and_side_step_speed_is_the_drawn_speed():
     angles = [np.arctan2(d[1], d[0]) for d in dirs]
     assert np.ptp(angles) > 0.5
     assert np.isnan(pelvis_speed(gen.clips[0], (0.0, 0.1), 1.0))
+
+
+def test_a_clip_failing_the_quality_gate_is_redrawn_and_flagged():
+    strict = QualityGate(max_keypoint_error_m=0.0)  # nothing passes
+    gen = generate(2, SEED, GenerateConfig(kinds=("wave", "reach"), max_attempts=2, gate=strict))
+    assert [s.attempt for s in gen.specs] == [1, 1] and gen.redrawn == 2
+    assert all(f == ["keypoint_error"] for f in gen.failures)
+    first = draw_specs(2, SEED, ("wave", "reach"))
+    assert [s.name for s in gen.specs] == [s.name for s in first]  # same kind and index, new parameters
+    assert [s.params for s in gen.specs] != [s.params for s in first]
+    q = gen.quality[0]
+    assert QualityGate().failures(q, velocity_ratio=0.95) == ["joint_velocity"]
+    assert QualityGate().failures(dataclasses.replace(q, self_penetration_frames=3)) == ["self_penetration"]
 
 
 def test_speeds_cover_zero_to_1_2_uniformly():

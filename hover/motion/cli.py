@@ -47,8 +47,7 @@ class BuiltinConfig:
 
 @dataclass
 class GenerateConfig:
-    """Make varied synthetic robot motions (deterministic per seed): synthetic human motion of random kind and
-    parameters, retargeted to the robot like `hover retarget --builtin`, written as one motion file."""
+    """Make varied synthetic robot motions, deterministic per seed: synthetic human motion of random kind and parameters, retargeted to the robot like `hover retarget --builtin`, written as one motion file."""
 
     num_clips: int = 40
     """number of clips (>= 1)"""
@@ -59,11 +58,9 @@ class GenerateConfig:
     fps: float = 50.0
     """frame rate of the clips (Hz)"""
     kinds: tuple[str, ...] = ()
-    """motion kinds, comma- or space-separated (default all: walk, walk_turn, turn, sidestep, arms, squat, bend,
-    reach, punch, wave)"""
+    """motion kinds, comma- or space-separated (default: all of walk, walk_turn, turn, sidestep, arms, squat, bend, reach, punch, wave)"""
     max_attempts: int = 4
-    """draws per clip until it passes the quality gate (self-penetration, joint limits, foot sliding, keypoint
-    error); the last draw is kept and counted as failing otherwise"""
+    """draws per clip until it passes the quality gate (self-penetration, joint limits and velocities, foot sliding, keypoint error); the last draw is kept and counted as failing otherwise"""
     report: Path | None = None
     """also write a JSON report: per-kind summary, per-clip parameters and quality"""
     quiet: bool = False
