@@ -17,6 +17,7 @@ COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
     (("retarget",), "hover.retarget.cli:main", "human motion (AMASS/SMPL or the built-in synthetic set) to robot motion files"),
     (("motion", "info"), "hover.motion.cli:info_main", "print clips, durations, fps and joint ranges of motion files"),
     (("motion", "builtin"), "hover.motion.cli:builtin_main", "write the built-in motion set to a folder"),
+    (("motion", "generate"), "hover.motion.cli:generate_main", "make varied synthetic robot motions (walk 0-1.2 m/s, turns, side steps, arms, squats, ...), deterministic per seed"),
     (("train", "teacher"), "hover.training.teacher:main", "train the oracle teacher with PPO (rsl-rl); run folders, resume"),
     (("train", "student"), "hover.training.student:main", "distil the teacher into the masked multi-mode student (DAgger)"),
     (("eval",), "hover.evaluation.cli:main", "evaluate a policy on a motion set: the paper's metrics as JSON/CSV, a video"),
