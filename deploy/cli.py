@@ -103,14 +103,17 @@ def main(argv: list[str], prog: str) -> int:
             runner.console.warn(f"{name} received: stopping (damping for {cfg.runner.damping_s:g} s)")
             runner.request_stop(name, "signal")
 
-    for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
-        signal.signal(sig, on_signal)
-    runner = build(cfg)  # bad input raises; hover.cli prints one line and returns 2
-    if pending:
-        runner.request_stop(pending[0], "signal during start-up")
-    runner.console.say(f"hover run: policy {cfg.policy}, input {cfg.input}, {runner.io.describe()}, "
-                       f"{1 / runner.period:.0f} Hz policy, {cfg.runner.publish_hz:.0f} Hz publisher")  # fmt: skip
-    report = runner.run(cfg.duration_s)
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)}
+    try:
+        runner = build(cfg)  # bad input raises; hover.cli prints one line and returns 2
+        if pending:
+            runner.request_stop(pending[0], "signal during start-up")
+        runner.console.say(f"hover run: policy {cfg.policy}, input {cfg.input}, {runner.io.describe()}, "
+                           f"{1 / runner.period:.0f} Hz policy, {cfg.runner.publish_hz:.0f} Hz publisher")  # fmt: skip
+        report = runner.run(cfg.duration_s)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     if cfg.report:
         from hover.io import atomic_write_json
 

@@ -447,14 +447,17 @@ def main(argv: list[str], prog: str) -> int:
 
     cfg = tyro.cli(SimRobotConfig, args=argv, prog=prog, description=__doc__.split("\n\n")[0])
     stop = threading.Event()  # SIGTERM ends the loop at the next step (no exception inside DDS calls)
-    signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
     release = threading.Event()  # SIGUSR1 releases the elastic band
-    signal.signal(signal.SIGUSR1, lambda signum, frame: release.set())
+    previous = {signal.SIGTERM: signal.signal(signal.SIGTERM, lambda signum, frame: stop.set()),
+                signal.SIGUSR1: signal.signal(signal.SIGUSR1, lambda signum, frame: release.set())}  # fmt: skip
     try:
         report = run_sim_robot(cfg, stop, release)
     except (ValueError, FileNotFoundError) as e:
         print(f"{prog}: {e}", file=sys.stderr)
         return 2
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     print(json.dumps({k: v for k, v in report.items() if k != "last_command"}, indent=1), flush=True)
     return 0
 

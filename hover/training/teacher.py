@@ -214,9 +214,13 @@ def export_bundled(run_dir: str | os.PathLike, out_dir: str | os.PathLike | None
 def main(argv: list[str], prog: str) -> int:
     import tyro
 
+    from hover.training.checks import check_config, check_resume
+
+    check_resume(argv, "teacher")  # bad input: one line, exit 2, before anything is read or written
     default = resume_defaults(argv, TeacherTrainConfig(), config_from_json)
     cfg = tyro.cli(TeacherTrainConfig, args=argv, prog=prog, default=default,
                    description="Train the HOVER oracle teacher (PPO, rsl-rl) on the tracking env.")  # fmt: skip
+    check_config(cfg)
     run_dir = train(cfg)
     print(f"run folder: {run_dir}")
     return 0
