@@ -76,7 +76,10 @@ def exchange_with_robot_peer(tmp_path, policy, domain: int, peer_net: str, hover
 
 
 def check_robot_exchange(peer: dict, run: dict) -> None:
-    assert peer["cyclonedds_python"] == "0.10.2" and peer["layout_sizes"] == {"LowCmd_": 812, "LowState_": 1180}
+    assert peer["cyclonedds_python"] == "0.10.2" and peer["layout_sizes"] == {
+        "LowCmd_": 812,
+        "LowState_": 1180,
+    }
     # LowState_ 0.10 -> 11: every sample accepted (the peer's CRC is hover's CRC)
     link = run["link"]
     assert link["accepted"] > 100 and link["refused"]["crc"] == 0 and link["refused"]["non_finite"] == 0
@@ -159,4 +162,6 @@ def test_both_directions_on_the_robots_network_setup(tmp_path, student):
     with two_hosts() as (robot_ns, pc_ns):
         peer, run, _ = exchange_with_robot_peer(tmp_path, student, 0, "eth0", "hover0", robot_ns, pc_ns)
         check_robot_exchange(peer, run)
-        check_controller_exchange(*exchange_with_controller_peer(tmp_path, 0, "hover0", "eth0", robot_ns, pc_ns))
+        check_controller_exchange(
+            *exchange_with_controller_peer(tmp_path, 0, "hover0", "eth0", robot_ns, pc_ns)
+        )

@@ -62,7 +62,14 @@ def slot_mode(slot: int) -> int:
 
 
 # ----- the C layout and the CRC, from the IDL -------------------------------------------------------------
-_C_TYPES = {"octet": "B", "float": "f", "unsigned long": "I", "long": "i", "unsigned short": "H", "short": "h"}
+_C_TYPES = {
+    "octet": "B",
+    "float": "f",
+    "unsigned long": "I",
+    "long": "i",
+    "unsigned short": "H",
+    "short": "h",
+}
 
 
 def parse_idl(text: str) -> dict[str, list[tuple[str, str, int]]]:
@@ -132,7 +139,9 @@ def unitree_crc(packed: bytes) -> int:
 class Layout:
     def __init__(self) -> None:
         self.structs = parse_idl(IDL.read_text())
-        self.formats = {n: struct.Struct("<" + c_format(self.structs, n)[0]) for n in ("LowCmd_", "LowState_")}
+        self.formats = {
+            n: struct.Struct("<" + c_format(self.structs, n)[0]) for n in ("LowCmd_", "LowState_")
+        }
 
     def crc(self, name: str, msg) -> int:
         values: list = []
@@ -297,7 +306,9 @@ def run_controller(args, msgs, layout: Layout, stop: threading.Event) -> dict:
                 kp, kd = slot_gains(s)
                 q = hold_q[s] if SLOT_JOINTS[s] is not None else 2.146e9
                 dq = 0.0 if SLOT_JOINTS[s] is not None else 16000.0
-                motors.append(msgs.MotorCmd_(mode=slot_mode(s), q=q, dq=dq, tau=0.0, kp=kp, kd=kd, reserve=[0] * 3))
+                motors.append(
+                    msgs.MotorCmd_(mode=slot_mode(s), q=q, dq=dq, tau=0.0, kp=kp, kd=kd, reserve=[0] * 3)
+                )
             cmd = msgs.LowCmd_(head=[0xFE, 0xEF], level_flag=0xFF, frame_reserve=0, sn=[0, 0], version=[0, 0],
                                bandwidth=0, motor_cmd=motors, bms_cmd=msgs.BmsCmd_(off=0, reserve=[0] * 3),
                                wireless_remote=[0] * 40, led=[0] * 12, fan=[0] * 2, gpio=0, reserve=0, crc=0)  # fmt: skip
