@@ -26,8 +26,8 @@ pytest.importorskip("cyclonedds")
 
 from dds_peer import (  # noqa: E402
     SLOT_JOINTS,
-    default_of,
     dds010_env,
+    default_of,
     gains_of,
     hover,
     read_json,

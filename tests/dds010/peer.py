@@ -186,7 +186,7 @@ class Rate:
         t = [x for x in self.times if x - self.times[0] >= skip_s] if self.times else []
         if len(t) < 2:
             return {"n": len(self.times), "hz": 0.0, "max_gap_ms": None}
-        gaps = [b - a for a, b in zip(t, t[1:])]
+        gaps = [b - a for a, b in zip(t, t[1:], strict=False)]
         return {"n": len(self.times), "hz": (len(t) - 1) / (t[-1] - t[0]), "max_gap_ms": 1e3 * max(gaps)}
 
 
