@@ -22,7 +22,7 @@ pelvis to 1.06 m so the robot hangs safely while a runner soft-starts it, holds 
 its policy, however long that takes. It holds until the operator releases it: ``kill -USR1 PID`` (in
 the README recipe ``kill -USR1 %1``), ``--band-s T`` (released at T simulated seconds) or the event
 ``band_off@T``; ``--no-band`` starts without it. On exit a JSON report of what was received is written
-(``--report``).
+(``--report``), with the pelvis height and tilt every 20 ms of simulated time (``pelvis_trace``).
 """
 
 from __future__ import annotations
@@ -164,6 +164,8 @@ class SimRobot:
         self.pressed: dict[str, float] = {}
         self.min_height = float(self.data.qpos[2])
         self.max_tilt_gz = -1.0
+        self.trace: list[tuple[float, float, float]] = []  # (sim s, pelvis z m, gravity z) every 20 ms
+        self._next_trace = 0.0
         self._frozen = None
         self._msg = None  # the reused LowState_ message
         self._vel = np.zeros(6)
@@ -213,7 +215,11 @@ class SimRobot:
         mujoco.mj_step(self.model, d)
         self.min_height = min(self.min_height, float(d.qpos[2]))
         w, x, y, _ = d.qpos[3:7]
-        self.max_tilt_gz = max(self.max_tilt_gz, float(-(1 - 2 * (x * x + y * y))))
+        gz = float(-(1 - 2 * (x * x + y * y)))
+        self.max_tilt_gz = max(self.max_tilt_gz, gz)
+        if self.sim_time >= self._next_trace and len(self.trace) < 30000:  # 10 min at 50 Hz
+            self.trace.append((round(self.sim_time, 4), round(float(d.qpos[2]), 4), round(gz, 4)))
+            self._next_trace += 0.02
 
     def release_band(self) -> None:
         """Let go of the pelvis at the next physics step (safe to call from a signal handler)."""
@@ -293,6 +299,7 @@ class SimRobot:
             "zero_torque_commands": s.zero_torque, "first_damping_time": s.first_damping_time,
             "pelvis_height": float(d.qpos[2]), "min_pelvis_height": self.min_height,
             "max_gravity_z": self.max_tilt_gz, "band_released_at": self.band_released_at,
+            "pelvis_trace": self.trace,
             "last_command": s.last,
         }  # fmt: skip
 
@@ -458,7 +465,10 @@ def main(argv: list[str], prog: str) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    print(json.dumps({k: v for k, v in report.items() if k != "last_command"}, indent=1), flush=True)
+    print(
+        json.dumps({k: v for k, v in report.items() if k not in ("last_command", "pelvis_trace")}, indent=1),
+        flush=True,
+    )
     return 0
 
 

@@ -51,6 +51,13 @@ def button_map_text() -> str:
     return "\n".join(lines)
 
 
+def button_map_markdown() -> str:
+    """The button map as the README's markdown table."""
+    rows = ["| event | remote / joystick | keyboard | effect |", "|---|---|---|---|"]
+    rows += [f"| {ev} | `{pad}` | `{key}` | {effect} |" for ev, pad, key, effect in button_map()]
+    return "\n".join(rows)
+
+
 def how_to(event: Event, source_names: Iterable[str]) -> str:
     """How to send ``event`` with these sources, e.g. ``START (remote/joystick: start; keyboard: o)``."""
     names = set(source_names)
