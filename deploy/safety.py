@@ -92,7 +92,9 @@ def check_state_stale(last_advance: float | None, now: float, timeout_s: float) 
         return "no robot state received yet"
     age = now - last_advance
     if age > timeout_s:
-        return f"robot state stale: tick not advancing for {age * 1e3:.0f} ms (limit {timeout_s * 1e3:.0f} ms)"
+        return (
+            f"robot state stale: tick not advancing for {age * 1e3:.0f} ms (limit {timeout_s * 1e3:.0f} ms)"
+        )
     return None
 
 

@@ -63,7 +63,7 @@ def fixtures(tmp_path_factory) -> Path:
 CASES = [
     ("inputs show --input bogus --seconds 0.2", "'bogus'"),
     ("inputs show --input playback:missing.npz --seconds 0.2", "missing.npz"),
-    ("inputs show --input playback:text.npz --seconds 0.2", "text.npz: not a motion .npz file"),
+    ("inputs show --input playback:text.npz --seconds 0.2", "text.npz: not a readable motion .npz file"),
     ("inputs show --input playback:nan.npz --seconds 0.2", "nan.npz"),
     ("inputs show --input playback:good.npz:nosuch --seconds 0.2", "'nosuch'"),
     ("inputs show --input vr: --seconds 0.2", "vr:<ip>"),
