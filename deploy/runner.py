@@ -425,6 +425,10 @@ class Runner:
                     prev = None
                 if time.monotonic() >= next_stats:
                     logger.info(self.stats.format())
+                    if (link := self._link_report()) is not None:  # the state counts, live
+                        refused = ", ".join(f"{k} {v}" for k, v in link["refused"].items() if v) or "none"
+                        self.console.say(f"robot state: {link['received']} received, {link['accepted']} "
+                                         f"accepted, refused: {refused} ({link['where']})")  # fmt: skip
                     next_stats += self.cfg.stats_every_s
         except KeyboardInterrupt:
             self.request_stop("SIGINT", "Ctrl-C")
