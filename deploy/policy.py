@@ -39,14 +39,46 @@ def _session(path: Path, threads: int) -> Any:
     try:
         return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
     except Exception as e:  # noqa: BLE001 - re-raised with the file name
-        raise PolicyMetadataError(f"{path}: not a loadable ONNX model ({e})") from e
+        first = next((line.strip() for line in str(e).splitlines() if line.strip()), type(e).__name__)
+        raise PolicyMetadataError(f"{path}: not a loadable ONNX model ({first[:300]})") from e
+
+
+def require_onnx_file(path: Path) -> None:
+    """FileNotFoundError/IsADirectoryError naming ``path`` unless it is a file."""
+    if path.is_dir():
+        raise IsADirectoryError(f"{path}: is a folder, not an ONNX file; pass the .onnx file that "
+                                "`hover export --policy RUN --out policy.onnx` writes")  # fmt: skip
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such ONNX file")
+
+
+GAIN_RATIO = 2.0
+"""kp/kd in a model's metadata may differ from the robot description's by at most this factor"""
+
+
+def check_gains(meta: dict[str, Any], robot: RobotSpec, where: str = "model") -> None:
+    """PolicyMetadataError unless every metadata kp/kd is within x1/GAIN_RATIO..xGAIN_RATIO of the robot
+    description's (``hover.robots``); the message names the joints and the ``--allow-gains`` way out."""
+    bad = []
+    for key in ("kp", "kd"):
+        spec = np.array([getattr(j, key) for j in robot.joints], dtype=np.float64)
+        got = np.asarray(meta[key], dtype=np.float64)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(spec > 0, got / spec, np.where(got == 0, 1.0, np.inf))
+        for i in np.flatnonzero(~np.isfinite(got) | ~(ratio >= 1 / GAIN_RATIO) | ~(ratio <= GAIN_RATIO)):
+            bad.append(f"{key} {robot.joint_names[i]} {got[i]:g} (robot: {spec[i]:g})")
+    if bad:
+        more = f" and {len(bad) - 3} more" if len(bad) > 3 else ""
+        raise PolicyMetadataError(
+            f"{where}: gains far from the {robot.name} description's (beyond x{1 / GAIN_RATIO:g}..x{GAIN_RATIO:g}): "
+            f"{', '.join(bad[:3])}{more}; pass --allow-gains to run them anyway"
+        )
 
 
 def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
     """The ``hover`` metadata JSON of an exported model (PolicyMetadataError when absent/invalid)."""
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such ONNX file")
+    require_onnx_file(path)
     return _parse(path, _session(path, 1).get_modelmeta().custom_metadata_map)
 
 
@@ -156,8 +188,7 @@ class OnnxPolicy:
 
     def __init__(self, path: str | os.PathLike, robot: RobotSpec | str | None = None, threads: int = 1):
         self.path = Path(path)
-        if not self.path.is_file():
-            raise FileNotFoundError(f"{self.path}: no such ONNX file")
+        require_onnx_file(self.path)
         self.session = _session(self.path, threads)
         self.metadata = _parse(self.path, self.session.get_modelmeta().custom_metadata_map)
         if robot is None:

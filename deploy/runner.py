@@ -11,6 +11,16 @@ Per policy tick (:meth:`Runner.tick`), stages timed for the latency statistics:
    non-finite) written once and handed to the publishing thread, which re-sends the newest one at
    ``publish_hz`` so the robot's motor driver never starves between policy ticks.
 
+Operator (:mod:`hover.deploy.operator`): every transition, safety warning and hint ("PASSIVE: press
+START ...") is printed at once with the wall-clock time; when no valid robot state arrives for 2 s the
+runner says why (nothing received, or refused: CRC, stale tick, non-finite) naming domain and interface.
+
+Exits (:meth:`Runner.request_stop`): the duration, Ctrl-C (SIGINT) or :meth:`stop` are normal stops;
+SIGTERM, SIGHUP, an exception in the loop, the input device lost and the robot state lost for
+``safety.state_lost_s`` while active are not. Every exit publishes damping (kp = 0, kd =
+``damping_kd``) for ``damping_s`` seconds, then the report is made; :func:`exit_code` is 0 for a normal
+stop after valid state, 1 otherwise.
+
 Timing: absolute deadlines ``t0 + k * period`` (a late tick does not shift the next one; missed
 ticks are skipped and counted as overruns), sleep until ~0.3 ms before the deadline then a short spin.
 Per-stage p50/p99 latencies are logged every ``stats_every_s`` and on exit.
@@ -27,12 +37,15 @@ import math
 import os
 import threading
 import time
+import traceback
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from hover.deploy.console import Console
+from hover.deploy.operator import OperatorWatch, exit_code, exit_summary  # noqa: F401 - exit_code for callers
 from hover.deploy.safety import (
     SafetyConfig,
     SafetyEvent,
@@ -43,7 +56,6 @@ from hover.deploy.safety import (
     check_state_finite,
     check_state_stale,
     clip_targets,
-    log_event,
     projected_gravity_np,
 )  # fmt: skip
 from hover.deploy.state_machine import MotorTargets, State, StateMachine, StateMachineConfig
@@ -51,6 +63,7 @@ from hover.robots import RobotSpec
 
 logger = logging.getLogger("hover.deploy.runner")
 STAGES = ("read_state", "build_obs", "inference", "publish")
+NORMAL_EXITS = ("duration", "SIGINT", "stop")
 
 
 @dataclass(frozen=True)
@@ -110,12 +123,15 @@ def set_realtime_priority(priority: int) -> bool:
         return False
 
 
-def load_student_policy(path: str, robot: RobotSpec) -> Any:
-    """An :class:`OnnxPolicy` for a student model; PolicyMetadataError for a teacher or a layout mismatch
-    (:func:`hover.deploy.policy.student_layout`)."""
-    from hover.deploy.policy import OnnxPolicy, student_layout
+def load_student_policy(path: str, robot: RobotSpec, allow_gains: bool = False) -> Any:
+    """An :class:`OnnxPolicy` for a student model; PolicyMetadataError for a teacher, a layout mismatch
+    (:func:`hover.deploy.policy.student_layout`) or, unless ``allow_gains``, kp/kd far from the robot's
+    (:func:`hover.deploy.policy.check_gains`)."""
+    from hover.deploy.policy import OnnxPolicy, check_gains, student_layout
 
     policy = OnnxPolicy(path, robot)
+    if not allow_gains:
+        check_gains(policy.metadata, robot, str(policy.path))
     policy.student_layout = student_layout(policy)
     return policy
 
@@ -134,6 +150,9 @@ class RunnerConfig:
     """log the latency table this often (s; 0 = only on exit)"""
     auto_start: bool = False
     """simulation only: START as soon as the robot state arrives, POLICY once the soft start is done"""
+    damping_s: float = 2.0
+    """on every exit (duration, Ctrl-C, SIGTERM, SIGHUP, error, lost input or state): publish damping
+    (kp = 0, kd = machine.damping-kd) for this long (s) before the runner exits"""
     machine: StateMachineConfig = field(default_factory=StateMachineConfig)
     safety: SafetyConfig = field(default_factory=SafetyConfig)
 
@@ -146,9 +165,17 @@ class Runner:
     """
 
     def __init__(self, robot: RobotSpec, io: Any, policy: Any = None, source: Any = None,
-                 config: RunnerConfig | None = None) -> None:  # fmt: skip
+                 config: RunnerConfig | None = None, console: Console | None = None) -> None:  # fmt: skip
         self.robot, self.io, self.policy, self.source = robot, io, policy, source
         self.cfg = config or RunnerConfig()
+        if self.cfg.damping_s < 0:
+            raise ValueError(f"--runner.damping-s must be >= 0, got {self.cfg.damping_s}")
+        self.console = console or Console()
+        self.watch = OperatorWatch(self.console, io, source, policy is not None, self.cfg.auto_start)
+        self.exit_reason: str | None = None
+        self.exit_detail = ""
+        self.exit_traceback: str | None = None
+        self.damping_published = 0
         joints = robot.joints
         if policy is not None:
             default, kp, kd = policy.default_joint_pos, policy.kp, policy.kd
@@ -195,12 +222,21 @@ class Runner:
             self.machine.hold(now, self.last_safe_q, f"{check}: {reason}")
 
     def _record(self, ev: SafetyEvent) -> None:
-        """Log and keep ``ev`` unless the same check also failed on the previous tick (no log flood)."""
+        """Print (at once) and keep ``ev`` unless the same check also failed on the previous tick (no flood)."""
         last = self._seen.get(ev.check)
         self._seen[ev.check] = ev.time
         if last is None or ev.time - last > 1.5 * self.period:
-            log_event(ev)
+            self.console.warn(f"safety {ev.check}: {ev.reason} -> {ev.action}")
             self.events.append(ev)
+
+    def request_stop(self, reason: str, detail: str = "") -> None:
+        """End the loop at the next tick (thread- and signal-safe); the first reason given is kept.
+
+        ``reason``: duration, SIGINT, stop (normal) or SIGTERM, SIGHUP, exception, input_lost, state_lost.
+        """
+        if self.exit_reason is None:
+            self.exit_reason, self.exit_detail = reason, detail
+        self._stop.set()
 
     @property
     def active(self) -> bool:
@@ -226,7 +262,7 @@ class Runner:
             elif reason := check_state_stale(None if reading is None else reading.tick_advanced, now,
                                              sc.state_timeout_s):  # fmt: skip
                 self._fault(now, "state_stale", reason, sc.on_stale_state)
-        state_ok = view is not None and check_state_finite(view.joint_pos, view.joint_vel, view.root_quat,
+        state_ok = view is not None and getattr(reading, "finite", True) and check_state_finite(view.joint_pos, view.joint_vel, view.root_quat,
                                                            view.base_ang_vel) is None  # fmt: skip
         events: list = []
         if self.source is not None and view is not None:  # also with a bad state: STOP must always work
@@ -249,9 +285,21 @@ class Runner:
                     self._fresh_policy = True
             elif ev == Event.NEXT_MODE and hasattr(self.source, "next_mode"):
                 self.source.next_mode()
-        if self.active and state_ok and (reason := check_fall(projected_gravity_np(view.root_quat), sc.fall_gravity_z)):
+        if (
+            self.active
+            and state_ok
+            and (reason := check_fall(projected_gravity_np(view.root_quat), sc.fall_gravity_z))
+        ):
             self._fault(now, "fall", reason, "damping")
+        if self.active and (lost := self.watch.state_lost_for(now)) > sc.state_lost_s:
+            reason = f"no valid robot state for {lost:.1f} s ({self._where()})"
+            self._fault(now, "state_lost", reason, "damping")
+            self.request_stop("state_lost", reason)
+        if (gone := self.watch.input_lost()) is not None:
+            self._fault(now, "input_lost", gone, "damping")
+            self.request_stop("input_lost", gone)
         sm.update(now)
+        self.watch.update(now, sm, state_ok)
         t1 = time.monotonic()
         self.stats.record("read_state", t1 - t0)
 
@@ -341,8 +389,12 @@ class Runner:
             if targets is not None:
                 self._write(targets)
 
+    def _where(self) -> str:
+        return self.io.describe() if hasattr(self.io, "describe") else "robot interface"
+
     def run(self, duration_s: float = 0.0) -> dict:
-        """Run until ``duration_s`` wall seconds (0 = until KeyboardInterrupt / :meth:`stop`); returns the report."""
+        """Run until ``duration_s`` wall seconds (0 = until Ctrl-C, a signal handler's or a safety
+        :meth:`request_stop`, or :meth:`stop`); always ends in damping for ``damping_s``. Returns the report."""
         pub = None
         set_realtime_priority(self.cfg.rt_priority)
         if self.cfg.publish_hz > 0:
@@ -350,12 +402,14 @@ class Runner:
                                    name="hover-publisher")  # fmt: skip
             pub.start()
         t_start = time.monotonic()
+        self.watch.start(t_start)
         next_stats = t_start + self.cfg.stats_every_s if self.cfg.stats_every_s > 0 else math.inf
         k, prev = 0, None
         try:
             while not self._stop.is_set():
                 deadline = t_start + k * self.period
                 if duration_s > 0 and deadline - t_start >= duration_s:
+                    self.request_stop("duration", f"{duration_s:g} s")
                     break
                 wake = sleep_until(deadline)
                 if prev is not None:
@@ -371,11 +425,19 @@ class Runner:
                     prev = None
                 if time.monotonic() >= next_stats:
                     logger.info(self.stats.format())
+                    if (link := self._link_report()) is not None:  # the state counts, live
+                        refused = ", ".join(f"{k} {v}" for k, v in link["refused"].items() if v) or "none"
+                        self.console.say(f"robot state: {link['received']} received, {link['accepted']} "
+                                         f"accepted, refused: {refused} ({link['where']})")  # fmt: skip
                     next_stats += self.cfg.stats_every_s
         except KeyboardInterrupt:
-            logger.info("interrupted")
+            self.request_stop("SIGINT", "Ctrl-C")
+        except Exception as e:  # noqa: BLE001 - any loop error: damping, report, non-zero exit
+            self.exit_traceback = traceback.format_exc()
+            self.console.warn(f"runner error: {type(e).__name__}: {e}")
+            self.request_stop("exception", f"{type(e).__name__}: {e}")
         finally:
-            self._stop.set()
+            self.request_stop("stop")  # no-op when a reason is already set
             if pub is not None:
                 pub.join(timeout=1.0)
             self.shutdown()
@@ -384,27 +446,39 @@ class Runner:
                     os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
                 except (AttributeError, OSError):
                     pass
-        logger.info(self.stats.format())
-        return self.report()
+        report = self.report()
+        self.console.say(self.stats.format())
+        self.console.say(exit_summary(report))
+        return report
 
     def stop(self) -> None:
-        self._stop.set()
+        self.request_stop("stop")
 
     def shutdown(self) -> None:
-        """Leave the robot in damping (if it was active) and send that command a few times."""
+        """Put the robot in damping (from any state) and publish that for ``damping_s``; close the input."""
         now = time.monotonic()
         self.state_before_exit = self.machine.state.value
-        if self.machine.state is not State.PASSIVE:
-            self.machine.stop(now, "runner exit")
+        reason = self.exit_reason or "stop"
+        self.machine.stop(now, f"runner exit: {reason}{': ' + self.exit_detail if self.exit_detail else ''}")
+        self.watch.update(now, self.machine, False)
         final = self.machine.targets(now)
         self.latest = final
-        for _ in range(3):
+        hz = max(self.cfg.publish_hz, 1.0 / self.period)
+        self.console.say(f"publishing damping (kp = 0, kd = {self.cfg.machine.damping_kd:g}) for "
+                         f"{self.cfg.damping_s:g} s at {hz:.0f} Hz before exiting")  # fmt: skip
+        t0, k = time.monotonic(), 0
+        while True:
             self._write(final)
+            self.damping_published += 1
+            k += 1
+            if k >= 3 and time.monotonic() - t0 >= self.cfg.damping_s:
+                break
+            sleep_until(t0 + k / hz, spin_s=0.0)
         if self.source is not None:
             try:
                 self.source.close()
             except Exception as e:  # noqa: BLE001
-                logger.warning("closing the input source: %s", e)
+                self.console.warn(f"closing the input source: {e}")
 
     def report(self) -> dict:
         err = np.abs(np.asarray(self.period_errors)) * 1e3 if self.period_errors else np.zeros(1)
@@ -417,4 +491,14 @@ class Runner:
             "transitions": [(round(t.time, 4), t.src.value, t.dst.value, t.reason) for t in self.machine.history],
             "safety_events": [(round(e.time, 4), e.check, e.reason, e.action) for e in self.events],
             "latency": self.stats.summary(),
+            "link": self._link_report(), "exit_reason": self.exit_reason, "exit_detail": self.exit_detail,
+            "normal_exit": self.exit_reason in NORMAL_EXITS, "exit_traceback": self.exit_traceback,
+            "damping_s": self.cfg.damping_s, "damping_published": self.damping_published,
+            "operator": list(self.console.lines),
         }  # fmt: skip
+
+    def _link_report(self) -> dict | None:
+        counts = getattr(self.io, "counts", None)
+        if counts is None:
+            return None
+        return {**counts.to_dict(), "where": self._where()}

@@ -35,6 +35,8 @@ class SafetyConfig:
     """fall when projected gravity z (pelvis frame, upright -1) exceeds this (-0.5 = tilted 60 deg)"""
     on_stale_state: Action = "hold"
     """action when the robot state is stale"""
+    state_lost_s: float = 1.0
+    """no valid robot state for this long (s) while active: damping and the runner stops (exit 1)"""
     on_stale_input: Action = "hold"
     """action when the input is stale (in POLICY)"""
     clip_margin: float = 0.0
@@ -90,7 +92,9 @@ def check_state_stale(last_advance: float | None, now: float, timeout_s: float) 
         return "no robot state received yet"
     age = now - last_advance
     if age > timeout_s:
-        return f"robot state stale: tick not advancing for {age * 1e3:.0f} ms (limit {timeout_s * 1e3:.0f} ms)"
+        return (
+            f"robot state stale: tick not advancing for {age * 1e3:.0f} ms (limit {timeout_s * 1e3:.0f} ms)"
+        )
     return None
 
 

@@ -17,13 +17,18 @@ Scripted events (``--events``, simulated seconds) exercise the runner's safety l
 remote-driven state machine: ``nan_state@T`` (joint angles published as NaN), ``stale_state@T``
 (the state is frozen: tick stops advancing), ``silent@T`` (nothing published), ``push@T`` (a 0.2 s
 lateral push of 600 N on the pelvis), ``press:BUTTON@T`` (a remote button held for 0.2 s), ``band_off@T``.
-``--band-s`` holds the pelvis with an elastic band (spring 2000 N/m to 1.06 m, like unitree_mujoco's)
-for the first seconds. On exit a JSON report of what was received is written (``--report``).
+Elastic band (on by default, like Unitree's simulator): a spring (2000 N/m, 200 N s/m) pulls the
+pelvis to 1.06 m so the robot hangs safely while a runner soft-starts it, holds it and hands over to
+its policy, however long that takes. It holds until the operator releases it: ``kill -USR1 PID`` (in
+the README recipe ``kill -USR1 %1``), ``--band-s T`` (released at T simulated seconds) or the event
+``band_off@T``; ``--no-band`` starts without it. On exit a JSON report of what was received is written
+(``--report``), with the pelvis height and tilt every 20 ms of simulated time (``pelvis_trace``).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -63,8 +68,10 @@ class SimRobotConfig:
     """pace the simulation to the wall clock (off: as fast as possible)"""
     viewer: bool = False
     """open the MuJoCo viewer (needs a display)"""
+    band: bool = True
+    """hold the pelvis in an elastic band until released (kill -USR1 PID, --band-s, band_off@T)"""
     band_s: float = 0.0
-    """hold the pelvis with an elastic band for the first seconds of simulated time"""
+    """release the band after this many simulated seconds (0 = hold until released)"""
     wait_for_command: bool = True
     """keep the physics paused (robot standing in the default pose, state published, tick 0) until the
     first rt/lowcmd arrives, so the robot does not collapse before a runner connects"""
@@ -118,7 +125,10 @@ class SimRobot:
     :meth:`step` / :meth:`apply_command` / :meth:`make_state` yourself."""
 
     def __init__(self, robot: RobotSpec | str = "h1", physics_dt: float = 0.001, band_s: float = 0.0,
-                 events: list[ScriptEvent] | None = None) -> None:  # fmt: skip
+                 events: list[ScriptEvent] | None = None, band: bool = False,
+                 release: threading.Event | None = None) -> None:  # fmt: skip
+        """``band``: elastic band until :meth:`release_band` (or ``release`` is set, e.g. by a signal
+        handler); ``band_s`` > 0: a band released at that simulated time (either one turns it on)."""
         self.robot = get_robot(robot) if isinstance(robot, str) else robot
         self.model = build_model(self.robot, ModelOptions(physics_dt=physics_dt))
         m = self.model
@@ -142,7 +152,10 @@ class SimRobot:
         self.cmd_kp, self.cmd_kd, self.cmd_on = np.zeros(j), np.zeros(j), np.zeros(j)
         self.torso = m.body("torso_link").id
         self.pelvis = m.body(self.robot.root.name).id
-        self.band_s = band_s
+        self.band_on = band or band_s > 0
+        self.band_until = band_s if band_s > 0 else float("inf")
+        self.band_released_at: float | None = None
+        self._release = release or threading.Event()
         self.events = list(events or [])
         self.stats = CommandStats()
         self.remote = RemoteState()
@@ -151,6 +164,8 @@ class SimRobot:
         self.pressed: dict[str, float] = {}
         self.min_height = float(self.data.qpos[2])
         self.max_tilt_gz = -1.0
+        self.trace: list[tuple[float, float, float]] = []  # (sim s, pelvis z m, gravity z) every 20 ms
+        self._next_trace = 0.0
         self._frozen = None
         self._msg = None  # the reused LowState_ message
         self._vel = np.zeros(6)
@@ -175,7 +190,7 @@ class SimRobot:
             elif e.kind == "press":
                 self.pressed[e.arg] = t + 0.2
             elif e.kind == "band_off":
-                self.band_s = 0.0
+                self.release_band()
         held = frozenset(b for b, until in self.pressed.items() if until > t)
         if held != self.remote.buttons:
             self.remote = RemoteState(buttons=held)
@@ -188,14 +203,27 @@ class SimRobot:
         tau = self.cmd_tau + self.cmd_kp * (self.cmd_q - q) + self.cmd_kd * (self.cmd_dq - dq)
         d.ctrl[:] = np.clip(tau * self.cmd_on, -self.effort, self.effort)
         d.xfrc_applied[self.pelvis] = 0.0
-        if self.sim_time < self.band_s:
-            d.xfrc_applied[self.pelvis, :3] = 2000.0 * (np.array([0.0, 0.0, 1.06]) - d.qpos[:3]) - 200.0 * d.qvel[:3]
+        if self.band_on and (self._release.is_set() or self.sim_time >= self.band_until):
+            self.band_on = False
+            self.band_released_at = self.sim_time
+        if self.band_on:
+            d.xfrc_applied[self.pelvis, :3] = (
+                2000.0 * (np.array([0.0, 0.0, 1.06]) - d.qpos[:3]) - 200.0 * d.qvel[:3]
+            )
         if self.sim_time < self.push_until:
             d.xfrc_applied[self.pelvis, 1] += 600.0
         mujoco.mj_step(self.model, d)
         self.min_height = min(self.min_height, float(d.qpos[2]))
         w, x, y, _ = d.qpos[3:7]
-        self.max_tilt_gz = max(self.max_tilt_gz, float(-(1 - 2 * (x * x + y * y))))
+        gz = float(-(1 - 2 * (x * x + y * y)))
+        self.max_tilt_gz = max(self.max_tilt_gz, gz)
+        if self.sim_time >= self._next_trace and len(self.trace) < 30000:  # 10 min at 50 Hz
+            self.trace.append((round(self.sim_time, 4), round(float(d.qpos[2]), 4), round(gz, 4)))
+            self._next_trace += 0.02
+
+    def release_band(self) -> None:
+        """Let go of the pelvis at the next physics step (safe to call from a signal handler)."""
+        self._release.set()
 
     def apply_command(self, msg: object) -> bool:
         """Accept a LowCmd_ (True) or drop it for a bad CRC or a non-finite value (False)."""
@@ -270,7 +298,9 @@ class SimRobot:
             "max_target_excess_rad": s.max_target_excess, "damping_commands": s.damping,
             "zero_torque_commands": s.zero_torque, "first_damping_time": s.first_damping_time,
             "pelvis_height": float(d.qpos[2]), "min_pelvis_height": self.min_height,
-            "max_gravity_z": self.max_tilt_gz, "last_command": s.last,
+            "max_gravity_z": self.max_tilt_gz, "band_released_at": self.band_released_at,
+            "pelvis_trace": self.trace,
+            "last_command": s.last,
         }  # fmt: skip
 
     # ----- DDS loop --------------------------------------------------------------------------------
@@ -294,6 +324,10 @@ class SimRobot:
         if ready:
             print(f"sim-robot ready: domain {domain} on {net}, physics {1 / self.model.opt.timestep:.0f} Hz, "
                   f"state {1 / (state_every * self.model.opt.timestep):.0f} Hz", flush=True)  # fmt: skip
+            if self.band_on:
+                until = f"at {self.band_until:g} s simulated or " if np.isfinite(self.band_until) else ""
+                print(f"sim-robot: elastic band holds the pelvis at 1.06 m until released ({until}"
+                      f"kill -USR1 {os.getpid()})", flush=True)  # fmt: skip
         wall_start = time.monotonic()
         physics_start, sim_start = None, self.sim_time
         try:
@@ -382,13 +416,32 @@ def stop_sim_robot(proc: subprocess.Popen, timeout_s: float = 15.0) -> int:
         return proc.wait()
 
 
-def run_sim_robot(cfg: SimRobotConfig, stop: threading.Event | None = None) -> dict:
+def run_sim_robot(cfg: SimRobotConfig, stop: threading.Event | None = None,
+                  release: threading.Event | None = None) -> dict:  # fmt: skip
     """Build the simulated robot from ``cfg``, serve DDS until done, write the report; returns it."""
     if cfg.physics_dt <= 0 or cfg.state_hz <= 0:
         raise ValueError("physics_dt and state_hz must be positive")
-    sim = SimRobot(cfg.robot, cfg.physics_dt, cfg.band_s, parse_events(cfg.events))
-    report = sim.run(cfg.domain, cfg.net, cfg.duration_s, cfg.state_hz, cfg.realtime, cfg.viewer,
-                     wait_for_command=cfg.wait_for_command, stop=stop)
+    from hover.deploy.unitree.dds import check_interface
+
+    check_interface(cfg.net, "--net")
+    if not 0 <= cfg.domain <= 232:
+        raise ValueError(f"--domain must be in [0, 232], got {cfg.domain}")
+    if cfg.duration_s < 0 or cfg.band_s < 0:
+        raise ValueError("--duration-s and --band-s must be >= 0")
+    if cfg.report is not None and not Path(cfg.report).parent.is_dir():
+        raise FileNotFoundError(f"--report {cfg.report}: folder {Path(cfg.report).parent} does not exist")
+    sim = SimRobot(cfg.robot, cfg.physics_dt, cfg.band_s if cfg.band else 0.0, parse_events(cfg.events),
+                   band=cfg.band, release=release)  # fmt: skip
+    report = sim.run(
+        cfg.domain,
+        cfg.net,
+        cfg.duration_s,
+        cfg.state_hz,
+        cfg.realtime,
+        cfg.viewer,
+        wait_for_command=cfg.wait_for_command,
+        stop=stop,
+    )
     if cfg.report:
         from hover.io import atomic_write_json
 
@@ -401,13 +454,21 @@ def main(argv: list[str], prog: str) -> int:
 
     cfg = tyro.cli(SimRobotConfig, args=argv, prog=prog, description=__doc__.split("\n\n")[0])
     stop = threading.Event()  # SIGTERM ends the loop at the next step (no exception inside DDS calls)
-    signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
+    release = threading.Event()  # SIGUSR1 releases the elastic band
+    previous = {signal.SIGTERM: signal.signal(signal.SIGTERM, lambda signum, frame: stop.set()),
+                signal.SIGUSR1: signal.signal(signal.SIGUSR1, lambda signum, frame: release.set())}  # fmt: skip
     try:
-        report = run_sim_robot(cfg, stop)
-    except ValueError as e:
+        report = run_sim_robot(cfg, stop, release)
+    except (ValueError, FileNotFoundError) as e:
         print(f"{prog}: {e}", file=sys.stderr)
         return 2
-    print(json.dumps({k: v for k, v in report.items() if k != "last_command"}, indent=1), flush=True)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    print(
+        json.dumps({k: v for k, v in report.items() if k not in ("last_command", "pelvis_trace")}, indent=1),
+        flush=True,
+    )
     return 0
 
 

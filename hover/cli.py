@@ -3,35 +3,102 @@
 Each subcommand is ``module:function`` taking ``argv: list[str]`` and returning an exit code; its
 options are parsed there (typed dataclass configs through tyro), so ``hover CMD --help`` explains
 that command. Modules are imported only when their command runs, which keeps ``hover --help`` fast.
+
+Exit codes, the same for every command: 0 ok, 1 a failed check (a run that did not succeed), 2 bad
+input. Bad input is raised as FileNotFoundError/NotADirectoryError/IsADirectoryError/PermissionError,
+ValueError (PolicyMetadataError, MotionFormatError, ...) or ImportError of an optional dependency; it is
+printed here as one line ``hover CMD: MESSAGE`` (never a traceback; ``HOVER_DEBUG=1`` re-raises it).
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
 # (words, "module:function", one-line help). Order = order shown in --help.
 COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
     (("demo",), "hover.demo:main", "run the built-in default end to end and write a video + JSON report"),
-    (("retarget",), "hover.retarget.cli:main", "human motion (AMASS/SMPL or the built-in synthetic set) to robot motion files"),
-    (("motion", "info"), "hover.motion.cli:info_main", "print clips, durations, fps and joint ranges of motion files"),
+    (
+        ("retarget",),
+        "hover.retarget.cli:main",
+        "human motion (AMASS/SMPL or the built-in synthetic set) to robot motion files",
+    ),
+    (
+        ("motion", "info"),
+        "hover.motion.cli:info_main",
+        "print clips, durations, fps and joint ranges of motion files",
+    ),
     (("motion", "builtin"), "hover.motion.cli:builtin_main", "write the built-in motion set to a folder"),
-    (("motion", "generate"), "hover.motion.cli:generate_main", "make varied synthetic robot motions (walk 0-1.2 m/s, turns, side steps, arms, squats, ...), deterministic per seed"),
-    (("train", "teacher"), "hover.training.teacher:main", "train the oracle teacher with PPO (rsl-rl); run folders, resume"),
-    (("train", "student"), "hover.training.student:main", "distil the teacher into the masked multi-mode student (DAgger)"),
-    (("eval",), "hover.evaluation.cli:main", "evaluate a policy on a motion set: the paper's metrics as JSON/CSV, a video"),
-    (("compare",), "hover.evaluation.compare:main", "policies side by side per command mode: the paper's 12 metrics and who wins each"),
+    (
+        ("motion", "generate"),
+        "hover.motion.cli:generate_main",
+        "make varied synthetic robot motions (walk 0-1.2 m/s, turns, side steps, arms, squats, ...), "
+        "deterministic per seed",
+    ),
+    (
+        ("train", "teacher"),
+        "hover.training.teacher:main",
+        "train the oracle teacher with PPO (rsl-rl); run folders, resume",
+    ),
+    (
+        ("train", "student"),
+        "hover.training.student:main",
+        "distil the teacher into the masked multi-mode student (DAgger)",
+    ),
+    (
+        ("eval",),
+        "hover.evaluation.cli:main",
+        "evaluate a policy on a motion set: the paper's metrics as JSON/CSV, a video",
+    ),
+    (
+        ("compare",),
+        "hover.evaluation.compare:main",
+        "policies side by side per command mode: the paper's 12 metrics and who wins each",
+    ),
     (("export",), "hover.export:main", "export a trained policy to ONNX with robot/observation metadata"),
-    (("sim2sim",), "hover.deploy.sim2sim:main", "run an exported student ONNX in a differently configured MuJoCo over many clips; metrics per mode"),
-    (("sim-robot",), "hover.deploy.sim_robot:main", "a MuJoCo H1 speaking the robot's DDS topics (rt/lowstate, rt/lowcmd) for hover run"),
-    (("inputs", "show"), "hover.deploy.inputs.cli:main", "print the commands and events of an input source (joystick, remote, VR, playback, keyboard) to check a device"),
-    (("run",), "hover.deploy.cli:main", "run an exported student on the robot (or sim-robot) over DDS: 50 Hz loop, states, safety"),
+    (
+        ("sim2sim",),
+        "hover.deploy.sim2sim:main",
+        "run an exported student ONNX in a differently configured MuJoCo over many clips; metrics per mode",
+    ),
+    (
+        ("sim-robot",),
+        "hover.deploy.sim_robot:main",
+        "a MuJoCo H1 speaking the robot's DDS topics (rt/lowstate, rt/lowcmd) for hover run",
+    ),
+    (
+        ("inputs", "show"),
+        "hover.deploy.inputs.cli:main",
+        "print the commands and events of an input source (joystick, remote, VR, playback, keyboard) to check a device",
+    ),
+    (
+        ("run",),
+        "hover.deploy.cli:main",
+        "run an exported student on the robot (or sim-robot) over DDS: 50 Hz loop, states, safety",
+    ),
     (("commands", "layout"), "hover.commands.layout:main", "print the command and mask layout table"),
-    (("bench", "sim"), "hover.benchmarks.sim:main", "simulation throughput (env steps/s, physics limit ratio) as JSON"),
-    (("bench", "retarget"), "hover.benchmarks.retarget:main", "retargeting throughput (frames/s) and keypoint error as JSON"),
-    (("bench", "deploy"), "hover.benchmarks.deploy:main", "onboard runner: ONNX inference latency, 50 Hz loop period error, sim2sim speed as JSON"),
-    (("bench", "train"), "hover.benchmarks.train:main", "PPO training throughput (env steps/s, iteration time) as JSON"),
+    (
+        ("bench", "sim"),
+        "hover.benchmarks.sim:main",
+        "simulation throughput (env steps/s, physics limit ratio) as JSON",
+    ),
+    (
+        ("bench", "retarget"),
+        "hover.benchmarks.retarget:main",
+        "retargeting throughput (frames/s) and keypoint error as JSON",
+    ),
+    (
+        ("bench", "deploy"),
+        "hover.benchmarks.deploy:main",
+        "onboard runner: ONNX inference latency, 50 Hz loop period error, sim2sim speed as JSON",
+    ),
+    (
+        ("bench", "train"),
+        "hover.benchmarks.train:main",
+        "PPO training throughput (env steps/s, iteration time) as JSON",
+    ),
 ]
 
 
@@ -72,14 +139,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     if found is None:
         group = [w for w, _, _ in COMMANDS if w[0] == argv[0]]
         if group:
-            print(f"hover {argv[0]}: choose one of: " + ", ".join(" ".join(w) for w in group), file=sys.stderr)
+            print(
+                f"hover {argv[0]}: choose one of: " + ", ".join(" ".join(w) for w in group), file=sys.stderr
+            )
         else:
             print(f"hover: unknown command {argv[0]!r}\n\n{_usage()}", file=sys.stderr)
         return 2
     words, target, rest = found
     module_name, func_name = target.split(":")
-    func = getattr(importlib.import_module(module_name), func_name)
-    return int(func(rest, prog="hover " + " ".join(words)) or 0)
+    prog = "hover " + " ".join(words)
+    try:
+        func = getattr(importlib.import_module(module_name), func_name)
+        return int(func(rest, prog=prog) or 0)
+    except BAD_INPUT as e:
+        if os.environ.get("HOVER_DEBUG"):
+            raise
+        print(f"{prog}: {one_line(e)}", file=sys.stderr)
+        return 2
+
+
+BAD_INPUT = (FileNotFoundError, FileExistsError, NotADirectoryError, IsADirectoryError, PermissionError, ValueError,
+             ImportError)  # fmt: skip
+"""Exceptions that mean bad input (a file, a folder, an option value, a missing optional package)."""
+
+
+def one_line(error: BaseException) -> str:
+    """The error's message on one line (whitespace runs, newlines included, become one space)."""
+    text = " ".join(str(error).split())
+    if isinstance(error, OSError) and error.filename is not None and str(error.filename) not in text:
+        text = f"{error.filename}: {text}"
+    return text or type(error).__name__
 
 
 if __name__ == "__main__":

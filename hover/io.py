@@ -63,6 +63,10 @@ def read_npz(
     A file that is not an npz (truncated, a ``.npy``, text) or that holds pickled objects raises
     ``error`` with a message naming the file: ``"<path>: not a readable <what> file (<reason>)"``.
     """
+    if Path(path).is_file() and not zipfile.is_zipfile(path):
+        raise error(
+            f"{path}: not a readable {what} file (an .npz is a zip archive of arrays; this file is not one)"
+        )
     try:
         with np.load(path, allow_pickle=False) as data:
             return {k: data[k] for k in data.files}

@@ -82,10 +82,14 @@ def load_policy(spec: str, device: str | torch.device = "cpu") -> LoadedPolicy:
     from hover.training.teacher import config_from_json, rsl_rl_config
 
     path = _resolve(spec)
+    if path.suffix.lower() == ".onnx":
+        raise ValueError(f"{path}: an exported ONNX model, not a checkpoint; this command needs a checkpoint "
+                         "(.pt), a run folder or builtin:NAME (ONNX models run in hover sim2sim and hover run)")  # fmt: skip
     try:
         ckpt = torch.load(path, weights_only=True, map_location=device)
     except Exception as e:  # noqa: BLE001 - re-raised with the file name
-        raise ValueError(f"{path}: not a readable hover checkpoint ({e})") from e
+        raise ValueError(f"{path}: not a readable hover checkpoint (expected a torch .pt file written by "
+                         f"hover train; loading failed with {type(e).__name__})") from e  # fmt: skip
     if not isinstance(ckpt, dict) or not ({"actor_state_dict", "student_state_dict"} & set(ckpt)):
         raise ValueError(f"{path}: not a hover checkpoint (no actor_state_dict or student_state_dict)")
     text = _config_text(ckpt, path)

@@ -181,9 +181,9 @@ def _source(mode):
 def _drive(tmp_path, policy_path, source, seconds):
     domain = next(_DOMAINS)
     report_path = tmp_path / f"sim{domain}.json"
-    sim = spawn_sim_robot(domain, "lo", ["--report", str(report_path)])
+    sim = spawn_sim_robot(domain, "lo", ["--report", str(report_path), "--no-band"])
     try:
-        cfg = RunnerConfig(auto_start=True, stats_every_s=0.0, machine=StateMachineConfig(soft_start_s=0.3))
+        cfg = RunnerConfig(auto_start=True, stats_every_s=0.0, damping_s=0.2, machine=StateMachineConfig(soft_start_s=0.3))
         runner = Runner(ROBOT, DdsRobot(ROBOT, domain, "lo"), load_student_policy(str(policy_path), ROBOT),
                         source, cfg)  # fmt: skip
         report = runner.run(seconds)
@@ -262,7 +262,7 @@ def test_runner_without_policy_follows_operator_events(tmp_path):
     domain = next(_DOMAINS)
     sim = spawn_sim_robot(domain, "lo", ["--band-s", "100"])
     try:
-        cfg = RunnerConfig(stats_every_s=0.0, machine=StateMachineConfig(soft_start_s=0.3))
+        cfg = RunnerConfig(stats_every_s=0.0, damping_s=0.2, machine=StateMachineConfig(soft_start_s=0.3))
         runner = Runner(ROBOT, DdsRobot(ROBOT, domain, "lo"), None, Script(), cfg)
         report = runner.run(1.2)
     finally:

@@ -1,6 +1,7 @@
 """``hover inputs show``: print what an input source commands, to check a device and its mapping.
 
-No robot is needed: the view is the robot standing still in its default pose, heading 0. Per line:
+It first prints the button map (the same as ``hover run --help``) and any problem of the source (no
+joystick found). No robot is needed: the view is the robot standing still in its default pose, heading 0. Per line:
 time, the events of that tick, the mode, the input age (now - stamp, s) and the command's active
 columns (locomotion: vx, vy, yaw_delta, height; body commands: x, y, z per active body).
 """
@@ -45,12 +46,16 @@ def main(argv: list[str], prog: str) -> int:
     import tyro
 
     from hover.commands.layout import command_layout
+    from hover.deploy.inputs.buttons import button_map_text
     from hover.robots import get_robot
 
     cfg = tyro.cli(ShowInputConfig, args=argv, prog=prog, description=__doc__.splitlines()[0])
     robot = get_robot(cfg.robot)
     layout = command_layout(robot)
     source = make_input(cfg.input, robot, layout)
+    print(f"button map (hover run):\n{button_map_text()}", flush=True)
+    for problem in source.problems():
+        print(f"WARNING {problem}", flush=True)
     joints = np.array([j.default_pos for j in robot.joints])
     view = RobotView(joints, np.zeros_like(joints), np.array([1.0, 0.0, 0.0, 0.0]), np.zeros(3))
     start = time.monotonic()

@@ -8,8 +8,9 @@ locomotion command (limits, dead zone, heading integration: :mod:`deploy.inputs.
 Headless use (the robot's computer): pygame needs its video subsystem to pump events; with no
 ``DISPLAY``/``WAYLAND_DISPLAY`` the SDL ``dummy`` video driver is chosen, and
 ``SDL_JOYSTICK_ALLOW_BACKGROUND_EVENTS=1`` is set so the pad is read without a focused window
-(both only if not already set). Hot-plug: until a pad is connected ``command`` returns None; when
-it is unplugged the last command is kept with its old stamp (the runner sees the input go stale).
+(both only if not already set). Hot-plug: until a pad is connected ``command`` returns None and
+``problems()`` says so ("no joystick found ..."); when it is unplugged the last command is kept with its
+old stamp and ``lost`` says "joystick disconnected" (the runner then stops: damping, report, exit 1).
 Call ``events``/``command`` from one thread (SDL event pumping is not thread-safe).
 """
 
@@ -76,6 +77,8 @@ class JoystickInput:
         self.commander = GamepadCommander(self.robot, self.layout, self.config.gamepad)
         self._joy = None
         self._polled_at: float | None = None
+        self._was_connected = False
+        self.lost: str | None = None  # set when a connected pad is unplugged (the runner stops safely)
         self._open()
 
     @property
@@ -86,6 +89,14 @@ class JoystickInput:
         pg = self._pg
         if self._joy is None and pg.joystick.get_count() > self.config.device_index:
             self._joy = pg.joystick.Joystick(self.config.device_index)
+            self._was_connected = True
+
+    def problems(self) -> list[str]:
+        """What the operator must know now (no pad found yet)."""
+        if self._joy is None and not self._was_connected:
+            return [f"no joystick found (pygame sees {self._pg.joystick.get_count()} pads, device index "
+                    f"{self.config.device_index}): plug one in, or use --input keyboard or remote"]  # fmt: skip
+        return []
 
     def _poll(self, now: float) -> None:
         """Pump SDL once per tick, follow hot-plug, and feed the reading to the commander."""
@@ -100,6 +111,7 @@ class JoystickInput:
                 and ev.instance_id == self._joy.get_instance_id()
             ):
                 self._joy = None
+                self.lost = "joystick disconnected"
             elif ev.type == pg.JOYDEVICEADDED:
                 self._open()
         if self._joy is not None:

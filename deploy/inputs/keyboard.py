@@ -21,7 +21,8 @@ space                 Event.STOP (damping)
 ====================  ===================================================
 
 Velocities are clipped to the :class:`GamepadConfig`-style limits of :class:`KeyboardConfig`. The
-stamp is the time of the last poll while the stream is open; after end-of-file it stays (input stale).
+stamp is the time of the last poll while the stream is open; after end-of-file it stays and ``lost`` is set
+(the runner then stops: damping, report, exit 1).
 """
 
 from __future__ import annotations
@@ -174,6 +175,11 @@ class KeyboardInput:
         self._poll(now)
         out, self._pending = self._pending, []
         return out
+
+    @property
+    def lost(self) -> str | None:
+        """Set once the key stream has ended (end of file: the terminal or pipe is gone)."""
+        return "keyboard input ended (end of file on its stream)" if self.reader.eof else None
 
     def command(self, view: RobotView, now: float) -> CommandSample | None:
         self._poll(now)

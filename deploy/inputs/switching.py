@@ -66,6 +66,15 @@ class SwitchingInput:
     def command(self, view: RobotView, now: float) -> CommandSample | None:
         return self.current.command(view, now)
 
+    @property
+    def lost(self) -> str | None:
+        """The first source's reason for a lost device (``lost`` attribute), or None."""
+        return next((r for s in self.sources if (r := getattr(s, "lost", None))), None)
+
+    def problems(self) -> list[str]:
+        """Every source's current problems (``problems()``, e.g. no joystick found)."""
+        return [p for s in self.sources if callable(fn := getattr(s, "problems", None)) for p in fn()]
+
     def close(self) -> None:
         for src in self.sources:
             src.close()

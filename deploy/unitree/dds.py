@@ -7,6 +7,8 @@ The robot speaks on domain 0 over its Ethernet NIC; simulators and tests use ano
 
 from __future__ import annotations
 
+import ipaddress
+import socket
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,9 +61,37 @@ def _qos(depth: int) -> Qos:
     return Qos(Policy.Reliability.BestEffort, Policy.History.KeepLast(depth))
 
 
+def check_interface(interface: str | None, option: str = "interface") -> None:
+    """ValueError naming ``option`` unless ``interface`` is None, an IP address or an interface of this machine."""
+    if interface is None:
+        return
+    try:
+        ipaddress.ip_address(interface)
+        return
+    except ValueError:
+        pass
+    names = [name for _, name in socket.if_nameindex()]
+    if interface not in names:
+        raise ValueError(
+            f"{option} {interface}: no such network interface on this machine (have: {', '.join(names)})"
+        )
+
+
 def open_domain(domain_id: int, interface: str | None = None) -> DdsDomain:
-    """Create the participant. ``domain_id`` 0-232; ``interface`` e.g. ``"lo"`` or ``"eth0"``."""
+    """Create the participant. ``domain_id`` 0-232; ``interface`` e.g. ``"lo"`` or ``"eth0"``.
+
+    ValueError (one line, naming domain and interface) for a bad domain id, an unknown interface or a
+    domain CycloneDDS refuses to create.
+    """
+    from cyclonedds.core import DDSException
+
     if not 0 <= domain_id <= 232:
         raise ValueError(f"DDS domain id must be in [0, 232], got {domain_id}")
-    domain = Domain(domain_id, dds_config_xml(interface))
-    return DdsDomain(domain_id, interface, domain, DomainParticipant(domain_id))
+    check_interface(interface)
+    try:
+        domain = Domain(domain_id, dds_config_xml(interface))
+        return DdsDomain(domain_id, interface, domain, DomainParticipant(domain_id))
+    except DDSException as e:
+        raise ValueError(
+            f"DDS domain {domain_id} on interface {interface}: CycloneDDS refused it ({e})"
+        ) from e

@@ -173,7 +173,7 @@ def bench_loop(path: Path, robot: RobotSpec, seconds: float, domain: int, rt_pri
         sim.stdout.readline()  # "sim-robot ready"
         policy = load_student_policy(str(path), robot)
         source = make_input("idle", robot, command_layout(robot))
-        cfg = RunnerConfig(auto_start=True, stats_every_s=0.0, rt_priority=rt_priority,
+        cfg = RunnerConfig(auto_start=True, stats_every_s=0.0, rt_priority=rt_priority, damping_s=0.5,
                            machine=StateMachineConfig(soft_start_s=1.0),
                            safety=SafetyConfig(fall_gravity_z=2.0))  # fmt: skip
         runner = Runner(robot, DdsRobot(robot, domain, "lo"), policy, source, cfg)

@@ -123,7 +123,8 @@ def bench_train(cfg: BenchTrainConfig) -> dict:
             if it >= cfg.warmup:
                 times.append((t1 - t0, t2 - t1))
         if cfg.physics_seconds > 0:
-            physics = physics_only_rate(env, cfg.physics_seconds)
+            with torch.inference_mode():  # the env's buffers were made in the rollout's inference mode
+                physics = physics_only_rate(env, cfg.physics_seconds)
         if cfg.profile_iterations > 0:
             wrap_training(profiler, env, alg)
             for _ in range(cfg.profile_iterations):

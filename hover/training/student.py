@@ -205,9 +205,13 @@ def _with_layouts(config_text: str) -> str:
 def main(argv: list[str], prog: str) -> int:
     import tyro
 
+    from hover.training.checks import check_config, check_resume
+
+    check_resume(argv, "student")  # bad input: one line, exit 2, before anything is read or written
     default = resume_defaults(argv, StudentTrainConfig(), config_from_json)
     cfg = tyro.cli(StudentTrainConfig, args=argv, prog=prog, default=default,
                    description="Distil the HOVER teacher into the masked multi-mode student (DAgger, rsl-rl).")  # fmt: skip
+    check_config(cfg)
     run_dir = train(cfg)
     print(f"run folder: {run_dir}")
     return 0

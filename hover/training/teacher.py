@@ -189,8 +189,10 @@ def export_bundled(run_dir: str | os.PathLike, out_dir: str | os.PathLike | None
 def main(argv: list[str], prog: str) -> int:
     import tyro
 
+    from hover.training.checks import check_config, check_resume
     from hover.training.recipes import recipe_argument, teacher_recipe
 
+    check_resume(argv, "teacher")  # bad input: one line, exit 2, before anything is read or written
     default = resume_defaults(argv, teacher_recipe(recipe_argument(argv) or "tracking"), config_from_json)
     cfg = tyro.cli(TeacherTrainConfig, args=argv, prog=prog, default=default,
                    description="Train the oracle teacher (PPO, rsl-rl) on the tracking env. --recipe NAME "
@@ -198,6 +200,7 @@ def main(argv: list[str], prog: str) -> int:
     if cfg.recipe != default.recipe:
         raise SystemExit(f"{prog}: --recipe {cfg.recipe} must come with a fresh run, not --resume of a "
                          f"{default.recipe} run")  # fmt: skip
+    check_config(cfg)
     run_dir = train(cfg)
     print(f"run folder: {run_dir}")
     return 0
