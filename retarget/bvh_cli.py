@@ -100,8 +100,14 @@ def _load_all(files, loader, options, prog: str) -> tuple[list, list, list[tuple
                 skipped.append((str(path), str(e)))
                 print(f"skipped {e}", file=sys.stderr)
             continue
+        taken = {c.name for c in clips}
+        if clip.name in taken:  # e.g. walk.bvh in two folders given side by side
+            k = 2
+            while f"{clip.name}-{k}" in taken:
+                k += 1
+            clip.name = f"{clip.name}-{k}"
         clips.append(clip)
-        infos.append(info)
+        infos.append({"clip": clip.name, **info.as_dict()})
     return clips, infos, skipped, 2 if bad else 0
 
 
@@ -109,9 +115,10 @@ def _retarget(a, prog: str, files, loader) -> int:
     from tqdm import tqdm
 
     from hover.retarget.bvh_input import BvhOptions
-    from hover.retarget.keypoint_fit import retarget_keypoint_clips
+    from hover.retarget.keypoint_fit import RobotKeypoints, retarget_keypoint_clips
     from hover.retarget.motion_fit import RetargetResult
     from hover.retarget.pipeline import clip_batches, format_table, summary, write_motion_files, write_report
+    from hover.robots import get_robot
 
     if a.hand_orientation:
         _err(
@@ -139,8 +146,11 @@ def _retarget(a, prog: str, files, loader) -> int:
             bar.update(len(batch))
     result.skipped = skipped + result.skipped
     paths = write_motion_files(result.clips, a.out, a.single_file)
-    report = write_report(a.report or a.out / "report.json", result,
-                          {"sources": list(a.sources), "inputs": [i.as_dict() for i in infos]})  # fmt: skip
+    robot_height = RobotKeypoints(get_robot(), cfg).height
+    for i in infos:
+        i["robot_keypoint_height_m"] = robot_height
+        i["human_to_robot_scale"] = robot_height / i["height_m"]
+    report = write_report(a.report or a.out / "report.json", result, {"sources": list(a.sources), "inputs": infos})
     if not a.quiet:
         print(format_table(result))
     s = summary(result)

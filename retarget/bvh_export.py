@@ -317,9 +317,7 @@ def encode(clip: HumanClip, rest_joints: torch.Tensor, style: BvhStyle | str) ->
     unit = UNITS[style.unit]
     u = up_rotation(style.up)  # file -> z-up world
     b = u.T  # AMASS world (z up) -> file
-    a = (
-        up_rotation("y") if style.up == "z" else np.eye(3)
-    )  # SMPL body frame (y up) -> file rest frame (upright)
+    a = b @ up_rotation("y")  # SMPL body frame (y up) -> file rest frame (upright along the file's up)
     specs = _depth_first(style.joints)
     t = clip.num_frames
     rest_pos, world, frame = {}, {}, {}
