@@ -3,14 +3,15 @@
 What it accepts (everything real exporters write): one or more ``ROOT`` trees of ``JOINT``s and
 ``End Site``s; ``OFFSET`` x y z; ``CHANNELS n`` with any mix and order of ``Xposition``/``Yposition``/
 ``Zposition`` and ``Xrotation``/``Yrotation``/``Zrotation`` on any joint (3 or 6 per joint, or any
-other count up to 3 positions + 3 rotations); Windows/Unix/old-Mac line endings, tabs, a UTF-8 BOM;
+other count up to 3 positions + 3 rotations; the rotations in any of the 6 Tait-Bryan orders, or a
+proper Euler order such as ZXZ); Windows/Unix/old-Mac line endings, tabs, a UTF-8 BOM;
 ``Frames:`` and ``Frame Time:`` (s) then one row of channel values per frame. Joint names are single
 tokens (as the format has them). The MOTION section is read in chunks (streamed; memory is the
 channel array, not the text).
 
 What it refuses, with one line naming the file, the line and the problem (:class:`BvhError`): a bad
 hierarchy (unbalanced braces, an unknown keyword, OFFSET without 3 numbers, a CHANNELS count that
-does not match its names, unknown or repeated channels, duplicate joint names, no joints), a missing
+does not match its names, unknown or repeated channels (other than a proper Euler order), duplicate joint names, no joints), a missing
 MOTION header, a frame time <= 0, zero frames, a row whose value count differs from the hierarchy's
 channel count, a truncated MOTION section (fewer rows than ``Frames:``) or extra rows, and
 non-numeric or non-finite values.
@@ -195,7 +196,13 @@ def _parse_joint(tok: _Tokens, joints: list[BvhJoint], parent: int, name: str, l
                     raise BvhError(f"{where}: line {cline}: unknown channel {c!r} in {name!r} "
                                    f"(expected {', '.join(CHANNEL_NAMES)})")  # fmt: skip
                 chans.append(_CHANNEL_LOOKUP[c.lower()])
-            if len(set(chans)) != len(chans):
+            rot = [c for c in chans if c.endswith("rotation")]
+            pos = [c for c in chans if c.endswith("position")]
+            if (
+                len(set(pos)) != len(pos)
+                or len(rot) > 3
+                or any(a == b for a, b in zip(rot[:-1], rot[1:], strict=True))
+            ):
                 raise BvhError(f"{where}: line {wline}: repeated channel in {name!r}: {' '.join(chans)}")
             nxt = tok.peek()
             if nxt is not None and nxt.lower() in _CHANNEL_LOOKUP:
@@ -246,7 +253,7 @@ def _parse_hierarchy(tok: _Tokens) -> BvhSkeleton:
 
 
 def _header_value(line: str, key: str, where: str, lineno: int) -> str:
-    if not line.strip().lower().startswith(key.lower()):
+    if not " ".join(line.split()).lower().startswith(key.lower()):
         raise BvhError(f"{where}: line {lineno}: expected '{key}' after MOTION, found {line.strip()[:40]!r}")
     return line.split(":", 1)[1].strip()
 

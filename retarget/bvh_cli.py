@@ -150,7 +150,9 @@ def _retarget(a, prog: str, files, loader) -> int:
     for i in infos:
         i["robot_keypoint_height_m"] = robot_height
         i["human_to_robot_scale"] = robot_height / i["height_m"]
-    report = write_report(a.report or a.out / "report.json", result, {"sources": list(a.sources), "inputs": infos})
+    report = write_report(
+        a.report or a.out / "report.json", result, {"sources": list(a.sources), "inputs": infos}
+    )
     if not a.quiet:
         print(format_table(result))
     s = summary(result)
