@@ -330,7 +330,7 @@ def read_bvh(path: str | os.PathLike, max_frames: int | None = None) -> BvhMotio
             raise BvhError(f"{where}: line {header[1][1]}: Frame Time must be > 0, found {time_text!r}")
         ncol = skeleton.num_channels
         want = n_frames if max_frames is None else min(n_frames, max_frames)
-        out = np.empty((want, ncol), dtype=np.float64)
+        blocks: list[np.ndarray] = []  # grown as rows arrive: a bogus Frames count allocates nothing
         row, first_line = 0, lineno + 1
         while row < want:
             lines = list(itertools.islice(f, min(_CHUNK_ROWS, want - row)))
@@ -343,7 +343,7 @@ def read_bvh(path: str | os.PathLike, max_frames: int | None = None) -> BvhMotio
             if block.size and block.shape[1] != ncol:
                 raise _bad_row(lines, row, first_line, ncol, where)
             k = block.shape[0]
-            out[row : row + k] = block
+            blocks.append(block.reshape(k, ncol))
             row += k
             first_line += len(lines)
         if row < want:
@@ -352,6 +352,7 @@ def read_bvh(path: str | os.PathLike, max_frames: int | None = None) -> BvhMotio
             extra = next((ln for ln in f if ln.strip()), None)
             if extra is not None:
                 raise BvhError(f"{where}: MOTION has more rows than Frames: {n_frames}")
+    out = np.concatenate(blocks) if blocks else np.empty((0, ncol))
     bad = ~np.isfinite(out)
     if bad.any():
         r, c = (int(v) for v in np.argwhere(bad)[0])
