@@ -14,6 +14,12 @@ Pipeline (``hover retarget``):
 5. output (:mod:`.pipeline`, :mod:`.quality`): robot motion ``.npz`` files and a per-clip quality report
    (keypoint errors, joint-limit hits, lowest point, foot penetration, foot sliding, self-penetration).
 
+BVH and joint-position input (``hover retarget bvh`` / ``positions``): :mod:`.bvh` (strict numpy
+reader), :mod:`.human_skeletons` (conventions by joint names, JSON maps), :mod:`.bvh_input` /
+:mod:`.positions` (units, up axis, orientations -> :mod:`.keypoints` clips), :mod:`.keypoint_fit`
+(robot-sized targets from the skeleton's own dimensions, then the same solver as step 4);
+:mod:`.bvh_writer` / :mod:`.bvh_export` write BVH files (the synthetic set in every convention).
+
 Also: :mod:`.preview` (human and robot side by side), :mod:`.filter` (feasibility filter with a
 teacher). Frames: world z up, quaternions (w, x, y, z), metres, radians.
 """

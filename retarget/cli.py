@@ -4,6 +4,9 @@ Forms::
 
     hover retarget --builtin --out DIR            synthetic human clips -> DIR/*.npz (+ report)
     hover retarget motions SRC... --out DIR       AMASS .npz files/folders -> DIR (mirrors names)
+    hover retarget bvh FILE|DIR... --out DIR      BVH motion capture (CMU, LAFAN1, Mixamo, ...) -> DIR
+    hover retarget bvh --inspect FILE             hierarchy, frames, fps, units, up axis, convention
+    hover retarget positions FILE.npz --out DIR   (T, J, 3) joint positions + joint names + fps -> DIR
     hover retarget fit-shape --out shape.npz      fit SMPL betas + scales to the robot
     hover retarget preview CLIP --out x.mp4       human skeleton and robot side by side
     hover retarget convert-smpl SMPL_X.pkl --out SMPL_X.npz   one-time conversion of a trusted file
@@ -19,7 +22,7 @@ from typing import Annotated, Literal
 
 import tyro
 
-SUBCOMMANDS = ("fit-shape", "motions", "preview", "convert-smpl", "filter")
+SUBCOMMANDS = ("fit-shape", "motions", "bvh", "positions", "preview", "convert-smpl", "filter")
 
 
 @dataclass
@@ -200,6 +203,10 @@ def main(argv: list[str], prog: str = "hover retarget") -> int:
             return _fit_shape(rest, sub_prog)
         if sub == "motions":
             return _motions(rest, sub_prog)
+        if sub in ("bvh", "positions"):
+            from hover.retarget.bvh_cli import bvh_main, positions_main
+
+            return (bvh_main if sub == "bvh" else positions_main)(rest, sub_prog)
         if sub == "preview":
             from hover.retarget.preview import main as preview_main
 

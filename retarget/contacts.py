@@ -19,17 +19,28 @@ FOOT_JOINTS = (("L_Ankle", "L_Foot"), ("R_Ankle", "R_Foot"))
 
 
 def foot_contacts(joints: Tensor, fps: float, height: float = 0.05, speed: float = 0.3) -> Tensor:
-    """Contact flags [T, 2] (left, right) of source joints [T, 24, 3] (world, z up).
+    """Contact flags [T, 2] (left, right) of source SMPL joints [T, 24, 3] (world, z up); see
+    :func:`foot_contacts_from_points`."""
+    ankles = joints[:, [joint_index(a) for a, _ in FOOT_JOINTS]]
+    toes = joints[:, [joint_index(t) for _, t in FOOT_JOINTS]]
+    return foot_contacts_from_points(ankles, toes, fps, height, speed)
 
-    A foot is in contact when its ankle or toe joint is within ``height`` (m) of the clip's lowest ankle /
-    toe level and the ankle's horizontal speed is below ``speed`` (m/s)."""
+
+def foot_contacts_from_points(ankles: Tensor, toes: Tensor | None, fps: float, height: float = 0.05,
+                              speed: float = 0.3) -> Tensor:  # fmt: skip
+    """Contact flags [T, 2] (left, right) from ankle and toe positions [T, 2, 3] (world, z up, m).
+
+    A foot is in contact when its ankle or toe point is within ``height`` (m) of the clip's lowest ankle /
+    toe level and the ankle's horizontal speed is below ``speed`` (m/s). Without toes the ankles alone
+    decide."""
     out = []
-    for ankle, toe in FOOT_JOINTS:
-        a = joints[:, joint_index(ankle)]
-        t = joints[:, joint_index(toe)]
-        floor_a = joints[:, [joint_index(f[0]) for f in FOOT_JOINTS], 2].min()
-        floor_t = joints[:, [joint_index(f[1]) for f in FOOT_JOINTS], 2].min()
-        low = ((a[:, 2] - floor_a) < height) | ((t[:, 2] - floor_t) < height)
+    floor_a = ankles[..., 2].min()
+    floor_t = toes[..., 2].min() if toes is not None else None
+    for side in range(2):
+        a = ankles[:, side]
+        low = (a[:, 2] - floor_a) < height
+        if toes is not None:
+            low = low | ((toes[:, side, 2] - floor_t) < height)
         v = torch.zeros(len(a), dtype=a.dtype)
         if len(a) > 1:
             step = (a[1:, :2] - a[:-1, :2]).norm(dim=-1) * fps
@@ -39,16 +50,27 @@ def foot_contacts(joints: Tensor, fps: float, height: float = 0.05, speed: float
     return torch.stack(out, -1)
 
 
-def contact_preserving_trans(rel_joints: Tensor, trans: Tensor, contacts: Tensor, src_joints: Tensor) -> Tensor:
+def contact_preserving_trans(
+    rel_joints: Tensor, trans: Tensor, contacts: Tensor, src_joints: Tensor
+) -> Tensor:
     """Root translation [T, 3] for a body whose joints with zero translation are ``rel_joints`` [T, 24, 3].
 
     ``trans`` [T, 3]: the (scaled) source translation used while no foot is in contact; ``contacts``
     [T, 2] from :func:`foot_contacts`; ``src_joints`` [T, 24, 3] picks the stiller foot when both touch.
     """
-    n = rel_joints.shape[0]
     ankles = [joint_index(a) for a, _ in FOOT_JOINTS]
-    rel = rel_joints[:, ankles].numpy()  # [T, 2, 3]
-    src = src_joints[:, ankles].numpy()
+    return contact_preserving_root(rel_joints[:, ankles], trans, contacts, src_joints[:, ankles])
+
+
+def contact_preserving_root(
+    rel_ankles: Tensor, trans: Tensor, contacts: Tensor, src_ankles: Tensor
+) -> Tensor:
+    """Root translation [T, 3] keeping planted feet in place, for a body whose ankles with zero root
+    translation are ``rel_ankles`` [T, 2, 3]; ``trans`` [T, 3] the (scaled) source translation used
+    while no foot is in contact; ``src_ankles`` [T, 2, 3] (source) pick the stiller foot when both touch."""
+    n = rel_ankles.shape[0]
+    rel = rel_ankles.numpy()  # [T, 2, 3]
+    src = src_ankles.numpy()
     c = contacts.numpy()
     d = np.zeros((n, 3))
     if n > 1:

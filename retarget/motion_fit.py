@@ -320,10 +320,26 @@ def retarget_clips(
         return RetargetResult([], [], skipped, 0.0, 0)
     t0 = time.perf_counter()
     targets = _human_targets(ready, shape, model, robot, cfg, device, dtype)
+    return solve_targets(targets, [c.name for c in ready], robot, cfg, t0, skipped, progress)
+
+
+def orientation_bodies(robot: RobotSpec, cfg: RetargetConfig) -> tuple[list[tuple[str, str]], list[int]]:
+    """The (robot body, human joint) orientation pairs of ``cfg`` and the robot body indices."""
     pairs = list(cfg.orientation_pairs) + (list(cfg._hand_pairs) if cfg.extra_hand_orientation else [])
-    orient_bodies = [robot.body_index(b) for b, _ in pairs]
+    return pairs, [robot.body_index(b) for b, _ in pairs]
+
+
+def solve_targets(targets: FitTargets, names: Sequence[str], robot: RobotSpec, cfg: RetargetConfig, t0: float,
+                  skipped: list[tuple[str, str]] | None = None,
+                  progress: Callable[[str], None] | None = None) -> RetargetResult:  # fmt: skip
+    """Fit, ground and report clips given their targets (shared by the SMPL and the keypoint inputs).
+
+    ``t0``: ``time.perf_counter()`` when the caller started (the result's ``seconds`` run from there to
+    the end of grounding; quality figures and the self-collision check are not timed)."""
+    device, dtype = targets.keypoints.device, targets.keypoints.dtype
+    _, orient_bodies = orientation_bodies(robot, cfg)
     if progress:
-        progress(f"optimising {targets.keypoints.shape[0]} frames of {len(ready)} clips on {device}")
+        progress(f"optimising {targets.keypoints.shape[0]} frames of {len(names)} clips on {device}")
     rp, rq, q, err = fit_frames(targets, robot, cfg, orient_bodies)
     fk = ForwardKinematics(robot, device, dtype)
     geoms = GeomPoints(robot, device, dtype)
@@ -333,21 +349,22 @@ def retarget_clips(
     seconds = time.perf_counter() - t0
     out, quality = [], []
     checker = SelfCollisionChecker(robot) if cfg.check_self_collisions else None
-    for i, c in enumerate(ready):
+    for i, name in enumerate(names):
         s, n = targets.starts[i], targets.lengths[i]
         sl = slice(s, s + n)
         out.append(MotionClip(
-            name=c.name, fps=float(cfg.fps), root_pos=rp[sl].double().cpu().numpy(),
+            name=name, fps=float(cfg.fps), root_pos=rp[sl].double().cpu().numpy(),
             root_quat=(rq[sl] / rq[sl].norm(dim=-1, keepdim=True)).double().cpu().numpy(),
             joint_pos=q[sl].double().cpu().numpy(),
         ))  # fmt: skip
-        quality.append(clip_quality(c.name, robot, cfg.fps, q[sl], err[sl], poses.pos[sl], poses.quat[sl], geoms,
+        quality.append(clip_quality(name, robot, cfg.fps, q[sl], err[sl], poses.pos[sl], poses.quat[sl], geoms,
                                     heights[sl]))  # fmt: skip
         if checker is not None:
             m = out[-1]
             quality[-1].self_penetration_frames, quality[-1].self_penetration_max_m = checker.check(
-                m.root_pos, m.root_quat, m.joint_pos)
-    return RetargetResult(out, quality, skipped, seconds, int(targets.keypoints.shape[0]))
+                m.root_pos, m.root_quat, m.joint_pos
+            )
+    return RetargetResult(out, quality, list(skipped or []), seconds, int(targets.keypoints.shape[0]))
 
 
 def keypoints_from_robot(clip: MotionClip, robot: RobotSpec | None = None) -> Tensor:

@@ -47,9 +47,11 @@ def builtin_human_clips(seed: int | None = None, kinds: Sequence[str] = ()) -> l
     return synthetic_clips(seed=DEFAULT_SEED if seed is None else seed, kinds=chosen)
 
 
-def _batches(clips: Sequence[HumanClip], fps: float, batch_frames: int) -> list[list[HumanClip]]:
-    out: list[list[HumanClip]] = []
-    cur: list[HumanClip] = []
+def clip_batches(clips: Sequence, fps: float, batch_frames: int) -> list[list]:
+    """Consecutive groups of clips (anything with ``duration`` in s) of at most ``batch_frames`` frames at
+    ``fps`` (a longer clip is a batch of its own)."""
+    out: list[list] = []
+    cur: list = []
     size = 0
     for c in clips:
         n = int(c.duration * fps) + 1
@@ -69,7 +71,7 @@ def run_retarget(clips: Sequence[HumanClip], model: BodyModel, shape: BodyShape,
     """Retarget ``clips`` in batches; ``progress(n_clips_done)`` after each batch."""
     robot = robot or get_robot()
     merged = RetargetResult([], [], [], 0.0, 0)
-    for batch in _batches(clips, config.fps, batch_frames):
+    for batch in clip_batches(clips, config.fps, batch_frames):
         r = retarget_clips(batch, shape, model, robot, config)
         merged.clips += r.clips
         merged.quality += r.quality
@@ -114,6 +116,8 @@ def summary(result: RetargetResult) -> dict:
         "foot_penetration_max_m": max(x.foot_penetration_max_m for x in q),
         "foot_sliding_mean_m_s": wmean("foot_sliding_mean_m_s"),
         "self_penetration_frames": sum(max(x.self_penetration_frames, 0) for x in q),
+        "joint_velocity_max_ratio": max(x.joint_velocity_max_ratio for x in q),
+        "joint_velocity_over_limit_frames": sum(x.joint_velocity_over_limit_frames for x in q),
     }  # fmt: skip
 
 

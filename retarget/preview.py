@@ -1,7 +1,8 @@
 """``hover retarget preview``: the human skeleton and the retargeted robot side by side (offscreen MuJoCo).
 
-The human (the scaled, shaped SMPL skeleton the robot was fitted to, drawn as orange capsules) is placed
-``gap`` metres to the robot's left, in the robot's heading at the clip start. Output: an MP4 (GIF when
+The human (the scaled, shaped SMPL skeleton the robot was fitted to; for a BVH file its own skeleton,
+every joint and End Site, scaled by the human-to-robot scale; for joint positions the keypoints; drawn
+as orange capsules) is placed ``gap`` metres to the robot's left, in the robot's heading at the clip start. Output: an MP4 (GIF when
 ffmpeg is missing) or, for a ``.png`` path, a strip of ``strip_frames`` evenly spaced frames.
 Rendering needs EGL or OSMesa (see :mod:`hover.evaluation.video`).
 """
@@ -28,7 +29,7 @@ class PreviewArgs:
     """Render a clip's human skeleton and retargeted robot side by side (MP4, GIF or a PNG strip)."""
 
     clip: Annotated[str, tyro.conf.Positional, tyro.conf.arg(metavar="CLIP")]
-    """a built-in synthetic clip name (e.g. walk_forward) or an AMASS .npz file"""
+    """a built-in synthetic clip name (e.g. walk_forward), an AMASS .npz file, a .bvh file or a joint-position .npz"""
     out: Path = Path("preview.mp4")
     """.mp4 (or .gif) video, or .png for a strip of frames"""
     body: Literal["smpl", "synthetic"] = "synthetic"
@@ -44,6 +45,12 @@ class PreviewArgs:
     strip_frames: int = 6
     gap: float = 1.2
     """m between the robot and the human, to the robot's left"""
+    skeleton: str = "auto"
+    """BVH / joint-position input: auto, a convention name or a JSON map file (see hover retarget bvh --help)"""
+    units: str = "auto"
+    """BVH / joint-position input: length unit (auto, m, cm, mm, inch, cmu)"""
+    up: str = "auto"
+    """BVH / joint-position input: up axis (auto, z, y, x, -z, -y, -x)"""
 
 
 def _gl_context(width: int, height: int):
@@ -62,9 +69,10 @@ def _gl_context(width: int, height: int):
 
 
 def render_side_by_side(robot, qpos: np.ndarray, human: np.ndarray, frames: list[int], width: int, height: int,
-                        title: str = "") -> list[np.ndarray]:  # fmt: skip
+                        title: str = "", parents: list[int] | tuple[int, ...] = SMPL_PARENTS) -> list[np.ndarray]:  # fmt: skip
     """RGB frames [H, W, 3] for ``frames``: robot at ``qpos[i]`` (MuJoCo qpos rows), human joints ``human[i]``
-    [24, 3] (world, already offset), camera following the midpoint."""
+    [J, 3] (world, already offset; joint 0 the root, non-finite joints not drawn) with ``parents``, camera
+    following the midpoint."""
     from hover.evaluation.video import render_model
 
     model = render_model(robot)
@@ -74,7 +82,7 @@ def render_side_by_side(robot, qpos: np.ndarray, human: np.ndarray, frames: list
     ctx = _gl_context(width, height)
     con = mujoco.MjrContext(model, mujoco.mjtFontScale.mjFONTSCALE_150)
     mujoco.mjr_setBuffer(mujoco.mjtFramebuffer.mjFB_OFFSCREEN, con)
-    scene = mujoco.MjvScene(model, maxgeom=model.ngeom + 200)
+    scene = mujoco.MjvScene(model, maxgeom=model.ngeom + 2 * len(parents) + 10)
     data = mujoco.MjData(model)
     cam = mujoco.MjvCamera()
     cam.type = mujoco.mjtCamera.mjCAMERA_FREE
@@ -90,7 +98,9 @@ def render_side_by_side(robot, qpos: np.ndarray, human: np.ndarray, frames: list
             cam.azimuth = float(np.degrees(np.arctan2(human[i, 0, 1] - qpos[i, 1], human[i, 0, 0] - qpos[i, 0]))) - 90
             mujoco.mjv_updateScene(model, data, mujoco.MjvOption(), mujoco.MjvPerturb(), cam,
                                    mujoco.mjtCatBit.mjCAT_ALL, scene)  # fmt: skip
-            for j, p in enumerate(SMPL_PARENTS):
+            for j, p in enumerate(parents):
+                if not np.isfinite(human[i, j]).all() or (p >= 0 and not np.isfinite(human[i, p]).all()):
+                    continue
                 for kind, a, b, size in ((mujoco.mjtGeom.mjGEOM_SPHERE, human[i, j], None, 0.035),
                                          (mujoco.mjtGeom.mjGEOM_CAPSULE, human[i, p], human[i, j], 0.022)):  # fmt: skip
                     if (b is not None and p < 0) or scene.ngeom >= scene.maxgeom:
@@ -115,6 +125,17 @@ def render_side_by_side(robot, qpos: np.ndarray, human: np.ndarray, frames: list
     return out
 
 
+def _is_positions_file(path: Path) -> bool:
+    """A joint-position .npz (has ``positions`` and ``joint_names``), as opposed to an AMASS one."""
+    if path.suffix.lower() != ".npz" or not path.is_file():
+        return False
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return "positions" in data.files and "joint_names" in data.files
+    except (ValueError, OSError):
+        return False
+
+
 def _load(a: PreviewArgs):
     from hover.retarget.amass import read_amass_file
     from hover.retarget.body_model import load_body_model, load_synthetic_body_model
@@ -136,33 +157,78 @@ def _load(a: PreviewArgs):
     return synthetic_clips(kinds=(entry,))[0], model, shape
 
 
-def main(argv: list[str], prog: str = "hover retarget preview") -> int:
-    a = tyro.cli(PreviewArgs, args=argv, prog=prog, description=__doc__)
-    import torch
-
+def _smpl_human(a: PreviewArgs, robot):
+    """(retarget result, human joints [T, 24, 3] on the floor, parents, name) of an SMPL / built-in clip."""
     from hover.retarget.amass import resample
     from hover.retarget.motion_fit import RetargetConfig, human_joints, retarget_clips
-    from hover.robots import get_robot
-    from hover.rotations import yaw_from_quat
 
-    try:
-        clip, model, shape = _load(a)
-    except (ValueError, OSError) as e:
-        print(f"{prog}: {e}", file=sys.stderr)
-        return 2
-    robot = get_robot()
+    clip, model, shape = _load(a)
     clip = resample(clip, a.fps)
     if a.seconds is not None:
         n = min(clip.num_frames, int(a.seconds * a.fps) + 1)
         clip.pose_aa, clip.trans = clip.pose_aa[:n], clip.trans[:n]
     res = retarget_clips([clip], shape, model, robot, RetargetConfig(fps=a.fps))
+    joints = human_joints([clip], shape, model)[0].numpy()
+    # put the human on the floor (ankles ~ 8 cm up)
+    joints[..., 2] -= joints[:, [7, 8], 2].min() - 0.08 * shape.scale
+    return res, joints, SMPL_PARENTS, clip.name
+
+
+def _keypoint_human(a: PreviewArgs, robot):
+    """The same for a BVH file (its whole skeleton) or a joint-position .npz (the keypoints): drawn at the
+    human-to-robot scale, lowest point 2 cm above the floor."""
+    from dataclasses import replace
+
+    from hover.retarget.bvh_input import BvhOptions, load_bvh_clip
+    from hover.retarget.keypoint_fit import RobotKeypoints, retarget_keypoint_clips
+    from hover.retarget.keypoints import (
+        KEYPOINT_PARENTS,
+        keypoint_height,
+        resample_keypoints,
+        segment_lengths,
+    )
+    from hover.retarget.motion_fit import RetargetConfig
+    from hover.retarget.positions import load_positions_clip
+
+    path = Path(a.clip)
+    options = BvhOptions(skeleton=a.skeleton, units=a.units, up=a.up)
+    loader = load_bvh_clip if path.suffix.lower() == ".bvh" else load_positions_clip
+    clip, _ = loader(path, options, path.stem, keep_skeleton=True)
+    cfg = RetargetConfig(fps=a.fps)
+    clip = resample_keypoints(clip, a.fps)
+    if a.seconds is not None:
+        n = min(clip.num_frames, int(a.seconds * a.fps) + 1)
+        clip = replace(clip, points=clip.points[:n], frames=clip.frames[:n], skeleton=clip.skeleton[:n])
+    res = retarget_keypoint_clips([clip], robot, cfg)
+    if clip.parents is not None:
+        joints, parents = clip.skeleton.copy(), clip.parents
+    else:
+        joints, parents = clip.points.copy(), KEYPOINT_PARENTS
+    scale = RobotKeypoints(robot, cfg).height / keypoint_height(segment_lengths(clip.points))
+    joints = joints * scale
+    joints[..., 2] -= np.nanmin(joints[..., 2]) - 0.02
+    return res, joints, parents, clip.name
+
+
+def main(argv: list[str], prog: str = "hover retarget preview") -> int:
+    a = tyro.cli(PreviewArgs, args=argv, prog=prog, description=__doc__)
+    import torch
+
+    from hover.robots import get_robot
+    from hover.rotations import yaw_from_quat
+
+    robot = get_robot()
+    keypoint_input = Path(a.clip).suffix.lower() == ".bvh" or _is_positions_file(Path(a.clip))
+    try:
+        res, joints, parents, name = (_keypoint_human if keypoint_input else _smpl_human)(a, robot)
+    except (ValueError, OSError) as e:
+        print(f"{prog}: {e}", file=sys.stderr)
+        return 2
     if not res.clips:
         print(f"{prog}: clip skipped: {res.skipped}", file=sys.stderr)
         return 1
     rc = res.clips[0]
-    joints = human_joints([clip], shape, model)[0].numpy()
-    # put the human on the floor (ankles ~ 8 cm up) and `gap` m to the robot's left at the start
-    joints[..., 2] -= joints[:, [7, 8], 2].min() - 0.08 * shape.scale
+    # `gap` m to the robot's left at the start
     yaw = float(yaw_from_quat(torch.from_numpy(rc.root_quat[0])))
     left = np.array([-np.sin(yaw), np.cos(yaw), 0.0])
     joints[..., :2] += (rc.root_pos[:1, None, :2] - joints[:1, :1, :2]) + a.gap * left[:2]
@@ -172,7 +238,8 @@ def main(argv: list[str], prog: str = "hover retarget preview") -> int:
     else:
         idx = list(range(rc.num_frames))
     try:
-        frames = render_side_by_side(robot, qpos, joints, idx, a.width, a.height, title=f"{clip.name}: human (orange), robot")
+        frames = render_side_by_side(robot, qpos, joints, idx, a.width, a.height, title=f"{name}: human (orange), robot",
+                                     parents=parents)  # fmt: skip
     except RuntimeError as e:
         print(f"{prog}: {e}", file=sys.stderr)
         return 1

@@ -112,6 +112,8 @@ class ClipQuality:
     foot_sliding_max_m_s: float
     self_penetration_frames: int = -1  # frames where two robot bodies interpenetrate > 2 mm (-1: not checked)
     self_penetration_max_m: float = 0.0
+    joint_velocity_max_ratio: float = 0.0  # fastest joint speed (finite differences) / its velocity limit
+    joint_velocity_over_limit_frames: int = 0  # frames where some joint is faster than its velocity limit
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -135,6 +137,16 @@ def foot_sliding(foot_pos: Tensor, foot_low: Tensor, fps: float, contact_height:
     return float(speed[valid].mean()), float(speed[valid].max())
 
 
+def joint_velocity_check(robot: RobotSpec, joint_pos: Tensor, fps: float) -> tuple[float, int]:
+    """(fastest joint speed / its velocity limit over the clip, frames where some joint exceeds its limit);
+    speeds by finite differences of ``joint_pos`` [T, J] (rad) at ``fps``."""
+    if joint_pos.shape[0] < 2:
+        return 0.0, 0
+    limit = torch.tensor([j.velocity_limit for j in robot.joints], dtype=joint_pos.dtype, device=joint_pos.device)
+    ratio = (joint_pos[1:] - joint_pos[:-1]).abs() * fps / limit
+    return float(ratio.max()), int((ratio > 1.0).any(-1).sum())
+
+
 def clip_quality(name: str, robot: RobotSpec, fps: float, joint_pos: Tensor, keypoint_err: Tensor,
                  body_pos: Tensor, body_quat: Tensor, geoms: GeomPoints,
                  heights: Tensor | None = None) -> ClipQuality:  # fmt: skip
@@ -148,6 +160,7 @@ def clip_quality(name: str, robot: RobotSpec, fps: float, joint_pos: Tensor, key
     foot_low = torch.stack([h[..., m].min(-1).values for m in geoms.foot_masks], -1)
     feet = [robot.body_names.index(f) for f in robot.feet]
     slide_mean, slide_max = foot_sliding(body_pos[:, feet], foot_low, fps)
+    vel_ratio, vel_over = joint_velocity_check(robot, joint_pos, fps)
     return ClipQuality(
         name=name, frames=int(joint_pos.shape[0]),
         mean_keypoint_error_m=float(keypoint_err.mean()), max_keypoint_error_m=float(keypoint_err.max()),
@@ -155,6 +168,7 @@ def clip_quality(name: str, robot: RobotSpec, fps: float, joint_pos: Tensor, key
         lowest_point_min_m=float(lowest.min()), lowest_point_max_m=float(lowest.max()),
         foot_penetration_max_m=float(torch.clamp(-foot_low.min(), min=0.0)),
         foot_sliding_mean_m_s=slide_mean, foot_sliding_max_m_s=slide_max,
+        joint_velocity_max_ratio=vel_ratio, joint_velocity_over_limit_frames=vel_over,
     )  # fmt: skip
 
 

@@ -1,0 +1,424 @@
+"""SMPL-skeleton human clips (the synthetic set, AMASS) written as BVH files in the supported conventions.
+
+Each :class:`BvhStyle` reproduces what files of one convention look like: joint names and hierarchy
+(extra joints such as CMU's ``LHipJoint``, HumanIK's roll joints, Mixamo's fingers, Bandai-Namco's
+floor-level ``joint_Root``), length unit, up axis, channel orders (every Euler order occurs across the
+styles, position channels before or after rotations), 3 or 6 channels per joint, frame rate, line
+endings and indentation, and the rest pose (a T-pose, or LAFAN1-like bones along their local x axis).
+
+The written motion equals the SMPL clip joint for joint: a BVH joint placed at an SMPL joint moves
+with that joint's frame, extra joints lie on SMPL bones or hang rigidly off SMPL joints, and where a
+convention has fewer spine joints than SMPL, an SMPL joint's rotation is folded into its single-child
+parent (the returned clip is the SMPL clip that the file encodes exactly).
+Frames: SMPL body frame y up / facing +z; AMASS world z up; file coordinates per style.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from hover.retarget.amass import HumanClip, resample
+from hover.retarget.bvh import BvhJoint, BvhSkeleton
+from hover.retarget.bvh_writer import euler_degrees, rotation_order, write_bvh
+from hover.retarget.keypoints import UNITS, up_rotation
+from hover.retarget.skeleton import SMPL_JOINT_NAMES, SMPL_PARENTS, joint_index, smpl_forward_kinematics
+from hover.rotations import quat_from_rotvec, quat_mul, quat_to_rotvec
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One BVH joint: placed at an SMPL joint (``at``), between two (``between=(a, b, f)``), or rigidly
+    ``leaf`` metres (SMPL body frame) off one; ``floor``: under the pelvis on the floor, world-aligned."""
+
+    name: str
+    parent: str | None
+    at: str = ""
+    between: tuple[str, str, float] | None = None
+    leaf: tuple[str, tuple[float, float, float]] | None = None
+    floor: bool = False
+    fold: tuple[str, ...] = ()  # SMPL joints (a single-child chain below ``at``) folded into this joint
+    end: tuple[float, float, float] | None = None  # End Site offset (m, SMPL body frame)
+    channels: tuple[str, ...] | None = None  # default: the style's root / joint channels
+
+
+@dataclass(frozen=True)
+class BvhStyle:
+    name: str
+    joints: tuple[Spec, ...]
+    unit: str = "cm"
+    up: str = "y"
+    fps: float = 30.0
+    root_channels: tuple[str, ...] = (
+        "Xposition",
+        "Yposition",
+        "Zposition",
+        "Zrotation",
+        "Yrotation",
+        "Xrotation",
+    )
+    joint_channels: tuple[str, ...] = ("Zrotation", "Yrotation", "Xrotation")
+    rest: str = "tpose"  # or "bone_x": every joint frame turned so its first child lies along local +x
+    newline: str = "\n"
+    indent: str = "\t"
+    prefix: str = ""  # prepended to every joint name
+    notes: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+def _pos(order: str) -> tuple[str, ...]:
+    return tuple(f"{a}position" for a in order)
+
+
+def _rot(order: str) -> tuple[str, ...]:
+    return tuple(f"{a}rotation" for a in order)
+
+
+_TOE_END = (0.0, 0.0, 0.05)
+_HEAD_END = (0.0, 0.15, 0.0)
+
+
+def _hand_end(side: str) -> tuple[float, float, float]:
+    return (0.06 if side == "L" else -0.06, 0.0, 0.0)
+
+
+def _cmu() -> tuple[Spec, ...]:
+    j = [Spec("Hips", None, "Pelvis")]
+    for s, n in (("L", "Left"), ("R", "Right")):
+        j += [Spec(f"{s}HipJoint", "Hips", between=("Pelvis", f"{s}_Hip", 0.5)),
+              Spec(f"{n}UpLeg", f"{s}HipJoint", f"{s}_Hip"), Spec(f"{n}Leg", f"{n}UpLeg", f"{s}_Knee"),
+              Spec(f"{n}Foot", f"{n}Leg", f"{s}_Ankle"), Spec(f"{n}ToeBase", f"{n}Foot", f"{s}_Foot", end=_TOE_END)]  # fmt: skip
+    j += [Spec("LowerBack", "Hips", "Spine1"), Spec("Spine", "LowerBack", "Spine2"), Spec("Spine1", "Spine", "Spine3"),
+          Spec("Neck", "Spine1", "Neck"), Spec("Neck1", "Neck", between=("Neck", "Head", 0.5)),
+          Spec("Head", "Neck1", "Head", end=_HEAD_END)]  # fmt: skip
+    for s, n in (("L", "Left"), ("R", "Right")):
+        x = 1.0 if s == "L" else -1.0
+        j += [Spec(f"{n}Shoulder", "Spine1", f"{s}_Collar"), Spec(f"{n}Arm", f"{n}Shoulder", f"{s}_Shoulder"),
+              Spec(f"{n}ForeArm", f"{n}Arm", f"{s}_Elbow"), Spec(f"{n}Hand", f"{n}ForeArm", f"{s}_Wrist"),
+              Spec(f"{n}FingerBase", f"{n}Hand", f"{s}_Hand"),
+              Spec(f"{n}HandIndex1", f"{n}FingerBase", leaf=(f"{s}_Hand", (0.03 * x, 0.0, 0.0)), end=(0.02 * x, 0, 0)),
+              Spec(f"{s}Thumb", f"{n}Hand", leaf=(f"{s}_Wrist", (0.02 * x, -0.01, 0.03)), end=(0.0, 0.0, 0.03))]  # fmt: skip
+    return tuple(j)
+
+
+def _humanik_like(spine: tuple[str, ...], toe: str, hand_children: bool, rolls: bool) -> list[Spec]:
+    """Hips, legs, spine joints named ``spine`` (for SMPL Spine1-3), Neck, Head, arms (HumanIK names)."""
+    j = [Spec("Hips", None, "Pelvis")]
+    for s, n in (("L", "Left"), ("R", "Right")):
+        if rolls:
+            j += [Spec(f"{n}UpLeg", "Hips", f"{s}_Hip"), Spec(f"{n}UpLegRoll", f"{n}UpLeg", between=(f"{s}_Hip", f"{s}_Knee", 0.5)),
+                  Spec(f"{n}Leg", f"{n}UpLegRoll", f"{s}_Knee"),
+                  Spec(f"{n}LegRoll", f"{n}Leg", between=(f"{s}_Knee", f"{s}_Ankle", 0.5)),
+                  Spec(f"{n}Foot", f"{n}LegRoll", f"{s}_Ankle")]  # fmt: skip
+        else:
+            j += [Spec(f"{n}UpLeg", "Hips", f"{s}_Hip"), Spec(f"{n}Leg", f"{n}UpLeg", f"{s}_Knee"),
+                  Spec(f"{n}Foot", f"{n}Leg", f"{s}_Ankle")]  # fmt: skip
+        j.append(Spec(f"{n}{toe}", f"{n}Foot", f"{s}_Foot", end=_TOE_END))
+    parent = "Hips"
+    for name, smpl in zip(spine, ("Spine1", "Spine2", "Spine3"), strict=True):
+        j.append(Spec(name, parent, smpl))
+        parent = name
+    j += [
+        Spec("Neck", parent, "Neck"),
+        Spec("Head", "Neck", "Head", end=None if hand_children else _HEAD_END),
+    ]
+    for s, n in (("L", "Left"), ("R", "Right")):
+        x = 1.0 if s == "L" else -1.0
+        j.append(Spec(f"{n}Shoulder", parent, f"{s}_Collar"))
+        if rolls:
+            j += [Spec(f"{n}Arm", f"{n}Shoulder", f"{s}_Shoulder"),
+                  Spec(f"{n}ArmRoll", f"{n}Arm", between=(f"{s}_Shoulder", f"{s}_Elbow", 0.5)),
+                  Spec(f"{n}ForeArm", f"{n}ArmRoll", f"{s}_Elbow"),
+                  Spec(f"{n}ForeArmRoll", f"{n}ForeArm", between=(f"{s}_Elbow", f"{s}_Wrist", 0.5)),
+                  Spec(f"{n}Hand", f"{n}ForeArmRoll", f"{s}_Wrist")]  # fmt: skip
+        else:
+            j += [Spec(f"{n}Arm", f"{n}Shoulder", f"{s}_Shoulder"), Spec(f"{n}ForeArm", f"{n}Arm", f"{s}_Elbow"),
+                  Spec(f"{n}Hand", f"{n}ForeArm", f"{s}_Wrist", end=None if hand_children else _hand_end(s))]  # fmt: skip
+        if hand_children:
+            for k, finger in enumerate(("Thumb", "Index", "Middle", "Ring", "Pinky")):
+                base = f"{n}Hand{finger}"
+                lateral = (0.02 - 0.01 * k) if finger != "Thumb" else 0.03
+                if finger == "Middle":
+                    j.append(Spec(f"{base}1", f"{n}Hand", f"{s}_Hand"))
+                else:
+                    j.append(Spec(f"{base}1", f"{n}Hand", leaf=(f"{s}_Wrist", (0.07 * x, -0.01, lateral))))
+                for d in (2, 3, 4):
+                    anchor = f"{s}_Hand" if finger == "Middle" else f"{s}_Wrist"
+                    off = (
+                        0.025 * (d - 1) * x + (0.0 if finger == "Middle" else 0.07 * x),
+                        -0.01,
+                        0.0 if finger == "Middle" else lateral,
+                    )
+                    j.append(Spec(f"{base}{d}", f"{base}{d - 1}", leaf=(anchor, off), end=(0.02 * x, 0, 0) if d == 4 else None))  # fmt: skip
+    return j
+
+
+def _mixamo() -> tuple[Spec, ...]:
+    j = _humanik_like(("Spine", "Spine1", "Spine2"), "ToeBase", hand_children=True, rolls=False)
+    j.append(Spec("HeadTop_End", "Head", leaf=("Head", (0.0, 0.18, 0.0)), end=(0.0, 0.02, 0.0)))
+    # Mixamo's toe chain ends in a joint too
+    for s, n in (("L", "Left"), ("R", "Right")):
+        j.append(
+            Spec(f"{n}Toe_End", f"{n}ToeBase", leaf=(f"{s}_Foot", (0.0, 0.0, 0.05)), end=(0.0, 0.0, 0.01))
+        )
+    return tuple(replace_end(x) for x in j)
+
+
+def replace_end(s: Spec) -> Spec:
+    """Mixamo's toe bases end in Toe_End joints, not End Sites."""
+    if s.name.endswith("ToeBase"):
+        return Spec(s.name, s.parent, s.at, s.between, s.leaf, s.floor, s.fold, None, s.channels)
+    return s
+
+
+def _lafan1() -> tuple[Spec, ...]:
+    j = [Spec("Hips", None, "Pelvis")]
+    for s, n in (("L", "Left"), ("R", "Right")):
+        j += [Spec(f"{n}UpLeg", "Hips", f"{s}_Hip"), Spec(f"{n}Leg", f"{n}UpLeg", f"{s}_Knee"),
+              Spec(f"{n}Foot", f"{n}Leg", f"{s}_Ankle"), Spec(f"{n}Toe", f"{n}Foot", f"{s}_Foot", end=_TOE_END)]  # fmt: skip
+    j += [Spec("Spine", "Hips", "Spine1"), Spec("Spine1", "Spine", "Spine2"), Spec("Spine2", "Spine1", "Spine3"),
+          Spec("Neck", "Spine2", "Neck"), Spec("Head", "Neck", "Head", end=_HEAD_END)]  # fmt: skip
+    for s, n in (("L", "Left"), ("R", "Right")):
+        hand = tuple(float(v) for v in _SMPL_REST_DEFAULT_HAND[s])
+        j += [Spec(f"{n}Shoulder", "Spine2", f"{s}_Collar"), Spec(f"{n}Arm", f"{n}Shoulder", f"{s}_Shoulder"),
+              Spec(f"{n}ForeArm", f"{n}Arm", f"{s}_Elbow"), Spec(f"{n}Hand", f"{n}ForeArm", f"{s}_Wrist", end=hand)]  # fmt: skip
+    return tuple(j)
+
+
+_SMPL_REST_DEFAULT_HAND = {"L": (0.085, -0.006, -0.010), "R": (-0.085, -0.006, -0.010)}
+
+
+def _bandai() -> tuple[Spec, ...]:
+    j = [Spec("joint_Root", None, floor=True), Spec("Hips", "joint_Root", "Pelvis"), Spec("Spine", "Hips", "Spine1"),
+         Spec("Chest", "Spine", "Spine2", fold=("Spine3",)), Spec("Neck", "Chest", "Neck"),
+         Spec("Head", "Neck", "Head", end=_HEAD_END)]  # fmt: skip
+    for s in "LR":
+        j += [Spec(f"Shoulder_{s}", "Chest", f"{s}_Collar"), Spec(f"UpperArm_{s}", f"Shoulder_{s}", f"{s}_Shoulder"),
+              Spec(f"LowerArm_{s}", f"UpperArm_{s}", f"{s}_Elbow"),
+              Spec(f"Hand_{s}", f"LowerArm_{s}", f"{s}_Wrist", end=_hand_end(s))]  # fmt: skip
+    for s in "LR":
+        j += [Spec(f"UpperLeg_{s}", "Hips", f"{s}_Hip"), Spec(f"LowerLeg_{s}", f"UpperLeg_{s}", f"{s}_Knee"),
+              Spec(f"Foot_{s}", f"LowerLeg_{s}", f"{s}_Ankle"), Spec(f"Toes_{s}", f"Foot_{s}", f"{s}_Foot", end=_TOE_END)]  # fmt: skip
+    return tuple(j)
+
+
+def _rigify() -> tuple[Spec, ...]:
+    j = [Spec("spine", None, "Pelvis"), Spec("spine.001", "spine", "Spine1"), Spec("spine.002", "spine.001", "Spine2"),
+         Spec("spine.003", "spine.002", "Spine3"), Spec("spine.004", "spine.003", "Neck"),
+         Spec("spine.005", "spine.004", between=("Neck", "Head", 0.5)), Spec("spine.006", "spine.005", "Head", end=_HEAD_END)]  # fmt: skip
+    for s in "LR":
+        x = 1.0 if s == "L" else -1.0
+        j += [Spec(f"shoulder.{s}", "spine.003", f"{s}_Collar"), Spec(f"upper_arm.{s}", f"shoulder.{s}", f"{s}_Shoulder"),
+              Spec(f"forearm.{s}", f"upper_arm.{s}", f"{s}_Elbow"), Spec(f"hand.{s}", f"forearm.{s}", f"{s}_Wrist", end=_hand_end(s)),
+              Spec(f"pelvis.{s}", "spine", leaf=("Pelvis", (0.06 * x, -0.02, 0.05)), end=(0.05 * x, 0.05, 0.05)),
+              Spec(f"thigh.{s}", "spine", f"{s}_Hip"), Spec(f"shin.{s}", f"thigh.{s}", f"{s}_Knee"),
+              Spec(f"foot.{s}", f"shin.{s}", f"{s}_Ankle"), Spec(f"toe.{s}", f"foot.{s}", f"{s}_Foot", end=_TOE_END)]  # fmt: skip
+    return tuple(j)
+
+
+def _humanik() -> tuple[Spec, ...]:
+    hips_channels = _rot("ZXY") + _pos("XYZ")  # rotations before positions
+    j = [Spec("Reference", None, floor=True)]
+    for s in _humanik_like(("Spine", "Spine1", "Spine2"), "ToeBase", hand_children=False, rolls=True):
+        if s.name == "Hips":
+            s = Spec("Hips", "Reference", "Pelvis", channels=hips_channels)
+        j.append(s)
+    for s, n in (("L", "Left"), ("R", "Right")):
+        j.append(Spec(f"{n}HandMiddle1", f"{n}Hand", f"{s}_Hand", end=_hand_end(s)))
+    return tuple(j)
+
+
+def _smpl() -> tuple[Spec, ...]:
+    j = []
+    for i, name in enumerate(SMPL_JOINT_NAMES):
+        parent = SMPL_NAMES_PARENT[i]
+        end = _TOE_END if name.endswith("_Foot") else _HEAD_END if name == "Head" else None
+        if name.endswith("_Hand"):
+            end = _hand_end(name[0])
+        j.append(Spec(name, parent, name, end=end))
+    return tuple(j)
+
+
+SMPL_NAMES_PARENT = [None if p < 0 else SMPL_JOINT_NAMES[p] for p in SMPL_PARENTS]
+
+STYLES: dict[str, BvhStyle] = {
+    "cmu": BvhStyle("cmu", _cmu(), unit="cmu", up="y", fps=120.0, notes="31 joints, ASF units, 120 fps, tabs"),
+    "lafan1": BvhStyle("lafan1", _lafan1(), unit="cm", up="y", fps=30.0, rest="bone_x", newline="\r\n", indent="  ",
+                       notes="22 joints, cm, bones along local x at rest, CRLF"),
+    "bandai_namco": BvhStyle("bandai_namco", _bandai(), unit="cm", up="y", fps=30.0,
+                             root_channels=_pos("XYZ") + _rot("YXZ"), joint_channels=_pos("XYZ") + _rot("YXZ"),
+                             newline="\r\n", notes="22 joints, 6 channels on every joint, floor root, CRLF + tabs"),
+    "mixamo": BvhStyle("mixamo", _mixamo(), unit="cm", up="y", fps=30.0, root_channels=_pos("XYZ") + _rot("ZXY"),
+                       joint_channels=_rot("ZXY"), indent="  ", prefix="mixamorig:", notes="65 joints with fingers"),
+    "rigify": BvhStyle("rigify", _rigify(), unit="m", up="z", fps=24.0, root_channels=_pos("XYZ") + _rot("XYZ"),
+                       joint_channels=_rot("XYZ"), notes="Blender metarig names, m, Z-up, 24 fps"),
+    "humanik": BvhStyle("humanik", _humanik(), unit="cm", up="y", fps=60.0, root_channels=_pos("XYZ") + _rot("XZY"),
+                        joint_channels=_rot("XZY"), newline="\r\n", prefix="Character1_",
+                        notes="floor Reference root, roll joints, Character1_ prefix, positions after rotations on Hips"),
+    "smpl": BvhStyle("smpl", _smpl(), unit="m", up="z", fps=100.0, root_channels=_pos("ZXY") + _rot("YZX"),
+                     joint_channels=_rot("YZX"), indent="    ", notes="SMPL joint names, m, Z-up, 100 fps"),
+}  # fmt: skip
+
+
+def _fold(clip: HumanClip, style: BvhStyle) -> HumanClip:
+    """The clip with each folded SMPL joint's local rotation composed into its parent's (and zeroed)."""
+    pose = clip.pose_aa.copy()
+    for s in style.joints:
+        if not s.fold:
+            continue
+        q = quat_from_rotvec(torch.from_numpy(pose[:, joint_index(s.at)]))
+        chain = [s.at, *s.fold]
+        for a, b in zip(chain[:-1], chain[1:], strict=True):
+            kids = [i for i, p in enumerate(SMPL_PARENTS) if p == joint_index(a)]
+            if kids != [joint_index(b)]:
+                raise ValueError(f"{style.name}: cannot fold {b} into {a} ({a} has children {kids})")
+            q = quat_mul(q, quat_from_rotvec(torch.from_numpy(pose[:, joint_index(b)])))
+            pose[:, joint_index(b)] = 0.0
+        pose[:, joint_index(s.at)] = quat_to_rotvec(q).numpy()
+    return HumanClip(clip.name, clip.fps, pose, clip.trans.copy(), clip.betas.copy(), clip.gender)
+
+
+def _bone_frame(d: np.ndarray) -> np.ndarray:
+    """A rotation whose first column is along ``d``."""
+    x = d / np.linalg.norm(d)
+    helper = np.array([0.0, 0.0, 1.0]) if abs(x[2]) < 0.9 else np.array([1.0, 0.0, 0.0])
+    y = np.cross(helper, x)
+    y /= np.linalg.norm(y)
+    return np.stack((x, y, np.cross(x, y)), -1)
+
+
+@dataclass
+class EncodedBvh:
+    """What :func:`encode` produced: the file's skeleton and values, and the SMPL clip it encodes exactly
+    (resampled to the style's rate, folded) with the world positions [T, J, 3] (file units and axes) every
+    joint must read back to."""
+
+    skeleton: BvhSkeleton
+    values: np.ndarray
+    frame_time: float
+    clip: HumanClip
+    positions: np.ndarray
+
+
+def encode(clip: HumanClip, rest_joints: torch.Tensor, style: BvhStyle | str) -> EncodedBvh:
+    """Express an SMPL clip (rest joints [24, 3], SMPL body frame, m) in a BVH style."""
+    style = STYLES[style] if isinstance(style, str) else style
+    if abs(clip.fps - style.fps) > 1e-9:
+        clip = resample(clip, style.fps)
+    clip = _fold(clip, style)
+    rest = rest_joints.to(torch.float64)
+    pose = torch.from_numpy(clip.pose_aa)
+    pos, glob = smpl_forward_kinematics(rest, pose, torch.from_numpy(clip.trans))
+    pos, glob, rest_np = pos.numpy(), glob.numpy(), rest.numpy()
+    unit = UNITS[style.unit]
+    u = up_rotation(style.up)  # file -> z-up world
+    b = u.T  # AMASS world (z up) -> file
+    a = b @ up_rotation("y")  # SMPL body frame (y up) -> file rest frame (upright along the file's up)
+    specs = _depth_first(style.joints)
+    t = clip.num_frames
+    rest_pos, world, frame = {}, {}, {}
+    for s in specs:
+        if s.floor:
+            rest_pos[s.name] = rest_np[0] * np.array([1.0, 0.0, 1.0]) + np.array(
+                [0.0, rest_np[:, 1].min() - 0.08, 0.0]
+            )
+            world[s.name] = pos[:, 0] * np.array([1.0, 1.0, 0.0])
+            frame[s.name] = None
+        elif s.between is not None:
+            ia, ib, f = joint_index(s.between[0]), joint_index(s.between[1]), s.between[2]
+            rest_pos[s.name] = (1 - f) * rest_np[ia] + f * rest_np[ib]
+            world[s.name] = (1 - f) * pos[:, ia] + f * pos[:, ib]
+            frame[s.name] = glob[:, ia]
+        elif s.leaf is not None:
+            ia, off = joint_index(s.leaf[0]), np.array(s.leaf[1])
+            rest_pos[s.name] = rest_np[ia] + off
+            world[s.name] = pos[:, ia] + glob[:, ia] @ off
+            frame[s.name] = glob[:, ia]
+        else:
+            i = joint_index(s.at)
+            rest_pos[s.name] = rest_np[i]
+            world[s.name] = pos[:, i]
+            frame[s.name] = glob[:, i]
+    # per-joint frame turn K (bone_x: the first child along local +x)
+    turn = {}
+    for s in specs:
+        kids = [c for c in specs if c.parent == s.name]
+        if style.rest == "bone_x" and kids:
+            turn[s.name] = _bone_frame(a @ (rest_pos[kids[0].name] - rest_pos[s.name]))
+        else:
+            turn[s.name] = turn[s.parent] if (style.rest == "bone_x" and s.parent) else np.eye(3)
+    joints: list[BvhJoint] = []
+    index: dict[str, int] = {}
+    g_file, p_file, columns = {}, {}, []
+    for s in specs:
+        k = turn[s.name]
+        g_file[s.name] = (np.broadcast_to(k, (t, 3, 3)) if frame[s.name] is None else
+                          np.einsum("ij,tjk,kl,lm->tim", b, frame[s.name], a.T, k))  # fmt: skip
+        p_file[s.name] = world[s.name] @ b.T / unit
+        chans = s.channels or (style.root_channels if s.parent is None else style.joint_channels)
+        if s.parent is None:
+            offset, local_r, local_t = a @ rest_pos[s.name] / unit, g_file[s.name], p_file[s.name]
+        else:
+            kp, gp = turn[s.parent], g_file[s.parent]
+            offset = kp.T @ a @ (rest_pos[s.name] - rest_pos[s.parent]) / unit
+            local_r = np.swapaxes(gp, -1, -2) @ g_file[s.name]
+            local_t = np.einsum("tji,tj->ti", gp, p_file[s.name] - p_file[s.parent])
+            if any(c.floor for c in specs if c.name == s.parent) and not any(
+                c.endswith("position") for c in chans
+            ):
+                raise ValueError(
+                    f"{style.name}: {s.name} hangs off a floor joint and needs position channels"
+                )
+        ang = euler_degrees(local_r, rotation_order(chans))
+        col = np.empty((t, len(chans)))
+        r = 0
+        for ci, c in enumerate(chans):
+            if c.endswith("position"):
+                col[:, ci] = local_t[:, "XYZ".index(c[0])]
+            else:
+                col[:, ci] = ang[:, r]
+                r += 1
+        columns.append(col)
+        index[s.name] = len(joints)
+        joints.append(
+            BvhJoint(style.prefix + s.name, index[s.parent] if s.parent else -1, offset, tuple(chans))
+        )
+        if s.end is not None:
+            end_off = k.T @ a @ np.array(s.end) / unit
+            joints.append(BvhJoint(f"{style.prefix}{s.name}/End", index[s.name], end_off, (), end_site=True))
+            p_file[f"{s.name}/End"] = p_file[s.name] + np.einsum("tij,j->ti", g_file[s.name], end_off)
+    names = [j.name[len(style.prefix) :] for j in joints]
+    return EncodedBvh(BvhSkeleton(joints), np.concatenate(columns, 1), 1.0 / style.fps, clip,
+                      np.stack([p_file[n] for n in names], 1))  # fmt: skip
+
+
+def _depth_first(specs: tuple[Spec, ...]) -> list[Spec]:
+    by_parent: dict[str | None, list[Spec]] = {}
+    for s in specs:
+        by_parent.setdefault(s.parent, []).append(s)
+    out: list[Spec] = []
+
+    def visit(s: Spec) -> None:
+        out.append(s)
+        for c in by_parent.get(s.name, []):
+            visit(c)
+
+    for r in by_parent.get(None, []):
+        visit(r)
+    if len(out) != len(specs):
+        raise ValueError("style joints have unknown parents")
+    return out
+
+
+def write_style_bvh(path: str | os.PathLike, clip: HumanClip, rest_joints: torch.Tensor, style: BvhStyle | str,
+                    precision: int = 6) -> EncodedBvh:  # fmt: skip
+    """Write ``clip`` as a BVH file in ``style`` (see :data:`STYLES`); returns what was encoded."""
+    style = STYLES[style] if isinstance(style, str) else style
+    enc = encode(clip, rest_joints, style)
+    write_bvh(Path(path), enc.skeleton, enc.values, enc.frame_time, newline=style.newline, indent=style.indent,
+              precision=precision)  # fmt: skip
+    return enc
