@@ -71,6 +71,7 @@ class ModelConfig:
     init_noise_std: float = 0.5
     std_range: tuple[float, float] = (0.05, 1.0)  # the action std is clamped to this range
     learn_std: bool = True
+    actor_output_gain: float = 1.0  # scales the fresh actor's last layer (0.01: start at zero actions)
 
 
 @dataclass

@@ -26,7 +26,7 @@ def tracking() -> TeacherTrainConfig:
         env=env_recipe("tracking"),
         ppo=PPOConfig(num_steps_per_env=24, num_learning_epochs=5, num_mini_batches=4, entropy_coef=0.005,
                       max_grad_norm=1.0),  # fmt: skip
-        model=ModelConfig(init_noise_std=0.5, std_range=(0.05, 1.0)),
+        model=ModelConfig(init_noise_std=0.3, std_range=(0.05, 0.6), actor_output_gain=0.01),
     )
 
 
@@ -36,7 +36,7 @@ def hover_paper() -> TeacherTrainConfig:
         num_envs=64,
         env=env_recipe("hover-paper"),
         ppo=PPOConfig(max_grad_norm=0.2),
-        model=ModelConfig(init_noise_std=1.0),
+        model=ModelConfig(init_noise_std=1.0, std_range=(1e-6, 1e6)),
     )
 
 

@@ -139,6 +139,8 @@ def train(cfg: TeacherTrainConfig) -> Path:
         if cfg.reset_action_std is not None:
             set_action_std(runner.alg.actor, cfg.reset_action_std)
             print(f"action noise std set to {cfg.reset_action_std}", flush=True)
+    elif cfg.model.actor_output_gain != 1.0:
+        scale_output_layer(runner.alg.actor, cfg.model.actor_output_gain)
     try:
         learn_until(runner, cfg.max_iterations, run_dir)
         dist.report_sync(runner, info)
@@ -163,6 +165,15 @@ def add_periodic_eval(runner: HoverRunner, cfg: TeacherTrainConfig, run_dir: Pat
 
     runner.iteration_hooks.append(hook)
     return evaluator
+
+
+def scale_output_layer(actor: torch.nn.Module, gain: float) -> None:
+    """Multiply the weights and bias of the actor's last linear layer by ``gain``: with a small gain
+    a fresh residual policy starts at (nearly) zero actions, i.e. PD tracking of the reference."""
+    last = [m for m in actor.modules() if isinstance(m, torch.nn.Linear)][-1]
+    with torch.no_grad():
+        last.weight.mul_(gain)
+        last.bias.mul_(gain)
 
 
 def set_action_std(actor: torch.nn.Module, std: float) -> None:
