@@ -50,8 +50,8 @@ class PPOConfig:
     num_steps_per_env: int = 24
     num_learning_epochs: int = 5
     num_mini_batches: int = 4
-    learning_rate: float = 1e-3
-    schedule: str = "adaptive"
+    learning_rate: float = 3e-4
+    schedule: str = "fixed"  # "fixed" or "adaptive" (rsl-rl: the rate follows the KL to desired_kl)
     desired_kl: float = 0.01
     gamma: float = 0.99
     lam: float = 0.95
@@ -68,10 +68,10 @@ class ModelConfig:
     critic_hidden_dims: tuple[int, ...] = (512, 256, 128)
     activation: str = "elu"
     obs_normalization: bool = True
-    init_noise_std: float = 0.5
-    std_range: tuple[float, float] = (0.05, 1.0)  # the action std is clamped to this range
+    init_noise_std: float = 0.3
+    std_range: tuple[float, float] = (0.05, 0.6)  # the action std is clamped to this range
     learn_std: bool = True
-    actor_output_gain: float = 1.0  # scales the fresh actor's last layer (0.01: start at zero actions)
+    actor_output_gain: float = 0.01  # scales the fresh actor's last layer (0.01: start at zero actions)
 
 
 @dataclass

@@ -72,6 +72,50 @@ def plot_learning_curves(runs: dict[str, str | os.PathLike], tags: tuple[str, ..
     return str(path)
 
 
+def eval_curve(run_dir: str | os.PathLike, motions: str = "builtin") -> list[dict[str, float]]:
+    """Rows of a run's ``eval.csv`` (written by the periodic evaluation) for one motion set, as floats
+    (``iteration``, ``env_steps``, ``train_time_s``, ``success_rate``, ``mpjpe_g_mm``, ...), by iteration."""
+    path = os.path.join(run_dir, "eval.csv")
+    if not os.path.isfile(path):
+        return []
+    rows: dict[int, dict[str, float]] = {}
+    with open(path, newline="") as f:
+        for r in csv.DictReader(f):
+            if r["motions"] != motions:
+                continue
+            row = {k: float(v) for k, v in r.items() if k != "motions" and v not in ("", "None")}
+            rows[int(row["iteration"])] = row  # a resumed run's newest value wins
+    return [rows[k] for k in sorted(rows)]
+
+
+def plot_eval_curves(runs: dict[str, str | os.PathLike], path: str | os.PathLike, motions: str = "builtin",
+                     metric: str = "success_rate") -> str:  # fmt: skip
+    """Two panels: ``metric`` of the evaluation protocol against env steps and against training hours,
+    one line per run (``{label: run_dir}``)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), squeeze=False)
+    for label, run in runs.items():
+        rows = [r for r in eval_curve(run, motions) if metric in r]
+        if not rows:
+            continue
+        y = [r[metric] for r in rows]
+        axes[0][0].plot([r["env_steps"] / 1e6 for r in rows], y, label=label)
+        axes[0][1].plot([r["train_time_s"] / 3600 for r in rows], y, label=label)
+    for ax, xlabel in zip(axes[0], ("env steps (millions)", "training time (hours, 2 CPU cores)"), strict=True):
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(f"{metric} ({motions})")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return str(path)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if not argv:
