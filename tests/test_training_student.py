@@ -91,3 +91,31 @@ def test_teacher_must_be_a_teacher(tmp_path):
     run = S.train(_cfg(tmp_path, 1))
     with pytest.raises(ValueError, match="not a teacher"):
         S.teacher_model_config(list_checkpoints(run)[-1])
+
+
+def test_residual_teacher_labels_are_its_absolute_targets():
+    """A residual teacher's action a means the PD target q_ref + s_t a; the student (absolute actions
+    around the default pose) is labelled with the action that gives the same target."""
+    from hover.envs.tracking.config import ActionConfig
+    from hover.training.teacher import make_env
+
+    cfg = S.prepare(S.StudentTrainConfig(num_envs=3, num_threads=1, sim_workers=False))
+    cfg.env.reset.noise = False
+    env = make_env(cfg)
+    try:
+        env.reset_to(torch.arange(3), torch.tensor([2, 10, 14]), torch.tensor([1.0, 2.0, 3.0]))
+        residual = ActionConfig(residual=True, lookahead_s=0.02, scale=0.25, scale_mode="effort")
+        label = S.label_transform(env, residual)
+        assert label is not None and S.label_transform(env, env.cfg.actions) is None
+        a = torch.randn(3, 19)
+        ref = env.reference_state()
+        effort = torch.tensor([j.effort_limit / j.kp for j in env.robot.joints])
+        teacher_targets = ref.joint_pos + 0.02 * ref.joint_vel + 0.25 * effort * a
+        student = label(a)
+        torch.testing.assert_close(env.absolute_targets(student), teacher_targets, atol=1e-5, rtol=0)
+        torch.testing.assert_close(env.default_joint_pos + 0.25 * student, teacher_targets, atol=1e-5, rtol=0)
+        # a zero residual action labels the student with the reference pose itself
+        torch.testing.assert_close(env.default_joint_pos + 0.25 * label(torch.zeros(3, 19)),
+                                   ref.joint_pos + 0.02 * ref.joint_vel, atol=1e-5, rtol=0)  # fmt: skip
+    finally:
+        env.backend.close()
