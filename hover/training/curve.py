@@ -105,7 +105,7 @@ def plot_eval_curves(runs: dict[str, str | os.PathLike], path: str | os.PathLike
         y = [r[metric] for r in rows]
         axes[0][0].plot([r["env_steps"] / 1e6 for r in rows], y, label=label)
         axes[0][1].plot([r["train_time_s"] / 3600 for r in rows], y, label=label)
-    for ax, xlabel in zip(axes[0], ("env steps (millions)", "training time (hours, 2 CPU cores)"), strict=True):
+    for ax, xlabel in zip(axes[0], ("env steps (millions)", "training time (hours)"), strict=True):
         ax.set_xlabel(xlabel)
         ax.set_ylabel(f"{metric} ({motions})")
         ax.grid(alpha=0.3)
