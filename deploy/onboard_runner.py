@@ -61,7 +61,7 @@ from hover.deploy.safety import (
 from hover.deploy.state_machine import MotorTargets, State, StateMachine, StateMachineConfig
 from hover.robots import RobotSpec
 
-logger = logging.getLogger("hover.deploy.runner")
+logger = logging.getLogger("hover.deploy.onboard_runner")
 STAGES = ("read_state", "build_obs", "inference", "publish")
 NORMAL_EXITS = ("duration", "SIGINT", "stop")
 

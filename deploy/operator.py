@@ -1,6 +1,6 @@
 """The runner's operator messages: state transitions, what it waits for, the link's health, lost devices.
 
-:class:`OperatorWatch` is called once per policy tick by :class:`hover.deploy.runner.Runner` and says,
+:class:`OperatorWatch` is called once per policy tick by :class:`hover.deploy.onboard_runner.Runner` and says,
 through a :class:`hover.deploy.console.Console`:
 
 - every state transition as it happens (``PASSIVE -> SOFT_START (start event)``), with the hint of the

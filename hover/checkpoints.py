@@ -94,7 +94,7 @@ def load_policy(spec: str, device: str | torch.device = "cpu") -> LoadedPolicy:
         raise ValueError(f"{path}: not a hover checkpoint (no actor_state_dict or student_state_dict)")
     text = _config_text(ckpt, path)
     if "student_state_dict" in ckpt:
-        from hover.training import student as S
+        from hover.training import distillation as S
 
         kind, group, state = "student", "student", ckpt["student_state_dict"]
         train_cfg = S.config_from_json(text, str(path))

@@ -41,7 +41,7 @@ class DemoConfig:
 
 
 def _video(recordings: list, robot: Any, path: Path) -> str | None:
-    from hover.evaluation.video import render_recordings, write_video
+    from hover.video import render_recordings, write_video
 
     try:
         frames = render_recordings(recordings, robot, width=640, height=360)
@@ -70,7 +70,7 @@ def run_demo(cfg: DemoConfig) -> dict[str, Any]:
 
     policy = None
     if not cfg.kinematic:
-        from hover.policies import load_policy
+        from hover.checkpoints import load_policy
 
         try:
             policy = load_policy(cfg.policy)
@@ -84,7 +84,7 @@ def run_demo(cfg: DemoConfig) -> dict[str, Any]:
             else:
                 print(f"no policy to run ({e}); playing the motions kinematically instead")
     if policy is None:
-        from hover.evaluation.video import kinematic_recording
+        from hover.video import kinematic_recording
         from hover.motion.builtin import load_builtin_motions
 
         clips = {c.name: c for c in load_builtin_motions(robot)}
@@ -123,8 +123,8 @@ def run_demo(cfg: DemoConfig) -> dict[str, Any]:
 def _student_demo(cfg: DemoConfig, policy: Any, motions: Any, report: dict[str, Any]) -> list:
     """Per-mode metrics on every clip, then one clip with run-time mode switches; returns recordings."""
     from hover.commands import MaskSchedule
-    from hover.evaluation.modes import evaluate_modes, format_modes_table
-    from hover.evaluation.switching import rollout_with_schedule
+    from hover.evaluation.per_mode import evaluate_modes, format_modes_table
+    from hover.evaluation.mode_switching import rollout_with_schedule
 
     schedule = MaskSchedule.parse(cfg.schedule)
     if cfg.switch_clip not in motions.clip_names:

@@ -213,7 +213,7 @@ def export_onnx(
     opset: int = 18,
     exporter: Literal["torchscript", "dynamo"] = "torchscript",
 ) -> Path:
-    """Write ``loaded`` (a :class:`hover.policies.LoadedPolicy`) as ONNX with metadata; returns the path.
+    """Write ``loaded`` (a :class:`hover.checkpoints.LoadedPolicy`) as ONNX with metadata; returns the path.
 
     ``exporter``: torch's TorchScript-based exporter (0.1 s; deprecated by torch but present in 2.x)
     or the torch.export-based one (a few seconds). Both give a graph with a dynamic batch size.
@@ -274,7 +274,7 @@ def parity_error(loaded: Any, path: str | os.PathLike, num: int = 64, seed: int 
 def main(argv: list[str], prog: str) -> int:
     import tyro
 
-    from hover.policies import load_policy
+    from hover.checkpoints import load_policy
 
     cfg = tyro.cli(ExportConfig, args=argv, prog=prog,
                    description="Export a trained policy (student or teacher) to ONNX with robot/observation metadata.")  # fmt: skip

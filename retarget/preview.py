@@ -4,7 +4,7 @@ The human (the scaled, shaped SMPL skeleton the robot was fitted to; for a BVH f
 every joint and End Site, scaled by the human-to-robot scale; for joint positions the keypoints; drawn
 as orange capsules) is placed ``gap`` metres to the robot's left, in the robot's heading at the clip start. Output: an MP4 (GIF when
 ffmpeg is missing) or, for a ``.png`` path, a strip of ``strip_frames`` evenly spaced frames.
-Rendering needs EGL or OSMesa (see :mod:`hover.evaluation.video`).
+Rendering needs EGL or OSMesa (see :mod:`hover.video`).
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ def render_side_by_side(robot, qpos: np.ndarray, human: np.ndarray, frames: list
     """RGB frames [H, W, 3] for ``frames``: robot at ``qpos[i]`` (MuJoCo qpos rows), human joints ``human[i]``
     [J, 3] (world, already offset; joint 0 the root, non-finite joints not drawn) with ``parents``, camera
     following the midpoint."""
-    from hover.evaluation.video import render_model
+    from hover.video import render_model
 
     model = render_model(robot)
     if width > model.vis.global_.offwidth or height > model.vis.global_.offheight:
@@ -250,7 +250,7 @@ def main(argv: list[str], prog: str = "hover retarget preview") -> int:
         imageio.imwrite(a.out, np.concatenate(frames, axis=1))
         path = a.out
     else:
-        from hover.evaluation.video import write_video
+        from hover.video import write_video
 
         path = write_video(a.out, np.stack(frames), fps=a.fps)
     q = res.quality[0]

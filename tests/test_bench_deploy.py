@@ -35,7 +35,7 @@ def test_bench_deploy_json_fields_from_a_short_run(capsys):
 
 @pytest.mark.slow
 def test_bench_deploy_reports_sim2sim_speed(capsys):
-    pytest.importorskip("hover.deploy.sim2sim")
+    pytest.importorskip("hover.evaluation.sim2sim")
     r = _run(capsys, "--sim2sim-clips", "2", "--sim2sim-workers", "1", "--sim2sim-seconds", "2")
     assert "sim2sim_note" not in r, r.get("sim2sim_note")
     assert r["sim2sim_realtime_factor"] > 0 and r["sim2sim"]["simulated_s"] > 0

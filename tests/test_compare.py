@@ -116,7 +116,7 @@ def _save_untrained_student(path, seed: int) -> None:
     from rsl_rl.models import MLPModel
     from tensordict import TensorDict
 
-    from hover.training import student as S
+    from hover.training import distillation as S
 
     cfg = S.prepare(S.StudentTrainConfig(model=S.StudentModelConfig(hidden_dims=(32, 32))))
     teacher_actor = {"class_name": "MLPModel", "hidden_dims": [8]}

@@ -294,7 +294,7 @@ def test_missing_optional_packages_give_a_clear_error(monkeypatch):
 
 
 def test_inputs_show_cli_prints_the_active_columns(capsys, monkeypatch):
-    from hover.deploy.inputs.cli import main
+    from hover.cli.inputs_show import main
 
     r, w = os.pipe()
     os.write(w, b"ww")

@@ -1,6 +1,6 @@
 """Safety layer: the pure checks, and every safety case end to end over real DDS on loopback.
 
-End-to-end cases run the real runner (``hover.deploy.runner``) with a real ONNX Runtime policy against
+End-to-end cases run the real runner (``hover.deploy.onboard_runner``) with a real ONNX Runtime policy against
 ``hover sim-robot`` in a subprocess (real MuJoCo), and read what the simulated robot actually received
 from its report. Faults are injected where they arise on a robot: the sim-robot's state (NaN, frozen
 tick), the input source's samples (NaN, no longer refreshed), the policy's output (an ONNX whose
@@ -21,7 +21,7 @@ pytest.importorskip("cyclonedds")
 from hover.commands import command_layout  # noqa: E402
 from hover.deploy.inputs.base import make_input  # noqa: E402
 from hover.deploy.robot_io import DdsRobot  # noqa: E402
-from hover.deploy.runner import Runner, RunnerConfig, load_student_policy  # noqa: E402
+from hover.deploy.onboard_runner import Runner, RunnerConfig, load_student_policy  # noqa: E402
 from hover.deploy.safety import (  # noqa: E402
     SafetyConfig,
     check_action_finite,

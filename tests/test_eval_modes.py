@@ -19,7 +19,7 @@ from hover.cli import main as hover_main
 from hover.commands import MODE_NAMES, command_layout, mask_for_mode, mode_elements
 from hover.envs.tracking.config import TrackingEnvConfig
 from hover.evaluation.metrics import METRIC_NAMES
-from hover.evaluation.modes import (
+from hover.evaluation.per_mode import (
     TABLE_COLUMNS,
     TEACHER_NOTE,
     _MaskProbe,
@@ -31,7 +31,7 @@ from hover.evaluation.modes import (
 from hover.motion.builtin import load_builtin_motions
 from hover.motion.format import MotionClip, save_motions
 from hover.motion.library import MotionLibrary
-from hover.policies import LoadedPolicy
+from hover.checkpoints import LoadedPolicy
 
 BODY_FREE_MODES = ("exbody", "humanplus", "locomotion")
 
@@ -44,7 +44,7 @@ def _short_clip(seconds: float = 0.4) -> MotionClip:
 
 def save_untrained_student(path, seed: int = 0) -> None:
     """A randomly initialised student saved in the training checkpoint format (weights only)."""
-    from hover.training import student as S
+    from hover.training import distillation as S
 
     cfg = S.prepare(S.StudentTrainConfig(model=S.StudentModelConfig(hidden_dims=(32, 32))))
     teacher_actor = {"class_name": "MLPModel", "hidden_dims": [8]}

@@ -13,8 +13,8 @@ from tensordict import TensorDict
 
 from hover.cli import main as hover_main
 from hover.deploy.policy import OnnxPolicy, PolicyMetadataError, read_metadata
-from hover.export import teacher_observation_layout
-from hover.policies import load_policy
+from hover.policy_metadata import teacher_observation_layout
+from hover.checkpoints import load_policy
 from hover.robots import get_robot
 from hover.training.teacher import TeacherTrainConfig, config_to_json, rsl_rl_config
 

@@ -12,8 +12,8 @@ from tensordict import TensorDict
 from hover.commands import MODE_NAMES, command_layout, mode_elements
 from hover.deploy.policy import OnnxPolicy, PolicyMetadataError, read_metadata, require_student
 from hover.envs.tracking.config import TrackingEnvConfig
-from hover.export import export_onnx, parity_error
-from hover.policies import LoadedPolicy
+from hover.policy_metadata import export_onnx, parity_error
+from hover.checkpoints import LoadedPolicy
 from hover.student import student_obs_layout
 
 ACTOR = {"hidden_dims": [512, 256, 128], "activation": "elu", "obs_normalization": True,
@@ -131,7 +131,7 @@ def write_student_checkpoint(path: Path, seed: int = 2) -> Path:
 
     from rsl_rl.models import MLPModel
 
-    from hover.training import student as S
+    from hover.training import distillation as S
     from hover.training.teacher import TeacherTrainConfig, rsl_rl_config
 
     cfg = S.prepare(S.StudentTrainConfig())
@@ -152,7 +152,7 @@ def test_hover_export_cli_from_a_student_checkpoint(tmp_path, capsys):
     import json
 
     from hover.cli import main as hover_main
-    from hover.policies import load_policy
+    from hover.checkpoints import load_policy
 
     ckpt = write_student_checkpoint(tmp_path / "student_7.pt")
     out = tmp_path / "student.onnx"

@@ -13,7 +13,7 @@ import torch
 
 from hover.motion.format import load_motion_sources, load_motions
 from hover.retarget.body_model import load_body_model, make_synthetic_model
-from hover.retarget.cli import main
+from hover.cli.retarget import main
 from hover.retarget.convert import convert_smpl
 
 
@@ -131,7 +131,7 @@ def test_filter_keeps_clips_the_policy_can_track():
     from hover.envs.tracking.config import TrackingEnvConfig
     from hover.motion.builtin import load_builtin_motions
     from hover.motion.format import MotionClip
-    from hover.retarget.filter import filter_clips
+    from hover.evaluation.feasibility import filter_clips
 
     @dataclass
     class ZeroPolicy:

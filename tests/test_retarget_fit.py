@@ -194,7 +194,7 @@ def test_shipped_builtin_motions_are_reproduced_by_the_retargeting(tmp_path):
     """`hover retarget --builtin --fps 50 --single-file builtin.npz` regenerates the shipped set."""
     from hover.motion.builtin import BUILTIN_MOTIONS_PATH
     from hover.motion.format import load_motions
-    from hover.retarget.cli import main
+    from hover.cli.retarget import main
 
     assert main(["--builtin", "--fps", "50", "--out", str(tmp_path), "--single-file", "builtin.npz", "--quiet"],
                 "hover retarget") == 0  # fmt: skip

@@ -14,9 +14,9 @@ import pytest
 import torch
 
 from hover.cli import main as hover_main
-from hover.deploy.sim2sim import Sim2SimConfig, benchmark_sim2sim, run_sim2sim
-from hover.deploy.sim2sim_physics import MujocoRobot, PhysicsConfig
-from hover.export import export_onnx
+from hover.evaluation.sim2sim import Sim2SimConfig, benchmark_sim2sim, run_sim2sim
+from hover.evaluation.sim2sim_physics import MujocoRobot, PhysicsConfig
+from hover.policy_metadata import export_onnx
 from hover.robots import get_robot
 from hover.robots.mjcf import build_model, build_spec, default_qpos
 from hover.student import student_obs_layout
@@ -215,7 +215,7 @@ def test_first_observation_equals_the_training_envs(onnx_dir):
     """Same state, same clip and mode: sim2sim's student observation (deploy path, MuJoCo qvel in the
     pelvis frame) equals the tracking env's ``student`` group (world angular velocity rotated)."""
     from hover.deploy.policy import OnnxPolicy
-    from hover.deploy.sim2sim_worker import ClipBatch
+    from hover.evaluation.sim2sim_worker import ClipBatch
     from hover.motion.library import MotionLibrary
     from hover.training.teacher import TeacherTrainConfig, make_env
 
@@ -252,7 +252,7 @@ def _builtin_clips():
 
 
 def test_jobs_split_items_by_duration_and_carry_only_their_clips():
-    from hover.deploy.sim2sim import plan_jobs
+    from hover.evaluation.sim2sim import plan_jobs
 
     clips = _builtin_clips()[:5]
     cfg = Sim2SimConfig(policy="p.onnx", workers=2, video="v.mp4", video_clip=clips[3].name)

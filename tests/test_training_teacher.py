@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from hover.policies import load_policy
+from hover.checkpoints import load_policy
 from hover.training.runner import HoverRunner, NonFiniteLossError, list_checkpoints
 from hover.training.teacher import (
     TeacherTrainConfig,
@@ -191,7 +191,7 @@ def test_paper_recipe_run_resumes_with_the_same_recipe_and_overrides(tmp_path):
 
 
 def test_old_paper_configs_are_read_as_the_paper_recipe():
-    from hover.policies import ASSET_DIR
+    from hover.checkpoints import ASSET_DIR
 
     text = (ASSET_DIR / "teacher.json").read_text()
     if '"recipe"' in text:

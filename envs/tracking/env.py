@@ -14,7 +14,7 @@ targets of any action in the current state (the student's teacher labels).
 Observations (TensorDict): ``policy`` (actor) and ``critic`` (actor terms without noise + the
 recipe's critic terms), built from the term names of ``cfg.observations`` (``observations.py``).
 With ``cfg.student.enabled`` also ``student`` (proprioception, masked command, mask, last action,
-25-step history; ``student.py``), whose per-episode mask :meth:`TrackingEnv.set_mode` switches at run
+25-step history; ``student_group.py``), whose per-episode mask :meth:`TrackingEnv.set_mode` switches at run
 time. Rewards: the recipe's terms (``rewards.py``) x weights, ``reward_scale`` and the penalty
 curriculum; episode sums per term are logged in ``extras["log"]``.
 """
@@ -36,7 +36,7 @@ from hover.envs.tracking.config import ActionConfig, TrackingEnvConfig
 from hover.envs.tracking.curriculum import step_penalty_scale, update_length_ema, update_termination_scale
 from hover.envs.tracking.sampling import AdaptiveSampler
 from hover.envs.tracking.step import FeetData, StepData, TrackingIndices
-from hover.envs.tracking.student import StudentObsGroup
+from hover.envs.tracking.student_group import StudentObsGroup
 from hover.motion.library import MotionLibrary, MotionState
 
 

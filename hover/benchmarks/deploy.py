@@ -6,7 +6,7 @@
   ``--seconds`` against ``hover sim-robot`` started as a subprocess (DDS on ``lo``), robot held by the
   sim's elastic band, ``idle`` input, policy running (fall check off: this measures timing, not control);
   per-stage latencies (read_state, build_obs, inference, publish) come with it;
-- ``sim2sim_realtime_factor``: ``hover.deploy.sim2sim.benchmark_sim2sim`` (simulated s / wall s, all
+- ``sim2sim_realtime_factor``: ``hover.evaluation.sim2sim.benchmark_sim2sim`` (simulated s / wall s, all
   workers), when that module is present.
 
 The policy is an exported student ONNX, a student checkpoint/``builtin:student`` (exported to a
@@ -45,7 +45,7 @@ class DeployBenchConfig:
     rt_priority: int = 0
     """SCHED_FIFO priority of the runner's threads (0 = normal scheduling)"""
     sim2sim: bool = True
-    """also measure sim2sim throughput (needs hover.deploy.sim2sim)"""
+    """also measure sim2sim throughput (needs hover.evaluation.sim2sim)"""
     sim2sim_clips: int = 4
     """clips rolled out by the sim2sim measurement"""
     sim2sim_workers: int = 2
@@ -64,7 +64,7 @@ def _student_metadata(robot: RobotSpec, obs_dim: int) -> dict[str, Any]:
     """The metadata ``hover export`` writes for a student, for an untrained stand-in model."""
     from types import SimpleNamespace
 
-    from hover.export import policy_metadata
+    from hover.policy_metadata import policy_metadata
 
     stand_in = SimpleNamespace(kind="student", source="hover.benchmarks.deploy.write_student_onnx", iteration=0,
                                env_cfg=None)  # fmt: skip
@@ -113,13 +113,13 @@ def write_student_onnx(path: str | os.PathLike, module: Any = None, robot: Robot
 
 
 def resolve_policy(spec: str, tmp: Path, robot: RobotSpec) -> tuple[Path, str]:
-    """(ONNX path, note) for ``spec``: an .onnx file, ``random``, or a checkpoint spec exported with hover.export."""
+    """(ONNX path, note) for ``spec``: an .onnx file, ``random``, or a checkpoint spec exported with hover.policy_metadata."""
     if spec.endswith(".onnx"):
         return Path(spec), "given ONNX"
     if spec == "random":
         return write_student_onnx(tmp / "random_student.onnx", robot=robot), "untrained student-sized MLP"
-    from hover.export import export_onnx
-    from hover.policies import load_policy
+    from hover.policy_metadata import export_onnx
+    from hover.checkpoints import load_policy
 
     try:
         loaded = load_policy(spec)
@@ -132,7 +132,7 @@ def resolve_policy(spec: str, tmp: Path, robot: RobotSpec) -> tuple[Path, str]:
 def bench_inference(path: Path, robot: RobotSpec, iters: int, rt_priority: int = 0) -> dict[str, float]:
     """Single-observation ONNX Runtime latency (one thread), under SCHED_FIFO when ``rt_priority`` > 0."""
     from hover.deploy.policy import OnnxPolicy
-    from hover.deploy.runner import set_realtime_priority
+    from hover.deploy.onboard_runner import set_realtime_priority
 
     policy = OnnxPolicy(path, robot, threads=1)
     raised = set_realtime_priority(rt_priority)
@@ -162,7 +162,7 @@ def bench_loop(path: Path, robot: RobotSpec, seconds: float, domain: int, rt_pri
     from hover.commands import command_layout
     from hover.deploy.inputs.base import make_input
     from hover.deploy.robot_io import DdsRobot
-    from hover.deploy.runner import Runner, RunnerConfig, load_student_policy
+    from hover.deploy.onboard_runner import Runner, RunnerConfig, load_student_policy
     from hover.deploy.safety import SafetyConfig
     from hover.deploy.state_machine import StateMachineConfig
 
@@ -210,9 +210,9 @@ def run_bench(cfg: DeployBenchConfig) -> dict[str, Any]:
         out["loop_seconds"], out["rt_priority"] = cfg.seconds, cfg.rt_priority
         if cfg.sim2sim:
             try:
-                from hover.deploy.sim2sim import benchmark_sim2sim
+                from hover.evaluation.sim2sim import benchmark_sim2sim
             except ImportError as e:
-                out["sim2sim_note"] = f"skipped: hover.deploy.sim2sim unavailable ({e})"
+                out["sim2sim_note"] = f"skipped: hover.evaluation.sim2sim unavailable ({e})"
             else:
                 try:
                     res = benchmark_sim2sim(str(path), cfg.sim2sim_clips, cfg.sim2sim_workers, cfg.sim2sim_seconds)

@@ -22,18 +22,18 @@ COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
     (("demo",), "hover.demo:main", "run the built-in default end to end and write a video + JSON report"),
     (
         ("retarget",),
-        "hover.retarget.cli:main",
+        "hover.cli.retarget:main",
         "human motion (AMASS/SMPL or the built-in synthetic set) to robot motion files",
     ),
     (
         ("motion", "info"),
-        "hover.motion.cli:info_main",
+        "hover.cli.motion_info:info_main",
         "print clips, durations, fps and joint ranges of motion files",
     ),
-    (("motion", "builtin"), "hover.motion.cli:builtin_main", "write the built-in motion set to a folder"),
+    (("motion", "builtin"), "hover.cli.motion_info:builtin_main", "write the built-in motion set to a folder"),
     (
         ("motion", "generate"),
-        "hover.motion.cli:generate_main",
+        "hover.cli.motion_info:generate_main",
         "make varied synthetic robot motions (walk 0-1.2 m/s, turns, side steps, arms, squats, ...), "
         "deterministic per seed",
     ),
@@ -44,12 +44,12 @@ COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
     ),
     (
         ("train", "student"),
-        "hover.training.student:main",
+        "hover.training.distillation:main",
         "distil the teacher into the masked multi-mode student (DAgger)",
     ),
     (
         ("eval",),
-        "hover.evaluation.cli:main",
+        "hover.cli.eval:main",
         "evaluate a policy on a motion set: the paper's metrics as JSON/CSV, a video",
     ),
     (
@@ -57,10 +57,10 @@ COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
         "hover.evaluation.compare:main",
         "policies side by side per command mode: the paper's 12 metrics and who wins each",
     ),
-    (("export",), "hover.export:main", "export a trained policy to ONNX with robot/observation metadata"),
+    (("export",), "hover.policy_metadata:main", "export a trained policy to ONNX with robot/observation metadata"),
     (
         ("sim2sim",),
-        "hover.deploy.sim2sim:main",
+        "hover.evaluation.sim2sim:main",
         "run an exported student ONNX in a differently configured MuJoCo over many clips; metrics per mode",
     ),
     (
@@ -70,12 +70,12 @@ COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
     ),
     (
         ("inputs", "show"),
-        "hover.deploy.inputs.cli:main",
+        "hover.cli.inputs_show:main",
         "print the commands and events of an input source (joystick, remote, VR, playback, keyboard) to check a device",
     ),
     (
         ("run",),
-        "hover.deploy.cli:main",
+        "hover.cli.run:main",
         "run an exported student on the robot (or sim-robot) over DDS: 50 Hz loop, states, safety",
     ),
     (("commands", "layout"), "hover.commands.layout:main", "print the command and mask layout table"),

@@ -110,7 +110,7 @@ def main(argv: list[str], prog: str) -> int:
     cfg = tyro.cli(EvalConfig, args=argv, prog=prog, description=inspect.cleandoc(EvalConfig.__doc__ or ""))
     from hover.evaluation.evaluate import evaluate
     from hover.motion.library import MotionLibrary
-    from hover.policies import load_policy
+    from hover.checkpoints import load_policy
 
     log = sys.stderr if cfg.json else sys.stdout
     try:
@@ -158,7 +158,7 @@ def main(argv: list[str], prog: str) -> int:
 
 def _eval_modes(cfg: EvalConfig, policy, motions, num_envs: int, log, prog: str) -> int:
     """``--mode`` for a student: per-mode evaluation, table or JSON, optional files."""
-    from hover.evaluation.modes import (
+    from hover.evaluation.per_mode import (
         evaluate_modes,
         format_modes_table,
         write_mode_files,
@@ -192,7 +192,7 @@ def _eval_modes(cfg: EvalConfig, policy, motions, num_envs: int, log, prog: str)
 
 def _write_video(cfg: EvalConfig, report: EvalReport, motions, names: list[str], log, prog: str) -> int:
     """Render the named clips (default: the worst one); 0, or 1 with a message when rendering fails."""
-    from hover.evaluation.video import render_recordings, write_video
+    from hover.video import render_recordings, write_video
 
     chosen = [report.clips[motions.clip_names.index(n)] for n in names] if names else [_worst(report)]
     try:

@@ -204,7 +204,7 @@ def main(argv: list[str], prog: str = "hover retarget") -> int:
         if sub == "motions":
             return _motions(rest, sub_prog)
         if sub in ("bvh", "positions"):
-            from hover.retarget.bvh_cli import bvh_main, positions_main
+            from hover.cli.retarget_bvh import bvh_main, positions_main
 
             return (bvh_main if sub == "bvh" else positions_main)(rest, sub_prog)
         if sub == "preview":
@@ -215,7 +215,7 @@ def main(argv: list[str], prog: str = "hover retarget") -> int:
             from hover.retarget.convert import main as convert_main
 
             return convert_main(rest, sub_prog)
-        from hover.retarget.filter import main as filter_main
+        from hover.evaluation.feasibility import main as filter_main
 
         return filter_main(rest, sub_prog)
     return _builtin(argv, prog)

@@ -21,7 +21,7 @@ from typing import Annotated
 
 import tyro
 
-from hover.retarget.cli import FitOptions, _config
+from hover.cli.retarget import FitOptions, _config
 
 
 @dataclass

@@ -22,7 +22,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hover.deploy.runner import RunnerConfig
+from hover.deploy.onboard_runner import RunnerConfig
 
 
 @dataclass
@@ -56,7 +56,7 @@ class RunConfig:
 def build(cfg: RunConfig):  # noqa: ANN201 - a Runner
     """Check ``cfg`` and build robot I/O, policy and input; ValueError/FileNotFoundError for bad input."""
     from hover.deploy.robot_io import DdsRobot
-    from hover.deploy.runner import Runner, load_student_policy
+    from hover.deploy.onboard_runner import Runner, load_student_policy
     from hover.deploy.unitree.dds import check_interface
     from hover.robots import get_robot
 
@@ -124,4 +124,4 @@ def main(argv: list[str], prog: str) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:], "python -m hover.deploy.cli"))
+    sys.exit(main(sys.argv[1:], "python -m hover.cli.run"))

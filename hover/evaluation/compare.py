@@ -28,7 +28,7 @@ counts strict wins only. The masked-body variants (bodies the mode switches on) 
 the 12 but do not count.
 
 ``hover compare --policies A B [...] --mode NAME|all [--json] [--out DIR]``: each policy is
-evaluated per mode (:mod:`hover.evaluation.modes`; a teacher ignores the mode) on the same motion set;
+evaluated per mode (:mod:`hover.evaluation.per_mode`; a teacher ignores the mode) on the same motion set;
 ``--out`` writes ``compare.json``, ``compare.csv`` (one row per mode x metric) and ``radar.png``
 (Fig. 4 normalisation, :mod:`hover.evaluation.plots`).
 """
@@ -271,9 +271,9 @@ class CompareConfig:
 def main(argv: list[str], prog: str) -> int:
     import tyro
 
-    from hover.evaluation.modes import evaluate_modes
+    from hover.evaluation.per_mode import evaluate_modes
     from hover.motion.library import MotionLibrary
-    from hover.policies import load_policy
+    from hover.checkpoints import load_policy
 
     cfg = tyro.cli(
         CompareConfig, args=argv, prog=prog, description=inspect.cleandoc(CompareConfig.__doc__ or "")

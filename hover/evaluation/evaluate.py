@@ -31,7 +31,7 @@ from hover.evaluation.metrics import (
     first_failure_frame,
     summarize,
 )
-from hover.evaluation.video import ClipRecording, qpos_rows
+from hover.video import ClipRecording, qpos_rows
 
 #: env termination terms that end a clip without failing it
 TIME_OUT_TERMS = ("motion_end", "episode_length", "time_out")
@@ -333,7 +333,7 @@ def evaluate(
     backend: str = "mujoco",
     num_threads: int | None = None,
 ) -> EvalReport:
-    """Evaluate ``policy`` (a ``hover.policies.LoadedPolicy``) on every clip of ``motions`` (or the
+    """Evaluate ``policy`` (a ``hover.checkpoints.LoadedPolicy``) on every clip of ``motions`` (or the
     named ones) with ``num_envs`` envs (default: one per clip, at most 64). ``record``: keep qpos
     of all (True) or the named clips for videos."""
     names = list(motions.clip_names)

@@ -41,7 +41,7 @@ def _replay_function():
     """``replay_clips`` and ``load_policy`` if hover's evaluation and policy modules are available."""
     try:
         from hover.evaluation.evaluate import replay_clips
-        from hover.policies import load_policy
+        from hover.checkpoints import load_policy
     except ImportError as e:
         raise RuntimeError(f"{NEEDS_TEACHER} (the evaluation module is unavailable: {e})") from e
     return replay_clips, load_policy

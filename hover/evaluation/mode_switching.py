@@ -14,7 +14,7 @@ from torch import Tensor
 
 from hover.commands import MaskSchedule
 from hover.evaluation.evaluate import ClipResult, clip_ids, make_eval_env, rollout_clips
-from hover.evaluation.modes import mode_env_config
+from hover.evaluation.per_mode import mode_env_config
 
 
 def scheduled_actor(env: Any, act: Any, schedule: MaskSchedule) -> Any:

@@ -219,7 +219,7 @@ def evaluate_modes(
     num_threads: int | None = None,
     log: Callable[[str], None] | None = None,
 ) -> ModesReport:
-    """Evaluate ``policy`` (a ``hover.policies.LoadedPolicy``) on ``motions`` once per mode.
+    """Evaluate ``policy`` (a ``hover.checkpoints.LoadedPolicy``) on ``motions`` once per mode.
 
     ``modes``: ``"all"``, a comma list (``"omnih2o,h2o"``) or a sequence of names (aliases accepted).
     ``num_envs`` default: one per clip, at most 64. Raises ValueError for an unknown mode or clip and

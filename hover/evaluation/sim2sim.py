@@ -1,7 +1,7 @@
 """``hover sim2sim``: an exported student ONNX driven by the deploy code path in a differently
 configured MuJoCo, over many clips in parallel processes, scored with ``hover eval``'s metrics.
 
-Not the training env: each process builds its own model (:mod:`hover.deploy.sim2sim_physics`:
+Not the training env: each process builds its own model (:mod:`hover.evaluation.sim2sim_physics`:
 explicit 1 kHz PD from the exported kp/kd/effort limits, CG solver, Euler integrator by default,
 optionally another MJCF of the robot with ``--model``) and runs the student with
 :class:`hover.deploy.policy.OnnxPolicy`, :class:`hover.student.StudentObservation` and commands from
@@ -30,13 +30,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from hover.deploy.sim2sim_physics import MujocoRobot, PhysicsConfig
-from hover.deploy.sim2sim_worker import ClipOutcome, Job, JobResult, run_job
+from hover.evaluation.sim2sim_physics import MujocoRobot, PhysicsConfig
+from hover.evaluation.sim2sim_worker import ClipOutcome, Job, JobResult, run_job
 
 
 @dataclass
 class Sim2SimConfig:
-    """Check an exported student policy in a differently configured MuJoCo (see ``hover.deploy.sim2sim``)."""
+    """Check an exported student policy in a differently configured MuJoCo (see ``hover.evaluation.sim2sim``)."""
 
     policy: str = (
         "builtin:student"  # exported student .onnx, or a checkpoint/run folder/builtin:NAME (exported first)
@@ -181,12 +181,12 @@ def run_sim2sim(cfg: Sim2SimConfig) -> tuple[dict, list[ClipOutcome]]:
     """Check the policy, plan and run the jobs, write the video; returns (report, outcomes).
 
     ``cfg.policy`` is an exported ``.onnx`` file, or a checkpoint / run folder / ``builtin:NAME``,
-    which is first exported to ONNX (``hover.export``) in a temporary folder.
+    which is first exported to ONNX (``hover.policy_metadata``) in a temporary folder.
     """
     if str(cfg.policy).endswith(".onnx"):
         return _run_onnx(cfg)
-    from hover.export import export_onnx
-    from hover.policies import load_policy
+    from hover.policy_metadata import export_onnx
+    from hover.checkpoints import load_policy
 
     loaded = load_policy(cfg.policy)
     with tempfile.TemporaryDirectory() as tmp:
@@ -241,8 +241,8 @@ def _run_onnx(cfg: Sim2SimConfig) -> tuple[dict, list[ClipOutcome]]:
 def write_video(path: str | Path, outcomes: list[ClipOutcome], control_dt: float, robot: Any,
                 width: int = 960, height: int = 540) -> Path:  # fmt: skip
     """MP4 of the recorded clip (robot + green reference ghost)."""
-    from hover.evaluation.video import ClipRecording, render_recordings
-    from hover.evaluation.video import write_video as write_frames
+    from hover.video import ClipRecording, render_recordings
+    from hover.video import write_video as write_frames
 
     rec = next(o for o in outcomes if o.robot_qpos is not None)
     recording = ClipRecording(f"{rec.name} [{rec.mode}] sim2sim", 1.0 / control_dt, rec.robot_qpos, rec.ref_qpos,

@@ -1,7 +1,7 @@
 """The rollouts of ``hover sim2sim``: clips played with the deploy code path in one process.
 
 :class:`ClipBatch` plays ``n`` clips together in one named mode on a
-:class:`~hover.deploy.sim2sim_physics.MujocoRobot`: ONNX Runtime inference
+:class:`~hover.evaluation.sim2sim_physics.MujocoRobot`: ONNX Runtime inference
 (:class:`hover.deploy.policy.OnnxPolicy`, 1 thread, batched over the clips), the student observation
 from :class:`hover.student.StudentObservation` + ``proprioception`` (pelvis-frame IMU quantities from
 the simulator, as a robot measures them) and commands from ``hover.commands.command_from_reference``
@@ -29,7 +29,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from hover.deploy.sim2sim_physics import MujocoRobot, PhysicsConfig
+from hover.evaluation.sim2sim_physics import MujocoRobot, PhysicsConfig
 
 #: a fall: pelvis below this height (m) or tilted more than FALL_TILT_RAD from upright
 FALL_HEIGHT_M = 0.4

@@ -135,7 +135,7 @@ def check_config(cfg: Any) -> None:
     if hasattr(cfg, "teacher"):
         check_teacher(cfg.teacher)
     if hasattr(cfg, "modes"):
-        from hover.training.student import student_modes
+        from hover.training.distillation import student_modes
 
         try:
             student_modes(cfg.modes)

@@ -60,7 +60,7 @@ def student_modes(spec: str) -> tuple[str, ...]:
 
 def teacher_checkpoint(spec: str) -> Path:
     """Path of the teacher weights for ``--teacher`` (bundle, checkpoint or run folder)."""
-    from hover.policies import _resolve
+    from hover.checkpoints import _resolve
 
     path = _resolve(spec)
     return latest_checkpoint(path) if path.is_dir() else path
@@ -188,7 +188,7 @@ def export_bundled(run_dir: str | os.PathLike, out_dir: str | os.PathLike | None
 
 def _with_layouts(config_text: str) -> str:
     """The run config plus the observation, command/mask layout and named modes (for readers of the bundle)."""
-    from hover.export import command_layout_metadata, mode_metadata
+    from hover.policy_metadata import command_layout_metadata, mode_metadata
     from hover.robots import get_robot
     from hover.student import student_obs_layout
 
@@ -218,8 +218,8 @@ def main(argv: list[str], prog: str) -> int:
 
 
 def export_main(argv: list[str] | None = None) -> int:
-    """``python -m hover.training.student RUN [OUT_DIR] [NAME]``: :func:`export_bundled` from the shell."""
-    return bundle_main(sys.argv[1:] if argv is None else argv, "hover.training.student", export_bundled)
+    """``python -m hover.training.distillation RUN [OUT_DIR] [NAME]``: :func:`export_bundled` from the shell."""
+    return bundle_main(sys.argv[1:] if argv is None else argv, "hover.training.distillation", export_bundled)
 
 
 if __name__ == "__main__":

@@ -42,7 +42,7 @@ def set_name(spec: str) -> str:
 
 @dataclass
 class _PolicyView:
-    """The interface ``make_eval_env`` reads (``hover.policies.LoadedPolicy``-like)."""
+    """The interface ``make_eval_env`` reads (``hover.checkpoints.LoadedPolicy``-like)."""
 
     env_cfg: TrackingEnvConfig
     source: str = "training"
