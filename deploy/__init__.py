@@ -1,7 +1,7 @@
 """Deployment: exported policies under ONNX Runtime, sim2sim, the on-board runner and the robot-side I/O.
 
 - ``policy``: :class:`OnnxPolicy` (one-thread ONNX Runtime session; refuses a model whose
-  metadata names another robot or joint order). Models come from ``hover export`` (``hover.policy_metadata``).
+  metadata names another robot or joint order). Models come from ``hover export`` (``hover.training.export``; schema: ``hover.policy_metadata``).
 - ``sim2sim`` (+ ``sim2sim_physics``, ``sim2sim_worker``): the exported student in a differently
   configured MuJoCo (``hover sim2sim``).
 - ``runner``, ``state_machine``, ``safety``, ``robot_io``, ``cli``: the 50 Hz on-board loop (``hover run``);

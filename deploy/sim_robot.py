@@ -27,9 +27,7 @@ the README recipe ``kill -USR1 %1``), ``--band-s T`` (released at T simulated se
 
 from __future__ import annotations
 
-import json
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -382,11 +380,11 @@ class SimRobot:
 
 def spawn_sim_robot(domain: int, net: str = "lo", args: tuple[str, ...] | list[str] = (), wait: bool = True,
                     timeout_s: float = 60.0) -> subprocess.Popen:  # fmt: skip
-    """Start ``python -m hover.deploy.sim_robot`` (extra CLI ``args``); with ``wait``, wait for its ready line.
+    """Start ``python -m hover sim-robot`` (extra CLI ``args``); with ``wait``, wait for its ready line.
 
     Stop it with :func:`stop_sim_robot` (SIGTERM: it writes its ``--report`` and exits).
     """
-    cmd = [sys.executable, "-m", "hover.deploy.sim_robot", "--domain", str(domain), "--net", net, *args]
+    cmd = [sys.executable, "-m", "hover", "sim-robot", "--domain", str(domain), "--net", net, *args]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     return wait_sim_robot_ready(proc, timeout_s) if wait else proc
 
@@ -402,7 +400,7 @@ def wait_sim_robot_ready(proc: subprocess.Popen, timeout_s: float = 60.0) -> sub
             break
     err = proc.stderr.read() if proc.poll() is not None else "timed out"
     proc.kill()
-    raise RuntimeError(f"sim-robot did not start ({' '.join(proc.args[3:])}): {err.strip()[-2000:]}")
+    raise RuntimeError(f"sim-robot did not start ({' '.join(proc.args[4:])}): {err.strip()[-2000:]}")
 
 
 def stop_sim_robot(proc: subprocess.Popen, timeout_s: float = 15.0) -> int:
@@ -447,30 +445,3 @@ def run_sim_robot(cfg: SimRobotConfig, stop: threading.Event | None = None,
 
         atomic_write_json(Path(cfg.report), report)
     return report
-
-
-def main(argv: list[str], prog: str) -> int:
-    import tyro
-
-    cfg = tyro.cli(SimRobotConfig, args=argv, prog=prog, description=__doc__.split("\n\n")[0])
-    stop = threading.Event()  # SIGTERM ends the loop at the next step (no exception inside DDS calls)
-    release = threading.Event()  # SIGUSR1 releases the elastic band
-    previous = {signal.SIGTERM: signal.signal(signal.SIGTERM, lambda signum, frame: stop.set()),
-                signal.SIGUSR1: signal.signal(signal.SIGUSR1, lambda signum, frame: release.set())}  # fmt: skip
-    try:
-        report = run_sim_robot(cfg, stop, release)
-    except (ValueError, FileNotFoundError) as e:
-        print(f"{prog}: {e}", file=sys.stderr)
-        return 2
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    print(
-        json.dumps({k: v for k, v in report.items() if k not in ("last_command", "pelvis_trace")}, indent=1),
-        flush=True,
-    )
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:], "python -m hover.deploy.sim_robot"))

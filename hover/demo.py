@@ -19,8 +19,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import tyro
-
 from hover.io import atomic_write_json
 
 
@@ -70,7 +68,7 @@ def run_demo(cfg: DemoConfig) -> dict[str, Any]:
 
     policy = None
     if not cfg.kinematic:
-        from hover.checkpoints import load_policy
+        from hover.training.policies import load_policy
 
         try:
             policy = load_policy(cfg.policy)
@@ -84,8 +82,8 @@ def run_demo(cfg: DemoConfig) -> dict[str, Any]:
             else:
                 print(f"no policy to run ({e}); playing the motions kinematically instead")
     if policy is None:
-        from hover.video import kinematic_recording
         from hover.motion.builtin import load_builtin_motions
+        from hover.video import kinematic_recording
 
         clips = {c.name: c for c in load_builtin_motions(robot)}
         recordings = [kinematic_recording(clips[n]) for n in chosen]
@@ -123,8 +121,8 @@ def run_demo(cfg: DemoConfig) -> dict[str, Any]:
 def _student_demo(cfg: DemoConfig, policy: Any, motions: Any, report: dict[str, Any]) -> list:
     """Per-mode metrics on every clip, then one clip with run-time mode switches; returns recordings."""
     from hover.commands import MaskSchedule
-    from hover.evaluation.per_mode import evaluate_modes, format_modes_table
     from hover.evaluation.mode_switching import rollout_with_schedule
+    from hover.evaluation.per_mode import evaluate_modes, format_modes_table
 
     schedule = MaskSchedule.parse(cfg.schedule)
     if cfg.switch_clip not in motions.clip_names:
@@ -147,9 +145,3 @@ def _student_demo(cfg: DemoConfig, policy: Any, motions: Any, report: dict[str, 
     rec = result.recording
     rec.label = lambda i: f"mode: {schedule.mode_at(max(i - 1, 0))}"  # frame i is the state after step i - 1
     return [rec]
-
-
-def main(argv: list[str], prog: str = "hover demo") -> int:
-    cfg = tyro.cli(DemoConfig, args=argv, prog=prog)
-    run_demo(cfg)
-    return 0

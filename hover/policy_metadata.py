@@ -1,8 +1,8 @@
-"""``hover export``: a trained policy as ONNX with the metadata a robot runner needs.
+"""The policy artefact's metadata: the schema ``hover export`` writes and every reader checks.
 
-The graph maps ``obs`` [batch, obs_dim] (float32) to ``actions`` [batch, J] (float32): the
-observation normaliser, the MLP and the deterministic output (Gaussian mean) of the rsl-rl actor.
-The joint target a runner applies is ``default_joint_pos + action_scale * clip(actions)``.
+An exported policy is an ONNX graph mapping ``obs`` [batch, obs_dim] (float32) to ``actions``
+[batch, J] (float32): the observation normaliser, the MLP and the deterministic output (Gaussian mean)
+of the rsl-rl actor. The joint target a runner applies is ``default_joint_pos + action_scale * clip(actions)``.
 
 Metadata (``ModelProto.metadata_props``):
 
@@ -17,29 +17,26 @@ Metadata (``ModelProto.metadata_props``):
   (``hover.student.StudentObsLayout.to_dict()``), ``history_length``, ``command_layout``
   (``command_dim``, ``mask_dim``, ``element_names``, per element its mask index and command
   columns) and ``modes`` (``{mode: [mask element names]}``). A teacher needs privileged simulator
-  state; only a student runs on a robot (``hover.deploy.policy.require_student``);
+  state; only a student runs on a robot (:func:`require_student`);
 - ``hover_train_config``: the full resolved training config (JSON) the policy was trained with.
 
-Files are written atomically (temporary file + rename).
+Writing: :func:`policy_metadata` (``hover.training.export`` puts it into the ONNX file). Reading:
+:func:`parse_metadata`, :func:`check_metadata` (robot, joint order, sizes), :func:`require_student` and
+:func:`check_student_layout` raise :class:`PolicyMetadataError` naming the file and the field
+(``hover.deploy.policy.OnnxPolicy`` runs them on every model it loads).
 """
 
 from __future__ import annotations
 
 import json
-import os
-import sys
-import tempfile
-import warnings
-from dataclasses import asdict, dataclass, is_dataclass
-from pathlib import Path
-from typing import Any, Literal
+from collections.abc import Mapping
+from typing import Any
 
-import torch
-
-from hover.io import atomic_open
-from hover.robots import RobotSpec, get_robot
+from hover.robots import RobotSpec
+from hover.student import HISTORY_LENGTH, StudentObsLayout, student_obs_layout
 
 SCHEMA_VERSION = 1
+SUPPORTED_SCHEMA_VERSIONS = (1,)
 METADATA_KEY = "hover"
 TRAIN_CONFIG_KEY = "hover_train_config"
 INPUT_NAME = "obs"
@@ -52,19 +49,6 @@ _TEACHER_TERMS: tuple[tuple[str, str, int], ...] = (
     ("ref_lin_vel_diff", "body", 3), ("ref_ang_vel_diff", "body", 3), ("ref_body_pos", "body", 3),
     ("ref_body_rot", "body", 6), ("last_action", "joint", 1),
 )  # fmt: skip
-
-
-@dataclass
-class ExportConfig:
-    """Export a trained policy to ONNX with hover metadata."""
-
-    policy: str = "builtin:student"  # checkpoint file, run folder or builtin:NAME
-    out: str = "policy.onnx"  # output file
-    opset: int = 18  # ONNX opset
-    exporter: Literal["torchscript", "dynamo"] = (
-        "torchscript"  # torch's exporter (torchscript: fast, deprecated)
-    )
-    check: bool = True  # compare ONNX Runtime with torch on random observations after writing
 
 
 def teacher_observation_layout(robot: RobotSpec) -> list[dict[str, Any]]:
@@ -111,8 +95,6 @@ def student_layout_for(loaded: Any, robot: RobotSpec, obs_dim: int) -> Any:
     The history length is the env config's (``env_cfg.student.history_length``) when given, else
     the one that makes the layout ``obs_dim`` wide; ValueError naming the file when none fits.
     """
-    from hover.student import HISTORY_LENGTH, student_obs_layout
-
     student_cfg = getattr(getattr(loaded, "env_cfg", None), "student", None)
     history = int(getattr(student_cfg, "history_length", HISTORY_LENGTH))
     layout = student_obs_layout(robot, history)
@@ -202,90 +184,100 @@ def policy_metadata(loaded: Any, robot: RobotSpec, obs_dim: int, action_dim: int
     } | extra
 
 
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    with atomic_open(path, "wb") as f:
-        f.write(data)
+class PolicyMetadataError(ValueError):
+    """The model's metadata is missing, malformed or does not match the robot."""
 
 
-def export_onnx(
-    loaded: Any,
-    out: str | os.PathLike,
-    opset: int = 18,
-    exporter: Literal["torchscript", "dynamo"] = "torchscript",
-) -> Path:
-    """Write ``loaded`` (a :class:`hover.checkpoints.LoadedPolicy`) as ONNX with metadata; returns the path.
-
-    ``exporter``: torch's TorchScript-based exporter (0.1 s; deprecated by torch but present in 2.x)
-    or the torch.export-based one (a few seconds). Both give a graph with a dynamic batch size.
-    """
-    import onnx
-
-    if loaded.model is None:
-        raise ValueError(f"{loaded.source}: the loaded policy carries no model to export")
-    robot_name = getattr(loaded.train_cfg, "robot", "h1")
-    robot = get_robot(robot_name)
-    wrapper = loaded.model.as_onnx(verbose=False).to("cpu").eval()
-    obs_dim = int(wrapper.input_size)
-    with torch.no_grad():
-        action_dim = int(wrapper(torch.zeros(1, obs_dim)).shape[-1])
-    meta = policy_metadata(loaded, robot, obs_dim, action_dim)
-    with tempfile.TemporaryDirectory() as tmp:
-        raw = Path(tmp) / "raw.onnx"
-        names = {"input_names": [INPUT_NAME], "output_names": [OUTPUT_NAME], "opset_version": opset}
-        if exporter == "dynamo":
-            batch = torch.export.Dim("batch")
-            torch.onnx.export(wrapper, (torch.zeros(2, obs_dim),), str(raw), dynamic_shapes=({0: batch},),
-                              dynamo=True, verbose=False, **names)  # fmt: skip
-        elif exporter == "torchscript":
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", DeprecationWarning)
-                torch.onnx.export(wrapper, (torch.zeros(1, obs_dim),), str(raw), dynamo=False,
-                                  dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}}, **names)  # fmt: skip
-        else:
-            raise ValueError(f"unknown exporter {exporter!r} (torchscript or dynamo)")
-        model = onnx.load(str(raw))
-    model.producer_name = "hover"
-    del model.metadata_props[:]
-    train_cfg = loaded.train_cfg
-    cfg_json = json.dumps(asdict(train_cfg) if is_dataclass(train_cfg) else {}, sort_keys=True)
-    for key, value in ((METADATA_KEY, json.dumps(meta, sort_keys=True)), (TRAIN_CONFIG_KEY, cfg_json)):
-        entry = model.metadata_props.add()
-        entry.key, entry.value = key, value
-    onnx.checker.check_model(model)
-    path = Path(out)
-    _atomic_write_bytes(path, model.SerializeToString())
-    return path
-
-
-def parity_error(loaded: Any, path: str | os.PathLike, num: int = 64, seed: int = 0) -> float:
-    """Max |ONNX Runtime - torch| over ``num`` random observations (N(0, 1), float32)."""
-    from tensordict import TensorDict
-
-    from hover.deploy.policy import OnnxPolicy
-
-    policy = OnnxPolicy(path)
-    gen = torch.Generator().manual_seed(seed)
-    obs = torch.randn(num, policy.obs_dim, generator=gen)
-    group = "student" if loaded.kind == "student" else "policy"
-    expected = loaded.act(TensorDict({group: obs}, batch_size=[num])).cpu().numpy()
-    return float(abs(policy(obs.numpy()) - expected).max())
-
-
-def main(argv: list[str], prog: str) -> int:
-    import tyro
-
-    from hover.checkpoints import load_policy
-
-    cfg = tyro.cli(ExportConfig, args=argv, prog=prog,
-                   description="Export a trained policy (student or teacher) to ONNX with robot/observation metadata.")  # fmt: skip
+def parse_metadata(props: Mapping[str, str], where: str = "model") -> dict[str, Any]:
+    """The ``hover`` metadata dict from a model's metadata properties (PolicyMetadataError when absent/invalid)."""
+    if METADATA_KEY not in props:
+        raise PolicyMetadataError(
+            f"{where}: no '{METADATA_KEY}' metadata; export the policy with `hover export`"
+        )
     try:
-        loaded = load_policy(cfg.policy)
-        path = export_onnx(loaded, cfg.out, opset=cfg.opset, exporter=cfg.exporter)
-    except (FileNotFoundError, ValueError) as err:
-        print(f"{prog}: {err}", file=sys.stderr)
-        return 2
-    report: dict[str, Any] = {"out": str(path), "bytes": path.stat().st_size, "policy_kind": loaded.kind}
-    if cfg.check:
-        report["max_abs_error_vs_torch"] = parity_error(loaded, path)
-    print(json.dumps(report))
-    return 0
+        meta = json.loads(props[METADATA_KEY])
+    except json.JSONDecodeError as e:
+        raise PolicyMetadataError(f"{where}: '{METADATA_KEY}' metadata is not valid JSON ({e})") from e
+    if not isinstance(meta, dict):
+        raise PolicyMetadataError(f"{where}: '{METADATA_KEY}' metadata must be a JSON object")
+    return meta
+
+
+def check_metadata(meta: dict[str, Any], robot: RobotSpec, where: str = "model") -> None:
+    """Raise PolicyMetadataError unless ``meta`` describes a policy for ``robot`` in its joint order."""
+    version = meta.get("schema_version")
+    if version not in SUPPORTED_SCHEMA_VERSIONS:
+        raise PolicyMetadataError(f"{where}: metadata schema_version {version!r} not supported "
+                                  f"(supported: {SUPPORTED_SCHEMA_VERSIONS})")  # fmt: skip
+    required = ("robot", "joint_names", "default_joint_pos", "action_scale", "kp", "kd", "control_dt",
+                "obs_dim", "action_dim")  # fmt: skip
+    missing = [k for k in required if k not in meta]
+    if missing:
+        raise PolicyMetadataError(f"{where}: metadata lacks {', '.join(missing)}")
+    if meta["robot"] != robot.name:
+        raise PolicyMetadataError(f"{where}: the policy is for robot {meta['robot']!r}, not {robot.name!r}")
+    names = list(meta["joint_names"])
+    if names != robot.joint_names:
+        if sorted(names) == sorted(robot.joint_names):
+            first = next(i for i, (a, b) in enumerate(zip(names, robot.joint_names, strict=True)) if a != b)
+            raise PolicyMetadataError(
+                f"{where}: joint order differs from {robot.name}'s at index {first} "
+                f"({names[first]!r} in the model, {robot.joint_names[first]!r} expected)"
+            )
+        extra, lacking = (
+            sorted(set(names) - set(robot.joint_names)),
+            sorted(set(robot.joint_names) - set(names)),
+        )
+        raise PolicyMetadataError(f"{where}: joint names differ from {robot.name}'s "
+                                  f"(unknown: {extra}, missing: {lacking})")  # fmt: skip
+    j = robot.num_joints
+    for key in ("default_joint_pos", "kp", "kd"):
+        if len(meta[key]) != j:
+            raise PolicyMetadataError(f"{where}: metadata {key} has {len(meta[key])} values for {j} joints")
+    if int(meta["action_dim"]) != j:
+        raise PolicyMetadataError(f"{where}: action_dim {meta['action_dim']} but {robot.name} has {j} joints")
+    if not float(meta["control_dt"]) > 0.0:
+        raise PolicyMetadataError(f"{where}: control_dt must be positive, got {meta['control_dt']}")
+
+
+def policy_kind(meta: dict[str, Any]) -> str:
+    """``"student"``, ``"teacher"`` (``kind``, or ``policy_kind`` of older exports) or ``"unknown"``."""
+    return str(meta.get("kind", meta.get("policy_kind", "unknown")))
+
+
+def require_student(meta: Mapping[str, Any], where: str = "model") -> None:
+    """Raise PolicyMetadataError unless the model is a student (its observation is computable on a
+    robot). A teacher reads privileged simulator state (reference body poses, velocities) that a
+    robot does not have, so runners and sim2sim refuse it with this message."""
+    kind = policy_kind(meta)
+    if kind == "student":
+        if "student_observation" not in meta:
+            raise PolicyMetadataError(f"{where}: student model without 'student_observation' metadata; "
+                                      "re-export it with `hover export`")  # fmt: skip
+        return
+    if kind == "teacher":
+        raise PolicyMetadataError(
+            f"{where}: this is a teacher policy; it observes privileged simulator state (body poses and "
+            "velocities of the robot and the reference) that a robot cannot measure, so it cannot be "
+            "deployed. Export a student instead: `hover export --policy builtin:student --out student.onnx`"
+        )
+    raise PolicyMetadataError(
+        f"{where}: policy kind {kind!r} is not a student; only student models can be deployed"
+    )
+
+
+def check_student_layout(meta: Mapping[str, Any], robot: RobotSpec, obs_dim: int,
+                         where: str = "model") -> StudentObsLayout:  # fmt: skip
+    """The :class:`hover.student.StudentObsLayout` of a student model, after checking that the exported
+    ``student_observation`` equals hover's layout for the robot and history length (PolicyMetadataError
+    otherwise, e.g. a model exported by another hover version with another observation)."""
+    require_student(meta, where)
+    layout = student_obs_layout(robot, int(meta.get("history_length", -1)))
+    if meta["student_observation"] != layout.to_dict() or layout.obs_dim != obs_dim:
+        raise PolicyMetadataError(
+            f"{where}: the exported student observation ({meta['student_observation'].get('obs_dim')} dims, "
+            f"history {meta.get('history_length')}) differs from this hover's {robot.name} layout "
+            f"({layout.obs_dim} dims); re-export the policy with this version"
+        )
+    return layout
+

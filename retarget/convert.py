@@ -10,7 +10,6 @@ with ``allow_pickle=False``.
 from __future__ import annotations
 
 import pickle
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -112,15 +111,3 @@ class ConvertArgs:
     """the official SMPL pickle you downloaded (only convert files you trust)"""
     out: Path | None = None
     """output .npz (default: beside the source, same stem)"""
-
-
-def main(argv: list[str], prog: str = "hover retarget convert-smpl") -> int:
-    a = tyro.cli(ConvertArgs, args=argv, prog=prog, description=__doc__)
-    out = a.out or a.src.with_suffix(".npz")
-    try:
-        path = convert_smpl(a.src, out)
-    except (OSError, ValueError, pickle.UnpicklingError) as e:
-        print(f"{prog}: {a.src}: {e}", file=sys.stderr)
-        return 2
-    print(f"wrote {path}; use it with --smpl-dir {path.parent}")
-    return 0

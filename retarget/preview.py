@@ -10,7 +10,6 @@ Rendering needs EGL or OSMesa (see :mod:`hover.video`).
 from __future__ import annotations
 
 import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
@@ -125,7 +124,7 @@ def render_side_by_side(robot, qpos: np.ndarray, human: np.ndarray, frames: list
     return out
 
 
-def _is_positions_file(path: Path) -> bool:
+def is_positions_file(path: Path) -> bool:
     """A joint-position .npz (has ``positions`` and ``joint_names``), as opposed to an AMASS one."""
     if path.suffix.lower() != ".npz" or not path.is_file():
         return False
@@ -157,7 +156,7 @@ def _load(a: PreviewArgs):
     return synthetic_clips(kinds=(entry,))[0], model, shape
 
 
-def _smpl_human(a: PreviewArgs, robot):
+def smpl_human(a: PreviewArgs, robot):
     """(retarget result, human joints [T, 24, 3] on the floor, parents, name) of an SMPL / built-in clip."""
     from hover.retarget.amass import resample
     from hover.retarget.motion_fit import RetargetConfig, human_joints, retarget_clips
@@ -174,7 +173,7 @@ def _smpl_human(a: PreviewArgs, robot):
     return res, joints, SMPL_PARENTS, clip.name
 
 
-def _keypoint_human(a: PreviewArgs, robot):
+def keypoint_human(a: PreviewArgs, robot):
     """The same for a BVH file (its whole skeleton) or a joint-position .npz (the keypoints): drawn at the
     human-to-robot scale, lowest point 2 cm above the floor."""
     from dataclasses import replace
@@ -208,52 +207,3 @@ def _keypoint_human(a: PreviewArgs, robot):
     joints = joints * scale
     joints[..., 2] -= np.nanmin(joints[..., 2]) - 0.02
     return res, joints, parents, clip.name
-
-
-def main(argv: list[str], prog: str = "hover retarget preview") -> int:
-    a = tyro.cli(PreviewArgs, args=argv, prog=prog, description=__doc__)
-    import torch
-
-    from hover.robots import get_robot
-    from hover.rotations import yaw_from_quat
-
-    robot = get_robot()
-    keypoint_input = Path(a.clip).suffix.lower() == ".bvh" or _is_positions_file(Path(a.clip))
-    try:
-        res, joints, parents, name = (_keypoint_human if keypoint_input else _smpl_human)(a, robot)
-    except (ValueError, OSError) as e:
-        print(f"{prog}: {e}", file=sys.stderr)
-        return 2
-    if not res.clips:
-        print(f"{prog}: clip skipped: {res.skipped}", file=sys.stderr)
-        return 1
-    rc = res.clips[0]
-    # `gap` m to the robot's left at the start
-    yaw = float(yaw_from_quat(torch.from_numpy(rc.root_quat[0])))
-    left = np.array([-np.sin(yaw), np.cos(yaw), 0.0])
-    joints[..., :2] += (rc.root_pos[:1, None, :2] - joints[:1, :1, :2]) + a.gap * left[:2]
-    qpos = np.concatenate([rc.root_pos, rc.root_quat, rc.joint_pos], 1)
-    if a.out.suffix.lower() == ".png":
-        idx = np.linspace(0, rc.num_frames - 1, a.strip_frames).round().astype(int).tolist()
-    else:
-        idx = list(range(rc.num_frames))
-    try:
-        frames = render_side_by_side(robot, qpos, joints, idx, a.width, a.height, title=f"{name}: human (orange), robot",
-                                     parents=parents)  # fmt: skip
-    except RuntimeError as e:
-        print(f"{prog}: {e}", file=sys.stderr)
-        return 1
-    a.out.parent.mkdir(parents=True, exist_ok=True)
-    if a.out.suffix.lower() == ".png":
-        import imageio.v2 as imageio
-
-        imageio.imwrite(a.out, np.concatenate(frames, axis=1))
-        path = a.out
-    else:
-        from hover.video import write_video
-
-        path = write_video(a.out, np.stack(frames), fps=a.fps)
-    q = res.quality[0]
-    print(f"wrote {path} ({len(frames)} frames); keypoint error mean {100 * q.mean_keypoint_error_m:.2f} cm, "
-          f"max {100 * q.max_keypoint_error_m:.2f} cm")  # fmt: skip
-    return 0

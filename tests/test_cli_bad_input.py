@@ -136,8 +136,8 @@ def test_bad_input_exits_2_with_one_line(fixtures, tmp_path, monkeypatch, capsys
 
 
 def test_gains_far_from_the_robots_are_accepted_with_allow_gains(fixtures):
-    from hover.deploy.policy import PolicyMetadataError
     from hover.deploy.onboard_runner import load_student_policy
+    from hover.policy_metadata import PolicyMetadataError
     from hover.robots import get_robot
 
     robot = get_robot("h1")

@@ -27,9 +27,9 @@ pytest.importorskip("cyclonedds")
 
 from hover.commands import command_layout  # noqa: E402
 from hover.deploy.console import Console  # noqa: E402
-from hover.deploy.inputs.base import Event, make_input  # noqa: E402
-from hover.deploy.robot_io import DdsRobot  # noqa: E402
+from hover.deploy.inputs import Event, make_input  # noqa: E402
 from hover.deploy.onboard_runner import Runner, RunnerConfig, exit_code, load_student_policy  # noqa: E402
+from hover.deploy.robot_io import DdsRobot  # noqa: E402
 from hover.deploy.sim_robot import spawn_sim_robot, stop_sim_robot, wait_sim_robot_ready  # noqa: E402
 from hover.deploy.state_machine import StateMachineConfig  # noqa: E402
 from hover.robots import get_robot  # noqa: E402
@@ -318,8 +318,8 @@ class Operator:
 
 @pytest.fixture(scope="module")
 def bundled_student(tmp_path_factory):
-    from hover.policy_metadata import export_onnx
-    from hover.checkpoints import load_policy
+    from hover.training.export import export_onnx
+    from hover.training.policies import load_policy
 
     return export_onnx(load_policy("builtin:student"), tmp_path_factory.mktemp("bundled") / "student.onnx")
 

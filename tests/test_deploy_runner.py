@@ -21,12 +21,12 @@ import torch
 pytest.importorskip("cyclonedds")
 
 from hover.commands import command_from_vr, command_layout  # noqa: E402
-from hover.deploy.inputs.base import CommandSample, Event, make_input  # noqa: E402
-from hover.deploy.policy import PolicyMetadataError  # noqa: E402
-from hover.deploy.robot_io import DdsRobot  # noqa: E402
+from hover.deploy.inputs import CommandSample, Event, make_input  # noqa: E402
 from hover.deploy.onboard_runner import LatencyStats, Runner, RunnerConfig, load_student_policy, sleep_until  # noqa: E402
+from hover.deploy.robot_io import DdsRobot  # noqa: E402
 from hover.deploy.sim_robot import spawn_sim_robot, stop_sim_robot  # noqa: E402
 from hover.deploy.state_machine import State, StateMachine, StateMachineConfig  # noqa: E402
+from hover.policy_metadata import PolicyMetadataError  # noqa: E402
 from hover.robots import get_robot  # noqa: E402
 
 ROBOT = get_robot("h1")
@@ -127,8 +127,8 @@ def test_latency_stats_percentiles():
 # ----- models --------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def teacher_onnx(tmp_path_factory):
-    from hover.policy_metadata import export_onnx
-    from hover.checkpoints import load_policy
+    from hover.training.export import export_onnx
+    from hover.training.policies import load_policy
 
     return export_onnx(load_policy("builtin:teacher"), tmp_path_factory.mktemp("teacher") / "teacher.onnx")
 
@@ -217,8 +217,8 @@ def test_runner_drives_a_student_over_dds(tmp_path, small_student, mode):
 
 
 def _bundled_student_onnx(tmp_path):
-    from hover.policy_metadata import export_onnx
-    from hover.checkpoints import load_policy
+    from hover.training.export import export_onnx
+    from hover.training.policies import load_policy
 
     try:
         loaded = load_policy("builtin:student")

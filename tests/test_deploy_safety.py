@@ -19,9 +19,9 @@ import torch
 pytest.importorskip("cyclonedds")
 
 from hover.commands import command_layout  # noqa: E402
-from hover.deploy.inputs.base import make_input  # noqa: E402
-from hover.deploy.robot_io import DdsRobot  # noqa: E402
+from hover.deploy.inputs import make_input  # noqa: E402
 from hover.deploy.onboard_runner import Runner, RunnerConfig, load_student_policy  # noqa: E402
+from hover.deploy.robot_io import DdsRobot  # noqa: E402
 from hover.deploy.safety import (  # noqa: E402
     SafetyConfig,
     check_action_finite,

@@ -15,6 +15,7 @@ import torch
 from rsl_rl.models import MLPModel
 from tensordict import TensorDict
 
+from hover.checkpoints import LoadedPolicy
 from hover.cli import main as hover_main
 from hover.commands import MODE_NAMES, command_layout, mask_for_mode, mode_elements
 from hover.envs.tracking.config import TrackingEnvConfig
@@ -31,7 +32,6 @@ from hover.evaluation.per_mode import (
 from hover.motion.builtin import load_builtin_motions
 from hover.motion.format import MotionClip, save_motions
 from hover.motion.library import MotionLibrary
-from hover.checkpoints import LoadedPolicy
 
 BODY_FREE_MODES = ("exbody", "humanplus", "locomotion")
 

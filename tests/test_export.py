@@ -12,10 +12,10 @@ import torch
 from tensordict import TensorDict
 
 from hover.cli import main as hover_main
-from hover.deploy.policy import OnnxPolicy, PolicyMetadataError, read_metadata
-from hover.policy_metadata import teacher_observation_layout
-from hover.checkpoints import load_policy
+from hover.deploy.policy import OnnxPolicy, read_metadata
+from hover.policy_metadata import PolicyMetadataError, teacher_observation_layout
 from hover.robots import get_robot
+from hover.training.policies import load_policy
 from hover.training.teacher import TeacherTrainConfig, config_to_json, rsl_rl_config
 
 

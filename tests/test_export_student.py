@@ -9,12 +9,13 @@ import pytest
 import torch
 from tensordict import TensorDict
 
-from hover.commands import MODE_NAMES, command_layout, mode_elements
-from hover.deploy.policy import OnnxPolicy, PolicyMetadataError, read_metadata, require_student
-from hover.envs.tracking.config import TrackingEnvConfig
-from hover.policy_metadata import export_onnx, parity_error
 from hover.checkpoints import LoadedPolicy
+from hover.commands import MODE_NAMES, command_layout, mode_elements
+from hover.deploy.policy import OnnxPolicy, read_metadata
+from hover.envs.tracking.config import TrackingEnvConfig
+from hover.policy_metadata import PolicyMetadataError, require_student
 from hover.student import student_obs_layout
+from hover.training.export import export_onnx, parity_error
 
 ACTOR = {"hidden_dims": [512, 256, 128], "activation": "elu", "obs_normalization": True,
          "distribution_cfg": {"class_name": "GaussianDistribution", "init_std": 1.0, "std_type": "scalar"}}  # fmt: skip
@@ -97,7 +98,7 @@ def test_student_metadata(student):
     assert meta["control_dt"] == pytest.approx(0.02) and meta["action_scale"] == 0.25
     policy = OnnxPolicy(path)
     assert policy.kind == "student"
-    require_student(policy)  # no error
+    require_student(policy.metadata, str(policy.path))  # no error
 
 
 def test_teacher_export_says_teacher_and_is_refused_where_a_student_is_needed(tmp_path):
@@ -107,7 +108,7 @@ def test_teacher_export_says_teacher_and_is_refused_where_a_student_is_needed(tm
     assert policy.kind == "teacher" and "student_observation" not in policy.metadata
     assert parity_error(loaded, path) < 1e-5
     with pytest.raises(PolicyMetadataError, match="teacher policy.*privileged"):
-        require_student(policy)
+        require_student(policy.metadata, str(policy.path))
 
 
 def test_student_with_a_width_no_layout_fits_is_refused(tmp_path):
@@ -152,7 +153,7 @@ def test_hover_export_cli_from_a_student_checkpoint(tmp_path, capsys):
     import json
 
     from hover.cli import main as hover_main
-    from hover.checkpoints import load_policy
+    from hover.training.policies import load_policy
 
     ckpt = write_student_checkpoint(tmp_path / "student_7.pt")
     out = tmp_path / "student.onnx"

@@ -12,13 +12,13 @@ import pytest
 import torch
 from scipy.spatial.transform import Rotation
 
+from hover.cli.retarget import main
 from hover.retarget.amass import HumanClip
 from hover.retarget.body_model import load_synthetic_body_model
 from hover.retarget.bvh import BvhError, BvhJoint, BvhSkeleton, forward_kinematics, read_bvh
 from hover.retarget.bvh_export import STYLES, write_style_bvh
 from hover.retarget.bvh_input import BvhInputError, BvhOptions, load_bvh_clip
 from hover.retarget.bvh_writer import write_bvh
-from hover.cli.retarget import main
 from hover.retarget.human_skeletons import SkeletonError, load_skeleton_map, normalised_names, recognise
 from hover.retarget.keypoints import UNITS
 from hover.retarget.pipeline import builtin_human_clips

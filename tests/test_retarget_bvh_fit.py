@@ -20,11 +20,11 @@ import numpy as np
 import pytest
 import torch
 
+from hover.cli.retarget import main
 from hover.kinematics import ForwardKinematics
 from hover.motion.format import load_motion_sources
 from hover.retarget.bvh_export import STYLES, write_style_bvh
 from hover.retarget.bvh_input import load_bvh_clip
-from hover.cli.retarget import main
 from hover.retarget.keypoint_fit import retarget_keypoint_clips
 from hover.retarget.motion_fit import RetargetConfig, retarget_clips
 from hover.retarget.pipeline import builtin_body_and_shape, builtin_human_clips

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import torch
 
+from hover.cli.retarget import main
 from hover.motion.format import load_motion_sources, load_motions
 from hover.retarget.body_model import load_body_model, make_synthetic_model
-from hover.cli.retarget import main
 from hover.retarget.convert import convert_smpl
 
 
@@ -129,9 +129,9 @@ def test_filter_keeps_clips_the_policy_can_track():
     from typing import Any
 
     from hover.envs.tracking.config import TrackingEnvConfig
+    from hover.evaluation.feasibility import filter_clips
     from hover.motion.builtin import load_builtin_motions
     from hover.motion.format import MotionClip
-    from hover.evaluation.feasibility import filter_clips
 
     @dataclass
     class ZeroPolicy:

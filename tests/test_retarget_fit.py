@@ -192,9 +192,9 @@ def test_geom_points_match_mujoco_lowest_point(robot):
 @pytest.mark.slow
 def test_shipped_builtin_motions_are_reproduced_by_the_retargeting(tmp_path):
     """`hover retarget --builtin --fps 50 --single-file builtin.npz` regenerates the shipped set."""
+    from hover.cli.retarget import main
     from hover.motion.builtin import BUILTIN_MOTIONS_PATH
     from hover.motion.format import load_motions
-    from hover.cli.retarget import main
 
     assert main(["--builtin", "--fps", "50", "--out", str(tmp_path), "--single-file", "builtin.npz", "--quiet"],
                 "hover retarget") == 0  # fmt: skip

@@ -16,10 +16,10 @@ import torch
 from hover.cli import main as hover_main
 from hover.evaluation.sim2sim import Sim2SimConfig, benchmark_sim2sim, run_sim2sim
 from hover.evaluation.sim2sim_physics import MujocoRobot, PhysicsConfig
-from hover.policy_metadata import export_onnx
 from hover.robots import get_robot
 from hover.robots.mjcf import build_model, build_spec, default_qpos
 from hover.student import student_obs_layout
+from hover.training.export import export_onnx
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_export_student import make_policy, write_student_checkpoint  # noqa: E402

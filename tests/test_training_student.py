@@ -6,8 +6,8 @@ import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from hover.checkpoints import load_policy
 from hover.training import distillation as S
+from hover.training.policies import load_policy
 from hover.training.runner import list_checkpoints
 
 

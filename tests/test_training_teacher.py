@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from hover.checkpoints import load_policy
+from hover.training.policies import load_policy
 from hover.training.runner import HoverRunner, NonFiniteLossError, list_checkpoints
 from hover.training.teacher import (
     TeacherTrainConfig,

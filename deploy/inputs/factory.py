@@ -43,9 +43,10 @@ def _configure(config: Any, options: dict[str, Any], used: set[str]) -> Any:
     return config
 
 
-def build_input(spec: str, robot: RobotSpec | str | None = None, layout: CommandLayout | None = None,
-                **options: Any) -> SwitchingInput:  # fmt: skip
-    """See the module docstring."""
+def make_input(spec: str, robot: RobotSpec | str | None = None, layout: CommandLayout | None = None,
+               **options: Any) -> SwitchingInput:  # fmt: skip
+    """Build an input source from a spec string (see the module docstring); an option no chosen source
+    knows is an error."""
     robot, layout = resolve_robot(robot, layout)
     stream = options.pop("stream", None)
     used: set[str] = set()

@@ -113,13 +113,13 @@ def write_student_onnx(path: str | os.PathLike, module: Any = None, robot: Robot
 
 
 def resolve_policy(spec: str, tmp: Path, robot: RobotSpec) -> tuple[Path, str]:
-    """(ONNX path, note) for ``spec``: an .onnx file, ``random``, or a checkpoint spec exported with hover.policy_metadata."""
+    """(ONNX path, note) for ``spec``: an .onnx file, ``random``, or a checkpoint spec exported with hover.training.export."""
     if spec.endswith(".onnx"):
         return Path(spec), "given ONNX"
     if spec == "random":
         return write_student_onnx(tmp / "random_student.onnx", robot=robot), "untrained student-sized MLP"
-    from hover.policy_metadata import export_onnx
-    from hover.checkpoints import load_policy
+    from hover.training.export import export_onnx
+    from hover.training.policies import load_policy
 
     try:
         loaded = load_policy(spec)
@@ -131,8 +131,8 @@ def resolve_policy(spec: str, tmp: Path, robot: RobotSpec) -> tuple[Path, str]:
 
 def bench_inference(path: Path, robot: RobotSpec, iters: int, rt_priority: int = 0) -> dict[str, float]:
     """Single-observation ONNX Runtime latency (one thread), under SCHED_FIFO when ``rt_priority`` > 0."""
-    from hover.deploy.policy import OnnxPolicy
     from hover.deploy.onboard_runner import set_realtime_priority
+    from hover.deploy.policy import OnnxPolicy
 
     policy = OnnxPolicy(path, robot, threads=1)
     raised = set_realtime_priority(rt_priority)
@@ -160,9 +160,9 @@ def _time_inference(policy: Any, iters: int) -> dict[str, float]:
 def bench_loop(path: Path, robot: RobotSpec, seconds: float, domain: int, rt_priority: int) -> dict[str, Any]:
     """The runner against a sim-robot subprocess for ``seconds``; period error and stage latencies."""
     from hover.commands import command_layout
-    from hover.deploy.inputs.base import make_input
-    from hover.deploy.robot_io import DdsRobot
+    from hover.deploy.inputs import make_input
     from hover.deploy.onboard_runner import Runner, RunnerConfig, load_student_policy
+    from hover.deploy.robot_io import DdsRobot
     from hover.deploy.safety import SafetyConfig
     from hover.deploy.state_machine import StateMachineConfig
 
@@ -221,20 +221,3 @@ def run_bench(cfg: DeployBenchConfig) -> dict[str, Any]:
                 except Exception as e:  # noqa: BLE001 - another module's failure must not lose the timings
                     out["sim2sim_note"] = f"failed: {e!r}"
     return out
-
-
-def main(argv: list[str], prog: str) -> int:
-    import tyro
-
-    cfg = tyro.cli(DeployBenchConfig, args=argv, prog=prog, description=__doc__.split("\n\n")[0])
-    try:
-        result = run_bench(cfg)
-    except (ValueError, FileNotFoundError) as e:
-        print(f"{prog}: {e}", file=sys.stderr)
-        return 2
-    if cfg.json:
-        print(json.dumps(result))
-    else:
-        for k, v in result.items():
-            print(f"{k}: {v}")
-    return 0

@@ -27,7 +27,6 @@ from dataclasses import dataclass
 import mujoco
 import numpy as np
 import torch
-import tyro
 
 from hover.robots import get_robot
 
@@ -198,7 +197,7 @@ def _warp_versions(backend: str) -> dict[str, str]:
     return {"mujoco_warp_version": mujoco_warp.__version__, "warp_version": warp.config.version}
 
 
-def _summary(r: dict) -> str:
+def format_summary(r: dict) -> str:
     return "\n".join(
         [
             f"backend {r['backend']} on {r['device']} ({r['robot']}), {r['num_envs']} envs, {r['threads']} threads, "
@@ -215,14 +214,3 @@ def _summary(r: dict) -> str:
             f"{r['side_by_side_env_steps_per_s']:,.0f} env steps/s; multicore efficiency "
             f"{r['multicore_efficiency']:.2f}"] if "multicore_efficiency" in r else [])  # fmt: skip
     )
-
-
-def main(argv: list[str], prog: str) -> int:
-    cfg = tyro.cli(SimBenchConfig, args=argv, prog=prog, description=__doc__.split("\n\n")[0])
-    try:
-        result = run_bench(cfg)
-    except (ValueError, NotImplementedError) as e:
-        print(f"{prog}: {e}", file=sys.stderr)
-        return 2
-    print(json.dumps(result) if cfg.json else _summary(result))
-    return 0

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 # (words, "module:function", one-line help). Order = order shown in --help.
 COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
-    (("demo",), "hover.demo:main", "run the built-in default end to end and write a video + JSON report"),
+    (("demo",), "hover.cli.demo:main", "run the built-in default end to end and write a video + JSON report"),
     (
         ("retarget",),
         "hover.cli.retarget:main",
@@ -27,24 +27,24 @@ COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
     ),
     (
         ("motion", "info"),
-        "hover.cli.motion_info:info_main",
+        "hover.cli.motion_info:main",
         "print clips, durations, fps and joint ranges of motion files",
     ),
-    (("motion", "builtin"), "hover.cli.motion_info:builtin_main", "write the built-in motion set to a folder"),
+    (("motion", "builtin"), "hover.cli.motion_builtin:main", "write the built-in motion set to a folder"),
     (
         ("motion", "generate"),
-        "hover.cli.motion_info:generate_main",
+        "hover.cli.motion_generate:main",
         "make varied synthetic robot motions (walk 0-1.2 m/s, turns, side steps, arms, squats, ...), "
         "deterministic per seed",
     ),
     (
         ("train", "teacher"),
-        "hover.training.teacher:main",
+        "hover.cli.train_teacher:main",
         "train the oracle teacher with PPO (rsl-rl); run folders, resume",
     ),
     (
         ("train", "student"),
-        "hover.training.distillation:main",
+        "hover.cli.train_student:main",
         "distil the teacher into the masked multi-mode student (DAgger)",
     ),
     (
@@ -54,18 +54,18 @@ COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
     ),
     (
         ("compare",),
-        "hover.evaluation.compare:main",
+        "hover.cli.compare:main",
         "policies side by side per command mode: the paper's 12 metrics and who wins each",
     ),
-    (("export",), "hover.policy_metadata:main", "export a trained policy to ONNX with robot/observation metadata"),
+    (("export",), "hover.cli.export:main", "export a trained policy to ONNX with robot/observation metadata"),
     (
         ("sim2sim",),
-        "hover.evaluation.sim2sim:main",
+        "hover.cli.sim2sim:main",
         "run an exported student ONNX in a differently configured MuJoCo over many clips; metrics per mode",
     ),
     (
         ("sim-robot",),
-        "hover.deploy.sim_robot:main",
+        "hover.cli.sim_robot:main",
         "a MuJoCo H1 speaking the robot's DDS topics (rt/lowstate, rt/lowcmd) for hover run",
     ),
     (
@@ -78,25 +78,25 @@ COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
         "hover.cli.run:main",
         "run an exported student on the robot (or sim-robot) over DDS: 50 Hz loop, states, safety",
     ),
-    (("commands", "layout"), "hover.commands.layout:main", "print the command and mask layout table"),
+    (("commands", "layout"), "hover.cli.commands_layout:main", "print the command and mask layout table"),
     (
         ("bench", "sim"),
-        "hover.benchmarks.sim:main",
+        "hover.cli.bench_sim:main",
         "simulation throughput (env steps/s, physics limit ratio) as JSON",
     ),
     (
         ("bench", "retarget"),
-        "hover.benchmarks.retarget:main",
+        "hover.cli.bench_retarget:main",
         "retargeting throughput (frames/s) and keypoint error as JSON",
     ),
     (
         ("bench", "deploy"),
-        "hover.benchmarks.deploy:main",
+        "hover.cli.bench_deploy:main",
         "onboard runner: ONNX inference latency, 50 Hz loop period error, sim2sim speed as JSON",
     ),
     (
         ("bench", "train"),
-        "hover.benchmarks.train:main",
+        "hover.cli.bench_train:main",
         "PPO training throughput (env steps/s, iteration time) as JSON",
     ),
 ]

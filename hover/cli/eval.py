@@ -110,7 +110,7 @@ def main(argv: list[str], prog: str) -> int:
     cfg = tyro.cli(EvalConfig, args=argv, prog=prog, description=inspect.cleandoc(EvalConfig.__doc__ or ""))
     from hover.evaluation.evaluate import evaluate
     from hover.motion.library import MotionLibrary
-    from hover.checkpoints import load_policy
+    from hover.training.policies import load_policy
 
     log = sys.stderr if cfg.json else sys.stdout
     try:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hover.deploy.inputs.base import CommandSample, RobotView, make_input
+from hover.deploy.inputs import CommandSample, RobotView, make_input
 
 
 @dataclass

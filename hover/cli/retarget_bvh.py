@@ -21,7 +21,7 @@ from typing import Annotated
 
 import tyro
 
-from hover.cli.retarget import FitOptions, _config
+from hover.cli.retarget_options import FitOptions, retarget_config
 
 
 @dataclass
@@ -133,7 +133,7 @@ def _retarget(a, prog: str, files, loader) -> int:
     if not clips:
         _err(prog, f"no usable input ({len(skipped)} file(s) skipped)")
         return 2
-    cfg = _config(a)
+    cfg = retarget_config(a)
     result = RetargetResult([], [], [], 0.0, 0)
     with tqdm(total=len(clips), desc="retarget", unit="clip", disable=a.quiet) as bar:
         for batch in clip_batches(clips, cfg.fps, a.batch_frames):

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import signal
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,8 +54,8 @@ class RunConfig:
 
 def build(cfg: RunConfig):  # noqa: ANN201 - a Runner
     """Check ``cfg`` and build robot I/O, policy and input; ValueError/FileNotFoundError for bad input."""
-    from hover.deploy.robot_io import DdsRobot
     from hover.deploy.onboard_runner import Runner, load_student_policy
+    from hover.deploy.robot_io import DdsRobot
     from hover.deploy.unitree.dds import check_interface
     from hover.robots import get_robot
 
@@ -121,7 +120,3 @@ def main(argv: list[str], prog: str) -> int:
     if cfg.json:
         print(json.dumps(report), flush=True)
     return exit_code(report)
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:], "python -m hover.cli.run"))

@@ -39,8 +39,7 @@ Regions (upper / lower, for the paper's per-region mask sampling), taken from th
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Literal
 
 import torch
@@ -251,40 +250,3 @@ def format_layout_table(layout: CommandLayout) -> str:
         cols = f"{e.start}" if e.stop == e.start + 1 else f"{e.start}:{e.stop}"
         rows.append(f"{e.index:>4}  {cols:>9}  {e.name:<32} {e.kind:<5} {e.region:<6} {e.unit:<4} {e.frame}")
     return "\n".join(rows)
-
-
-@dataclass
-class LayoutCommandConfig:
-    """Print the command and mask layout table of a robot (and the named modes)."""
-
-    robot: str = "h1"
-    """registered robot name"""
-    json: bool = False
-    """print JSON (elements and modes) instead of the table"""
-
-
-def main(argv: list[str], prog: str) -> int:
-    import tyro
-
-    from hover.commands.modes import MODE_NAMES, mode_elements
-
-    cfg = tyro.cli(
-        LayoutCommandConfig, args=argv, prog=prog, description="Print the command and mask layout."
-    )
-    layout = command_layout(cfg.robot)
-    modes = {m: list(mode_elements(m, layout)) for m in MODE_NAMES}
-    if cfg.json:
-        out = {
-            "robot": layout.robot_name,
-            "command_dim": layout.command_dim,
-            "mask_dim": layout.mask_dim,
-            "elements": [asdict(e) for e in layout.elements],
-            "modes": modes,
-        }
-        print(json.dumps(out, indent=2))
-        return 0
-    print(format_layout_table(layout))
-    print("\nnamed modes (mask elements on):")
-    for m, names in modes.items():
-        print(f"  {m:<11} {len(names):>2}: {', '.join(n.split(':', 1)[1] for n in names)}")
-    return 0

@@ -19,10 +19,8 @@ metrics are over the frames up to the failure. The report per mode: ``success_ra
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import multiprocessing as mp
-import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -181,12 +179,12 @@ def run_sim2sim(cfg: Sim2SimConfig) -> tuple[dict, list[ClipOutcome]]:
     """Check the policy, plan and run the jobs, write the video; returns (report, outcomes).
 
     ``cfg.policy`` is an exported ``.onnx`` file, or a checkpoint / run folder / ``builtin:NAME``,
-    which is first exported to ONNX (``hover.policy_metadata``) in a temporary folder.
+    which is first exported to ONNX (``hover.training.export``) in a temporary folder.
     """
     if str(cfg.policy).endswith(".onnx"):
         return _run_onnx(cfg)
-    from hover.policy_metadata import export_onnx
-    from hover.checkpoints import load_policy
+    from hover.training.export import export_onnx
+    from hover.training.policies import load_policy
 
     loaded = load_policy(cfg.policy)
     with tempfile.TemporaryDirectory() as tmp:
@@ -269,30 +267,4 @@ def benchmark_sim2sim(policy_path: str, num_clips: int = 4, workers: int = 2, se
                                             "success_rate": report["modes"]["humanplus"]["success_rate"]}  # fmt: skip
 
 
-def main(argv: list[str], prog: str) -> int:
-    import tyro
-
-    from hover.deploy.policy import PolicyMetadataError
-    from hover.io import atomic_write_json
-
-    cfg = tyro.cli(Sim2SimConfig, args=argv, prog=prog,
-                   description="Run an exported student ONNX in a differently configured MuJoCo (1 kHz explicit PD, "
-                               "other solver, optional other MJCF) over many clips; report metrics per mode.")  # fmt: skip
-    try:
-        report, _ = run_sim2sim(cfg)
-    except (FileNotFoundError, ValueError, PolicyMetadataError) as err:
-        print(f"{prog}: {err}", file=sys.stderr)
-        return 2
-    if cfg.out:
-        out = Path(cfg.out)
-        out.mkdir(parents=True, exist_ok=True)
-        atomic_write_json(out / "report.json", report)
-    if "video" in report:
-        print(f"video: {report['video']}", file=sys.stderr)
-    if "video_error" in report:
-        print(f"{prog}: no video: {report['video_error']}", file=sys.stderr)
-    print(json.dumps(report, indent=2) if cfg.json else format_table(report))
-    return 0
-
-
-__all__ = ["Sim2SimConfig", "benchmark_sim2sim", "format_table", "main", "plan_jobs", "run_sim2sim"]
+__all__ = ["Sim2SimConfig", "benchmark_sim2sim", "format_table", "plan_jobs", "run_sim2sim"]

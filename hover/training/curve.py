@@ -1,15 +1,13 @@
 """Learning curve of a training run, read back from its TensorBoard event files.
 
-``python -m hover.training.curve RUN_DIR [TAG ...] > curve.csv`` prints one CSV row per iteration
-(default tags: mean reward, mean episode length, penalty scale, collection/learning seconds).
+:func:`learning_curve` gives one row per iteration (default tags: mean reward, mean episode length,
+penalty scale, value loss, collection/learning seconds; as CSV: ``python -m hover.cli.curve RUN_DIR [TAG ...]``).
 :func:`plot_learning_curves` draws several runs' tags side by side (PNG).
 """
 
 from __future__ import annotations
 
-import csv
 import os
-import sys
 
 DEFAULT_TAGS = (
     "Train/mean_reward",
@@ -70,19 +68,3 @@ def plot_learning_curves(runs: dict[str, str | os.PathLike], tags: tuple[str, ..
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return str(path)
-
-
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if not argv:
-        print("usage: python -m hover.training.curve RUN_DIR [TAG ...]", file=sys.stderr)
-        return 2
-    tags = tuple(argv[1:]) or DEFAULT_TAGS
-    writer = csv.DictWriter(sys.stdout, fieldnames=["iteration", *tags], restval="")
-    writer.writeheader()
-    writer.writerows(learning_curve(argv[0], tags))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -17,7 +17,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -38,7 +37,7 @@ from hover.training.configs import (
     student_config_from_json,
     teacher_config_from_json,
 )
-from hover.training.loop import bundle_checkpoint, bundle_main, learn_until, resolve_resume, resume_defaults
+from hover.training.loop import bundle_checkpoint, learn_until, resolve_resume
 from hover.training.runner import HoverDistillationRunner, latest_checkpoint
 from hover.training.teacher import make_env
 from hover.training.teacher import rsl_rl_config as teacher_rsl_rl_config
@@ -60,9 +59,9 @@ def student_modes(spec: str) -> tuple[str, ...]:
 
 def teacher_checkpoint(spec: str) -> Path:
     """Path of the teacher weights for ``--teacher`` (bundle, checkpoint or run folder)."""
-    from hover.checkpoints import _resolve
+    from hover.checkpoints import resolve_policy
 
-    path = _resolve(spec)
+    path = resolve_policy(spec)
     return latest_checkpoint(path) if path.is_dir() else path
 
 
@@ -200,27 +199,3 @@ def _with_layouts(config_text: str) -> str:
     data["command_layout"] = command_layout_metadata(robot)
     data["modes"] = mode_metadata(robot)
     return json.dumps(data, indent=2)
-
-
-def main(argv: list[str], prog: str) -> int:
-    import tyro
-
-    from hover.training.checks import check_config, check_resume
-
-    check_resume(argv, "student")  # bad input: one line, exit 2, before anything is read or written
-    default = resume_defaults(argv, StudentTrainConfig(), config_from_json)
-    cfg = tyro.cli(StudentTrainConfig, args=argv, prog=prog, default=default,
-                   description="Distil the HOVER teacher into the masked multi-mode student (DAgger, rsl-rl).")  # fmt: skip
-    check_config(cfg)
-    run_dir = train(cfg)
-    print(f"run folder: {run_dir}")
-    return 0
-
-
-def export_main(argv: list[str] | None = None) -> int:
-    """``python -m hover.training.distillation RUN [OUT_DIR] [NAME]``: :func:`export_bundled` from the shell."""
-    return bundle_main(sys.argv[1:] if argv is None else argv, "hover.training.distillation", export_bundled)
-
-
-if __name__ == "__main__":
-    sys.exit(export_main())

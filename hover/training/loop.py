@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import signal
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -109,13 +108,3 @@ def bundle_checkpoint(run_dir: str | os.PathLike, out_dir: str | os.PathLike | N
     atomic_torch_save(slim, out / f"{name}.pt")
     atomic_write_text(out / f"{name}.json", text)
     return out / f"{name}.pt"
-
-
-def bundle_main(argv: list[str], module: str, bundle: Callable[..., Path]) -> int:
-    """``python -m <module> RUN [OUT_DIR] [NAME]``: write a bundle from the shell."""
-    if not argv:
-        print(f"usage: python -m {module} RUN_DIR_OR_CKPT [OUT_DIR] [NAME]", file=sys.stderr)
-        return 2
-    path = bundle(argv[0], *argv[1:3])
-    print(f"wrote {path} and {path.with_suffix('.json')}")
-    return 0

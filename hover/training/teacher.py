@@ -20,7 +20,6 @@ import dataclasses
 import json
 import math
 import os
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -39,7 +38,7 @@ from hover.training.configs import (
     TeacherTrainConfig,
     teacher_config_from_json,
 )
-from hover.training.loop import bundle_checkpoint, bundle_main, learn_until, resolve_resume, resume_defaults
+from hover.training.loop import bundle_checkpoint, learn_until, resolve_resume
 from hover.training.periodic_eval import PeriodicEval, policy_act
 from hover.training.runner import HoverRunner
 
@@ -195,32 +194,3 @@ def export_bundled(run_dir: str | os.PathLike, out_dir: str | os.PathLike | None
     """Newest checkpoint's actor weights (+ normaliser) and config -> ``<out_dir>/<name>.pt`` and ``.json``
     (``out_dir`` defaults to ``hover/assets/policies``; see :func:`hover.training.loop.bundle_checkpoint`)."""
     return bundle_checkpoint(run_dir, out_dir, name, "teacher", "actor_state_dict")
-
-
-def main(argv: list[str], prog: str) -> int:
-    import tyro
-
-    from hover.training.checks import check_config, check_resume
-    from hover.training.recipes import recipe_argument, teacher_recipe
-
-    check_resume(argv, "teacher")  # bad input: one line, exit 2, before anything is read or written
-    default = resume_defaults(argv, teacher_recipe(recipe_argument(argv) or "tracking"), config_from_json)
-    cfg = tyro.cli(TeacherTrainConfig, args=argv, prog=prog, default=default,
-                   description="Train the oracle teacher (PPO, rsl-rl) on the tracking env. --recipe NAME "
-                               "(tracking | hover-paper) sets every default below; any of them can be overridden.")  # fmt: skip
-    if cfg.recipe != default.recipe:
-        raise SystemExit(f"{prog}: --recipe {cfg.recipe} must come with a fresh run, not --resume of a "
-                         f"{default.recipe} run")  # fmt: skip
-    check_config(cfg)
-    run_dir = train(cfg)
-    print(f"run folder: {run_dir}")
-    return 0
-
-
-def export_main(argv: list[str] | None = None) -> int:
-    """``python -m hover.training.teacher RUN [OUT_DIR] [NAME]``: :func:`export_bundled` from the shell."""
-    return bundle_main(sys.argv[1:] if argv is None else argv, "hover.training.teacher", export_bundled)
-
-
-if __name__ == "__main__":
-    sys.exit(export_main())
