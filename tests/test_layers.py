@@ -9,7 +9,7 @@ layer       modules (installed names; envs/, retarget/, deploy/      may import
             are the top-level folders installed as hover.*)
 ==========  ======================================================  =================================
 core        hover (the package), hover.robots, rotations,            core
-            kinematics, io, config, video, motion, commands,
+            kinematics, io, config_codec, video, motion, commands,
             student, policy_metadata, checkpoints
 envs        hover.envs (backends, the tracking task)                 core
 retarget    hover.retarget (human to robot)                          core
@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 FOLDERS = {"hover": "hover", "envs": "hover.envs", "retarget": "hover.retarget", "deploy": "hover.deploy"}
 
 LAYERS: dict[str, tuple[str, ...]] = {
-    "core": ("hover", "hover.robots", "hover.rotations", "hover.kinematics", "hover.io", "hover.config",
+    "core": ("hover", "hover.robots", "hover.rotations", "hover.kinematics", "hover.io", "hover.config_codec",
              "hover.video", "hover.motion", "hover.commands", "hover.student", "hover.policy_metadata",
              "hover.checkpoints"),
     "envs": ("hover.envs",),

@@ -22,7 +22,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from hover.config import config_from_dict
+from hover.config_codec import config_from_dict
 
 __all__ = [
     "ActionConfig",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from hover.config import config_from_dict
+from hover.config_codec import config_from_dict
 from hover.envs.tracking.config import ActionConfig, TrackingEnvConfig
 from hover.envs.tracking.recipes import upgrade_env_dict
 from hover.robots import DEFAULT_ROBOT, get_robot
