@@ -24,7 +24,7 @@ import numpy as np
 
 from hover.deploy.state_machine import MotorTargets
 from hover.deploy.unitree.h1_io import H1LowLevel, LowStateView
-from hover.robots import RobotSpec, get_robot
+from hover.robots import DEFAULT_ROBOT, RobotSpec, get_robot
 
 
 @dataclass
@@ -41,7 +41,7 @@ class RobotReading:
 class DdsRobot:
     """LowState_ in, LowCmd_ out over DDS on ``domain_id`` / ``interface`` (see the module docstring)."""
 
-    def __init__(self, robot: RobotSpec | str = "h1", domain_id: int = 0, interface: str | None = None,
+    def __init__(self, robot: RobotSpec | str = DEFAULT_ROBOT, domain_id: int = 0, interface: str | None = None,
                  check_crc: bool = True, accept_zero_crc: bool = False) -> None:  # fmt: skip
         from hover.deploy.link import LinkCounts
         from hover.deploy.unitree.dds import open_domain

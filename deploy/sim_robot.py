@@ -40,7 +40,7 @@ import numpy as np
 
 from hover.deploy.unitree.motors import MotorMap
 from hover.deploy.unitree.remote import RemoteState, pack_remote
-from hover.robots import RobotSpec, get_robot
+from hover.robots import DEFAULT_ROBOT, SIM2SIM_PHYSICS_DT, RobotSpec, get_robot
 from hover.robots.mjcf import ModelOptions, build_model
 
 EVENT_KINDS = ("nan_state", "stale_state", "silent", "push", "press", "band_off")
@@ -54,9 +54,9 @@ class SimRobotConfig:
     """DDS domain id (the real robot uses 0; simulators conventionally 1)"""
     net: str = "lo"
     """network interface for DDS (lo = this machine only)"""
-    robot: str = "h1"
+    robot: str = DEFAULT_ROBOT
     """robot name"""
-    physics_dt: float = 0.001
+    physics_dt: float = SIM2SIM_PHYSICS_DT
     """physics time step (s); PD torque is recomputed every step"""
     state_hz: float = 500.0
     """rt/lowstate publishing rate (Hz)"""
@@ -122,7 +122,7 @@ class SimRobot:
     """The simulated robot (see the module docstring). Call :meth:`open_dds` then :meth:`run`, or drive
     :meth:`step` / :meth:`apply_command` / :meth:`make_state` yourself."""
 
-    def __init__(self, robot: RobotSpec | str = "h1", physics_dt: float = 0.001, band_s: float = 0.0,
+    def __init__(self, robot: RobotSpec | str = DEFAULT_ROBOT, physics_dt: float = SIM2SIM_PHYSICS_DT, band_s: float = 0.0,
                  events: list[ScriptEvent] | None = None, band: bool = False,
                  release: threading.Event | None = None) -> None:  # fmt: skip
         """``band``: elastic band until :meth:`release_band` (or ``release`` is set, e.g. by a signal
@@ -148,7 +148,7 @@ class SimRobot:
         # newest accepted command (policy order); starts as zero torque
         self.cmd_q, self.cmd_dq, self.cmd_tau = np.zeros(j), np.zeros(j), np.zeros(j)
         self.cmd_kp, self.cmd_kd, self.cmd_on = np.zeros(j), np.zeros(j), np.zeros(j)
-        self.torso = m.body("torso_link").id
+        self.imu_body = m.body(self.robot.imu_body or self.robot.root.name).id
         self.pelvis = m.body(self.robot.root.name).id
         self.band_on = band or band_s > 0
         self.band_until = band_s if band_s > 0 else float("inf")
@@ -273,9 +273,9 @@ class SimRobot:
         mujoco.mj_kinematics(m, d)  # body poses/velocities of the current qpos/qvel (mj_step leaves the
         mujoco.mj_comPos(m, d)  # previous step's)
         mujoco.mj_comVel(m, d)
-        quat = d.xquat[self.torso]
-        mujoco.mj_objectVelocity(m, d, mujoco.mjtObj.mjOBJ_XBODY, self.torso, self._vel, 1)
-        rot = d.xmat[self.torso].reshape(3, 3)
+        quat = d.xquat[self.imu_body]
+        mujoco.mj_objectVelocity(m, d, mujoco.mjtObj.mjOBJ_XBODY, self.imu_body, self._vel, 1)
+        rot = d.xmat[self.imu_body].reshape(3, 3)
         imu = msg.imu_state
         imu.quaternion = [float(v) for v in quat]
         imu.gyroscope = [float(v) for v in self._vel[:3]]

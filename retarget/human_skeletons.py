@@ -1,7 +1,7 @@
 """Human skeleton conventions: which joint of a BVH (or joint-position) skeleton is which fit keypoint.
 
 The fit (:mod:`.keypoint_fit`) needs the human keypoints of the robot body pairs
-(:data:`.skeleton.H1_SMPL_PAIRS`, named with SMPL joint names) and optionally the toes:
+(``RobotSpec.retarget_pairs``, named with SMPL joint names) and optionally the toes:
 
 =============  ==================================================  ========
 keypoint       joint                                               needed
@@ -40,9 +40,11 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from hover.retarget.skeleton import H1_SMPL_PAIRS
-
-REQUIRED_KEYPOINTS: tuple[str, ...] = tuple(h for _, h in H1_SMPL_PAIRS)
+#: the human keypoints a robot's ``retarget_pairs`` may name (SMPL joint names), all required in a skeleton
+REQUIRED_KEYPOINTS: tuple[str, ...] = (
+    "Pelvis", "L_Hip", "L_Knee", "L_Ankle", "R_Hip", "R_Knee", "R_Ankle",
+    "L_Shoulder", "L_Elbow", "L_Hand", "R_Shoulder", "R_Elbow", "R_Hand", "Head",
+)  # fmt: skip
 OPTIONAL_KEYPOINTS: tuple[str, ...] = ("L_Foot", "R_Foot")
 KEYPOINTS: tuple[str, ...] = REQUIRED_KEYPOINTS + OPTIONAL_KEYPOINTS
 

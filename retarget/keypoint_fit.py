@@ -23,7 +23,6 @@ import torch
 
 from hover.kinematics import ForwardKinematics
 from hover.retarget.contacts import contact_preserving_root
-from hover.retarget.human_skeletons import REQUIRED_KEYPOINTS
 from hover.retarget.keypoints import (
     FRAME_NAMES,
     K,
@@ -45,7 +44,6 @@ from hover.retarget.motion_fit import (
     orientation_bodies,
     solve_targets,
 )
-from hover.retarget.skeleton import H1_SMPL_PAIRS
 from hover.robots import RobotSpec, get_robot
 from hover.rotations import quat_mul
 
@@ -60,9 +58,10 @@ class RobotKeypoints:
                   torch.zeros(1, robot.num_joints, dtype=torch.float64))  # fmt: skip
         pos = rest.pos[0].numpy()
         self.points = np.full((len(K), 3), np.nan)
-        for body, kp in H1_SMPL_PAIRS:
+        self.pairs = robot.retarget_pairs
+        for body, kp in self.pairs:
             self.points[K[kp]] = pos[robot.body_index(body)]
-        self.pelvis = pos[robot.body_index(H1_SMPL_PAIRS[0][0])]
+        self.pelvis = pos[robot.body_index(self.pairs[0][0])]
         self.lengths = segment_lengths(self.points[None])
         self.height = keypoint_height(self.lengths)
         pairs, bodies = orientation_bodies(robot, cfg)
@@ -114,7 +113,7 @@ def clip_targets(clip: KeypointClip, rk: RobotKeypoints) -> dict[str, np.ndarray
     ankles = [K["L_Ankle"], K["R_Ankle"]]
     root = contact_preserving_root(torch.from_numpy(rel[:, ankles]), torch.from_numpy(s_traj * hc),
                                    torch.from_numpy(contact), torch.from_numpy(p[:, ankles])).numpy()  # fmt: skip
-    keypoints = rel[:, [K[h] for h in REQUIRED_KEYPOINTS]] + root[:, None]
+    keypoints = rel[:, [K[h] for _, h in rk.pairs]] + root[:, None]
     q = torch.from_numpy(clip.frames[:, rk.orient_joints])  # [T, O, 4]
     orient_q = quat_mul(q, torch.from_numpy(rk.orient_quat).expand_as(q)).numpy()
     return {"keypoints": keypoints, "root_pos": pelvis_rel + root, "root_quat": clip.frames[:, 0],

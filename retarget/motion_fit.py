@@ -4,7 +4,7 @@ Per frame: robot joint angles (clamped to the joint limits after every step), a 
 (axis-angle, applied to the human root rotation mapped to robot axes) and a small root-position
 residual; per clip: a root offset. The robot pelvis starts at the scaled human pelvis plus the fitted
 shape's root offset (robot pelvis frame). Loss: mean keypoint distance over the body pairs
-(:data:`skeleton.H1_SMPL_PAIRS`) + optional orientation term (feet by default; hands/forearms on request)
+(``RobotSpec.retarget_pairs``) + optional orientation term (feet by default; hands/forearms on request)
 + a small pose regulariser + temporal smoothness (second differences within a clip) + the residual's
 penalty. Afterwards each clip is grounded by its lowest collision-geometry point (:mod:`.quality`).
 
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -46,7 +46,7 @@ class RetargetConfig:
     smooth_sigma: float = 1.0  # frames
     root_residual_reg: float = 1.0  # prior of the per-frame root position towards the clip's root offset
     orientation_weight: float = 0.01  # (m/rad)^2: orientation residual (rotation vector) of orientation_pairs
-    orientation_pairs: tuple[tuple[str, str], ...] = (("left_ankle_link", "L_Ankle"), ("right_ankle_link", "R_Ankle"))
+    orientation_pairs: tuple[tuple[str, str], ...] | None = None  # None = the robot's retarget_orientation_pairs (feet)
     ground_band: float = 0.1  # m; frames without source contact: lowest point h in the band -> h^2 / band
     check_self_collisions: bool = True  # quality report: robot self-penetration per frame (MuJoCo)
     keep_contacts: bool = True  # re-integrate the root so source foot contacts stay planted (contacts.py)
@@ -55,10 +55,7 @@ class RetargetConfig:
     min_frames: int = 10
     dtype: str = "float32"
     seed: int = 0
-    extra_hand_orientation: bool = False  # also match forearm orientation (H1 has no wrist)
-    _hand_pairs: tuple[tuple[str, str], ...] = field(
-        default=(("left_elbow_link", "L_Elbow"), ("right_elbow_link", "R_Elbow")), repr=False
-    )
+    extra_hand_orientation: bool = False  # also match the robot's retarget_hand_pairs (the H1's forearms: no wrist)
 
 
 @dataclass
@@ -115,7 +112,7 @@ def _human_targets(clips: Sequence[HumanClip], shape: BodyShape, model: BodyMode
     offset = torch.as_tensor(shape.root_offset, dtype=torch.float64)
     root_pos = joints[:, 0] + (root_rot @ offset)
     # orientation targets: human global rotation times the stand-pose offset to the robot's zero pose
-    pairs = list(cfg.orientation_pairs) + (list(cfg._hand_pairs) if cfg.extra_hand_orientation else [])
+    pairs, _ = orientation_bodies(robot, cfg)
     fk = ForwardKinematics(robot, dtype=torch.float64)
     zq = torch.tensor([[1.0, 0, 0, 0]], dtype=torch.float64)
     robot_rest = fk(torch.zeros(1, 3, dtype=torch.float64), zq, torch.zeros(1, robot.num_joints, dtype=torch.float64))
@@ -325,7 +322,8 @@ def retarget_clips(
 
 def orientation_bodies(robot: RobotSpec, cfg: RetargetConfig) -> tuple[list[tuple[str, str]], list[int]]:
     """The (robot body, human joint) orientation pairs of ``cfg`` and the robot body indices."""
-    pairs = list(cfg.orientation_pairs) + (list(cfg._hand_pairs) if cfg.extra_hand_orientation else [])
+    feet = robot.retarget_orientation_pairs if cfg.orientation_pairs is None else cfg.orientation_pairs
+    pairs = list(feet) + (list(robot.retarget_hand_pairs) if cfg.extra_hand_orientation else [])
     return pairs, [robot.body_index(b) for b, _ in pairs]
 
 

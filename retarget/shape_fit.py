@@ -4,7 +4,7 @@ The human stands in H2O's matching pose (:func:`skeleton.stand_pose`: upright fa
 forearms forward), the robot at joint angles zero with its pelvis at the origin. Variables: betas, a
 global scale applied to all bone offsets, optional per-chain length scales (legs, hips, spine,
 shoulders, arms), and a root offset (robot pelvis minus scaled human pelvis, robot pelvis frame).
-Loss: mean distance over the robot/SMPL body pairs (:data:`skeleton.H1_SMPL_PAIRS`) plus a small
+Loss: mean distance over the robot/SMPL body pairs (``RobotSpec.retarget_pairs``) plus a small
 beta regulariser. The result is stored as a small ``.npz`` reused for every clip.
 """
 
@@ -23,7 +23,6 @@ from hover.kinematics import ForwardKinematics
 from hover.retarget.body_model import BodyModel
 from hover.retarget.skeleton import (
     BONE_CHAINS,
-    H1_SMPL_PAIRS,
     SMPL_PARENTS,
     chain_of_joint,
     joint_index,
@@ -74,8 +73,9 @@ def scaled_rest_joints(rest: Tensor, scale: Tensor | float, chain_scales: Tensor
 
 
 def pair_indices(robot: RobotSpec) -> tuple[list[int], list[int]]:
-    """(robot tracked-body indices, SMPL joint indices) of the body pairs."""
-    return [robot.body_index(r) for r, _ in H1_SMPL_PAIRS], [joint_index(h) for _, h in H1_SMPL_PAIRS]
+    """(robot tracked-body indices, SMPL joint indices) of the robot's body pairs (``retarget_pairs``)."""
+    pairs = robot.retarget_pairs
+    return [robot.body_index(r) for r, _ in pairs], [joint_index(h) for _, h in pairs]
 
 
 def _robot_rest(robot: RobotSpec) -> Tensor:

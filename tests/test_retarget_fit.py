@@ -81,7 +81,7 @@ def test_robot_motion_round_trip_recovers_joint_angles(robot):
     clips = [_robot_motion(robot, 60, 0), _robot_motion(robot, 45, 1)]
     rp, rq, q = (torch.cat(x) for x in zip(*clips, strict=True))
     poses = fk(rp, rq, q)
-    feet = [robot.body_index(b) for b, _ in cfg.orientation_pairs]
+    feet = [robot.body_index(b) for b, _ in robot.retarget_orientation_pairs]
     lengths = [60, 45]
     tilt = torch.tensor([math.cos(0.05), math.sin(0.05), 0.0, 0.0], dtype=torch.float64)
     from hover.rotations import quat_mul

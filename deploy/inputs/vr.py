@@ -124,10 +124,8 @@ class VRKeypoints:
             torch.tensor([[1.0, 0, 0, 0]], dtype=torch.float64),
             joints,
         )
-        names = list(robot.tracked_body_names)
-        self.head_default = (
-            poses.pos[0, names.index("head_link")].numpy().copy()
-        )  # rel. pelvis, heading frame
+        head = robot.mode_bodies["omnih2o"][0]  # head, left hand, right hand: the VR command's points
+        self.head_default = poses.pos[0, robot.body_index(head)].numpy().copy()  # rel. the root, heading frame
         self.robot_head_height = float(robot.root_init_height + self.head_default[2])
         self.points: dict[str, np.ndarray] = {}
         self.good_at: dict[str, float] = {}

@@ -38,10 +38,12 @@ class LowStateView:
 class H1LowLevel:
     """Policy order <-> Unitree messages for a robot whose IMU is on ``robot.imu_body``."""
 
-    def __init__(self, robot: RobotSpec, imu_joint: str | None = "torso"):
+    def __init__(self, robot: RobotSpec):
         self.robot = robot
         self.motor_map = MotorMap.from_robot(robot)
-        self.imu_joint = None if imu_joint is None else robot.joint_index(imu_joint)
+        imu = next((b for b in robot.bodies if b.name == robot.imu_body), None)
+        # the joint that turns the IMU's body about the root's z axis (the H1's torso joint); None: IMU on the root
+        self.imu_joint = None if imu is None or imu.joint is None else robot.joint_index(imu.joint.name)
 
     def decode_low_state(self, msg: object) -> LowStateView:
         q, dq, tau = read_motor_state(msg, self.motor_map)

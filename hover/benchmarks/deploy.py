@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from hover.robots import RobotSpec, get_robot
+from hover.robots import DEFAULT_ROBOT, RobotSpec, get_robot
 
 
 @dataclass
@@ -54,7 +54,7 @@ class DeployBenchConfig:
     """simulated seconds per sim2sim clip (at most)"""
     domain: int | None = None
     """DDS domain for the runner <-> sim-robot link (default: random in 100..199)"""
-    robot: str = "h1"
+    robot: str = DEFAULT_ROBOT
     """robot name"""
     json: bool = False
     """print exactly one JSON object"""
@@ -71,7 +71,7 @@ def _student_metadata(robot: RobotSpec, obs_dim: int) -> dict[str, Any]:
     return policy_metadata(stand_in, robot, obs_dim, robot.num_joints)
 
 
-def write_student_onnx(path: str | os.PathLike, module: Any = None, robot: RobotSpec | str = "h1",
+def write_student_onnx(path: str | os.PathLike, module: Any = None, robot: RobotSpec | str = DEFAULT_ROBOT,
                        hidden_dims: tuple[int, ...] = (640, 384, 256), seed: int = 0) -> Path:  # fmt: skip
     """Write a torch module [N, obs_dim] -> [N, J] as a student ONNX with hover metadata.
 

@@ -28,7 +28,7 @@ import mujoco
 import numpy as np
 import torch
 
-from hover.robots import get_robot
+from hover.robots import DEFAULT_ROBOT, get_robot
 
 
 @dataclass
@@ -49,7 +49,7 @@ class SimBenchConfig:
     """MuJoCo: chunks in worker processes with shared-memory read-out (else threads in this process)"""
     side_by_side: bool = False
     """MuJoCo: also run N single-thread bench processes side by side and report multicore_efficiency"""
-    robot: str = "h1"
+    robot: str = DEFAULT_ROBOT
     """robot name"""
     episode_s: float = 1.0
     """simulated seconds between resets to the standing pose"""

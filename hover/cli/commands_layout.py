@@ -9,13 +9,14 @@ import tyro
 
 from hover.commands.layout import command_layout, format_layout_table
 from hover.commands.modes import MODE_NAMES, mode_elements
+from hover.robots import DEFAULT_ROBOT
 
 
 @dataclass
 class LayoutCommandConfig:
     """Print the command and mask layout table of a robot (and the named modes)."""
 
-    robot: str = "h1"
+    robot: str = DEFAULT_ROBOT
     """registered robot name"""
     json: bool = False
     """print JSON (elements and modes) instead of the table"""

@@ -8,7 +8,7 @@ from pathlib import Path
 import tyro
 
 from hover.motion.format import load_motion_sources
-from hover.robots import get_robot
+from hover.robots import DEFAULT_ROBOT, get_robot
 
 
 @dataclass
@@ -19,7 +19,7 @@ class BuiltinConfig:
     """output folder, or a path ending in .npz"""
     generate: bool = False
     """regenerate the synthetic joint-space set from code instead of copying the shipped file"""
-    robot: str = "h1"
+    robot: str = DEFAULT_ROBOT
     """robot the motions are for"""
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import tyro
 
-from hover.robots import get_robot
+from hover.robots import DEFAULT_ROBOT, get_robot
 
 
 @dataclass
@@ -32,7 +32,7 @@ class GenerateConfig:
     """also write a JSON report: per-kind summary, per-clip parameters and quality"""
     quiet: bool = False
     """no progress bar or table"""
-    robot: str = "h1"
+    robot: str = DEFAULT_ROBOT
     """robot the motions are for"""
 
 

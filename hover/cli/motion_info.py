@@ -11,7 +11,7 @@ import numpy as np
 import tyro
 
 from hover.motion.format import MotionClip, MotionFormatError, load_motion_sources
-from hover.robots import RobotSpec, get_robot
+from hover.robots import DEFAULT_ROBOT, RobotSpec, get_robot
 
 BUILTIN_SOURCE = "builtin"
 
@@ -26,7 +26,7 @@ class InfoConfig:
     """motion files or folders (searched recursively for *.npz); 'builtin' means the shipped set"""
     json: bool = False
     """print one JSON object instead of tables"""
-    robot: str = "h1"
+    robot: str = DEFAULT_ROBOT
     """robot the motions are for"""
 
 

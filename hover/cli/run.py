@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hover.deploy.onboard_runner import RunnerConfig
+from hover.robots import DEFAULT_ROBOT
 
 
 @dataclass
@@ -36,7 +37,7 @@ class RunConfig:
     """network interface of the robot link (eth0 on the robot's network; lo for hover sim-robot)"""
     domain: int = 1
     """DDS domain id (0 = the real robot, 1 = hover sim-robot's default)"""
-    robot: str = "h1"
+    robot: str = DEFAULT_ROBOT
     """robot name (the model's metadata must match it)"""
     duration_s: float = 0.0
     """stop after this many seconds (0 = until Ctrl-C); the robot is left in damping"""

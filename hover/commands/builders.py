@@ -23,6 +23,7 @@ from torch import Tensor
 
 from hover.commands.layout import CommandLayout, apply_mask, command_layout
 from hover.commands.modes import mask_for_mode
+from hover.robots import DEFAULT_ROBOT, get_robot
 from hover.rotations import (
     heading_quat_inverse,
     quat_from_euler_xyz,
@@ -74,7 +75,7 @@ def command_from_reference(ref: MotionState, robot_root_pos: Tensor, robot_root_
     Bodies: ref - robot root in the robot heading frame; joints: ref - robot (rad); root: :func:`root_commands`.
     Invariant to a common world yaw rotation and horizontal translation of robot and reference.
     """
-    layout = layout or command_layout("h1")
+    layout = layout or command_layout(DEFAULT_ROBOT)
     _check_layout(layout, ref.body_pos.shape[1], ref.joint_pos.shape[-1])
     bodies = body_commands(ref.body_pos, robot_root_pos, robot_root_quat)
     joints = ref.joint_pos - robot_joint_pos
@@ -106,7 +107,7 @@ def command_from_joystick(lin_vel: Tensor, height: Tensor, yaw_delta: Tensor | N
     keep heading (turn with :func:`integrate_heading` + :func:`yaw_delta_to_target`); ``roll``/``pitch``
     [N] desired pelvis roll/pitch (rad, default 0). Mask: the ``locomotion`` mode (all 7 root elements).
     """
-    layout = layout or command_layout("h1")
+    layout = layout or command_layout(DEFAULT_ROBOT)
     n = lin_vel.shape[0]
     zeros = torch.zeros(n, dtype=lin_vel.dtype, device=lin_vel.device)
     if lin_vel.shape[-1] == 2:
@@ -138,10 +139,10 @@ def command_from_vr(head_pos: Tensor, left_hand_pos: Tensor, right_hand_pos: Ten
     go into the slots unchanged. With both given, the points and the root pose are in one common world
     frame and are converted: heading_inverse(root quat) * (point - root pos).
     """
-    layout = layout or command_layout("h1")
+    layout = layout or command_layout(DEFAULT_ROBOT)
     if (robot_root_pos is None) != (robot_root_quat is None):
         raise ValueError("command_from_vr: give both robot_root_pos and robot_root_quat, or neither")
-    names = ("head_link", "left_hand_link", "right_hand_link")
+    names = get_robot(layout.robot_name).mode_bodies["omnih2o"]  # head, left hand, right hand
     points = torch.stack((head_pos, left_hand_pos, right_hand_pos), dim=1)  # [N, 3, 3]
     if robot_root_pos is not None:
         points = body_commands(points, robot_root_pos, robot_root_quat).reshape(points.shape)

@@ -45,7 +45,7 @@ from typing import Literal
 import torch
 from torch import Tensor
 
-from hover.robots import RobotSpec, get_robot
+from hover.robots import DEFAULT_ROBOT, RobotSpec, get_robot
 
 Kind = Literal["body", "joint", "root"]
 Region = Literal["upper", "lower"]
@@ -190,7 +190,7 @@ def _upper_bodies(robot: RobotSpec) -> set[str]:
     return upper
 
 
-def command_layout(robot: RobotSpec | str = "h1") -> CommandLayout:
+def command_layout(robot: RobotSpec | str = DEFAULT_ROBOT) -> CommandLayout:
     """Build the layout of ``robot`` (a RobotSpec or a registered robot name)."""
     if isinstance(robot, str):
         robot = get_robot(robot)

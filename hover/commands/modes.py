@@ -45,6 +45,7 @@ import torch
 from torch import Tensor
 
 from hover.commands.layout import CommandLayout, command_layout
+from hover.robots import DEFAULT_ROBOT, get_robot
 
 MODE_NAMES: tuple[str, ...] = (
     "exbody", "humanplus", "h2o", "omnih2o", "left_hand", "right_hand", "two_hands", "head", "locomotion",
@@ -52,19 +53,24 @@ MODE_NAMES: tuple[str, ...] = (
 ALIASES = {"joystick": "locomotion"}
 RANDOM = "random"
 
-# Mode -> element-name patterns (fnmatch on layout element names). Special tokens: "@upper_joints".
+# Mode -> element-name patterns (fnmatch on layout element names). Special token "@upper_joints"; the
+# body-command modes (BODY_MODES) take their bodies from the robot's ``RobotSpec.mode_bodies``.
 _MODE_PATTERNS: dict[str, tuple[str, ...]] = {
     "exbody": ("@upper_joints", "root:*"),
     "humanplus": ("joint:*", "root:*"),
-    "h2o": ("body:*_shoulder_pitch_link", "body:*_shoulder_roll_link", "body:*_shoulder_yaw_link",
-            "body:*_elbow_link", "body:*_hand_link", "body:*_ankle_link"),
-    "omnih2o": ("body:head_link", "body:left_hand_link", "body:right_hand_link"),
-    "left_hand": ("body:left_hand_link",),
-    "right_hand": ("body:right_hand_link",),
-    "two_hands": ("body:left_hand_link", "body:right_hand_link"),
-    "head": ("body:head_link",),
     "locomotion": ("root:*",),
-}  # fmt: skip
+}
+BODY_MODES: tuple[str, ...] = ("h2o", "omnih2o", "left_hand", "right_hand", "two_hands", "head")
+
+
+def _mode_patterns(mode: str, layout: CommandLayout) -> tuple[str, ...]:
+    if mode not in BODY_MODES:
+        return _MODE_PATTERNS[mode]
+    bodies = get_robot(layout.robot_name).mode_bodies.get(mode)
+    if not bodies:
+        raise ValueError(f"mode {mode}: the {layout.robot_name} description names no bodies for it (mode_bodies)")
+    return tuple(f"body:{b}" for b in bodies)
+
 
 # (region, kind) of each mode bit of the random sampler, in mode-bit column order.
 MODE_BITS: tuple[tuple[str, str], ...] = (
@@ -104,7 +110,7 @@ def mode_elements(mode: str, layout: CommandLayout) -> tuple[str, ...]:
         return tuple(n for n in layout.element_names if n in union)
     upper_joints = {e.name for e in layout.elements if e.kind == "joint" and e.region == "upper"}
     chosen: set[str] = set()
-    for pattern in _MODE_PATTERNS[key]:
+    for pattern in _mode_patterns(key, layout):
         hits = (
             upper_joints if pattern == "@upper_joints" else set(fnmatch.filter(layout.element_names, pattern))
         )
@@ -119,7 +125,7 @@ def mode_elements(mode: str, layout: CommandLayout) -> tuple[str, ...]:
 def mask_for_mode(mode: str, layout: CommandLayout | None = None, dtype: torch.dtype = torch.float32,
                   device: torch.device | str | None = None) -> Tensor:  # fmt: skip
     """[mask_dim] 0/1 mask of a named mode (default layout: the H1)."""
-    layout = layout or command_layout("h1")
+    layout = layout or command_layout(DEFAULT_ROBOT)
     return layout.mask_from_names(mode_elements(mode, layout), dtype=dtype, device=device)
 
 

@@ -30,6 +30,7 @@ from typing import Any, Literal
 
 from hover.evaluation.sim2sim_physics import MujocoRobot, PhysicsConfig
 from hover.evaluation.sim2sim_worker import ClipOutcome, Job, JobResult, run_job
+from hover.robots import SIM2SIM_PHYSICS_DT
 
 
 @dataclass
@@ -46,7 +47,7 @@ class Sim2SimConfig:
     seconds: float | None = None  # play at most this many seconds of each clip
     workers: int = 2  # parallel processes (spawn), one MuJoCo model each
     batch: int = 8  # clips stepped together in one process (batched inference)
-    physics_dt: float = 0.001  # s (training: 0.005)
+    physics_dt: float = SIM2SIM_PHYSICS_DT  # s (training: 0.005)
     solver: Literal["newton", "cg", "pgs"] = "cg"  # constraint solver (training: newton)
     iterations: int = 50  # solver iterations (training: 10)
     ls_iterations: int = 50  # line-search iterations (training: 20)

@@ -23,14 +23,14 @@ from typing import Literal
 import mujoco
 import numpy as np
 
-from hover.robots import RobotSpec
+from hover.robots import SIM2SIM_PHYSICS_DT, RobotSpec
 
 
 @dataclass(frozen=True)
 class PhysicsConfig:
     """Simulation settings of sim2sim (defaults differ from training on purpose)."""
 
-    physics_dt: float = 0.001  # s; 1 kHz PD (training: 0.005)
+    physics_dt: float = SIM2SIM_PHYSICS_DT  # s; 1 kHz PD (training: 0.005)
     solver: Literal["newton", "cg", "pgs"] = "cg"  # training: newton
     iterations: int = 50  # solver iterations (training: 10)
     ls_iterations: int = 50  # line-search iterations (training: 20)

@@ -30,6 +30,18 @@ GAINS = {"hip": (200.0, 5.0), "knee": (300.0, 6.0), "ankle": (40.0, 2.0), "torso
          "shoulder": (100.0, 2.0), "elbow": (100.0, 2.0)}  # fmt: skip
 DEFAULT_POSE = {"hip_pitch": -0.4, "knee": 0.8, "ankle": -0.4}
 
+# Robot body -> SMPL joint: H2O's 14 pairs, except that the human hip joint is paired with the H1's
+# hip-pitch body (where the thigh starts, 0.2 m off the midline) rather than the hip-yaw motor
+# (0.09 m off): with the yaw body the shape fit must trade hip against knee/ankle width (8.5 cm error).
+SMPL_PAIRS: tuple[tuple[str, str], ...] = (
+    ("pelvis", "Pelvis"),
+    ("left_hip_pitch_link", "L_Hip"), ("left_knee_link", "L_Knee"), ("left_ankle_link", "L_Ankle"),
+    ("right_hip_pitch_link", "R_Hip"), ("right_knee_link", "R_Knee"), ("right_ankle_link", "R_Ankle"),
+    ("left_shoulder_roll_link", "L_Shoulder"), ("left_elbow_link", "L_Elbow"), ("left_hand_link", "L_Hand"),
+    ("right_shoulder_roll_link", "R_Shoulder"), ("right_elbow_link", "R_Elbow"), ("right_hand_link", "R_Hand"),
+    ("head_link", "Head"),
+)  # fmt: skip
+
 
 def _joint(name: str, axis: tuple[float, float, float], lo: float, hi: float, effort: float, vel: float) -> Joint:
     family = next(f for f in GAINS if f in name)
@@ -177,6 +189,18 @@ def make_h1() -> RobotSpec:
         end_effectors=("left_ankle_link", "right_ankle_link", "left_hand_link", "right_hand_link"),
         mass_randomized_bodies=("pelvis", "left_hip_yaw_link", "left_hip_roll_link", "left_hip_pitch_link",
                                 "right_hip_yaw_link", "right_hip_roll_link", "right_hip_pitch_link", "torso_link"),
+        mode_bodies={
+            "h2o": tuple(f"{s}_{b}_link" for s in ("left", "right")
+                         for b in ("shoulder_pitch", "shoulder_roll", "shoulder_yaw", "elbow", "hand", "ankle")),
+            "omnih2o": ("head_link", "left_hand_link", "right_hand_link"),
+            "left_hand": ("left_hand_link",),
+            "right_hand": ("right_hand_link",),
+            "two_hands": ("left_hand_link", "right_hand_link"),
+            "head": ("head_link",),
+        },
+        retarget_pairs=SMPL_PAIRS,
+        retarget_orientation_pairs=(("left_ankle_link", "L_Ankle"), ("right_ankle_link", "R_Ankle")),
+        retarget_hand_pairs=(("left_elbow_link", "L_Elbow"), ("right_elbow_link", "R_Elbow")),
         num_motor_slots=20,
         subsets={
             "vr": ("head_link", "left_hand_link", "right_hand_link"),

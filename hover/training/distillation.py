@@ -28,6 +28,7 @@ from torch import Tensor
 from hover.commands.modes import RANDOM, canonical_mode
 from hover.envs.tracking.config import ActionConfig, StudentObsConfig, TrackingEnvConfig
 from hover.io import atomic_write_text
+from hover.robots import DEFAULT_ROBOT
 from hover.training.configs import (
     BUILTIN_TEACHER,
     DistillationConfig,
@@ -193,7 +194,7 @@ def _with_layouts(config_text: str) -> str:
 
     data = json.loads(config_text)
     train = data.get("train", {})
-    robot = get_robot(train.get("robot", "h1"))
+    robot = get_robot(train.get("robot", DEFAULT_ROBOT))
     history = train.get("env", {}).get("student", {}).get("history_length", 25)
     data["student_observation"] = student_obs_layout(robot, history).to_dict()
     data["command_layout"] = command_layout_metadata(robot)
