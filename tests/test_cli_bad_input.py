@@ -101,7 +101,7 @@ CASES = [
     ("commands layout --robot nosuch", "'nosuch'"),
     ("bench deploy --policy text.onnx", "text.onnx"),
     pytest.param("motion info text.npz", "text.npz", id="motion info text.npz", marks=pytest.mark.xfail(
-        reason="hover/motion/cli.py (another helper's) exits 1 for a bad motion file", strict=False)),
+        reason="hover/cli/motion_info.py (another helper's) exits 1 for a bad motion file", strict=False)),
 ]  # fmt: skip
 
 

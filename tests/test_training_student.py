@@ -6,9 +6,9 @@ import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
+from hover.checkpoints import list_checkpoints
 from hover.training import distillation as S
 from hover.training.policies import load_policy
-from hover.training.runner import list_checkpoints
 
 
 def _cfg(tmp_path, iterations, **kw):

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from hover.checkpoints import list_checkpoints
 from hover.training.policies import load_policy
-from hover.training.runner import HoverRunner, NonFiniteLossError, list_checkpoints
+from hover.training.runner import HoverRunner, NonFiniteLossError
 from hover.training.teacher import (
     TeacherTrainConfig,
     config_from_json,

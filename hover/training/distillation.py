@@ -25,6 +25,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from hover.checkpoints import latest_checkpoint
 from hover.commands.modes import RANDOM, canonical_mode
 from hover.envs.tracking.config import ActionConfig, StudentObsConfig, TrackingEnvConfig
 from hover.io import atomic_write_text
@@ -39,7 +40,7 @@ from hover.training.configs import (
     teacher_config_from_json,
 )
 from hover.training.loop import bundle_checkpoint, learn_until, resolve_resume
-from hover.training.runner import HoverDistillationRunner, latest_checkpoint
+from hover.training.runner import HoverDistillationRunner
 from hover.training.teacher import make_env
 from hover.training.teacher import rsl_rl_config as teacher_rsl_rl_config
 

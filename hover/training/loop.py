@@ -17,8 +17,9 @@ from typing import TypeVar
 
 import torch
 
+from hover.checkpoints import latest_checkpoint
 from hover.io import atomic_write_text
-from hover.training.runner import atomic_torch_save, latest_checkpoint
+from hover.training.runner import atomic_torch_save
 
 T = TypeVar("T")
 

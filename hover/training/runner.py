@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 import os
-import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,9 +23,8 @@ import torch
 from rsl_rl.algorithms import PPO, Distillation
 from rsl_rl.runners import DistillationRunner, OnPolicyRunner
 
+from hover.checkpoints import list_checkpoints
 from hover.io import atomic_open
-
-CHECKPOINT_RE = re.compile(r"^model_(\d+)\.pt$")
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -97,20 +95,6 @@ def atomic_torch_save(obj: object, path: str | os.PathLike) -> None:
     """torch.save to a temporary file in the same folder, then os.replace (atomic on POSIX)."""
     with atomic_open(path, "wb") as f:
         torch.save(obj, f)
-
-
-def list_checkpoints(run_dir: str | os.PathLike) -> list[Path]:
-    """``model_<it>.pt`` files of a run folder, oldest iteration first."""
-    run_dir = Path(run_dir)
-    found = [(int(m.group(1)), p) for p in run_dir.glob("model_*.pt") if (m := CHECKPOINT_RE.match(p.name))]
-    return [p for _, p in sorted(found)]
-
-
-def latest_checkpoint(run_dir: str | os.PathLike) -> Path:
-    ckpts = list_checkpoints(run_dir)
-    if not ckpts:
-        raise FileNotFoundError(f"{run_dir}: no checkpoint (model_<iteration>.pt) in this run folder")
-    return ckpts[-1]
 
 
 class _HoverCheckpoints:
