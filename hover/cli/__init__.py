@@ -169,7 +169,3 @@ def one_line(error: BaseException) -> str:
     if isinstance(error, OSError) and error.filename is not None and str(error.filename) not in text:
         text = f"{error.filename}: {text}"
     return text or type(error).__name__
-
-
-if __name__ == "__main__":
-    sys.exit(main())
