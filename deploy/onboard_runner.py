@@ -278,7 +278,7 @@ class Runner:
         for ev in events:
             if ev == Event.STOP:
                 sm.stop(now, "stop event")
-            elif ev == Event.START and state_ok:
+            elif ev == Event.START and state_ok and view is not None:
                 sm.start(now, view.joint_pos)
             elif ev == Event.POLICY and self.policy is not None:
                 if sm.enter_policy(now):
@@ -288,6 +288,7 @@ class Runner:
         if (
             self.active
             and state_ok
+            and view is not None
             and (reason := check_fall(projected_gravity_np(view.root_quat), sc.fall_gravity_z))
         ):
             self._fault(now, "fall", reason, "damping")
@@ -341,6 +342,7 @@ class Runner:
         if reason := check_input_stale(None if sample is None else sample.stamp, now, sc.input_timeout_s):
             self._fault(now, "input_stale", reason, sc.on_stale_input)
             return None
+        assert sample is not None and self._obs is not None and self.policy is not None  # checked above; POLICY has a policy
         torch = self._torch
         from hover.rotations import projected_gravity
         from hover.student import proprioception

@@ -133,6 +133,7 @@ class OnnxPolicy:
         self.kd = np.asarray(m["kd"], dtype=np.float64)
         self.control_dt = float(m["control_dt"])
         self.kind: str = policy_kind(m)
+        self.student_layout: StudentObsLayout | None = None  # set once checked (hover.deploy.onboard_runner)
         self.effort_limit = np.asarray(m.get("effort_limit", [np.inf] * self.action_dim), dtype=np.float64)
         self.joint_pos_lower = np.asarray(
             m.get("joint_pos_lower", [-np.inf] * self.action_dim), dtype=np.float64

@@ -19,6 +19,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
@@ -112,7 +113,7 @@ class DdsRobot:
                 c.last_accepted = now
             else:
                 c.refuse("non_finite")
-            self.latest = RobotReading(view, now, now, bytes(msg.wireless_remote), finite)
+            self.latest = RobotReading(view, now, now, bytes(cast("list[int]", msg.wireless_remote)), finite)
         return self.latest
 
     def describe(self) -> str:

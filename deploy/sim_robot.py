@@ -34,6 +34,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any  # the unitree_go messages: cyclonedds IDL fields carry no static types
 
 import mujoco
 import numpy as np
@@ -164,8 +165,8 @@ class SimRobot:
         self.max_tilt_gz = -1.0
         self.trace: list[tuple[float, float, float]] = []  # (sim s, pelvis z m, gravity z) every 20 ms
         self._next_trace = 0.0
-        self._frozen = None
-        self._msg = None  # the reused LowState_ message
+        self._frozen: Any = None
+        self._msg: Any = None  # the reused LowState_ message
         self._vel = np.zeros(6)
 
     # ----- physics -------------------------------------------------------------------------------
@@ -223,7 +224,7 @@ class SimRobot:
         """Let go of the pelvis at the next physics step (safe to call from a signal handler)."""
         self._release.set()
 
-    def apply_command(self, msg: object) -> bool:
+    def apply_command(self, msg: Any) -> bool:
         """Accept a LowCmd_ (True) or drop it for a bad CRC or a non-finite value (False)."""
         from hover.deploy.unitree.packing import crc_ok
 
@@ -254,7 +255,7 @@ class SimRobot:
         return True
 
     # ----- state ---------------------------------------------------------------------------------
-    def make_state(self, msg: object) -> object | None:
+    def make_state(self, msg: Any) -> Any:
         """Fill ``msg`` (a LowState_) from the simulation; None when ``silent``. Sets the CRC."""
         from hover.deploy.unitree.packing import set_crc
 
@@ -370,7 +371,7 @@ class SimRobot:
         out["realtime_factor"] = (self.sim_time - sim_start) / max(physics_wall, 1e-9)
         return out
 
-    def _state_msg(self) -> object:
+    def _state_msg(self) -> Any:
         if self._msg is None:
             from hover.deploy.unitree.messages import new_low_state
 
@@ -392,6 +393,7 @@ def spawn_sim_robot(domain: int, net: str = "lo", args: tuple[str, ...] | list[s
 def wait_sim_robot_ready(proc: subprocess.Popen, timeout_s: float = 60.0) -> subprocess.Popen:
     """Block until a spawned sim-robot prints its ready line (RuntimeError with its stderr if it dies)."""
     deadline = time.monotonic() + timeout_s
+    assert proc.stdout is not None and proc.stderr is not None  # spawned with pipes
     while time.monotonic() < deadline:
         line = proc.stdout.readline()
         if line.startswith("sim-robot ready"):
@@ -400,7 +402,8 @@ def wait_sim_robot_ready(proc: subprocess.Popen, timeout_s: float = 60.0) -> sub
             break
     err = proc.stderr.read() if proc.poll() is not None else "timed out"
     proc.kill()
-    raise RuntimeError(f"sim-robot did not start ({' '.join(proc.args[4:])}): {err.strip()[-2000:]}")
+    args = [str(a) for a in proc.args] if isinstance(proc.args, list | tuple) else [str(proc.args)]
+    raise RuntimeError(f"sim-robot did not start ({' '.join(args[4:])}): {err.strip()[-2000:]}")
 
 
 def stop_sim_robot(proc: subprocess.Popen, timeout_s: float = 15.0) -> int:

@@ -143,5 +143,6 @@ def _student_demo(cfg: DemoConfig, policy: Any, motions: Any, report: dict[str, 
     report["switching"] = {"clip": cfg.switch_clip, "schedule": switches, "success": result.success,
                            "fail_time_s": result.fail_time_s, "metrics": result.metrics}  # fmt: skip
     rec = result.recording
+    assert rec is not None  # rollout_with_schedule records its clip
     rec.label = lambda i: f"mode: {schedule.mode_at(max(i - 1, 0))}"  # frame i is the state after step i - 1
     return [rec]

@@ -203,7 +203,7 @@ def parse_metadata(props: Mapping[str, str], where: str = "model") -> dict[str, 
     return meta
 
 
-def check_metadata(meta: dict[str, Any], robot: RobotSpec, where: str = "model") -> None:
+def check_metadata(meta: Mapping[str, Any], robot: RobotSpec, where: str = "model") -> None:
     """Raise PolicyMetadataError unless ``meta`` describes a policy for ``robot`` in its joint order."""
     version = meta.get("schema_version")
     if version not in SUPPORTED_SCHEMA_VERSIONS:
@@ -240,7 +240,7 @@ def check_metadata(meta: dict[str, Any], robot: RobotSpec, where: str = "model")
         raise PolicyMetadataError(f"{where}: control_dt must be positive, got {meta['control_dt']}")
 
 
-def policy_kind(meta: dict[str, Any]) -> str:
+def policy_kind(meta: Mapping[str, Any]) -> str:
     """``"student"``, ``"teacher"`` (``kind``, or ``policy_kind`` of older exports) or ``"unknown"``."""
     return str(meta.get("kind", meta.get("policy_kind", "unknown")))
 

@@ -184,7 +184,7 @@ def quat_angle_between(a: Tensor, b: Tensor) -> Tensor:
     return 2.0 * torch.acos(dot)
 
 
-def angular_velocity_from_quats(q0: Tensor, q1: Tensor, dt: float) -> Tensor:
-    """World-frame angular velocity (rad/s) taking q0 to q1 in dt seconds."""
+def angular_velocity_from_quats(q0: Tensor, q1: Tensor, dt: float | Tensor) -> Tensor:
+    """World-frame angular velocity (rad/s) taking q0 to q1 in dt seconds (a number or a broadcastable tensor)."""
     dq = quat_mul(q1, quat_conjugate(q0))
     return quat_to_rotvec(dq) / dt

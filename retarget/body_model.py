@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -119,7 +120,8 @@ def save_body_model(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> P
     """Write a plain-numpy body-model file atomically (``.npz``, float64 arrays)."""
     path = Path(path)
     with atomic_open(path, "wb") as f:
-        np.savez_compressed(f, **{k: np.asarray(arrays[k]) for k in SMPL_KEYS})
+        out: dict[str, Any] = {k: np.asarray(arrays[k]) for k in SMPL_KEYS}  # Any: numpy's stub vs allow_pickle
+        np.savez_compressed(f, **out)
     return path
 
 

@@ -185,7 +185,7 @@ def _parse_joint(tok: _Tokens, joints: list[BvhJoint], parent: int, name: str, l
             if not n_tok.isdigit():
                 raise BvhError(f"{where}: line {wline}: CHANNELS of {name!r} needs a count, found {n_tok!r}")
             n = int(n_tok)
-            chans = []
+            chans: list[str] = []
             for _ in range(n):
                 c, cline = tok.next(f"{n} channel names for {name!r}")
                 if c.lower() not in _CHANNEL_LOOKUP:
@@ -413,6 +413,7 @@ def forward_kinematics(skeleton: BvhSkeleton, values: np.ndarray, keep_rotations
                 pos[s : s + len(v), i] = trans
             else:
                 gp = glob[jt.parent]
+                assert gp is not None  # parents come first
                 glob[i] = gp @ rot
                 pos[s : s + len(v), i] = pos[s : s + len(v), jt.parent] + np.einsum("tij,tj->ti", gp, trans)
             if i in keep:
@@ -430,7 +431,7 @@ def rest_positions(skeleton: BvhSkeleton) -> np.ndarray:
 
 def format_hierarchy(skeleton: BvhSkeleton) -> str:
     """The joint tree, one joint per line, indented by depth, with its channels (End Sites marked)."""
-    depth = []
+    depth: list[int] = []
     lines = []
     for j in skeleton.joints:
         d = 0 if j.parent < 0 else depth[j.parent] + 1

@@ -183,7 +183,8 @@ def _lafan1() -> tuple[Spec, ...]:
     j += [Spec("Spine", "Hips", "Spine1"), Spec("Spine1", "Spine", "Spine2"), Spec("Spine2", "Spine1", "Spine3"),
           Spec("Neck", "Spine2", "Neck"), Spec("Head", "Neck", "Head", end=_HEAD_END)]  # fmt: skip
     for s, n in (("L", "Left"), ("R", "Right")):
-        hand = tuple(float(v) for v in _SMPL_REST_DEFAULT_HAND[s])
+        hx, hy, hz = (float(v) for v in _SMPL_REST_DEFAULT_HAND[s])
+        hand = (hx, hy, hz)
         j += [Spec(f"{n}Shoulder", "Spine2", f"{s}_Collar"), Spec(f"{n}Arm", f"{n}Shoulder", f"{s}_Shoulder"),
               Spec(f"{n}ForeArm", f"{n}Arm", f"{s}_Elbow"), Spec(f"{n}Hand", f"{n}ForeArm", f"{s}_Wrist", end=hand)]  # fmt: skip
     return tuple(j)
@@ -227,8 +228,8 @@ def _humanik() -> tuple[Spec, ...]:
         if s.name == "Hips":
             s = Spec("Hips", "Reference", "Pelvis", channels=hips_channels)
         j.append(s)
-    for s, n in (("L", "Left"), ("R", "Right")):
-        j.append(Spec(f"{n}HandMiddle1", f"{n}Hand", f"{s}_Hand", end=_hand_end(s)))
+    for side, n in (("L", "Left"), ("R", "Right")):
+        j.append(Spec(f"{n}HandMiddle1", f"{n}Hand", f"{side}_Hand", end=_hand_end(side)))
     return tuple(j)
 
 
@@ -312,15 +313,17 @@ def encode(clip: HumanClip, rest_joints: torch.Tensor, style: BvhStyle | str) ->
     clip = _fold(clip, style)
     rest = rest_joints.to(torch.float64)
     pose = torch.from_numpy(clip.pose_aa)
-    pos, glob = smpl_forward_kinematics(rest, pose, torch.from_numpy(clip.trans))
-    pos, glob, rest_np = pos.numpy(), glob.numpy(), rest.numpy()
+    pos_t, glob_t = smpl_forward_kinematics(rest, pose, torch.from_numpy(clip.trans))
+    pos, glob, rest_np = pos_t.numpy(), glob_t.numpy(), rest.numpy()
     unit = UNITS[style.unit]
     u = up_rotation(style.up)  # file -> z-up world
     b = u.T  # AMASS world (z up) -> file
     a = b @ up_rotation("y")  # SMPL body frame (y up) -> file rest frame (upright along the file's up)
     specs = _depth_first(style.joints)
     t = clip.num_frames
-    rest_pos, world, frame = {}, {}, {}
+    rest_pos: dict[str, np.ndarray] = {}
+    world: dict[str, np.ndarray] = {}
+    frame: dict[str, np.ndarray | None] = {}
     for s in specs:
         if s.floor:
             rest_pos[s.name] = rest_np[0] * np.array([1.0, 0.0, 1.0]) + np.array(
@@ -356,8 +359,8 @@ def encode(clip: HumanClip, rest_joints: torch.Tensor, style: BvhStyle | str) ->
     g_file, p_file, columns = {}, {}, []
     for s in specs:
         k = turn[s.name]
-        g_file[s.name] = (np.broadcast_to(k, (t, 3, 3)) if frame[s.name] is None else
-                          np.einsum("ij,tjk,kl,lm->tim", b, frame[s.name], a.T, k))  # fmt: skip
+        fr = frame[s.name]
+        g_file[s.name] = np.broadcast_to(k, (t, 3, 3)) if fr is None else np.einsum("ij,tjk,kl,lm->tim", b, fr, a.T, k)
         p_file[s.name] = world[s.name] @ b.T / unit
         chans = s.channels or (style.root_channels if s.parent is None else style.joint_channels)
         if s.parent is None:

@@ -39,7 +39,7 @@ def foot_contacts_from_points(ankles: Tensor, toes: Tensor | None, fps: float, h
     for side in range(2):
         a = ankles[:, side]
         low = (a[:, 2] - floor_a) < height
-        if toes is not None:
+        if toes is not None and floor_t is not None:
             low = low | ((toes[:, side, 2] - floor_t) < height)
         v = torch.zeros(len(a), dtype=a.dtype)
         if len(a) > 1:

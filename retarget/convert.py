@@ -49,7 +49,7 @@ class _TrustedSmplUnpickler(pickle.Unpickler):
         if module.split(".")[0] == "chumpy":
             return ChumpyStandIn
         if module in ("numpy.core.multiarray", "numpy._core.multiarray") and name in ("_reconstruct", "scalar"):
-            return getattr(np._core.multiarray, name)
+            return getattr(np._core.multiarray, name)  # type: ignore[attr-defined]  # private, not in numpy's stubs
         if module == "numpy" and name in ("ndarray", "dtype"):
             return getattr(np, name)
         if module.startswith("scipy.sparse") and name.endswith(("_matrix", "_array")):
@@ -57,7 +57,7 @@ class _TrustedSmplUnpickler(pickle.Unpickler):
 
             return getattr(scipy.sparse, name)
         if module == "copyreg" and name == "_reconstructor":
-            return copyreg._reconstructor
+            return copyreg._reconstructor  # type: ignore[attr-defined]  # private, not in typeshed
         if module in ("__builtin__", "builtins") and name in ("object", "set", "frozenset", "slice", "complex"):
             import builtins
 

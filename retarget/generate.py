@@ -142,10 +142,11 @@ def retarget_specs(specs: Sequence[ClipSpec], seed: int, config: GenerateConfig 
         total += len(retry)
         if not todo:
             break
-    assert all(k is not None for k in kept), "spec indices must be 0..len(specs)-1"
-    return GeneratedMotions(clips=[k[1] for k in kept], specs=[k[0] for k in kept], quality=[k[2] for k in kept],
-                            failures=[k[3] for k in kept], velocity_ratio=[k[4] for k in kept],
-                            redrawn=sum(k[0].attempt > 0 for k in kept),
+    done = [k for k in kept if k is not None]
+    assert len(done) == len(kept), "spec indices must be 0..len(specs)-1"
+    return GeneratedMotions(clips=[k[1] for k in done], specs=[k[0] for k in done], quality=[k[2] for k in done],
+                            failures=[k[3] for k in done], velocity_ratio=[k[4] for k in done],
+                            redrawn=sum(k[0].attempt > 0 for k in done),
                             seconds=time.perf_counter() - t0)  # fmt: skip
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -81,6 +82,7 @@ def clip_targets(clip: KeypointClip, rk: RobotKeypoints) -> dict[str, np.ndarray
     order, ``root_pos`` [T, 3], ``root_quat`` [T, 4], ``orient`` [T, O, 4], ``contact`` [T] and the
     ``scale`` used for the trajectory."""
     clip = complete_frames(clip)
+    assert clip.frames is not None  # complete_frames fills them
     p = clip.points
     frames = to_mats(clip.frames)  # [T, 3, 3, 3]
     pelvis_rot = frames[:, 0]
@@ -117,7 +119,7 @@ def clip_targets(clip: KeypointClip, rk: RobotKeypoints) -> dict[str, np.ndarray
     q = torch.from_numpy(clip.frames[:, rk.orient_joints])  # [T, O, 4]
     orient_q = quat_mul(q, torch.from_numpy(rk.orient_quat).expand_as(q)).numpy()
     return {"keypoints": keypoints, "root_pos": pelvis_rel + root, "root_quat": clip.frames[:, 0],
-            "orient": orient_q, "contact": contact.any(-1), "scale": np.array(s_traj)}  # fmt: skip
+            "orient": orient_q, "contact": np.asarray(contact.any(-1)), "scale": np.array(s_traj)}  # fmt: skip
 
 
 def keypoint_targets(clips: Sequence[KeypointClip], robot: RobotSpec, cfg: RetargetConfig, device: torch.device,
@@ -127,7 +129,7 @@ def keypoint_targets(clips: Sequence[KeypointClip], robot: RobotSpec, cfg: Retar
     parts = [clip_targets(c, rk) for c in clips]
     lengths = [c.num_frames for c in clips]
     starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(int).tolist()
-    kw = {"device": device, "dtype": dtype}
+    kw: dict[str, Any] = {"device": device, "dtype": dtype}
 
     def cat(key: str) -> torch.Tensor:
         return torch.from_numpy(np.concatenate([x[key] for x in parts])).to(**kw)

@@ -90,9 +90,9 @@ def resample_keypoints(clip: KeypointClip, fps: float) -> KeypointClip:
         q = torch.from_numpy(clip.frames)
         w = torch.from_numpy(a[:, :, 0]).expand(-1, q.shape[1])
         frames = quat_slerp(q[torch.from_numpy(i0)], q[torch.from_numpy(i1)], w).numpy()
-    return replace(
-        clip, fps=float(fps), points=lerp(clip.points), frames=frames, skeleton=lerp(clip.skeleton)
-    )
+    points = lerp(clip.points)
+    assert points is not None
+    return replace(clip, fps=float(fps), points=points, frames=frames, skeleton=lerp(clip.skeleton))
 
 
 def _unit(v: np.ndarray) -> np.ndarray:

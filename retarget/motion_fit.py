@@ -17,6 +17,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -127,7 +128,7 @@ def _human_targets(clips: Sequence[HumanClip], shape: BodyShape, model: BodyMode
     lengths = [c.num_frames for c in clips]
     starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(int).tolist()
     clip_id = torch.repeat_interleave(torch.arange(len(clips)), torch.tensor(lengths))
-    kw = {"device": device, "dtype": dtype}
+    kw: dict[str, Any] = {"device": device, "dtype": dtype}
     return FitTargets(joints[:, hi].to(**kw), root_pos.to(**kw), root_quat.to(**kw), orient_t.to(**kw),
                     clip_id.to(device), starts, lengths, contact.to(**kw))  # fmt: skip
 
@@ -145,11 +146,12 @@ class _Jacobians:
         names = robot.body_names
         owner = list(range(len(names))) + [names.index(e.parent) for e in robot.extended_bodies]
         anc = torch.zeros(len(owner), robot.num_joints, dtype=dtype)
-        for t, b in enumerate(owner):
-            while b >= 0:
-                if body_joint[b] >= 0:
-                    anc[t, body_joint[b]] = 1.0
-                b = parents[b]
+        for t, owner_body in enumerate(owner):
+            k = owner_body
+            while k >= 0:
+                if body_joint[k] >= 0:
+                    anc[t, body_joint[k]] = 1.0
+                k = parents[k]
         self.ancestor = anc.to(device)
         self.joint_body = torch.tensor([b for b, jj in enumerate(body_joint) if jj >= 0], device=device)
         self.axes = torch.tensor([b.joint.axis for b in robot.bodies if b.joint is not None], device=device,

@@ -10,6 +10,7 @@ Rendering needs EGL or OSMesa (see :mod:`hover.video`).
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
@@ -197,9 +198,11 @@ def keypoint_human(a: PreviewArgs, robot):
     clip = resample_keypoints(clip, a.fps)
     if a.seconds is not None:
         n = min(clip.num_frames, int(a.seconds * a.fps) + 1)
-        clip = replace(clip, points=clip.points[:n], frames=clip.frames[:n], skeleton=clip.skeleton[:n])
+        clip = replace(clip, points=clip.points[:n], frames=None if clip.frames is None else clip.frames[:n],
+                       skeleton=None if clip.skeleton is None else clip.skeleton[:n])  # fmt: skip
     res = retarget_keypoint_clips([clip], robot, cfg)
-    if clip.parents is not None:
+    parents: Sequence[int]
+    if clip.parents is not None and clip.skeleton is not None:
         joints, parents = clip.skeleton.copy(), clip.parents
     else:
         joints, parents = clip.points.copy(), KEYPOINT_PARENTS

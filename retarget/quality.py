@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -28,7 +29,7 @@ class GeomPoints:
                     bodies.append(bi)
                     points.append(p)
                     radii.append(r)
-        kw = {"device": device, "dtype": dtype}
+        kw: dict[str, Any] = {"device": device, "dtype": dtype}
         self.body = torch.tensor(bodies, dtype=torch.long, device=device)
         self.local = torch.tensor(points, **kw)
         self.radius = torch.tensor(radii, **kw)
@@ -55,7 +56,8 @@ def _support_points(g) -> list[tuple[tuple[float, float, float], float]]:
     def rot(v: tuple[float, float, float]) -> tuple[float, float, float]:
         q = torch.tensor(g.quat, dtype=torch.float64)
         out = quat_rotate(quat_normalize(q), torch.tensor(v, dtype=torch.float64))
-        return tuple(float(x) + float(c) for x, c in zip(out, g.pos, strict=True))
+        x, y, z = (float(x) + float(c) for x, c in zip(out, g.pos, strict=True))
+        return x, y, z
 
     if g.type == "sphere":
         return [(tuple(g.pos), g.size[0])]

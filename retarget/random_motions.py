@@ -95,7 +95,7 @@ def _smooth_noise(rng: np.random.Generator, t: Tensor, fmax: float, n: int = 3) 
     f = rng.uniform(0.08, max(fmax, 0.1), n)
     a = rng.uniform(0.3, 1.0, n)
     ph = rng.uniform(0, 2 * math.pi, n)
-    x = sum(float(a[i]) * torch.sin(2 * math.pi * float(f[i]) * t + float(ph[i])) for i in range(n))
+    x = sum((float(a[i]) * torch.sin(2 * math.pi * float(f[i]) * t + float(ph[i])) for i in range(n)), torch.zeros_like(t))
     return x / float(a.sum())
 
 
@@ -273,18 +273,18 @@ def _pose(spec: ClipSpec, t: Tensor, fps: float, gait: GaitCalibration) -> _Pose
                 _rest_arm(p, side)
         else:
             swing = (0.1 + 0.25 * q["speed"] / MAX_WALK_SPEED) * on
-            for side, s in (("L", -1.0), ("R", 1.0)):
-                p.arm(side, _blend(step, s * swing * torch.sin(ph), _REST_ARM[0]),
+            for side, sign in (("L", -1.0), ("R", 1.0)):
+                p.arm(side, _blend(step, sign * swing * torch.sin(ph), _REST_ARM[0]),
                       _blend(step, 0.12 + zero, _REST_ARM[1]),
-                      _blend(step, 0.35 - s * 0.1 * on * torch.sin(ph), _REST_ARM[2]))  # fmt: skip
+                      _blend(step, 0.35 - sign * 0.1 * on * torch.sin(ph), _REST_ARM[2]))  # fmt: skip
             p.apply("Spine2", _ry(0.06 * torch.sin(ph) * on))
         return p
     side = "L" if q["side"] > 0 else "R"
     other = "R" if side == "L" else "L"
     if k == "arms":
         _stand(p)
-        for s in ("L", "R"):
-            _free_arm(p, s, rng, on, q["fmax"], q["amp"])
+        for a in ("L", "R"):
+            _free_arm(p, a, rng, on, q["fmax"], q["amp"])
         p.apply("Spine2", _ry(0.25 * q["amp"] * _smooth_noise(rng, t, q["fmax"]) * on))
     elif k == "squat":
         s = q["depth"] * on * 0.5 * (1 - torch.cos(2 * math.pi * q["freq"] * (t - HOLD_S - q["ramp"])))
@@ -314,16 +314,16 @@ def _pose(spec: ClipSpec, t: Tensor, fps: float, gait: GaitCalibration) -> _Pose
         f = q["freq"]
         if k == "reach":
             r = on * 0.5 * (1 - torch.cos(2 * math.pi * f * (t - HOLD_S - q["ramp"]))) * q["amount"]
-            flex, abd = {0: (1.6, 0.15), 1: (0.3, 1.5), 2: (2.4, 0.3)}[int(q["direction"])]
+            flexion, abduction = {0: (1.6, 0.15), 1: (0.3, 1.5), 2: (2.4, 0.3)}[int(q["direction"])]
             arms = (side, other) if q["both"] else (side,)
             for a in arms:
-                p.arm(a, 0.05 + flex * r, 0.1 + abd * r, 0.3 * (1 - r) + 0.05)
+                p.arm(a, 0.05 + flexion * r, 0.1 + abduction * r, 0.3 * (1 - r) + 0.05)
             lean = 0.3 if int(q["direction"]) == 0 else 0.1
             turn = 0.0 if q["both"] else (0.3 if side == "L" else -0.3)
             p.apply("Spine2", _rx(lean * r) @ _ry(turn * r))
         elif k == "punch":
-            arms = ((side, 0.0), (other, math.pi)) if q["alternate"] else ((side, 0.0),)
-            for a, off in arms:
+            phases = ((side, 0.0), (other, math.pi)) if q["alternate"] else ((side, 0.0),)
+            for a, off in phases:
                 x = torch.clamp(torch.sin(2 * math.pi * f * t + off), min=0.0) ** 2 * q["amount"]
                 guard = on  # fists up in front of the chest, then the punches
                 p.arm(a, _blend(guard, 0.6 + 0.9 * x, _REST_ARM[0]), _blend(guard, 0.15 + zero, _REST_ARM[1]),
@@ -331,8 +331,8 @@ def _pose(spec: ClipSpec, t: Tensor, fps: float, gait: GaitCalibration) -> _Pose
             p.apply("Spine2", _ry(0.25 * q["amount"] * torch.sin(2 * math.pi * f * t) * on))
         else:  # wave: upper arm out to the side, forearm up, waving side to side
             w = 2 * math.pi * f * t
-            arms = ((side, 0.0), (other, math.pi)) if q["both"] else ((side, 0.0),)
-            for a, off in arms:
+            phases = ((side, 0.0), (other, math.pi)) if q["both"] else ((side, 0.0),)
+            for a, off in phases:
                 elbow = (1.3 + q["amount"] * torch.sin(w + off)) * on + 0.2
                 p.arm(a, 0.2 * on, q["height"] * on, elbow, -0.5 * math.pi * on)
     return p

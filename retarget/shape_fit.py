@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -145,7 +146,7 @@ def save_shape(path: str | os.PathLike, shape: BodyShape) -> Path:
     """Write a fitted shape as ``.npz`` (atomic)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    arrays = {
+    arrays: dict[str, Any] = {  # Any: numpy's stub types **kwds against its own allow_pickle flag
         "robot": np.array(shape.robot), "betas": np.asarray(shape.betas, dtype=np.float64),
         "scale": np.array(shape.scale), "chain_names": np.array(shape.chain_names),
         "chain_scales": np.asarray(shape.chain_scales, dtype=np.float64),

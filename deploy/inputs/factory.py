@@ -24,6 +24,7 @@ import dataclasses
 from typing import Any
 
 from hover.commands.layout import CommandLayout
+from hover.deploy.inputs.base import InputSource
 from hover.deploy.inputs.common import resolve_robot
 from hover.deploy.inputs.switching import SwitchingInput
 from hover.robots import RobotSpec
@@ -50,7 +51,7 @@ def make_input(spec: str, robot: RobotSpec | str | None = None, layout: CommandL
     robot, layout = resolve_robot(robot, layout)
     stream = options.pop("stream", None)
     used: set[str] = set()
-    sources = []
+    sources: list[InputSource] = []
     for part in spec.split("+"):
         kind, _, arg = part.strip().partition(":")
         kind = kind.lower()

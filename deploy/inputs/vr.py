@@ -40,6 +40,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -196,7 +197,7 @@ class VRInput:
                                      self.config.scale_from_height)  # fmt: skip
         self.samples = 0  # new samples received
         self.error: BaseException | None = None
-        self.streamer = None
+        self.streamer: Any = None
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._cls = self._streamer_class(streamer_cls)

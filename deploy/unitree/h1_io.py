@@ -9,6 +9,7 @@ and placeholders (``motors.py``) and sets the CRC.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any  # the unitree_go messages: cyclonedds IDL fields carry no static types
 
 import numpy as np
 
@@ -45,7 +46,7 @@ class H1LowLevel:
         # the joint that turns the IMU's body about the root's z axis (the H1's torso joint); None: IMU on the root
         self.imu_joint = None if imu is None or imu.joint is None else robot.joint_index(imu.joint.name)
 
-    def decode_low_state(self, msg: object) -> LowStateView:
+    def decode_low_state(self, msg: Any) -> LowStateView:
         q, dq, tau = read_motor_state(msg, self.motor_map)
         imu = msg.imu_state
         quat = np.asarray(imu.quaternion, dtype=np.float64)
@@ -62,13 +63,13 @@ class H1LowLevel:
 
     def encode_low_cmd(
         self,
-        msg: object,
+        msg: Any,
         q: np.ndarray,
         kp: np.ndarray,
         kd: np.ndarray,
         dq: np.ndarray | None = None,
         tau: np.ndarray | None = None,
-    ) -> object:
+    ) -> Any:
         """Fill ``msg`` (a LowCmd_) from policy-order targets and gains and set its CRC.
 
         Raises ValueError when any value is NaN or infinite: nothing non-finite is ever encoded.

@@ -82,7 +82,7 @@ class _WorkerPool:
         self.conns, self.procs = [], []
         for a, b in chunks:
             parent, child = ctx.Pipe()
-            p = ctx.Process(target=worker_main, args=(child, shm_name, model, num_envs, a, b, decimation, torso_id),
+            p = ctx.Process(target=worker_main,  # type: ignore[attr-defined]  # typeshed's BaseContext lacks Process args=(child, shm_name, model, num_envs, a, b, decimation, torso_id),
                             daemon=True, name=f"mujoco-{a}-{b}")  # fmt: skip
             p.start()
             child.close()
@@ -174,6 +174,7 @@ class MujocoBackend(SimBackend):
         size = buffer_bytes(self.model, num_envs)
         if self.processes:
             self._shm = shared_memory.SharedMemory(create=True, size=size)
+            assert self._shm.buf is not None  # None only after close
             self._buf = buffer_views(self._shm.buf, self.model, num_envs)
             self._workers = _WorkerPool(self.model, self._chunks, self._shm.name, num_envs, self.decimation,
                                         self._torso_id)  # fmt: skip
@@ -183,7 +184,7 @@ class MujocoBackend(SimBackend):
                             for a, b in self._chunks]  # fmt: skip
             if len(self._worlds) > 1:
                 self._pool = ThreadPoolExecutor(len(self._worlds), "mujoco")
-        self._ctrl = self._buf["ctrl"]
+        self._ctrl: np.ndarray | None = self._buf["ctrl"]  # None once closed
 
     # ------------------------------------------------------------------ internals
     def _world_of(self, env_id: int) -> tuple[MujocoWorlds, int]:
@@ -224,6 +225,7 @@ class MujocoBackend(SimBackend):
         if not np.isfinite(targets).all():
             bad = np.flatnonzero(~np.isfinite(targets).all(axis=1))
             raise ValueError(f"MujocoBackend: non-finite joint_targets in envs {bad[:5].tolist()}")
+        assert self._ctrl is not None, "MujocoBackend: closed"
         np.copyto(self._ctrl, targets)
         if self._workers is not None:
             self._workers.call_all("step")

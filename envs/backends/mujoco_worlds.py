@@ -185,6 +185,7 @@ def worker_main(conn: Any, shm_name: str, model: mujoco.MjModel, num_envs: int, 
     shm = shared_memory.SharedMemory(name=shm_name)
     worlds = None
     try:
+        assert shm.buf is not None  # None only after close
         worlds = MujocoWorlds(model, start, stop, buffer_views(shm.buf, model, num_envs), decimation, torso_id)
         conn.send(None)
         while True:

@@ -166,9 +166,10 @@ def bench_loop(path: Path, robot: RobotSpec, seconds: float, domain: int, rt_pri
     from hover.deploy.safety import SafetyConfig
     from hover.deploy.state_machine import StateMachineConfig
 
-    cmd = [sys.executable, "-m", "hover.deploy.sim_robot", "--domain", str(domain), "--net", "lo",
+    cmd = [sys.executable, "-m", "hover", "sim-robot", "--domain", str(domain), "--net", "lo",
            "--duration-s", str(seconds + 30.0), "--band-s", "1e9", "--robot", robot.name]  # fmt: skip
     sim = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    assert sim.stdout is not None  # a pipe
     try:
         sim.stdout.readline()  # "sim-robot ready"
         policy = load_student_policy(str(path), robot)

@@ -169,6 +169,7 @@ def _eval_modes(cfg: EvalConfig, policy, motions, num_envs: int, log, prog: str)
         print(f"{prog}: --video is not supported with --mode; evaluate one mode without --video first, "
               "or use `hover demo`", file=sys.stderr)  # fmt: skip
         return 2
+    assert cfg.mode is not None  # called for --mode only
     t0 = time.perf_counter()
     try:
         report = evaluate_modes(policy, motions, cfg.mode, num_envs=num_envs, backend=cfg.backend,
@@ -195,8 +196,10 @@ def _write_video(cfg: EvalConfig, report: EvalReport, motions, names: list[str],
     from hover.video import render_recordings, write_video
 
     chosen = [report.clips[motions.clip_names.index(n)] for n in names] if names else [_worst(report)]
+    recordings = [c.recording for c in chosen if c.recording is not None]  # every clip was recorded
+    assert cfg.video is not None and len(recordings) == len(chosen)
     try:
-        frames = render_recordings([c.recording for c in chosen], motions.robot, width=cfg.video_width,
+        frames = render_recordings(recordings, motions.robot, width=cfg.video_width,
                                    height=cfg.video_height)  # fmt: skip
         path = write_video(cfg.video, frames, fps=30.0)
     except (RuntimeError, ValueError, OSError) as err:  # no OpenGL library, bad size, unwritable path

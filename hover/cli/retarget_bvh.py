@@ -88,7 +88,10 @@ def inspect_file(path: Path, options) -> str:
 def _load_all(files, loader, options, prog: str) -> tuple[list, list, list[tuple[str, str]], int]:
     """(clips, infos, skipped, exit code): explicit bad files stop with exit 2, bad files found in folders
     are skipped."""
-    clips, infos, skipped, bad = [], [], [], 0
+    clips: list = []
+    infos: list = []
+    skipped: list[tuple[str, str]] = []
+    bad = 0
     for path, name, explicit in files:
         try:
             clip, info = loader(path, options, name)

@@ -144,7 +144,7 @@ def command_from_vr(head_pos: Tensor, left_hand_pos: Tensor, right_hand_pos: Ten
         raise ValueError("command_from_vr: give both robot_root_pos and robot_root_quat, or neither")
     names = get_robot(layout.robot_name).mode_bodies["omnih2o"]  # head, left hand, right hand
     points = torch.stack((head_pos, left_hand_pos, right_hand_pos), dim=1)  # [N, 3, 3]
-    if robot_root_pos is not None:
+    if robot_root_pos is not None and robot_root_quat is not None:
         points = body_commands(points, robot_root_pos, robot_root_quat).reshape(points.shape)
     n = points.shape[0]
     command = torch.zeros(n, layout.command_dim, dtype=points.dtype, device=points.device)

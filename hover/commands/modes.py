@@ -215,6 +215,7 @@ def sample_masks(env_ids: Tensor, generator: torch.Generator, layout: CommandLay
             out[rows] = sample_random_masks(rows.numel(), layout, generator, cfg.mode_prob, cfg.sparsity_prob,
                                             cfg.sparsity, cfg.max_redraws).mask  # fmt: skip
         else:
+            assert table is not None  # m is a named mode
             out[rows] = table[named.index(m)]
     return out.to(env_ids.device)
 

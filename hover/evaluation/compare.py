@@ -87,8 +87,8 @@ def winners(
     """
     out: dict[str, list[str]] = {}
     for m in metrics:
-        have = {p: _value(v.get(m)) for p, v in values.items()}
-        have = {p: v for p, v in have.items() if v is not None}
+        raw = {p: _value(v.get(m)) for p, v in values.items()}
+        have = {p: v for p, v in raw.items() if v is not None}
         if not have:
             out[m] = []
             continue

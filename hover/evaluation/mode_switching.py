@@ -23,7 +23,7 @@ def scheduled_actor(env: Any, act: Any, schedule: MaskSchedule) -> Any:
     Steps count calls since the last reset; the observation is rebuilt after a switch, so the
     action at a switch step already sees the new mask.
     """
-    state = {"step": 0, "mode": None}
+    state: dict[str, Any] = {"step": 0, "mode": None}
 
     def scheduled(obs: Any) -> Tensor:
         mode = schedule.mode_at(state["step"])

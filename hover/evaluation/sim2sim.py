@@ -94,7 +94,8 @@ def plan_jobs(cfg: Sim2SimConfig, clips: list, modes: tuple[str, ...]) -> list[J
                  for c in clips]  # fmt: skip
     items = sorted(((m, i) for m in modes for i in range(len(clips))), key=lambda it: -durations[it[1]])
     workers = max(1, min(cfg.workers, len(items)))
-    loads, groups = [0.0] * workers, [[] for _ in range(workers)]
+    loads = [0.0] * workers
+    groups: list[list[tuple[str, int]]] = [[] for _ in range(workers)]
     for item in items:
         w = loads.index(min(loads))
         groups[w].append(item)
@@ -109,7 +110,7 @@ def plan_jobs(cfg: Sim2SimConfig, clips: list, modes: tuple[str, ...]) -> list[J
     for g in (g for g in groups if g):  # each job carries only its own clips, re-indexed
         own = sorted({i for _, i in g})
         local = {i: k for k, i in enumerate(own)}
-        rec = (record[0], local[record[1]]) if record in g else None
+        rec = (record[0], local[record[1]]) if record is not None and record in g else None
         jobs.append(Job(str(Path(cfg.policy).resolve()), [clips[i] for i in own], sorted((m, local[i]) for m, i in g),
                         physics_of(cfg), cfg.seconds, cfg.batch, rec))  # fmt: skip
     return jobs
@@ -244,6 +245,7 @@ def write_video(path: str | Path, outcomes: list[ClipOutcome], control_dt: float
     from hover.video import write_video as write_frames
 
     rec = next(o for o in outcomes if o.robot_qpos is not None)
+    assert rec.robot_qpos is not None
     recording = ClipRecording(f"{rec.name} [{rec.mode}] sim2sim", 1.0 / control_dt, rec.robot_qpos, rec.ref_qpos,
                               None if rec.success else rec.frames)  # fmt: skip
     return write_frames(path, render_recordings([recording], robot, width=width, height=height))

@@ -157,7 +157,7 @@ class ClipBatch:
         p, sim = self.policy, self.sim
         self.history.record(self.proprio, torch.as_tensor(actions, dtype=torch.float32))
         new = np.clip(p.joint_targets(actions), p.joint_pos_lower, p.joint_pos_upper)
-        for i in np.flatnonzero(self.alive):
+        for i in np.flatnonzero(self.alive).tolist():
             if self.delay:
                 sim.step(i, self.targets[i], self.delay)
             sim.step(i, new[i], self.decimation - self.delay)
@@ -165,7 +165,7 @@ class ClipBatch:
         self.k += 1
         k = self.k
         self._read()
-        for i in np.flatnonzero(self.alive):
+        for i in np.flatnonzero(self.alive).tolist():
             if sim.diverged(i):  # the recorded frame k is MuJoCo's reset pose, not the robot's
                 self.diverged_at[i], self.end[i], self.alive[i] = k, k - 1, False
             elif fell(self.rec["root_pos"][i, k], self.rec["root_quat"][i, k]):
@@ -194,8 +194,8 @@ class ClipBatch:
         # frames after a clip's end hold zeros: repeat its last frame so FK stays well defined
         idx = torch.minimum(arange, torch.as_tensor(end)[:, None])
         t = {}
-        for key, v in self.rec.items():
-            v = torch.as_tensor(v, dtype=torch.float32)
+        for key, rec in self.rec.items():
+            v = torch.as_tensor(rec, dtype=torch.float32)
             t[key] = torch.gather(v, 1, idx[..., None].expand(-1, -1, v.shape[-1]))
         pos = ForwardKinematics(self.policy.robot)(t["root_pos"], t["root_quat"], t["joint_pos"]).pos
         robot_traj = Trajectory(pos, t["root_quat"], t["root_lin_vel"], t["joint_pos"])

@@ -25,6 +25,7 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -68,7 +69,7 @@ def save_motions(path: str | os.PathLike, clips: Sequence[MotionClip], robot: Ro
         _check_clip(c, robot, where=f"clip {c.name!r}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    arrays = {
+    arrays: dict[str, Any] = {  # Any: numpy's stub types **kwds against its own allow_pickle flag
         "format_version": np.array(FORMAT_VERSION),
         "robot": np.array(robot.name),
         "joint_names": np.array(robot.joint_names),

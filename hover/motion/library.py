@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -94,7 +95,7 @@ class MotionLibrary:
 
         nb = len(self.robot.tracked_body_names)
         nj = self.robot.num_joints
-        kw = {"device": self.device, "dtype": dtype}
+        kw: dict[str, Any] = {"device": self.device, "dtype": dtype}
         # Everything that is blended linearly lives in one packed [F, K] tensor, so get_state gathers
         # two rows per sample once; body_pos, body_lin_vel, ... are views into it.
         self._layout = {"body_pos": (nb, 3), "body_lin_vel": (nb, 3), "body_ang_vel": (nb, 3),

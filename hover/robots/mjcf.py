@@ -107,8 +107,8 @@ def build_spec(robot: RobotSpec, options: ModelOptions | None = None) -> mujoco.
         bodies[e.parent].add_site(name=e.name, pos=list(e.pos), size=[0.03, 0, 0], rgba=[1.0, 0.4, 0.1, 1.0])
     for s in robot.sites:
         bodies[s.body].add_site(name=s.name, pos=list(s.pos), size=[0.01, 0, 0])
-    for a, b in robot.contact_exclusions:
-        spec.add_exclude(bodyname1=a, bodyname2=b)
+    for first, second in robot.contact_exclusions:
+        spec.add_exclude(bodyname1=first, bodyname2=second)
 
     for j in robot.joints:
         act = spec.add_actuator(name=j.name, target=j.name, trntype=mujoco.mjtTrn.mjTRN_JOINT)

@@ -50,7 +50,7 @@ def export_onnx(
     meta = policy_metadata(loaded, robot, obs_dim, action_dim)
     with tempfile.TemporaryDirectory() as tmp:
         raw = Path(tmp) / "raw.onnx"
-        names = {"input_names": [INPUT_NAME], "output_names": [OUTPUT_NAME], "opset_version": opset}
+        names: dict[str, Any] = {"input_names": [INPUT_NAME], "output_names": [OUTPUT_NAME], "opset_version": opset}
         if exporter == "dynamo":
             batch = torch.export.Dim("batch")
             torch.onnx.export(wrapper, (torch.zeros(2, obs_dim),), str(raw), dynamic_shapes=({0: batch},),
@@ -66,7 +66,8 @@ def export_onnx(
     model.producer_name = "hover"
     del model.metadata_props[:]
     train_cfg = loaded.train_cfg
-    cfg_json = json.dumps(asdict(train_cfg) if is_dataclass(train_cfg) else {}, sort_keys=True)
+    cfg_json = json.dumps(asdict(train_cfg) if is_dataclass(train_cfg) and not isinstance(train_cfg, type) else {},
+                          sort_keys=True)  # fmt: skip
     for key, value in ((METADATA_KEY, json.dumps(meta, sort_keys=True)), (TRAIN_CONFIG_KEY, cfg_json)):
         entry = model.metadata_props.add()
         entry.key, entry.value = key, value

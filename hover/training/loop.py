@@ -13,7 +13,7 @@ import os
 import signal
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import torch
 
@@ -21,7 +21,10 @@ from hover.checkpoints import latest_checkpoint
 from hover.io import atomic_write_text
 from hover.training.runner import atomic_torch_save
 
-T = TypeVar("T")
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+T = TypeVar("T", bound="DataclassInstance")
 
 
 def resolve_resume(resume: str) -> tuple[Path, Path]:

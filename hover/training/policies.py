@@ -13,7 +13,12 @@ import json
 import torch
 
 from hover.checkpoints import LoadedPolicy, loaded_policy, read_checkpoint
-from hover.training.configs import student_config_from_json, teacher_config_from_json
+from hover.training.configs import (
+    StudentTrainConfig,
+    TeacherTrainConfig,
+    student_config_from_json,
+    teacher_config_from_json,
+)
 from hover.training.teacher import rsl_rl_config
 
 
@@ -22,11 +27,11 @@ def load_policy(spec: str, device: str | torch.device = "cpu") -> LoadedPolicy:
     ckpt = read_checkpoint(spec, device)
     where = str(ckpt.path)
     if ckpt.obs_group == "student":
-        train_cfg = student_config_from_json(ckpt.config_text, where)
+        train_cfg: StudentTrainConfig | TeacherTrainConfig = student_config_from_json(ckpt.config_text, where)
         model_cfg = dict(json.loads(ckpt.config_text)["rsl_rl"]["student"])
     else:
-        train_cfg = teacher_config_from_json(ckpt.config_text, where)
-        model_cfg = dict(rsl_rl_config(train_cfg)["actor"])
+        teacher_cfg = teacher_config_from_json(ckpt.config_text, where)
+        train_cfg, model_cfg = teacher_cfg, dict(rsl_rl_config(teacher_cfg)["actor"])
     return loaded_policy(ckpt, train_cfg, model_cfg, device)
 
 

@@ -18,6 +18,7 @@ import math
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import torch
 from rsl_rl.algorithms import PPO, Distillation
@@ -97,7 +98,13 @@ def atomic_torch_save(obj: object, path: str | os.PathLike) -> None:
         torch.save(obj, f)
 
 
-class _HoverCheckpoints:
+if TYPE_CHECKING:  # the mixin's attributes and __init__ are the rsl-rl runner's (no type hints: Any)
+    from rsl_rl.runners import OnPolicyRunner as _RunnerBase
+else:
+    _RunnerBase = object
+
+
+class _HoverCheckpoints(_RunnerBase):
     """Mixin for rsl-rl runners: env state in checkpoints, atomic saves, weights-only loads, exact resume."""
 
     def __init__(self, env, train_cfg: dict, log_dir: str | None = None, device: str = "cpu",
@@ -106,7 +113,7 @@ class _HoverCheckpoints:
         self.config_json = config_json
         self.keep_checkpoints = keep_checkpoints
         #: called as ``hook(runner, iteration)`` after each iteration's update and log line
-        self.iteration_hooks: list[Callable[[object, int], None]] = []
+        self.iteration_hooks: list[Callable[[Any, int], None]] = []
         log = self.logger.log
 
         def log_then_hooks(*args, **kwargs):

@@ -179,7 +179,7 @@ def set_action_std(actor: torch.nn.Module, std: float) -> None:
     """Set the Gaussian action noise of an rsl-rl actor (scalar or log std parameter) to ``std``."""
     if std <= 0:
         raise ValueError(f"action std must be > 0, got {std}")
-    dist = actor.distribution
+    dist: Any = actor.distribution  # an rsl-rl distribution module
     with torch.no_grad():
         if hasattr(dist, "std_param"):
             dist.std_param.fill_(std)
