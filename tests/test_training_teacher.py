@@ -9,13 +9,13 @@ import pytest
 import torch
 
 from hover.checkpoints import list_checkpoints
+from hover.cli.train_teacher import main
 from hover.training.policies import load_policy
 from hover.training.runner import HoverRunner, NonFiniteLossError
 from hover.training.teacher import (
     TeacherTrainConfig,
     config_from_json,
     export_bundled,
-    main,
     make_env,
     rsl_rl_config,
     train,

@@ -82,7 +82,7 @@ class _WorkerPool:
         self.conns, self.procs = [], []
         for a, b in chunks:
             parent, child = ctx.Pipe()
-            p = ctx.Process(target=worker_main,  # type: ignore[attr-defined]  # typeshed's BaseContext lacks Process args=(child, shm_name, model, num_envs, a, b, decimation, torso_id),
+            p = ctx.Process(target=worker_main, args=(child, shm_name, model, num_envs, a, b, decimation, torso_id),  # type: ignore[attr-defined]  # typeshed's BaseContext lacks Process
                             daemon=True, name=f"mujoco-{a}-{b}")  # fmt: skip
             p.start()
             child.close()
