@@ -47,8 +47,10 @@ def _session(path: Path, threads: int) -> Any:
 def require_onnx_file(path: Path) -> None:
     """FileNotFoundError/IsADirectoryError naming ``path`` unless it is a file."""
     if path.is_dir():
-        raise IsADirectoryError(f"{path}: is a folder, not an ONNX file; pass the .onnx file that "
-                                "`hover export --policy RUN --out policy.onnx` writes")  # fmt: skip
+        raise IsADirectoryError(
+            f"{path}: is a folder, not an ONNX file; pass the .onnx file that "
+            "`hover export --policy RUN --out policy.onnx` writes"
+        )
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such ONNX file")
 
@@ -115,13 +117,15 @@ class OnnxPolicy:
         check_metadata(self.metadata, robot, str(self.path))
         inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
         if len(inputs) != 1 or len(outputs) != 1:
-            raise PolicyMetadataError(f"{self.path}: expected one input and one output, got "
-                                      f"{len(inputs)} and {len(outputs)}")  # fmt: skip
+            raise PolicyMetadataError(
+                f"{self.path}: expected one input and one output, got {len(inputs)} and {len(outputs)}"
+            )
         self.input_name, self.output_name = inputs[0].name, outputs[0].name
         width = inputs[0].shape[-1]
         if width != int(self.metadata["obs_dim"]):
-            raise PolicyMetadataError(f"{self.path}: the graph takes {width} observations, "
-                                      f"metadata says {self.metadata['obs_dim']}")  # fmt: skip
+            raise PolicyMetadataError(
+                f"{self.path}: the graph takes {width} observations, metadata says {self.metadata['obs_dim']}"
+            )
         m = self.metadata
         self.obs_dim = int(m["obs_dim"])
         self.action_dim = int(m["action_dim"])
@@ -149,8 +153,10 @@ class OnnxPolicy:
         if single:
             x = x[None]
         if x.ndim != 2 or x.shape[1] != self.obs_dim:
-            raise ValueError(f"{self.path}: observations must be [{self.obs_dim}] or [N, {self.obs_dim}], "
-                             f"got {list(np.shape(obs))}")  # fmt: skip
+            raise ValueError(
+                f"{self.path}: observations must be [{self.obs_dim}] or [N, {self.obs_dim}], "
+                f"got {list(np.shape(obs))}"
+            )
         out = self.session.run([self.output_name], {self.input_name: x})[0]
         return out[0] if single else out
 

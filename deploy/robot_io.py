@@ -42,8 +42,14 @@ class RobotReading:
 class DdsRobot:
     """LowState_ in, LowCmd_ out over DDS on ``domain_id`` / ``interface`` (see the module docstring)."""
 
-    def __init__(self, robot: RobotSpec | str = DEFAULT_ROBOT, domain_id: int = 0, interface: str | None = None,
-                 check_crc: bool = True, accept_zero_crc: bool = False) -> None:  # fmt: skip
+    def __init__(
+        self,
+        robot: RobotSpec | str = DEFAULT_ROBOT,
+        domain_id: int = 0,
+        interface: str | None = None,
+        check_crc: bool = True,
+        accept_zero_crc: bool = False,
+    ) -> None:
         from hover.deploy.link import LinkCounts
         from hover.deploy.unitree.dds import open_domain
         from hover.deploy.unitree.messages import (
@@ -105,8 +111,15 @@ class DdsRobot:
                 c.refuse("stale_tick")
                 continue
             view = self.io.decode_low_state(msg)
-            finite = bool(np.all(np.isfinite(np.concatenate(
-                [view.joint_pos, view.joint_vel, view.pelvis_quat, view.pelvis_ang_vel]))))  # fmt: skip
+            finite = bool(
+                np.all(
+                    np.isfinite(
+                        np.concatenate(
+                            [view.joint_pos, view.joint_vel, view.pelvis_quat, view.pelvis_ang_vel]
+                        )
+                    )
+                )
+            )
             if finite:
                 c.accepted += 1
                 c.first_accepted = now if c.first_accepted is None else c.first_accepted

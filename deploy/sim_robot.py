@@ -98,8 +98,10 @@ def parse_events(specs: tuple[str, ...] | list[str]) -> list[ScriptEvent]:
         except ValueError:
             when = float("nan")
         if not sep or kind not in EVENT_KINDS or not np.isfinite(when) or (kind == "press") != bool(arg):
-            raise ValueError(f"bad sim-robot event {spec!r}: expected KIND@SECONDS with KIND in "
-                             f"{', '.join(EVENT_KINDS)} (press:BUTTON@SECONDS)")  # fmt: skip
+            raise ValueError(
+                f"bad sim-robot event {spec!r}: expected KIND@SECONDS with KIND in "
+                f"{', '.join(EVENT_KINDS)} (press:BUTTON@SECONDS)"
+            )
         out.append(ScriptEvent(kind, when, arg))
     return sorted(out, key=lambda e: e.time)
 
@@ -123,9 +125,15 @@ class SimRobot:
     """The simulated robot (see the module docstring). Call :meth:`open_dds` then :meth:`run`, or drive
     :meth:`step` / :meth:`apply_command` / :meth:`make_state` yourself."""
 
-    def __init__(self, robot: RobotSpec | str = DEFAULT_ROBOT, physics_dt: float = SIM2SIM_PHYSICS_DT, band_s: float = 0.0,
-                 events: list[ScriptEvent] | None = None, band: bool = False,
-                 release: threading.Event | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        robot: RobotSpec | str = DEFAULT_ROBOT,
+        physics_dt: float = SIM2SIM_PHYSICS_DT,
+        band_s: float = 0.0,
+        events: list[ScriptEvent] | None = None,
+        band: bool = False,
+        release: threading.Event | None = None,
+    ) -> None:
         """``band``: elastic band until :meth:`release_band` (or ``release`` is set, e.g. by a signal
         handler); ``band_s`` > 0: a band released at that simulated time (either one turns it on)."""
         self.robot = get_robot(robot) if isinstance(robot, str) else robot
@@ -292,20 +300,36 @@ class SimRobot:
         s = self.stats
         d = self.data
         return {
-            "sim_time": self.sim_time, "commands_received": s.received, "bad_crc": s.bad_crc,
-            "non_finite_commands": s.non_finite, "out_of_limit_commands": s.out_of_limits,
-            "max_target_excess_rad": s.max_target_excess, "damping_commands": s.damping,
-            "zero_torque_commands": s.zero_torque, "first_damping_time": s.first_damping_time,
-            "pelvis_height": float(d.qpos[2]), "min_pelvis_height": self.min_height,
-            "max_gravity_z": self.max_tilt_gz, "band_released_at": self.band_released_at,
+            "sim_time": self.sim_time,
+            "commands_received": s.received,
+            "bad_crc": s.bad_crc,
+            "non_finite_commands": s.non_finite,
+            "out_of_limit_commands": s.out_of_limits,
+            "max_target_excess_rad": s.max_target_excess,
+            "damping_commands": s.damping,
+            "zero_torque_commands": s.zero_torque,
+            "first_damping_time": s.first_damping_time,
+            "pelvis_height": float(d.qpos[2]),
+            "min_pelvis_height": self.min_height,
+            "max_gravity_z": self.max_tilt_gz,
+            "band_released_at": self.band_released_at,
             "pelvis_trace": self.trace,
             "last_command": s.last,
-        }  # fmt: skip
+        }
 
     # ----- DDS loop --------------------------------------------------------------------------------
-    def run(self, domain: int, net: str | None, duration_s: float = 0.0, state_hz: float = 500.0,
-            realtime: bool = True, viewer: bool = False, ready: bool = True,
-            wait_for_command: bool = False, stop: threading.Event | None = None) -> dict:  # fmt: skip
+    def run(
+        self,
+        domain: int,
+        net: str | None,
+        duration_s: float = 0.0,
+        state_hz: float = 500.0,
+        realtime: bool = True,
+        viewer: bool = False,
+        ready: bool = True,
+        wait_for_command: bool = False,
+        stop: threading.Event | None = None,
+    ) -> dict:
         """Serve rt/lowstate and rt/lowcmd until ``duration_s`` simulated seconds (0 = forever), ``stop``
         is set (``hover sim-robot`` sets it on SIGTERM) or SIGINT."""
         stop = stop or threading.Event()
@@ -321,12 +345,18 @@ class SimRobot:
 
             handle = mujoco.viewer.launch_passive(self.model, self.data)
         if ready:
-            print(f"sim-robot ready: domain {domain} on {net}, physics {1 / self.model.opt.timestep:.0f} Hz, "
-                  f"state {1 / (state_every * self.model.opt.timestep):.0f} Hz", flush=True)  # fmt: skip
+            print(
+                f"sim-robot ready: domain {domain} on {net}, physics {1 / self.model.opt.timestep:.0f} Hz, "
+                f"state {1 / (state_every * self.model.opt.timestep):.0f} Hz",
+                flush=True,
+            )
             if self.band_on:
                 until = f"at {self.band_until:g} s simulated or " if np.isfinite(self.band_until) else ""
-                print(f"sim-robot: elastic band holds the pelvis at 1.06 m until released ({until}"
-                      f"kill -USR1 {os.getpid()})", flush=True)  # fmt: skip
+                print(
+                    f"sim-robot: elastic band holds the pelvis at 1.06 m until released ({until}"
+                    f"kill -USR1 {os.getpid()})",
+                    flush=True,
+                )
         wall_start = time.monotonic()
         physics_start, sim_start = None, self.sim_time
         try:
@@ -379,8 +409,13 @@ class SimRobot:
         return self._msg
 
 
-def spawn_sim_robot(domain: int, net: str = "lo", args: tuple[str, ...] | list[str] = (), wait: bool = True,
-                    timeout_s: float = 60.0) -> subprocess.Popen:  # fmt: skip
+def spawn_sim_robot(
+    domain: int,
+    net: str = "lo",
+    args: tuple[str, ...] | list[str] = (),
+    wait: bool = True,
+    timeout_s: float = 60.0,
+) -> subprocess.Popen:
     """Start ``python -m hover sim-robot`` (extra CLI ``args``); with ``wait``, wait for its ready line.
 
     Stop it with :func:`stop_sim_robot` (SIGTERM: it writes its ``--report`` and exits).
@@ -417,8 +452,9 @@ def stop_sim_robot(proc: subprocess.Popen, timeout_s: float = 15.0) -> int:
         return proc.wait()
 
 
-def run_sim_robot(cfg: SimRobotConfig, stop: threading.Event | None = None,
-                  release: threading.Event | None = None) -> dict:  # fmt: skip
+def run_sim_robot(
+    cfg: SimRobotConfig, stop: threading.Event | None = None, release: threading.Event | None = None
+) -> dict:
     """Build the simulated robot from ``cfg``, serve DDS until done, write the report; returns it."""
     if cfg.physics_dt <= 0 or cfg.state_hz <= 0:
         raise ValueError("physics_dt and state_hz must be positive")
@@ -431,8 +467,14 @@ def run_sim_robot(cfg: SimRobotConfig, stop: threading.Event | None = None,
         raise ValueError("--duration-s and --band-s must be >= 0")
     if cfg.report is not None and not Path(cfg.report).parent.is_dir():
         raise FileNotFoundError(f"--report {cfg.report}: folder {Path(cfg.report).parent} does not exist")
-    sim = SimRobot(cfg.robot, cfg.physics_dt, cfg.band_s if cfg.band else 0.0, parse_events(cfg.events),
-                   band=cfg.band, release=release)  # fmt: skip
+    sim = SimRobot(
+        cfg.robot,
+        cfg.physics_dt,
+        cfg.band_s if cfg.band else 0.0,
+        parse_events(cfg.events),
+        band=cfg.band,
+        release=release,
+    )
     report = sim.run(
         cfg.domain,
         cfg.net,

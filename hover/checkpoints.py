@@ -99,13 +99,17 @@ def read_checkpoint(spec: str, device: str | torch.device = "cpu") -> Checkpoint
     naming the file for anything that is not a hover checkpoint (an ONNX export included)."""
     path = resolve_policy(spec)
     if path.suffix.lower() == ".onnx":
-        raise ValueError(f"{path}: an exported ONNX model, not a checkpoint; this command needs a checkpoint "
-                         "(.pt), a run folder or builtin:NAME (ONNX models run in hover sim2sim and hover run)")  # fmt: skip
+        raise ValueError(
+            f"{path}: an exported ONNX model, not a checkpoint; this command needs a checkpoint "
+            "(.pt), a run folder or builtin:NAME (ONNX models run in hover sim2sim and hover run)"
+        )
     try:
         ckpt = torch.load(path, weights_only=True, map_location=device)
     except Exception as e:  # noqa: BLE001 - re-raised with the file name
-        raise ValueError(f"{path}: not a readable hover checkpoint (expected a torch .pt file written by "
-                         f"hover train; loading failed with {type(e).__name__})") from e  # fmt: skip
+        raise ValueError(
+            f"{path}: not a readable hover checkpoint (expected a torch .pt file written by "
+            f"hover train; loading failed with {type(e).__name__})"
+        ) from e
     if not isinstance(ckpt, dict) or not ({"actor_state_dict", "student_state_dict"} & set(ckpt)):
         raise ValueError(f"{path}: not a hover checkpoint (no actor_state_dict or student_state_dict)")
     text = _config_text(ckpt, path)
@@ -124,7 +128,9 @@ def _num_actions(state: dict[str, Tensor]) -> int:
     return int(state[last].shape[0])
 
 
-def build_actor(ckpt: Checkpoint, model_cfg: dict[str, Any], device: str | torch.device = "cpu") -> torch.nn.Module:
+def build_actor(
+    ckpt: Checkpoint, model_cfg: dict[str, Any], device: str | torch.device = "cpu"
+) -> torch.nn.Module:
     """The rsl-rl ``MLPModel`` of ``ckpt`` with its weights, in eval mode on ``device``.
 
     ``model_cfg``: the rsl-rl model config the network was trained with (``class_name`` is ignored).
@@ -154,8 +160,9 @@ class LoadedPolicy:
     model: torch.nn.Module | None = None  # the rsl-rl actor (MLPModel), for export
 
 
-def loaded_policy(ckpt: Checkpoint, train_cfg: Any, model_cfg: dict[str, Any],
-                  device: str | torch.device = "cpu") -> LoadedPolicy:  # fmt: skip
+def loaded_policy(
+    ckpt: Checkpoint, train_cfg: Any, model_cfg: dict[str, Any], device: str | torch.device = "cpu"
+) -> LoadedPolicy:
     """``ckpt`` as a :class:`LoadedPolicy`: its network (:func:`build_actor`) and its decoded training
     config ``train_cfg`` (whose ``env`` is the env config it was trained with)."""
     model = build_actor(ckpt, model_cfg, device)
@@ -164,5 +171,12 @@ def loaded_policy(ckpt: Checkpoint, train_cfg: Any, model_cfg: dict[str, Any],
     def act(obs: TensorDict) -> Tensor:
         return model(obs.to(device))
 
-    return LoadedPolicy(kind=ckpt.kind, env_cfg=train_cfg.env, act=act, source=str(ckpt.path),
-                        train_cfg=train_cfg, iteration=ckpt.iteration, model=model)  # fmt: skip
+    return LoadedPolicy(
+        kind=ckpt.kind,
+        env_cfg=train_cfg.env,
+        act=act,
+        source=str(ckpt.path),
+        train_cfg=train_cfg,
+        iteration=ckpt.iteration,
+        model=model,
+    )

@@ -20,7 +20,9 @@ def _convert(tp: Any, value: Any, where: str) -> Any:
     origin = typing.get_origin(tp)
     if dataclasses.is_dataclass(tp):
         if not isinstance(value, dict):
-            raise ValueError(f"{where}: expected a mapping for {getattr(tp, '__name__', tp)}, got {type(value).__name__}")
+            raise ValueError(
+                f"{where}: expected a mapping for {getattr(tp, '__name__', tp)}, got {type(value).__name__}"
+            )
         return config_from_dict(tp, value, where)  # type: ignore[arg-type]
     if origin is tuple:
         args = typing.get_args(tp)

@@ -61,10 +61,16 @@ def run_demo(cfg: DemoConfig) -> dict[str, Any]:
     unknown = [c for c in chosen if c not in names]
     if unknown:
         raise SystemExit(f"hover demo: unknown clips {unknown}; built-in clips: {', '.join(names)}")
-    print(f"built-in motion set: {motions.num_clips} clips, {motions.total_duration:.1f} s, robot {robot.name}")
+    print(
+        f"built-in motion set: {motions.num_clips} clips, {motions.total_duration:.1f} s, robot {robot.name}"
+    )
     config = {k: str(v) if isinstance(v, Path) else v for k, v in asdict(cfg).items()}
-    report: dict[str, Any] = {"config": config, "robot": robot.name, "clips": names,
-                              "total_motion_s": motions.total_duration}  # fmt: skip
+    report: dict[str, Any] = {
+        "config": config,
+        "robot": robot.name,
+        "clips": names,
+        "total_motion_s": motions.total_duration,
+    }
 
     policy = None
     if not cfg.kinematic:
@@ -101,8 +107,10 @@ def run_demo(cfg: DemoConfig) -> dict[str, Any]:
         report["policy"] = policy.source
         report["metrics"] = summary
         s = result.summary
-        print(f"  success rate {s['success_rate']:.2f} ({s['num_successful']}/{s['num_clips']}), "
-              f"E_g-mpjpe {s['mpjpe_g_mm']:.1f} mm, E_mpjpe {s['mpjpe_l_mm']:.1f} mm")  # fmt: skip
+        print(
+            f"  success rate {s['success_rate']:.2f} ({s['num_successful']}/{s['num_clips']}), "
+            f"E_g-mpjpe {s['mpjpe_g_mm']:.1f} mm, E_mpjpe {s['mpjpe_l_mm']:.1f} mm"
+        )
         for c in result.clips:
             status = "ok" if c.success else f"failed at {c.fail_time_s:.2f} s ({c.fail_reason})"
             print(f"  {c.name:<16} {status}")
@@ -126,8 +134,10 @@ def _student_demo(cfg: DemoConfig, policy: Any, motions: Any, report: dict[str, 
 
     schedule = MaskSchedule.parse(cfg.schedule)
     if cfg.switch_clip not in motions.clip_names:
-        raise SystemExit(f"hover demo: unknown --switch-clip {cfg.switch_clip!r}; built-in clips: "
-                         f"{', '.join(motions.clip_names)}")  # fmt: skip
+        raise SystemExit(
+            f"hover demo: unknown --switch-clip {cfg.switch_clip!r}; built-in clips: "
+            f"{', '.join(motions.clip_names)}"
+        )
     print(f"policy {policy.source} (student, iteration {policy.iteration}): evaluating modes {cfg.modes}")
     modes = evaluate_modes(policy, motions, cfg.modes, num_threads=cfg.num_threads)
     print(format_modes_table(modes))
@@ -137,11 +147,25 @@ def _student_demo(cfg: DemoConfig, policy: Any, motions: Any, report: dict[str, 
     result = rollout_with_schedule(policy, motions, cfg.switch_clip, schedule, num_threads=cfg.num_threads)
     dt = motions.robot.control_dt
     switches = [{"step": s, "time_s": round(s * dt, 2), "mode": m} for s, m in schedule.events]
-    status = "tracked to the end" if result.success else f"failed at {result.fail_time_s:.2f} s ({result.fail_reason})"
-    print(f"mode switching on {cfg.switch_clip}: " + " -> ".join(f"{m}@{s['time_s']}s" for s, m in
-          zip(switches, (e["mode"] for e in switches), strict=True)) + f": {status}")  # fmt: skip
-    report["switching"] = {"clip": cfg.switch_clip, "schedule": switches, "success": result.success,
-                           "fail_time_s": result.fail_time_s, "metrics": result.metrics}  # fmt: skip
+    status = (
+        "tracked to the end"
+        if result.success
+        else f"failed at {result.fail_time_s:.2f} s ({result.fail_reason})"
+    )
+    print(
+        f"mode switching on {cfg.switch_clip}: "
+        + " -> ".join(
+            f"{m}@{s['time_s']}s" for s, m in zip(switches, (e["mode"] for e in switches), strict=True)
+        )
+        + f": {status}"
+    )
+    report["switching"] = {
+        "clip": cfg.switch_clip,
+        "schedule": switches,
+        "success": result.success,
+        "fail_time_s": result.fail_time_s,
+        "metrics": result.metrics,
+    }
     rec = result.recording
     assert rec is not None  # rollout_with_schedule records its clip
     rec.label = lambda i: f"mode: {schedule.mode_at(max(i - 1, 0))}"  # frame i is the state after step i - 1

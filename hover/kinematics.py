@@ -24,7 +24,9 @@ class BodyPoses(NamedTuple):
 class ForwardKinematics:
     """FK of one robot; tensors live on ``device`` with ``dtype``."""
 
-    def __init__(self, robot: RobotSpec, device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32):
+    def __init__(
+        self, robot: RobotSpec, device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32
+    ):
         self.robot = robot
         self.device = torch.device(device)
         self.dtype = dtype

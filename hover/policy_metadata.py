@@ -44,11 +44,18 @@ OUTPUT_NAME = "actions"
 
 # teacher actor terms (hover.envs.tracking.observations.POLICY_TERMS) and their size per body/joint
 _TEACHER_TERMS: tuple[tuple[str, str, int], ...] = (
-    ("body_pos", "non-root body", 3), ("body_rot", "body", 6), ("body_lin_vel", "body", 3),
-    ("body_ang_vel", "body", 3), ("ref_pos_diff", "body", 3), ("ref_rot_diff", "body", 6),
-    ("ref_lin_vel_diff", "body", 3), ("ref_ang_vel_diff", "body", 3), ("ref_body_pos", "body", 3),
-    ("ref_body_rot", "body", 6), ("last_action", "joint", 1),
-)  # fmt: skip
+    ("body_pos", "non-root body", 3),
+    ("body_rot", "body", 6),
+    ("body_lin_vel", "body", 3),
+    ("body_ang_vel", "body", 3),
+    ("ref_pos_diff", "body", 3),
+    ("ref_rot_diff", "body", 6),
+    ("ref_lin_vel_diff", "body", 3),
+    ("ref_ang_vel_diff", "body", 3),
+    ("ref_body_pos", "body", 3),
+    ("ref_body_rot", "body", 6),
+    ("last_action", "joint", 1),
+)
 
 
 def teacher_observation_layout(robot: RobotSpec) -> list[dict[str, Any]]:
@@ -74,10 +81,18 @@ def command_layout_metadata(robot: RobotSpec) -> dict[str, Any]:
         "mask_dim": layout.mask_dim,
         "element_names": layout.element_names,
         "elements": [
-            {"index": e.index, "name": e.name, "kind": e.kind, "region": e.region, "start": e.start,
-             "stop": e.stop, "unit": e.unit, "frame": e.frame}
+            {
+                "index": e.index,
+                "name": e.name,
+                "kind": e.kind,
+                "region": e.region,
+                "start": e.start,
+                "stop": e.stop,
+                "unit": e.unit,
+                "frame": e.frame,
+            }
             for e in layout.elements
-        ],  # fmt: skip
+        ],
     }
 
 
@@ -138,10 +153,10 @@ def policy_metadata(loaded: Any, robot: RobotSpec, obs_dim: int, action_dim: int
         observation = {
             "layout": _observation_terms(student.slices()),
             "frame": "proprioception in the pelvis frame; commands as hover.commands.layout; masked command "
-                     "columns are 0; history newest first, frames (proprio, action)",
+            "columns are 0; history newest first, frames (proprio, action)",
             "tracked_bodies": robot.tracked_body_names,
             "normalized_in_graph": True,
-        }  # fmt: skip
+        }
         extra = {
             "student_observation": student.to_dict(),
             "history_length": student.history_length,
@@ -207,10 +222,21 @@ def check_metadata(meta: Mapping[str, Any], robot: RobotSpec, where: str = "mode
     """Raise PolicyMetadataError unless ``meta`` describes a policy for ``robot`` in its joint order."""
     version = meta.get("schema_version")
     if version not in SUPPORTED_SCHEMA_VERSIONS:
-        raise PolicyMetadataError(f"{where}: metadata schema_version {version!r} not supported "
-                                  f"(supported: {SUPPORTED_SCHEMA_VERSIONS})")  # fmt: skip
-    required = ("robot", "joint_names", "default_joint_pos", "action_scale", "kp", "kd", "control_dt",
-                "obs_dim", "action_dim")  # fmt: skip
+        raise PolicyMetadataError(
+            f"{where}: metadata schema_version {version!r} not supported "
+            f"(supported: {SUPPORTED_SCHEMA_VERSIONS})"
+        )
+    required = (
+        "robot",
+        "joint_names",
+        "default_joint_pos",
+        "action_scale",
+        "kp",
+        "kd",
+        "control_dt",
+        "obs_dim",
+        "action_dim",
+    )
     missing = [k for k in required if k not in meta]
     if missing:
         raise PolicyMetadataError(f"{where}: metadata lacks {', '.join(missing)}")
@@ -228,8 +254,9 @@ def check_metadata(meta: Mapping[str, Any], robot: RobotSpec, where: str = "mode
             sorted(set(names) - set(robot.joint_names)),
             sorted(set(robot.joint_names) - set(names)),
         )
-        raise PolicyMetadataError(f"{where}: joint names differ from {robot.name}'s "
-                                  f"(unknown: {extra}, missing: {lacking})")  # fmt: skip
+        raise PolicyMetadataError(
+            f"{where}: joint names differ from {robot.name}'s (unknown: {extra}, missing: {lacking})"
+        )
     j = robot.num_joints
     for key in ("default_joint_pos", "kp", "kd"):
         if len(meta[key]) != j:
@@ -252,8 +279,10 @@ def require_student(meta: Mapping[str, Any], where: str = "model") -> None:
     kind = policy_kind(meta)
     if kind == "student":
         if "student_observation" not in meta:
-            raise PolicyMetadataError(f"{where}: student model without 'student_observation' metadata; "
-                                      "re-export it with `hover export`")  # fmt: skip
+            raise PolicyMetadataError(
+                f"{where}: student model without 'student_observation' metadata; "
+                "re-export it with `hover export`"
+            )
         return
     if kind == "teacher":
         raise PolicyMetadataError(
@@ -266,8 +295,9 @@ def require_student(meta: Mapping[str, Any], where: str = "model") -> None:
     )
 
 
-def check_student_layout(meta: Mapping[str, Any], robot: RobotSpec, obs_dim: int,
-                         where: str = "model") -> StudentObsLayout:  # fmt: skip
+def check_student_layout(
+    meta: Mapping[str, Any], robot: RobotSpec, obs_dim: int, where: str = "model"
+) -> StudentObsLayout:
     """The :class:`hover.student.StudentObsLayout` of a student model, after checking that the exported
     ``student_observation`` equals hover's layout for the robot and history length (PolicyMetadataError
     otherwise, e.g. a model exported by another hover version with another observation)."""
@@ -280,4 +310,3 @@ def check_student_layout(meta: Mapping[str, Any], robot: RobotSpec, obs_dim: int
             f"({layout.obs_dim} dims); re-export the policy with this version"
         )
     return layout
-

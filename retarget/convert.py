@@ -36,8 +36,10 @@ class ChumpyStandIn:
             for key in ("x", "a", "_x"):
                 if key in state:
                     return to_numpy(state[key])
-        raise ValueError(f"cannot read the array of a chumpy object (state keys: "
-                         f"{sorted(state) if isinstance(state, dict) else type(state).__name__})")  # fmt: skip
+        raise ValueError(
+            f"cannot read the array of a chumpy object (state keys: "
+            f"{sorted(state) if isinstance(state, dict) else type(state).__name__})"
+        )
 
 
 class _TrustedSmplUnpickler(pickle.Unpickler):
@@ -48,7 +50,10 @@ class _TrustedSmplUnpickler(pickle.Unpickler):
 
         if module.split(".")[0] == "chumpy":
             return ChumpyStandIn
-        if module in ("numpy.core.multiarray", "numpy._core.multiarray") and name in ("_reconstruct", "scalar"):
+        if module in ("numpy.core.multiarray", "numpy._core.multiarray") and name in (
+            "_reconstruct",
+            "scalar",
+        ):
             return getattr(np._core.multiarray, name)  # type: ignore[attr-defined]  # private, not in numpy's stubs
         if module == "numpy" and name in ("ndarray", "dtype"):
             return getattr(np, name)
@@ -58,7 +63,13 @@ class _TrustedSmplUnpickler(pickle.Unpickler):
             return getattr(scipy.sparse, name)
         if module == "copyreg" and name == "_reconstructor":
             return copyreg._reconstructor  # type: ignore[attr-defined]  # private, not in typeshed
-        if module in ("__builtin__", "builtins") and name in ("object", "set", "frozenset", "slice", "complex"):
+        if module in ("__builtin__", "builtins") and name in (
+            "object",
+            "set",
+            "frozenset",
+            "slice",
+            "complex",
+        ):
             import builtins
 
             return getattr(builtins, name)

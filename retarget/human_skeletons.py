@@ -79,10 +79,16 @@ def _sided(left: dict[str, tuple[str, ...]], flip: tuple[tuple[str, str], ...]) 
 
 
 _HUMANIK_LEFT = {
-    "Pelvis": ("hips", "pelvis"), "L_Hip": ("leftupleg", "leftthigh"), "L_Knee": ("leftleg", "leftshin"),
-    "L_Ankle": ("leftfoot",), "L_Foot": ("lefttoebase", "lefttoe", "lefttoes"), "L_Shoulder": ("leftarm",),
-    "L_Elbow": ("leftforearm",), "L_Hand": ("lefthand",), "Head": ("head",),
-}  # fmt: skip
+    "Pelvis": ("hips", "pelvis"),
+    "L_Hip": ("leftupleg", "leftthigh"),
+    "L_Knee": ("leftleg", "leftshin"),
+    "L_Ankle": ("leftfoot",),
+    "L_Foot": ("lefttoebase", "lefttoe", "lefttoes"),
+    "L_Shoulder": ("leftarm",),
+    "L_Elbow": ("leftforearm",),
+    "L_Hand": ("lefthand",),
+    "Head": ("head",),
+}
 _HUMANIK = _sided(_HUMANIK_LEFT, (("left", "right"),))
 
 CONVENTIONS: tuple[Convention, ...] = (
@@ -213,9 +219,11 @@ def resolve_skeleton(names: list[str], skeleton: str, where: str) -> SkeletonMap
         found = recognise(names)
         if found is None:
             shown = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
-            raise SkeletonError(f"{where}: unrecognised skeleton ({len(names)} joints: {shown}); pass "
-                                "--skeleton map.json (see docs/retarget_bvh.md) or a convention name "
-                                f"({', '.join(CONVENTION_NAMES)})")  # fmt: skip
+            raise SkeletonError(
+                f"{where}: unrecognised skeleton ({len(names)} joints: {shown}); pass "
+                "--skeleton map.json (see docs/retarget_bvh.md) or a convention name "
+                f"({', '.join(CONVENTION_NAMES)})"
+            )
         return found
     if skeleton in CONVENTION_NAMES:
         conv = next(c for c in CONVENTIONS if c.name == skeleton)
@@ -227,5 +235,7 @@ def resolve_skeleton(names: list[str], skeleton: str, where: str) -> SkeletonMap
         return SkeletonMap(conv.name, joints)
     if skeleton.endswith(".json") or Path(skeleton).is_file():
         return load_skeleton_map(skeleton, names, where)
-    raise SkeletonError(f"--skeleton {skeleton!r}: expected auto, a convention ({', '.join(CONVENTION_NAMES)}) "
-                        "or a .json map file")  # fmt: skip
+    raise SkeletonError(
+        f"--skeleton {skeleton!r}: expected auto, a convention ({', '.join(CONVENTION_NAMES)}) "
+        "or a .json map file"
+    )

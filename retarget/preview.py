@@ -64,12 +64,22 @@ def _gl_context(width: int, height: int):
             return ctx
         except Exception as e:  # noqa: BLE001 - try the next backend
             errors.append(f"{name}: {e}")
-    raise RuntimeError("offscreen rendering needs EGL (libegl1) or OSMesa (libosmesa6); set MUJOCO_GL=egl or "
-                       f"osmesa (tried {'; '.join(errors)})")  # fmt: skip
+    raise RuntimeError(
+        "offscreen rendering needs EGL (libegl1) or OSMesa (libosmesa6); set MUJOCO_GL=egl or "
+        f"osmesa (tried {'; '.join(errors)})"
+    )
 
 
-def render_side_by_side(robot, qpos: np.ndarray, human: np.ndarray, frames: list[int], width: int, height: int,
-                        title: str = "", parents: list[int] | tuple[int, ...] = SMPL_PARENTS) -> list[np.ndarray]:  # fmt: skip
+def render_side_by_side(
+    robot,
+    qpos: np.ndarray,
+    human: np.ndarray,
+    frames: list[int],
+    width: int,
+    height: int,
+    title: str = "",
+    parents: list[int] | tuple[int, ...] = SMPL_PARENTS,
+) -> list[np.ndarray]:
     """RGB frames [H, W, 3] for ``frames``: robot at ``qpos[i]`` (MuJoCo qpos rows), human joints ``human[i]``
     [J, 3] (world, already offset; joint 0 the root, non-finite joints not drawn) with ``parents``, camera
     following the midpoint."""
@@ -77,8 +87,10 @@ def render_side_by_side(robot, qpos: np.ndarray, human: np.ndarray, frames: list
 
     model = render_model(robot)
     if width > model.vis.global_.offwidth or height > model.vis.global_.offheight:
-        raise ValueError(f"size {width}x{height} exceeds the offscreen buffer "
-                         f"{model.vis.global_.offwidth}x{model.vis.global_.offheight}")  # fmt: skip
+        raise ValueError(
+            f"size {width}x{height} exceeds the offscreen buffer "
+            f"{model.vis.global_.offwidth}x{model.vis.global_.offheight}"
+        )
     ctx = _gl_context(width, height)
     con = mujoco.MjrContext(model, mujoco.mjtFontScale.mjFONTSCALE_150)
     mujoco.mjr_setBuffer(mujoco.mjtFramebuffer.mjFB_OFFSCREEN, con)
@@ -95,18 +107,25 @@ def render_side_by_side(robot, qpos: np.ndarray, human: np.ndarray, frames: list
             mujoco.mj_kinematics(model, data)
             mid = 0.5 * (qpos[i, :3] + human[i, 0])
             cam.lookat[:] = (mid[0], mid[1], 0.9)
-            cam.azimuth = float(np.degrees(np.arctan2(human[i, 0, 1] - qpos[i, 1], human[i, 0, 0] - qpos[i, 0]))) - 90
-            mujoco.mjv_updateScene(model, data, mujoco.MjvOption(), mujoco.MjvPerturb(), cam,
-                                   mujoco.mjtCatBit.mjCAT_ALL, scene)  # fmt: skip
+            cam.azimuth = (
+                float(np.degrees(np.arctan2(human[i, 0, 1] - qpos[i, 1], human[i, 0, 0] - qpos[i, 0]))) - 90
+            )
+            mujoco.mjv_updateScene(
+                model, data, mujoco.MjvOption(), mujoco.MjvPerturb(), cam, mujoco.mjtCatBit.mjCAT_ALL, scene
+            )
             for j, p in enumerate(parents):
                 if not np.isfinite(human[i, j]).all() or (p >= 0 and not np.isfinite(human[i, p]).all()):
                     continue
-                for kind, a, b, size in ((mujoco.mjtGeom.mjGEOM_SPHERE, human[i, j], None, 0.035),
-                                         (mujoco.mjtGeom.mjGEOM_CAPSULE, human[i, p], human[i, j], 0.022)):  # fmt: skip
+                for kind, a, b, size in (
+                    (mujoco.mjtGeom.mjGEOM_SPHERE, human[i, j], None, 0.035),
+                    (mujoco.mjtGeom.mjGEOM_CAPSULE, human[i, p], human[i, j], 0.022),
+                ):
                     if (b is not None and p < 0) or scene.ngeom >= scene.maxgeom:
                         continue
                     g = scene.geoms[scene.ngeom]
-                    mujoco.mjv_initGeom(g, kind, np.array([size, 0, 0]), np.zeros(3), np.eye(3).ravel(), HUMAN_RGBA)
+                    mujoco.mjv_initGeom(
+                        g, kind, np.array([size, 0, 0]), np.zeros(3), np.eye(3).ravel(), HUMAN_RGBA
+                    )
                     if b is None:
                         g.pos[:] = a
                     else:
@@ -114,8 +133,9 @@ def render_side_by_side(robot, qpos: np.ndarray, human: np.ndarray, frames: list
                     scene.ngeom += 1
             mujoco.mjr_render(rect, scene, con)
             if title:
-                mujoco.mjr_overlay(mujoco.mjtFont.mjFONT_NORMAL, mujoco.mjtGridPos.mjGRID_TOPLEFT, rect, title,
-                                   f"{i}", con)  # fmt: skip
+                mujoco.mjr_overlay(
+                    mujoco.mjtFont.mjFONT_NORMAL, mujoco.mjtGridPos.mjGRID_TOPLEFT, rect, title, f"{i}", con
+                )
             rgb = np.empty((height, width, 3), dtype=np.uint8)
             mujoco.mjr_readPixels(rgb, None, rect, con)
             out.append(np.flipud(rgb).copy())
@@ -198,8 +218,12 @@ def keypoint_human(a: PreviewArgs, robot):
     clip = resample_keypoints(clip, a.fps)
     if a.seconds is not None:
         n = min(clip.num_frames, int(a.seconds * a.fps) + 1)
-        clip = replace(clip, points=clip.points[:n], frames=None if clip.frames is None else clip.frames[:n],
-                       skeleton=None if clip.skeleton is None else clip.skeleton[:n])  # fmt: skip
+        clip = replace(
+            clip,
+            points=clip.points[:n],
+            frames=None if clip.frames is None else clip.frames[:n],
+            skeleton=None if clip.skeleton is None else clip.skeleton[:n],
+        )
     res = retarget_keypoint_clips([clip], robot, cfg)
     parents: Sequence[int]
     if clip.parents is not None and clip.skeleton is not None:

@@ -22,7 +22,32 @@ SMPL_JOINT_NAMES: tuple[str, ...] = (
     "L_Foot", "R_Foot", "Neck", "L_Collar", "R_Collar", "Head", "L_Shoulder", "R_Shoulder", "L_Elbow",
     "R_Elbow", "L_Wrist", "R_Wrist", "L_Hand", "R_Hand",
 )  # fmt: skip
-SMPL_PARENTS: tuple[int, ...] = (-1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19, 20, 21)
+SMPL_PARENTS: tuple[int, ...] = (
+    -1,
+    0,
+    0,
+    0,
+    1,
+    2,
+    3,
+    4,
+    5,
+    6,
+    7,
+    8,
+    9,
+    9,
+    9,
+    12,
+    13,
+    14,
+    16,
+    17,
+    18,
+    19,
+    20,
+    21,
+)
 NUM_SMPL_JOINTS = 24
 
 # Bone chains that may get their own length scale in the shape fit: SMPL joints whose offset from
@@ -96,7 +121,13 @@ def stand_pose() -> Tensor:
     pose = torch.zeros(NUM_SMPL_JOINTS, 3, dtype=torch.float64)
     pose[0] = quat_to_rotvec(torch.tensor(SMPL_TO_ROBOT_AXES, dtype=torch.float64))
     half = torch.pi / 2
-    for name, euler in (("L_Shoulder", (0.0, 0.0, -half)), ("R_Shoulder", (0.0, 0.0, half)),
-                        ("L_Elbow", (0.0, -half, 0.0)), ("R_Elbow", (0.0, half, 0.0))):  # fmt: skip
-        pose[joint_index(name)] = quat_to_rotvec(quat_from_euler_xyz(torch.tensor(euler, dtype=torch.float64)))
+    for name, euler in (
+        ("L_Shoulder", (0.0, 0.0, -half)),
+        ("R_Shoulder", (0.0, 0.0, half)),
+        ("L_Elbow", (0.0, -half, 0.0)),
+        ("R_Elbow", (0.0, half, 0.0)),
+    ):
+        pose[joint_index(name)] = quat_to_rotvec(
+            quat_from_euler_xyz(torch.tensor(euler, dtype=torch.float64))
+        )
     return pose

@@ -21,8 +21,14 @@ SKIP = re.compile(r"[ \t]*# fmt: skip[ \t]*$")
 
 
 def _format(text: str, name: str) -> str:
-    proc = subprocess.run([sys.executable, "-m", "ruff", "format", "--stdin-filename", name, "-"], input=text,
-                          capture_output=True, text=True, cwd=ROOT, check=True)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-m", "ruff", "format", "--stdin-filename", name, "-"],
+        input=text,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=True,
+    )
     return proc.stdout
 
 

@@ -43,7 +43,9 @@ def main(argv: list[str]) -> int:
         prefixes = build_tree(Path(tmp))
         cmd = [sys.executable, "-m", "mypy", "--config-file", str(ROOT / "pyproject.toml"),
                "--cache-dir", str(ROOT / ".mypy_cache"), "-p", "hover", *argv]  # fmt: skip
-        proc = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True, env=os.environ | {"MYPY_FORCE_COLOR": "0"})
+        proc = subprocess.run(
+            cmd, cwd=tmp, capture_output=True, text=True, env=os.environ | {"MYPY_FORCE_COLOR": "0"}
+        )
     for line in (proc.stdout + proc.stderr).splitlines():
         for tree, repo in prefixes.items():
             if line.startswith(tree):

@@ -100,9 +100,15 @@ CASES = [
     ("demo --policy text.npz", "text.npz"),
     ("commands layout --robot nosuch", "'nosuch'"),
     ("bench deploy --policy text.onnx", "text.onnx"),
-    pytest.param("motion info text.npz", "text.npz", id="motion info text.npz", marks=pytest.mark.xfail(
-        reason="hover/cli/motion_info.py (another helper's) exits 1 for a bad motion file", strict=False)),
-]  # fmt: skip
+    pytest.param(
+        "motion info text.npz",
+        "text.npz",
+        id="motion info text.npz",
+        marks=pytest.mark.xfail(
+            reason="hover/cli/motion_info.py (another helper's) exits 1 for a bad motion file", strict=False
+        ),
+    ),
+]
 
 
 def _listing(d: Path) -> set[str]:

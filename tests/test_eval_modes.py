@@ -53,8 +53,15 @@ def save_untrained_student(path, seed: int = 0) -> None:
     torch.manual_seed(seed)
     obs = TensorDict({"student": torch.zeros(1, 1782)}, batch_size=[1])
     model = MLPModel(obs, {"actor": ["student"]}, "actor", 19, **model_cfg)
-    torch.save({"kind": "student", "iter": 0, "config": S.config_to_json(cfg, teacher_actor),
-                "student_state_dict": model.state_dict()}, path)  # fmt: skip
+    torch.save(
+        {
+            "kind": "student",
+            "iter": 0,
+            "config": S.config_to_json(cfg, teacher_actor),
+            "student_state_dict": model.state_dict(),
+        },
+        path,
+    )
 
 
 @pytest.fixture(scope="module")

@@ -29,7 +29,9 @@ class ZeroPolicy:
     """Same interface as ``hover.checkpoints.LoadedPolicy``: holds the default pose."""
 
     kind: str = "teacher"
-    env_cfg: TrackingEnvConfig = field(default_factory=hover_paper)  # absolute actions around the default pose
+    env_cfg: TrackingEnvConfig = field(
+        default_factory=hover_paper
+    )  # absolute actions around the default pose
     source: str = "zero-action"
 
     def act(self, obs: Any) -> torch.Tensor:

@@ -28,8 +28,13 @@ def checkpoint(tmp_path_factory) -> Path:
     actor = dict(rsl_rl_config(cfg)["actor"])
     actor.pop("class_name")
     torch.manual_seed(0)
-    model = MLPModel(TensorDict({"policy": torch.zeros(1, 913)}, batch_size=[1]), {"actor": ["policy"]},
-                     "actor", 19, **actor)  # fmt: skip
+    model = MLPModel(
+        TensorDict({"policy": torch.zeros(1, 913)}, batch_size=[1]),
+        {"actor": ["policy"]},
+        "actor",
+        19,
+        **actor,
+    )
     state = model.state_dict()
     state["obs_normalizer._mean"] = torch.randn_like(state["obs_normalizer._mean"])
     state["obs_normalizer._var"] = torch.rand_like(state["obs_normalizer._var"]) * 4 + 0.1

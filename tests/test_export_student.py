@@ -17,8 +17,12 @@ from hover.policy_metadata import PolicyMetadataError, require_student
 from hover.student import student_obs_layout
 from hover.training.export import export_onnx, parity_error
 
-ACTOR = {"hidden_dims": [512, 256, 128], "activation": "elu", "obs_normalization": True,
-         "distribution_cfg": {"class_name": "GaussianDistribution", "init_std": 1.0, "std_type": "scalar"}}  # fmt: skip
+ACTOR = {
+    "hidden_dims": [512, 256, 128],
+    "activation": "elu",
+    "obs_normalization": True,
+    "distribution_cfg": {"class_name": "GaussianDistribution", "init_std": 1.0, "std_type": "scalar"},
+}
 
 
 def make_policy(kind: str, obs_dim: int, seed: int = 0) -> LoadedPolicy:
@@ -28,8 +32,9 @@ def make_policy(kind: str, obs_dim: int, seed: int = 0) -> LoadedPolicy:
 
     group = "student" if kind == "student" else "policy"
     torch.manual_seed(seed)
-    model = MLPModel(TensorDict({group: torch.zeros(1, obs_dim)}, batch_size=[1]), {"actor": [group]}, "actor", 19,
-                     **ACTOR)  # fmt: skip
+    model = MLPModel(
+        TensorDict({group: torch.zeros(1, obs_dim)}, batch_size=[1]), {"actor": [group]}, "actor", 19, **ACTOR
+    )
     norm = model.obs_normalizer
     norm._mean.copy_(torch.randn_like(norm._mean))
     norm._var.copy_(torch.rand_like(norm._var) * 4 + 0.1)
@@ -140,8 +145,13 @@ def write_student_checkpoint(path: Path, seed: int = 2) -> Path:
     model_cfg = dict(json.loads(text)["rsl_rl"]["student"])
     model_cfg.pop("class_name")
     torch.manual_seed(seed)
-    model = MLPModel(TensorDict({"student": torch.zeros(1, 1782)}, batch_size=[1]), {"actor": ["student"]}, "actor",
-                     19, **model_cfg)  # fmt: skip
+    model = MLPModel(
+        TensorDict({"student": torch.zeros(1, 1782)}, batch_size=[1]),
+        {"actor": ["student"]},
+        "actor",
+        19,
+        **model_cfg,
+    )
     state = model.state_dict()
     state["obs_normalizer._mean"] = torch.randn_like(state["obs_normalizer._mean"])
     torch.save({"kind": "student", "iter": 7, "config": text, "student_state_dict": state}, path)

@@ -242,7 +242,11 @@ def test_file_names_are_unique_across_layers():
     thing. CLI modules are named after their command and are exempt; so are SAME_KIND."""
     seen: dict[str, set[tuple[str, str]]] = {}
     for name, path in module_files().items():
-        if name.startswith(CLI_PACKAGE) or path.name in ("__init__.py", "__main__.py") or path.name in SAME_KIND:
+        if (
+            name.startswith(CLI_PACKAGE)
+            or path.name in ("__init__.py", "__main__.py")
+            or path.name in SAME_KIND
+        ):
             continue
         seen.setdefault(path.name, set()).add((str(layer_of(name)), str(path.relative_to(ROOT))))
     clashes = {k: sorted(v) for k, v in seen.items() if len({layer for layer, _ in v}) > 1}

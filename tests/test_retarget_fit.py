@@ -87,11 +87,15 @@ def test_robot_motion_round_trip_recovers_joint_angles(robot):
     from hover.rotations import quat_mul
 
     targets = FitTargets(
-        keypoints=poses.pos[:, ri], root_pos=rp + torch.tensor([0.03, -0.02, 0.04], dtype=torch.float64),
-        root_quat=quat_mul(tilt.expand_as(rq), rq), orient=poses.quat[:, feet],
-        clip_id=torch.repeat_interleave(torch.arange(2), torch.tensor(lengths)), starts=[0, 60], lengths=lengths,
+        keypoints=poses.pos[:, ri],
+        root_pos=rp + torch.tensor([0.03, -0.02, 0.04], dtype=torch.float64),
+        root_quat=quat_mul(tilt.expand_as(rq), rq),
+        orient=poses.quat[:, feet],
+        clip_id=torch.repeat_interleave(torch.arange(2), torch.tensor(lengths)),
+        starts=[0, 60],
+        lengths=lengths,
         contact=torch.ones(105, dtype=torch.float64),
-    )  # fmt: skip
+    )
     rp_fit, rq_fit, q_fit, err = fit_frames(targets, robot, cfg, feet)
     assert float(err.mean()) < 0.002 and float(err.max()) < 0.01  # m
     dq = (q_fit - q).abs()
@@ -141,8 +145,10 @@ def test_retarget_quality_grounding_and_limits(retargeted, robot):
     for clip, q in zip(res.clips, res.quality, strict=True):
         assert clip.fps == 30.0 and clip.num_frames == 121
         assert q.mean_keypoint_error_m < 0.03 and q.max_keypoint_error_m < 0.12
-        lows = [_mujoco_lowest(mj_model, data, clip.root_pos[t], clip.root_quat[t], clip.joint_pos[t])
-                for t in range(0, clip.num_frames, 5)]  # fmt: skip
+        lows = [
+            _mujoco_lowest(mj_model, data, clip.root_pos[t], clip.root_quat[t], clip.joint_pos[t])
+            for t in range(0, clip.num_frames, 5)
+        ]
         assert min(lows) > -0.005 and max(lows) < 0.005, (clip.name, min(lows), max(lows))
         assert abs(q.lowest_point_min_m - min(lows)) < 0.005
         assert np.all(clip.joint_pos >= lo - 1e-6) and np.all(clip.joint_pos <= hi + 1e-6)
@@ -196,8 +202,13 @@ def test_shipped_builtin_motions_are_reproduced_by_the_retargeting(tmp_path):
     from hover.motion.builtin import BUILTIN_MOTIONS_PATH
     from hover.motion.format import load_motions
 
-    assert main(["--builtin", "--fps", "50", "--out", str(tmp_path), "--single-file", "builtin.npz", "--quiet"],
-                "hover retarget") == 0  # fmt: skip
+    assert (
+        main(
+            ["--builtin", "--fps", "50", "--out", str(tmp_path), "--single-file", "builtin.npz", "--quiet"],
+            "hover retarget",
+        )
+        == 0
+    )
     fresh = load_motions(tmp_path / "builtin.npz")
     shipped = load_motions(BUILTIN_MOTIONS_PATH)
     assert [c.name for c in fresh] == [c.name for c in shipped]

@@ -53,7 +53,12 @@ def _hits(tree: ast.AST, names: set[str]) -> list[tuple[int, str]]:
             parts = node.values
             for k, v in enumerate(parts):
                 after_value = k > 0 and isinstance(parts[k - 1], ast.FormattedValue)
-                if isinstance(v, ast.Constant) and isinstance(v.value, str) and after_value and len(v.value) >= 4:
+                if (
+                    isinstance(v, ast.Constant)
+                    and isinstance(v.value, str)
+                    and after_value
+                    and len(v.value) >= 4
+                ):
                     text = re.split(r"[\s'\"]", v.value)[0]
                     if len(text) >= 4 and any(n.endswith(text) and n != text for n in names):
                         hits.append((node.lineno, f'f"{{...}}{text}"'))
@@ -63,7 +68,9 @@ def _hits(tree: ast.AST, names: set[str]) -> list[tuple[int, str]]:
             text = node.value
             for token in {text, text.split(":", 1)[-1]}:
                 literal = len(token.replace("*", "").replace("?", "")) >= 3
-                if token in names or ("*" in token and literal and any(fnmatch.fnmatch(n, token) for n in names)):
+                if token in names or (
+                    "*" in token and literal and any(fnmatch.fnmatch(n, token) for n in names)
+                ):
                     hits.append((node.lineno, repr(text)))
                     break
     return hits
@@ -114,5 +121,10 @@ def test_the_sim2sim_physics_step_is_written_once():
     for module, path in module_files().items():
         if module == "hover.robots" or module.startswith("hover.robots."):
             continue
-        bad += [f"{path.relative_to(ROOT)}:{line}: {value}" for line, value in _physics_dt_defaults(ast.parse(path.read_text()))]
-    assert not bad, f"physics steps outside hover/robots/ (sim2sim and sim-robot: SIM2SIM_PHYSICS_DT = {SIM2SIM_PHYSICS_DT}): {bad}"
+        bad += [
+            f"{path.relative_to(ROOT)}:{line}: {value}"
+            for line, value in _physics_dt_defaults(ast.parse(path.read_text()))
+        ]
+    assert not bad, (
+        f"physics steps outside hover/robots/ (sim2sim and sim-robot: SIM2SIM_PHYSICS_DT = {SIM2SIM_PHYSICS_DT}): {bad}"
+    )

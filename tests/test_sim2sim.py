@@ -42,8 +42,12 @@ def reordered_mjcf(path: Path) -> Path:
             name = parent[name]
         return False
 
-    order = [ROBOT.bodies[0]] + [b for root in ("torso_link", "right_hip_yaw_link", "left_hip_yaw_link")
-                                 for b in ROBOT.bodies if under(b.name, root)]  # fmt: skip
+    order = [ROBOT.bodies[0]] + [
+        b
+        for root in ("torso_link", "right_hip_yaw_link", "left_hip_yaw_link")
+        for b in ROBOT.bodies
+        if under(b.name, root)
+    ]
     assert len(order) == ROBOT.num_bodies
     tree = ET.fromstring(build_spec(dataclasses.replace(ROBOT, bodies=tuple(order))).to_xml())
     for j in tree.iter("joint"):
@@ -158,8 +162,13 @@ def test_short_run_reports_finite_metrics(onnx_dir, tmp_path, capsys):
 
 
 def test_two_worker_processes_match_one(onnx_dir):
-    base = Sim2SimConfig(policy=str(onnx_dir / "student.onnx"), clips=("stand_still", "wave_both"), seconds=0.4,
-                         mode="h2o", workers=1)  # fmt: skip
+    base = Sim2SimConfig(
+        policy=str(onnx_dir / "student.onnx"),
+        clips=("stand_still", "wave_both"),
+        seconds=0.4,
+        mode="h2o",
+        workers=1,
+    )
     one, _ = run_sim2sim(base)
     two, outcomes = run_sim2sim(dataclasses.replace(base, workers=2))
     assert two["workers"] == 2 and len(outcomes) == 2
@@ -191,8 +200,9 @@ def test_video_of_one_clip(onnx_dir, tmp_path, capsys):
 
 def test_a_checkpoint_is_exported_first(tmp_path):
     ckpt = write_student_checkpoint(tmp_path / "student_7.pt")
-    report, outcomes = run_sim2sim(Sim2SimConfig(policy=str(ckpt), clips=("stand_still",), seconds=0.2,
-                                                 mode="head", workers=1))  # fmt: skip
+    report, outcomes = run_sim2sim(
+        Sim2SimConfig(policy=str(ckpt), clips=("stand_still",), seconds=0.2, mode="head", workers=1)
+    )
     assert report["policy"] == str(ckpt) and len(outcomes) == 1 and outcomes[0].frames >= 1
     assert np.isfinite(report["modes"]["head"]["mpjpe_g_mm"])
 

@@ -12,8 +12,15 @@ from hover.training.policies import load_policy
 
 
 def _cfg(tmp_path, iterations, **kw):
-    cfg = S.StudentTrainConfig(num_envs=8, max_iterations=iterations, run_dir=str(tmp_path / "run"),
-                               save_interval=5, num_threads=1, update_threads=1, **kw)  # fmt: skip
+    cfg = S.StudentTrainConfig(
+        num_envs=8,
+        max_iterations=iterations,
+        run_dir=str(tmp_path / "run"),
+        save_interval=5,
+        num_threads=1,
+        update_threads=1,
+        **kw,
+    )
     cfg.distillation.num_steps_per_env = 8
     cfg.distillation.gradient_length = 4
     return cfg

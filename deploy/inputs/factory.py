@@ -44,8 +44,9 @@ def _configure(config: Any, options: dict[str, Any], used: set[str]) -> Any:
     return config
 
 
-def make_input(spec: str, robot: RobotSpec | str | None = None, layout: CommandLayout | None = None,
-               **options: Any) -> SwitchingInput:  # fmt: skip
+def make_input(
+    spec: str, robot: RobotSpec | str | None = None, layout: CommandLayout | None = None, **options: Any
+) -> SwitchingInput:
     """Build an input source from a spec string (see the module docstring); an option no chosen source
     knows is an error."""
     robot, layout = resolve_robot(robot, layout)

@@ -126,7 +126,9 @@ class VRKeypoints:
             joints,
         )
         head = robot.mode_bodies["omnih2o"][0]  # head, left hand, right hand: the VR command's points
-        self.head_default = poses.pos[0, robot.body_index(head)].numpy().copy()  # rel. the root, heading frame
+        self.head_default = (
+            poses.pos[0, robot.body_index(head)].numpy().copy()
+        )  # rel. the root, heading frame
         self.robot_head_height = float(robot.root_init_height + self.head_default[2])
         self.points: dict[str, np.ndarray] = {}
         self.good_at: dict[str, float] = {}
@@ -186,15 +188,20 @@ class VRInput:
 
     name = "vr"
 
-    def __init__(self, robot: RobotSpec | str | None = None, layout: CommandLayout | None = None,
-                 config: VRConfig | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        robot: RobotSpec | str | None = None,
+        layout: CommandLayout | None = None,
+        config: VRConfig | None = None,
+    ) -> None:
         self.robot, self.layout = resolve_robot(robot, layout)
         self.config = config or VRConfig()
         if not self.config.ip:
             raise ValueError("VR input needs the headset's address: vr:<ip>")
         streamer_cls = _import_streamer()
-        self.keypoints = VRKeypoints(self.robot, default_scale(self.config), self.config.det_tolerance,
-                                     self.config.scale_from_height)  # fmt: skip
+        self.keypoints = VRKeypoints(
+            self.robot, default_scale(self.config), self.config.det_tolerance, self.config.scale_from_height
+        )
         self.samples = 0  # new samples received
         self.error: BaseException | None = None
         self.streamer: Any = None

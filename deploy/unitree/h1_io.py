@@ -56,10 +56,17 @@ class H1LowLevel:
         else:
             pelvis_quat, pelvis_gyro = torso_imu_to_pelvis(quat, gyro, q[self.imu_joint], dq[self.imu_joint])
         return LowStateView(
-            joint_pos=q, joint_vel=dq, joint_tau=tau, pelvis_quat=pelvis_quat, pelvis_ang_vel=pelvis_gyro,
-            imu_quat=quat, imu_gyro=gyro, accelerometer=np.asarray(imu.accelerometer, dtype=np.float64),
-            remote=parse_remote(bytes(msg.wireless_remote)), tick=int(msg.tick),
-        )  # fmt: skip
+            joint_pos=q,
+            joint_vel=dq,
+            joint_tau=tau,
+            pelvis_quat=pelvis_quat,
+            pelvis_ang_vel=pelvis_gyro,
+            imu_quat=quat,
+            imu_gyro=gyro,
+            accelerometer=np.asarray(imu.accelerometer, dtype=np.float64),
+            remote=parse_remote(bytes(msg.wireless_remote)),
+            tick=int(msg.tick),
+        )
 
     def encode_low_cmd(
         self,

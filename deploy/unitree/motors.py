@@ -82,8 +82,10 @@ def fill_low_cmd(
     """
     j = len(motor_map.joint_names)
     zeros = np.zeros(j)
-    columns = [np.asarray(a, dtype=np.float64).reshape(j) for a in (q, zeros if dq is None else dq,
-                                                                   zeros if tau is None else tau, kp, kd)]  # fmt: skip
+    columns = [
+        np.asarray(a, dtype=np.float64).reshape(j)
+        for a in (q, zeros if dq is None else dq, zeros if tau is None else tau, kp, kd)
+    ]
     q_s, dq_s, tau_s, kp_s, kd_s = (motor_map.to_slots(c).tolist() for c in columns)
     modes = motor_map.mode_of_slot.tolist()
     joint_of_slot = motor_map.joint_of_slot.tolist()

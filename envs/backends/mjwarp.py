@@ -413,8 +413,14 @@ class MjwarpBackend(SimBackend):
             and torch.equal(m["body_inertia"][ids], inertia)
             and torch.equal(m["body_ipos"][ids], ipos)
         )
-        for name, value in (("geom_friction", friction), ("body_mass", body_mass), ("body_inertia", inertia),
-                            ("body_ipos", ipos), ("actuator_gainprm", gain), ("actuator_biasprm", bias)):  # fmt: skip
+        for name, value in (
+            ("geom_friction", friction),
+            ("body_mass", body_mass),
+            ("body_inertia", inertia),
+            ("body_ipos", ipos),
+            ("actuator_gainprm", gain),
+            ("actuator_biasprm", bias),
+        ):
             m[name][ids] = value
         if inertial_changed:  # subtree masses, inverse weights, actuator_acc0 (as mj_setConst)
             groups = mjw.SetConstGroup.FIXED | mjw.SetConstGroup.INERT0

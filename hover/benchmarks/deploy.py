@@ -66,13 +66,19 @@ def _student_metadata(robot: RobotSpec, obs_dim: int) -> dict[str, Any]:
 
     from hover.policy_metadata import policy_metadata
 
-    stand_in = SimpleNamespace(kind="student", source="hover.benchmarks.deploy.write_student_onnx", iteration=0,
-                               env_cfg=None)  # fmt: skip
+    stand_in = SimpleNamespace(
+        kind="student", source="hover.benchmarks.deploy.write_student_onnx", iteration=0, env_cfg=None
+    )
     return policy_metadata(stand_in, robot, obs_dim, robot.num_joints)
 
 
-def write_student_onnx(path: str | os.PathLike, module: Any = None, robot: RobotSpec | str = DEFAULT_ROBOT,
-                       hidden_dims: tuple[int, ...] = (640, 384, 256), seed: int = 0) -> Path:  # fmt: skip
+def write_student_onnx(
+    path: str | os.PathLike,
+    module: Any = None,
+    robot: RobotSpec | str = DEFAULT_ROBOT,
+    hidden_dims: tuple[int, ...] = (640, 384, 256),
+    seed: int = 0,
+) -> Path:
     """Write a torch module [N, obs_dim] -> [N, J] as a student ONNX with hover metadata.
 
     ``module`` None = an untrained ELU MLP of ``hidden_dims`` (the student's default size). For
@@ -100,9 +106,16 @@ def write_student_onnx(path: str | os.PathLike, module: Any = None, robot: Robot
         raw = Path(tmp) / "raw.onnx"
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
-            torch.onnx.export(module, (torch.zeros(1, obs_dim),), str(raw), input_names=["obs"], output_names=["actions"],
-                              dynamic_axes={"obs": {0: "batch"}, "actions": {0: "batch"}}, opset_version=18,
-                              dynamo=False)  # fmt: skip
+            torch.onnx.export(
+                module,
+                (torch.zeros(1, obs_dim),),
+                str(raw),
+                input_names=["obs"],
+                output_names=["actions"],
+                dynamic_axes={"obs": {0: "batch"}, "actions": {0: "batch"}},
+                opset_version=18,
+                dynamo=False,
+            )
         model = onnx.load(str(raw))
     entry = model.metadata_props.add()
     entry.key, entry.value = "hover", json.dumps(_student_metadata(robot, obs_dim))
@@ -153,8 +166,11 @@ def _time_inference(policy: Any, iters: int) -> dict[str, float]:
         policy(obs)
         times[i] = time.perf_counter() - t0
     t = times * 1e3
-    return {"inference_p50_ms": float(np.percentile(t, 50)), "inference_p99_ms": float(np.percentile(t, 99)),
-            "inference_max_ms": float(t.max())}  # fmt: skip
+    return {
+        "inference_p50_ms": float(np.percentile(t, 50)),
+        "inference_p99_ms": float(np.percentile(t, 99)),
+        "inference_max_ms": float(t.max()),
+    }
 
 
 def bench_loop(path: Path, robot: RobotSpec, seconds: float, domain: int, rt_priority: int) -> dict[str, Any]:
@@ -174,9 +190,14 @@ def bench_loop(path: Path, robot: RobotSpec, seconds: float, domain: int, rt_pri
         sim.stdout.readline()  # "sim-robot ready"
         policy = load_student_policy(str(path), robot)
         source = make_input("idle", robot, command_layout(robot))
-        cfg = RunnerConfig(auto_start=True, stats_every_s=0.0, rt_priority=rt_priority, damping_s=0.5,
-                           machine=StateMachineConfig(soft_start_s=1.0),
-                           safety=SafetyConfig(fall_gravity_z=2.0))  # fmt: skip
+        cfg = RunnerConfig(
+            auto_start=True,
+            stats_every_s=0.0,
+            rt_priority=rt_priority,
+            damping_s=0.5,
+            machine=StateMachineConfig(soft_start_s=1.0),
+            safety=SafetyConfig(fall_gravity_z=2.0),
+        )
         runner = Runner(robot, DdsRobot(robot, domain, "lo"), policy, source, cfg)
         report = runner.run(seconds)
     finally:
@@ -191,10 +212,13 @@ def bench_loop(path: Path, robot: RobotSpec, seconds: float, domain: int, rt_pri
         "loop_period_p99_error_ms": report["period_error_p99_ms"],
         "loop_period_p50_error_ms": report["period_error_p50_ms"],
         "loop_period_max_error_ms": report["period_error_max_ms"],
-        "loop_ticks": report["ticks"], "loop_overruns": report["overruns"], "loop_policy_ticks": policy_ticks,
-        "loop_final_state": report["state"], "loop_safety_events": len(report["safety_events"]),
+        "loop_ticks": report["ticks"],
+        "loop_overruns": report["overruns"],
+        "loop_policy_ticks": policy_ticks,
+        "loop_final_state": report["state"],
+        "loop_safety_events": len(report["safety_events"]),
         "stage_latency_ms": {k: {"p50": v["p50_ms"], "p99": v["p99_ms"]} for k, v in lat.items()},
-    }  # fmt: skip
+    }
 
 
 def run_bench(cfg: DeployBenchConfig) -> dict[str, Any]:
@@ -216,7 +240,9 @@ def run_bench(cfg: DeployBenchConfig) -> dict[str, Any]:
                 out["sim2sim_note"] = f"skipped: hover.evaluation.sim2sim unavailable ({e})"
             else:
                 try:
-                    res = benchmark_sim2sim(str(path), cfg.sim2sim_clips, cfg.sim2sim_workers, cfg.sim2sim_seconds)
+                    res = benchmark_sim2sim(
+                        str(path), cfg.sim2sim_clips, cfg.sim2sim_workers, cfg.sim2sim_seconds
+                    )
                     out["sim2sim_realtime_factor"] = res.get("realtime_factor")
                     out["sim2sim"] = res
                 except Exception as e:  # noqa: BLE001 - another module's failure must not lose the timings

@@ -101,9 +101,14 @@ def run_bench(cfg: SimBenchConfig) -> dict:
 
         def reset() -> None:
             backend.reset_envs(
-                ids, start.root_pos, start.root_quat, start.root_lin_vel, start.root_ang_vel, start.joint_pos,
+                ids,
+                start.root_pos,
+                start.root_quat,
+                start.root_lin_vel,
+                start.root_ang_vel,
+                start.joint_pos,
                 start.joint_vel,
-            )  # fmt: skip
+            )
 
         for _ in range(2):  # warm-up: thread pool, allocations
             backend.step(target)
@@ -184,8 +189,12 @@ def side_by_side(cfg: SimBenchConfig, processes: int, env_steps_per_s: float) ->
             raise RuntimeError(f"side-by-side bench process failed (exit {p.returncode})")
         rates.append(json.loads(out.strip().splitlines()[-1])["env_steps_per_s"])
     total = float(sum(rates))
-    return {"side_by_side_processes": processes, "side_by_side_env_steps_per_s": total,
-            "side_by_side_rates": rates, "multicore_efficiency": env_steps_per_s / total}  # fmt: skip
+    return {
+        "side_by_side_processes": processes,
+        "side_by_side_env_steps_per_s": total,
+        "side_by_side_rates": rates,
+        "multicore_efficiency": env_steps_per_s / total,
+    }
 
 
 def _warp_versions(backend: str) -> dict[str, str]:
@@ -210,7 +219,13 @@ def format_summary(r: dict) -> str:
             f"state read-out {r['profile_s_per_step']['state_readout'] * 1e3:.3f} ms",
             f"  (1-min load average before the run: {r['load_avg_1min_before']:.2f} on {r['cpu_count']} cores)",
         ]
-        + ([f"  {r['side_by_side_processes']} single-thread processes side by side: "
-            f"{r['side_by_side_env_steps_per_s']:,.0f} env steps/s; multicore efficiency "
-            f"{r['multicore_efficiency']:.2f}"] if "multicore_efficiency" in r else [])  # fmt: skip
+        + (
+            [
+                f"  {r['side_by_side_processes']} single-thread processes side by side: "
+                f"{r['side_by_side_env_steps_per_s']:,.0f} env steps/s; multicore efficiency "
+                f"{r['multicore_efficiency']:.2f}"
+            ]
+            if "multicore_efficiency" in r
+            else []
+        )
     )

@@ -79,9 +79,15 @@ def bench_train(cfg: BenchTrainConfig) -> dict:
     if cfg.torch_threads:
         torch.set_num_threads(cfg.torch_threads)
     tcfg = teacher_recipe(cfg.recipe)
-    tcfg = dataclasses.replace(tcfg, backend=cfg.backend, num_threads=cfg.num_threads, device=cfg.device,
-                               update_threads=cfg.update_threads, sim_workers=cfg.sim_workers,
-                               num_envs=cfg.num_envs or tcfg.num_envs)  # fmt: skip
+    tcfg = dataclasses.replace(
+        tcfg,
+        backend=cfg.backend,
+        num_threads=cfg.num_threads,
+        device=cfg.device,
+        update_threads=cfg.update_threads,
+        sim_workers=cfg.sim_workers,
+        num_envs=cfg.num_envs or tcfg.num_envs,
+    )
     if cfg.num_steps_per_env:
         tcfg.ppo.num_steps_per_env = cfg.num_steps_per_env
     steps_per_env = tcfg.ppo.num_steps_per_env

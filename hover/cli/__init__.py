@@ -158,8 +158,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
 
-BAD_INPUT = (FileNotFoundError, FileExistsError, NotADirectoryError, IsADirectoryError, PermissionError, ValueError,
-             ImportError)  # fmt: skip
+BAD_INPUT = (
+    FileNotFoundError,
+    FileExistsError,
+    NotADirectoryError,
+    IsADirectoryError,
+    PermissionError,
+    ValueError,
+    ImportError,
+)
 """Exceptions that mean bad input (a file, a folder, an option value, a missing optional package)."""
 
 

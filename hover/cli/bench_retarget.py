@@ -21,8 +21,9 @@ def main(argv: list[str], prog: str = "hover bench retarget") -> int:
     if cfg.json:
         print(json.dumps(out))
     else:
-        print(f"{out['frames']} frames ({out['clips']} clips) on {out['device']} ({out['threads']} thread(s)): "
-              f"{out['frames_per_s']:.0f} frames/s; keypoint error mean {100 * out['mean_keypoint_error_m']:.2f} cm, "
-              f"max {100 * out['max_keypoint_error_m']:.2f} cm; load average {out['load_avg_1min']:.2f}")  # fmt: skip
+        print(
+            f"{out['frames']} frames ({out['clips']} clips) on {out['device']} ({out['threads']} thread(s)): "
+            f"{out['frames_per_s']:.0f} frames/s; keypoint error mean {100 * out['mean_keypoint_error_m']:.2f} cm, "
+            f"max {100 * out['max_keypoint_error_m']:.2f} cm; load average {out['load_avg_1min']:.2f}"
+        )
     return 0
-

@@ -57,29 +57,43 @@ def main(argv: list[str], prog: str) -> int:
         if len(labels) != len(cfg.policies) or len(set(labels)) != len(labels):
             raise ValueError(f"--labels must be {len(cfg.policies)} distinct names, got {labels}")
         policies = [load_policy(p, device=cfg.device) for p in cfg.policies]
-        motions = (MotionLibrary.from_sources(cfg.motions, device=cfg.device) if cfg.motions
-                   else MotionLibrary.builtin(device=cfg.device))  # fmt: skip
+        motions = (
+            MotionLibrary.from_sources(cfg.motions, device=cfg.device)
+            if cfg.motions
+            else MotionLibrary.builtin(device=cfg.device)
+        )
         t0 = time.perf_counter()
         reports = {}
         for label, policy in zip(labels, policies, strict=True):
             print(f"evaluating {label} ({policy.kind}, {policy.source}) ...", file=log, flush=True)
-            reports[label] = evaluate_modes(policy, motions, cfg.mode, num_envs=cfg.num_envs, backend=cfg.backend,
-                                            num_threads=cfg.num_threads, log=lambda m: print("  " + m, file=log))  # fmt: skip
+            reports[label] = evaluate_modes(
+                policy,
+                motions,
+                cfg.mode,
+                num_envs=cfg.num_envs,
+                backend=cfg.backend,
+                num_threads=cfg.num_threads,
+                log=lambda m: print("  " + m, file=log),
+            )
     except (FileNotFoundError, ValueError) as err:
         print(f"{prog}: {err}", file=sys.stderr)
         return 2
     print(f"done in {time.perf_counter() - t0:.1f} s", file=log, flush=True)
     result = comparison(reports)
-    result["policies"] = {p: {"source": r.policy_source, "kind": r.policy_kind, "notes": r.notes}
-                          for p, r in reports.items()}  # fmt: skip
+    result["policies"] = {
+        p: {"source": r.policy_source, "kind": r.policy_kind, "notes": r.notes} for p, r in reports.items()
+    }
     result["metrics"] = [
         {"key": k, "label": n, "higher_is_better": k in HIGHER_IS_BETTER} for k, n in TABLE3_METRICS
     ]
     result["motions"] = {"num_clips": motions.num_clips, "duration_s": float(motions.total_duration)}
     if cfg.out:
         out = Path(cfg.out)
-        for path in (atomic_write_json(out / "compare.json", result), write_comparison_csv(out / "compare.csv", result, labels),
-                     plot_comparison_radar(out / "radar.png", result, labels)):  # fmt: skip
+        for path in (
+            atomic_write_json(out / "compare.json", result),
+            write_comparison_csv(out / "compare.csv", result, labels),
+            plot_comparison_radar(out / "radar.png", result, labels),
+        ):
             print(f"wrote {path}", file=log)
     if cfg.json:
         print(jsonlib.dumps(result, indent=2))
@@ -88,7 +102,11 @@ def main(argv: list[str], prog: str) -> int:
             print(format_comparison(m, result["per_mode"][m]["values"]))
             print()
         if len(result["modes"]) > 1:
-            print("all modes: " + "; ".join(f"{p} wins {c['wins']} of {c['counted']}, ties {c['ties']}"
-                                             for p, c in result["total"].items()))  # fmt: skip
+            print(
+                "all modes: "
+                + "; ".join(
+                    f"{p} wins {c['wins']} of {c['counted']}, ties {c['ties']}"
+                    for p, c in result["total"].items()
+                )
+            )
     return 0
-

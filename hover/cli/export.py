@@ -27,8 +27,12 @@ class ExportConfig:
 
 
 def main(argv: list[str], prog: str) -> int:
-    cfg = tyro.cli(ExportConfig, args=argv, prog=prog,
-                   description="Export a trained policy (student or teacher) to ONNX with robot/observation metadata.")  # fmt: skip
+    cfg = tyro.cli(
+        ExportConfig,
+        args=argv,
+        prog=prog,
+        description="Export a trained policy (student or teacher) to ONNX with robot/observation metadata.",
+    )
     try:
         loaded = load_policy(cfg.policy)
         path = export_onnx(loaded, cfg.out, opset=cfg.opset, exporter=cfg.exporter)

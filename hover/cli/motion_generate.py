@@ -117,6 +117,8 @@ def main(argv: list[str], prog: str) -> int:
         print(gen_mod.format_summary(gen))
     failing = sum(bool(f) for f in gen.failures)
     note = f", {failing} failing the quality gate after {cfg.max_attempts} draws" if failing else ""
-    print(f"wrote {len(gen.clips)} clips ({sum(c.duration for c in gen.clips):.1f} s, {gen.redrawn} redrawn{note}) "
-          f"to {path} in {gen.seconds:.1f} s")  # fmt: skip
+    print(
+        f"wrote {len(gen.clips)} clips ({sum(c.duration for c in gen.clips):.1f} s, {gen.redrawn} redrawn{note}) "
+        f"to {path} in {gen.seconds:.1f} s"
+    )
     return 0

@@ -50,8 +50,16 @@ def summarize(clips: list[MotionClip], robot: RobotSpec) -> dict:
     joints = []
     for i, j in enumerate(robot.joints):
         out = bool(lo[i] < j.range[0] or hi[i] > j.range[1])
-        joints.append({"name": j.name, "min": float(lo[i]), "max": float(hi[i]),
-                       "limit_min": j.range[0], "limit_max": j.range[1], "out_of_limits": out})  # fmt: skip
+        joints.append(
+            {
+                "name": j.name,
+                "min": float(lo[i]),
+                "max": float(hi[i]),
+                "limit_min": j.range[0],
+                "limit_max": j.range[1],
+                "out_of_limits": out,
+            }
+        )
     return {
         "robot": robot.name,
         "num_clips": len(clips),
@@ -83,8 +91,10 @@ def format_summary(s: dict) -> str:
     lines.append(f"  {'joint':<{width}}  {'min':>7}  {'max':>7}  {'limit min':>9}  {'limit max':>9}")
     for j in s["joints"]:
         flag = "  OUT OF LIMITS" if j["out_of_limits"] else ""
-        lines.append(f"  {j['name']:<{width}}  {j['min']:>7.3f}  {j['max']:>7.3f}  "
-                     f"{j['limit_min']:>9.3f}  {j['limit_max']:>9.3f}{flag}")  # fmt: skip
+        lines.append(
+            f"  {j['name']:<{width}}  {j['min']:>7.3f}  {j['max']:>7.3f}  "
+            f"{j['limit_min']:>9.3f}  {j['limit_max']:>9.3f}{flag}"
+        )
     n = s["num_joints_out_of_limits"]
     lines.append("")
     lines.append(f"{n} joint(s) out of limits" if n else "all joints within limits")

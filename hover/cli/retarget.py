@@ -90,14 +90,18 @@ def _run_and_write(a: FitOptions, out: Path, clips, model, shape, skipped, extra
     from hover.retarget.pipeline import format_table, run_retarget, summary, write_motion_files, write_report
 
     with tqdm(total=len(clips), desc="retarget", unit="clip", disable=a.quiet) as bar:
-        result = run_retarget(clips, model, shape, retarget_config(a), batch_frames=a.batch_frames, progress=bar.update)
+        result = run_retarget(
+            clips, model, shape, retarget_config(a), batch_frames=a.batch_frames, progress=bar.update
+        )
     result.skipped = list(skipped) + result.skipped
     paths = write_motion_files(result.clips, out, a.single_file)
     report = write_report(a.report or out / "report.json", result, extra)
     if not a.quiet:
         print(format_table(result))
     s = summary(result)
-    print(f"wrote {len(paths)} motion file(s) to {out} ({s['clips']} clips, {s['frames']} frames); report {report}")
+    print(
+        f"wrote {len(paths)} motion file(s) to {out} ({s['clips']} clips, {s['frames']} frames); report {report}"
+    )
     return 0 if result.clips else 1
 
 
@@ -160,11 +164,15 @@ def _fit_shape(argv: list[str], prog: str) -> int:
     except BodyModelError as e:
         print(f"{prog}: {e}", file=sys.stderr)
         return 2
-    shape = fit_shape(model, config=ShapeFitConfig(iterations=a.iterations, per_chain_scales=a.per_chain_scales))
+    shape = fit_shape(
+        model, config=ShapeFitConfig(iterations=a.iterations, per_chain_scales=a.per_chain_scales)
+    )
     save_shape(a.out, shape)
-    print(f"mean pair distance {100 * shape.pair_error_before:.2f} cm -> {100 * shape.pair_error_after:.2f} cm; "
-          f"scale {shape.scale:.3f}; chain scales { {n: round(float(v), 3) for n, v in zip(shape.chain_names, shape.chain_scales, strict=True)}}; "
-          f"wrote {a.out}")  # fmt: skip
+    print(
+        f"mean pair distance {100 * shape.pair_error_before:.2f} cm -> {100 * shape.pair_error_after:.2f} cm; "
+        f"scale {shape.scale:.3f}; chain scales { {n: round(float(v), 3) for n, v in zip(shape.chain_names, shape.chain_scales, strict=True)} }; "
+        f"wrote {a.out}"
+    )
     return 0
 
 

@@ -68,20 +68,28 @@ def inspect_file(path: Path, options) -> str:
 
     motion = read_bvh(path)
     sk = motion.skeleton
-    lines = [f"{path}", format_hierarchy(sk), "",
-             f"joints: {len(sk.joint_names())} (+ {len(sk.joints) - len(sk.joint_names())} End Sites), "
-             f"channels: {sk.num_channels}",
-             f"frames: {motion.num_frames}, frame time {motion.frame_time:.7g} s = {motion.fps:g} fps, "
-             f"duration {(motion.num_frames - 1) / motion.fps:.2f} s"]  # fmt: skip
+    lines = [
+        f"{path}",
+        format_hierarchy(sk),
+        "",
+        f"joints: {len(sk.joint_names())} (+ {len(sk.joints) - len(sk.joint_names())} End Sites), "
+        f"channels: {sk.num_channels}",
+        f"frames: {motion.num_frames}, frame time {motion.frame_time:.7g} s = {motion.fps:g} fps, "
+        f"duration {(motion.num_frames - 1) / motion.fps:.2f} s",
+    ]
     try:
         _, info = bvh_to_clip(motion, options, path.stem)
     except BvhInputError as e:
         lines.append(f"convention: not usable: {e}")
         return "\n".join(lines)
-    lines += [f"convention: {info.convention}", f"units: {info.unit} ({info.metres_per_unit:g} m per unit); keypoint "
-              f"height (legs + trunk + neck) {info.height_m:.3f} m", f"up axis: {info.up}",
-              f"rest pose: {'an upright stance (neutral pose)' if info.rest_is_stance else 'not a stance (neutral pose from the motion)'}",
-              "keypoints: " + ", ".join(f"{k}={v}" for k, v in info.keypoints.items())]  # fmt: skip
+    lines += [
+        f"convention: {info.convention}",
+        f"units: {info.unit} ({info.metres_per_unit:g} m per unit); keypoint "
+        f"height (legs + trunk + neck) {info.height_m:.3f} m",
+        f"up axis: {info.up}",
+        f"rest pose: {'an upright stance (neutral pose)' if info.rest_is_stance else 'not a stance (neutral pose from the motion)'}",
+        "keypoints: " + ", ".join(f"{k}={v}" for k, v in info.keypoints.items()),
+    ]
     return "\n".join(lines)
 
 

@@ -35,8 +35,17 @@ def main(argv: list[str], prog: str = "hover retarget filter") -> int:
     a.out.mkdir(parents=True, exist_ok=True)
     if kept:
         save_motions(a.out / "kept.npz", kept)
-    (a.out / "filter_report.json").write_text(json.dumps({"policy": a.policy, "threshold_m": a.threshold,
-                                                          "kept": len(kept), "total": len(clips),
-                                                          "clips": records}, indent=2))  # fmt: skip
+    (a.out / "filter_report.json").write_text(
+        json.dumps(
+            {
+                "policy": a.policy,
+                "threshold_m": a.threshold,
+                "kept": len(kept),
+                "total": len(clips),
+                "clips": records,
+            },
+            indent=2,
+        )
+    )
     print(f"kept {len(kept)} of {len(clips)} clips (max body deviation <= {a.threshold} m); wrote {a.out}")
     return 0

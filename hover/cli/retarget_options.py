@@ -31,5 +31,10 @@ class FitOptions:
 def retarget_config(a: FitOptions):
     from hover.retarget.motion_fit import RetargetConfig
 
-    return RetargetConfig(fps=a.fps, device=a.device, num_threads=a.workers, iterations=a.iterations,
-                          extra_hand_orientation=a.hand_orientation)  # fmt: skip
+    return RetargetConfig(
+        fps=a.fps,
+        device=a.device,
+        num_threads=a.workers,
+        iterations=a.iterations,
+        extra_hand_orientation=a.hand_orientation,
+    )

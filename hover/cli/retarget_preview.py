@@ -45,8 +45,16 @@ def main(argv: list[str], prog: str = "hover retarget preview") -> int:
     else:
         idx = list(range(rc.num_frames))
     try:
-        frames = render_side_by_side(robot, qpos, joints, idx, a.width, a.height, title=f"{name}: human (orange), robot",
-                                     parents=parents)  # fmt: skip
+        frames = render_side_by_side(
+            robot,
+            qpos,
+            joints,
+            idx,
+            a.width,
+            a.height,
+            title=f"{name}: human (orange), robot",
+            parents=parents,
+        )
     except RuntimeError as e:
         print(f"{prog}: {e}", file=sys.stderr)
         return 1
@@ -59,6 +67,8 @@ def main(argv: list[str], prog: str = "hover retarget preview") -> int:
     else:
         path = write_video(a.out, np.stack(frames), fps=a.fps)
     q = res.quality[0]
-    print(f"wrote {path} ({len(frames)} frames); keypoint error mean {100 * q.mean_keypoint_error_m:.2f} cm, "
-          f"max {100 * q.max_keypoint_error_m:.2f} cm")  # fmt: skip
+    print(
+        f"wrote {path} ({len(frames)} frames); keypoint error mean {100 * q.mean_keypoint_error_m:.2f} cm, "
+        f"max {100 * q.max_keypoint_error_m:.2f} cm"
+    )
     return 0

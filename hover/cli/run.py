@@ -108,8 +108,10 @@ def main(argv: list[str], prog: str) -> int:
         runner = build(cfg)  # bad input raises; hover.cli prints one line and returns 2
         if pending:
             runner.request_stop(pending[0], "signal during start-up")
-        runner.console.say(f"hover run: policy {cfg.policy}, input {cfg.input}, {runner.io.describe()}, "
-                           f"{1 / runner.period:.0f} Hz policy, {cfg.runner.publish_hz:.0f} Hz publisher")  # fmt: skip
+        runner.console.say(
+            f"hover run: policy {cfg.policy}, input {cfg.input}, {runner.io.describe()}, "
+            f"{1 / runner.period:.0f} Hz policy, {cfg.runner.publish_hz:.0f} Hz publisher"
+        )
         report = runner.run(cfg.duration_s)
     finally:
         for sig, handler in previous.items():

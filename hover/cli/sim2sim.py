@@ -15,9 +15,13 @@ from hover.policy_metadata import PolicyMetadataError
 
 
 def main(argv: list[str], prog: str) -> int:
-    cfg = tyro.cli(Sim2SimConfig, args=argv, prog=prog,
-                   description="Run an exported student ONNX in a differently configured MuJoCo (1 kHz explicit PD, "
-                               "other solver, optional other MJCF) over many clips; report metrics per mode.")  # fmt: skip
+    cfg = tyro.cli(
+        Sim2SimConfig,
+        args=argv,
+        prog=prog,
+        description="Run an exported student ONNX in a differently configured MuJoCo (1 kHz explicit PD, "
+        "other solver, optional other MJCF) over many clips; report metrics per mode.",
+    )
     try:
         report, _ = run_sim2sim(cfg)
     except (FileNotFoundError, ValueError, PolicyMetadataError) as err:

@@ -17,8 +17,10 @@ def main(argv: list[str], prog: str) -> int:
     cfg = tyro.cli(SimRobotConfig, args=argv, prog=prog, description=sim_robot.__doc__.split("\n\n")[0])
     stop = threading.Event()  # SIGTERM ends the loop at the next step (no exception inside DDS calls)
     release = threading.Event()  # SIGUSR1 releases the elastic band
-    previous = {signal.SIGTERM: signal.signal(signal.SIGTERM, lambda signum, frame: stop.set()),
-                signal.SIGUSR1: signal.signal(signal.SIGUSR1, lambda signum, frame: release.set())}  # fmt: skip
+    previous = {
+        signal.SIGTERM: signal.signal(signal.SIGTERM, lambda signum, frame: stop.set()),
+        signal.SIGUSR1: signal.signal(signal.SIGUSR1, lambda signum, frame: release.set()),
+    }
     try:
         report = run_sim_robot(cfg, stop, release)
     except (ValueError, FileNotFoundError) as e:

@@ -12,8 +12,13 @@ from hover.training.loop import resume_defaults
 def main(argv: list[str], prog: str) -> int:
     check_resume(argv, "student")  # bad input: one line, exit 2, before anything is read or written
     default = resume_defaults(argv, StudentTrainConfig(), config_from_json)
-    cfg = tyro.cli(StudentTrainConfig, args=argv, prog=prog, default=default,
-                   description="Distil the HOVER teacher into the masked multi-mode student (DAgger, rsl-rl).")  # fmt: skip
+    cfg = tyro.cli(
+        StudentTrainConfig,
+        args=argv,
+        prog=prog,
+        default=default,
+        description="Distil the HOVER teacher into the masked multi-mode student (DAgger, rsl-rl).",
+    )
     check_config(cfg)
     run_dir = train(cfg)
     print(f"run folder: {run_dir}")

@@ -48,8 +48,9 @@ def body_commands(ref_body_pos: Tensor, robot_root_pos: Tensor, robot_root_quat:
     return rel.reshape(rel.shape[0], -1)
 
 
-def root_commands(ref_root_pos: Tensor, ref_root_quat: Tensor, ref_root_lin_vel: Tensor,
-                  robot_root_quat: Tensor) -> Tensor:  # fmt: skip
+def root_commands(
+    ref_root_pos: Tensor, ref_root_quat: Tensor, ref_root_lin_vel: Tensor, robot_root_quat: Tensor
+) -> Tensor:
     """[N, 7]: ref root lin. velocity in the ref root frame (m/s), ref roll, ref pitch (rad),
     wrap(ref yaw - robot yaw) (rad), ref root height z (m). Inputs world frame."""
     vel = quat_rotate_inverse(ref_root_quat, ref_root_lin_vel)
@@ -66,8 +67,13 @@ def _check_layout(layout: CommandLayout, n_bodies: int, n_joints: int) -> None:
         )
 
 
-def command_from_reference(ref: MotionState, robot_root_pos: Tensor, robot_root_quat: Tensor,
-                           robot_joint_pos: Tensor, layout: CommandLayout | None = None) -> Tensor:  # fmt: skip
+def command_from_reference(
+    ref: MotionState,
+    robot_root_pos: Tensor,
+    robot_root_quat: Tensor,
+    robot_joint_pos: Tensor,
+    layout: CommandLayout | None = None,
+) -> Tensor:
     """Full command [N, command_dim] tracking a reference state (e.g. ``MotionLibrary`` samples).
 
     ``ref``: world frame (root_pos, root_quat, root_lin_vel, joint_pos, body_pos [N, B, 3] used);
@@ -96,9 +102,14 @@ def yaw_delta_to_target(target_yaw: Tensor, robot_root_quat: Tensor) -> Tensor:
     return wrap_to_pi(target_yaw - yaw_from_quat(robot_root_quat))
 
 
-def command_from_joystick(lin_vel: Tensor, height: Tensor, yaw_delta: Tensor | None = None,
-                          roll: Tensor | None = None, pitch: Tensor | None = None,
-                          layout: CommandLayout | None = None) -> tuple[Tensor, Tensor]:  # fmt: skip
+def command_from_joystick(
+    lin_vel: Tensor,
+    height: Tensor,
+    yaw_delta: Tensor | None = None,
+    roll: Tensor | None = None,
+    pitch: Tensor | None = None,
+    layout: CommandLayout | None = None,
+) -> tuple[Tensor, Tensor]:
     """Locomotion command from joystick figures: ``(masked command [N, command_dim], mask [N, mask_dim])``.
 
     ``lin_vel`` [N, 2] or [N, 3]: desired root velocity (m/s) in the desired heading frame (x forward,
@@ -129,9 +140,14 @@ def command_from_joystick(lin_vel: Tensor, height: Tensor, yaw_delta: Tensor | N
     return apply_mask(command, mask, layout), mask
 
 
-def command_from_vr(head_pos: Tensor, left_hand_pos: Tensor, right_hand_pos: Tensor,
-                    robot_root_pos: Tensor | None = None, robot_root_quat: Tensor | None = None,
-                    layout: CommandLayout | None = None) -> tuple[Tensor, Tensor]:  # fmt: skip
+def command_from_vr(
+    head_pos: Tensor,
+    left_hand_pos: Tensor,
+    right_hand_pos: Tensor,
+    robot_root_pos: Tensor | None = None,
+    robot_root_quat: Tensor | None = None,
+    layout: CommandLayout | None = None,
+) -> tuple[Tensor, Tensor]:
     """OmniH2O (VR) command from head and hand points: ``(masked command, mask)`` with the ``omnih2o`` mask.
 
     Positions [N, 3] m. Without ``robot_root_pos``/``robot_root_quat`` they are already relative to the

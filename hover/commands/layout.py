@@ -52,8 +52,15 @@ Region = Literal["upper", "lower"]
 
 ROOT_NAMES: tuple[str, ...] = ("lin_vel_x", "lin_vel_y", "lin_vel_z", "roll", "pitch", "yaw_delta", "height")
 _ROOT_UNITS = ("m/s", "m/s", "m/s", "rad", "rad", "rad", "m")
-_ROOT_FRAMES = ("ref root", "ref root", "ref root", "ref root (euler xyz)", "ref root (euler xyz)",
-                "wrap(ref - robot)", "world z")  # fmt: skip
+_ROOT_FRAMES = (
+    "ref root",
+    "ref root",
+    "ref root",
+    "ref root (euler xyz)",
+    "ref root (euler xyz)",
+    "wrap(ref - robot)",
+    "world z",
+)
 
 
 @dataclass(frozen=True)
@@ -163,8 +170,12 @@ class CommandLayout:
             ]
         )
 
-    def mask_from_names(self, names: list[str] | tuple[str, ...], dtype: torch.dtype = torch.float32,
-                        device: torch.device | str | None = None) -> Tensor:  # fmt: skip
+    def mask_from_names(
+        self,
+        names: list[str] | tuple[str, ...],
+        dtype: torch.dtype = torch.float32,
+        device: torch.device | str | None = None,
+    ) -> Tensor:
         """[mask_dim] mask with exactly the named elements on (names as in ``element_names``)."""
         mask = torch.zeros(self.mask_dim, dtype=dtype, device=device)
         for n in names:

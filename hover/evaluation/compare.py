@@ -240,8 +240,9 @@ def plot_comparison_radar(path: str | os.PathLike, result: Mapping[str, Any], la
             panels[names[metric]] = {p: {m: per_mode[m][p][metric] for m in modes} for p in labels}
         return plot_radar(panels, path, title="per mode")
     for m in modes:
-        panels[m] = normalize_scores({p: {k: vals[m][p].get(k) for k in TABLE3_KEYS} for p in labels},
-                                     HIGHER_IS_BETTER, TABLE3_KEYS)  # fmt: skip
+        panels[m] = normalize_scores(
+            {p: {k: vals[m][p].get(k) for k in TABLE3_KEYS} for p in labels}, HIGHER_IS_BETTER, TABLE3_KEYS
+        )
     return plot_radar(panels, path, title="Table III metrics", axis_labels=dict(TABLE3_METRICS))
 
 

@@ -17,8 +17,10 @@ import tyro
 from hover.evaluation.evaluate import replay_clips
 from hover.motion.library import MotionLibrary
 
-NEEDS_TEACHER = ("the feasibility filter needs a trained teacher policy: pass --policy with a checkpoint .pt, a "
-                 "training run folder, or builtin:teacher (train one with `hover train teacher`)")  # fmt: skip
+NEEDS_TEACHER = (
+    "the feasibility filter needs a trained teacher policy: pass --policy with a checkpoint .pt, a "
+    "training run folder, or builtin:teacher (train one with `hover train teacher`)"
+)
 
 
 @dataclass
@@ -44,8 +46,15 @@ def filter_clips(clips, policy, threshold: float = 0.5, num_envs: int | None = N
     records, kept = [], []
     for clip, r in zip(clips, results, strict=True):
         keep = bool(r.success and r.max_body_dev_m <= threshold)
-        records.append({"clip": clip.name, "kept": keep, "max_body_dev_m": r.max_body_dev_m,
-                        "success": r.success, "fail_time_s": r.fail_time_s})  # fmt: skip
+        records.append(
+            {
+                "clip": clip.name,
+                "kept": keep,
+                "max_body_dev_m": r.max_body_dev_m,
+                "success": r.success,
+                "fail_time_s": r.fail_time_s,
+            }
+        )
         if keep:
             kept.append(clip)
     return kept, records

@@ -37,8 +37,9 @@ def scheduled_actor(env: Any, act: Any, schedule: MaskSchedule) -> Any:
     return scheduled
 
 
-def rollout_with_schedule(policy: Any, motions: Any, clip_name: str, schedule: MaskSchedule,
-                          num_threads: int | None = None) -> ClipResult:  # fmt: skip
+def rollout_with_schedule(
+    policy: Any, motions: Any, clip_name: str, schedule: MaskSchedule, num_threads: int | None = None
+) -> ClipResult:
     """Evaluate a student on one clip from t = 0 while its mode follows ``schedule``; recorded for video."""
     if policy.kind != "student":
         raise ValueError(f"{policy.source}: mode switching needs a student policy, not a {policy.kind}")

@@ -64,9 +64,15 @@ class Sim2SimConfig:
 
 
 def physics_of(cfg: Sim2SimConfig) -> PhysicsConfig:
-    return PhysicsConfig(physics_dt=cfg.physics_dt, solver=cfg.solver, iterations=cfg.iterations,
-                         ls_iterations=cfg.ls_iterations, integrator=cfg.integrator, latency_ms=cfg.latency_ms,
-                         model=None if cfg.model is None else str(Path(cfg.model).resolve()))  # fmt: skip
+    return PhysicsConfig(
+        physics_dt=cfg.physics_dt,
+        solver=cfg.solver,
+        iterations=cfg.iterations,
+        ls_iterations=cfg.ls_iterations,
+        integrator=cfg.integrator,
+        latency_ms=cfg.latency_ms,
+        model=None if cfg.model is None else str(Path(cfg.model).resolve()),
+    )
 
 
 def load_clips(cfg: Sim2SimConfig, robot: Any) -> list:
@@ -90,8 +96,9 @@ def load_clips(cfg: Sim2SimConfig, robot: Any) -> list:
 
 def plan_jobs(cfg: Sim2SimConfig, clips: list, modes: tuple[str, ...]) -> list[Job]:
     """(mode, clip) items split over ``cfg.workers`` jobs, balanced by clip duration (longest first)."""
-    durations = [c.num_frames / c.fps if cfg.seconds is None else min(cfg.seconds, c.num_frames / c.fps)
-                 for c in clips]  # fmt: skip
+    durations = [
+        c.num_frames / c.fps if cfg.seconds is None else min(cfg.seconds, c.num_frames / c.fps) for c in clips
+    ]
     items = sorted(((m, i) for m in modes for i in range(len(clips))), key=lambda it: -durations[it[1]])
     workers = max(1, min(cfg.workers, len(items)))
     loads = [0.0] * workers
@@ -111,8 +118,17 @@ def plan_jobs(cfg: Sim2SimConfig, clips: list, modes: tuple[str, ...]) -> list[J
         own = sorted({i for _, i in g})
         local = {i: k for k, i in enumerate(own)}
         rec = (record[0], local[record[1]]) if record is not None and record in g else None
-        jobs.append(Job(str(Path(cfg.policy).resolve()), [clips[i] for i in own], sorted((m, local[i]) for m, i in g),
-                        physics_of(cfg), cfg.seconds, cfg.batch, rec))  # fmt: skip
+        jobs.append(
+            Job(
+                str(Path(cfg.policy).resolve()),
+                [clips[i] for i in own],
+                sorted((m, local[i]) for m, i in g),
+                physics_of(cfg),
+                cfg.seconds,
+                cfg.batch,
+                rec,
+            )
+        )
     return jobs
 
 
@@ -131,9 +147,15 @@ def _mode_block(outcomes: list[ClipOutcome]) -> dict[str, Any]:
         [o.metrics for o in outcomes], [o.success for o in outcomes], [o.frames for o in outcomes]
     )
     summary.pop("successful_only", None)
-    return {"num_clips": len(outcomes), "success_rate": summary.pop("success_rate"),
-            "mpjpe_g_mm": summary.pop("mpjpe_g_mm"), "mpjpe_l_mm": summary.pop("mpjpe_l_mm"),
-            "falls": sum(o.fell for o in outcomes), "diverged": sum(o.diverged for o in outcomes), "simulated_s": sum(o.simulated_s for o in outcomes)} | summary  # fmt: skip
+    return {
+        "num_clips": len(outcomes),
+        "success_rate": summary.pop("success_rate"),
+        "mpjpe_g_mm": summary.pop("mpjpe_g_mm"),
+        "mpjpe_l_mm": summary.pop("mpjpe_l_mm"),
+        "falls": sum(o.fell for o in outcomes),
+        "diverged": sum(o.diverged for o in outcomes),
+        "simulated_s": sum(o.simulated_s for o in outcomes),
+    } | summary
 
 
 def build_report(cfg: Sim2SimConfig, modes: tuple[str, ...], results: list[JobResult], wall_s: float) -> dict:
@@ -155,8 +177,9 @@ def build_report(cfg: Sim2SimConfig, modes: tuple[str, ...], results: list[JobRe
         "realtime_factor_with_startup": simulated / wall_s if wall_s > 0 else None,
     }
     if cfg.per_clip:
-        report["per_clip"] = [{k: v for k, v in asdict(o).items() if k not in ("robot_qpos", "ref_qpos")}
-                              for o in outcomes]  # fmt: skip
+        report["per_clip"] = [
+            {k: v for k, v in asdict(o).items() if k not in ("robot_qpos", "ref_qpos")} for o in outcomes
+        ]
     return _json_safe(report)
 
 
@@ -169,11 +192,15 @@ def format_table(report: dict) -> str:
     header = f"{'mode':<12} {'clips':>5} {'success':>8} {'E_g-mpjpe mm':>13} {'E_mpjpe mm':>11} {'falls':>6}"
     rows = [header, "-" * len(header)]
     for m, b in report["modes"].items():
-        rows.append(f"{m:<12} {b['num_clips']:>5} {num(b['success_rate'], '8.1%')} {num(b['mpjpe_g_mm'], '13.1f')} "
-                    f"{num(b['mpjpe_l_mm'], '11.1f')} {b['falls']:>6}")  # fmt: skip
+        rows.append(
+            f"{m:<12} {b['num_clips']:>5} {num(b['success_rate'], '8.1%')} {num(b['mpjpe_g_mm'], '13.1f')} "
+            f"{num(b['mpjpe_l_mm'], '11.1f')} {b['falls']:>6}"
+        )
     rt = report.get("realtime_factor")
-    rows.append(f"{report['simulated_s']:.1f} s simulated in {report['rollout_wall_s']:.1f} s with "
-                f"{report['workers']} process(es): {num(rt, '.1f')}x real time")  # fmt: skip
+    rows.append(
+        f"{report['simulated_s']:.1f} s simulated in {report['rollout_wall_s']:.1f} s with "
+        f"{report['workers']} process(es): {num(rt, '.1f')}x real time"
+    )
     return "\n".join(rows)
 
 
@@ -238,16 +265,27 @@ def _run_onnx(cfg: Sim2SimConfig) -> tuple[dict, list[ClipOutcome]]:
     return report, outcomes
 
 
-def write_video(path: str | Path, outcomes: list[ClipOutcome], control_dt: float, robot: Any,
-                width: int = 960, height: int = 540) -> Path:  # fmt: skip
+def write_video(
+    path: str | Path,
+    outcomes: list[ClipOutcome],
+    control_dt: float,
+    robot: Any,
+    width: int = 960,
+    height: int = 540,
+) -> Path:
     """MP4 of the recorded clip (robot + green reference ghost)."""
     from hover.video import ClipRecording, render_recordings
     from hover.video import write_video as write_frames
 
     rec = next(o for o in outcomes if o.robot_qpos is not None)
     assert rec.robot_qpos is not None
-    recording = ClipRecording(f"{rec.name} [{rec.mode}] sim2sim", 1.0 / control_dt, rec.robot_qpos, rec.ref_qpos,
-                              None if rec.success else rec.frames)  # fmt: skip
+    recording = ClipRecording(
+        f"{rec.name} [{rec.mode}] sim2sim",
+        1.0 / control_dt,
+        rec.robot_qpos,
+        rec.ref_qpos,
+        None if rec.success else rec.frames,
+    )
     return write_frames(path, render_recordings([recording], robot, width=width, height=height))
 
 
@@ -255,8 +293,9 @@ def benchmark_sim2sim(policy_path: str, num_clips: int = 4, workers: int = 2, se
     """sim2sim throughput: ``realtime_factor`` = simulated seconds (all clips) / wall seconds of the
     rollouts (all workers together, process start excluded; ``realtime_factor_with_startup`` includes it),
     on ``num_clips`` built-in clips in the ``humanplus`` mode with the default sim2sim physics."""
-    cfg = Sim2SimConfig(policy=str(policy_path), num_clips=num_clips, workers=workers, seconds=seconds,
-                        mode="humanplus")  # fmt: skip
+    cfg = Sim2SimConfig(
+        policy=str(policy_path), num_clips=num_clips, workers=workers, seconds=seconds, mode="humanplus"
+    )
     report, _ = run_sim2sim(cfg)
     keys = (
         "realtime_factor",
@@ -266,8 +305,11 @@ def benchmark_sim2sim(policy_path: str, num_clips: int = 4, workers: int = 2, se
         "wall_s",
         "workers",
     )
-    return {k: report[k] for k in keys} | {"num_clips": num_clips, "physics_dt": cfg.physics_dt,
-                                            "success_rate": report["modes"]["humanplus"]["success_rate"]}  # fmt: skip
+    return {k: report[k] for k in keys} | {
+        "num_clips": num_clips,
+        "physics_dt": cfg.physics_dt,
+        "success_rate": report["modes"]["humanplus"]["success_rate"],
+    }
 
 
 __all__ = ["Sim2SimConfig", "benchmark_sim2sim", "format_table", "plan_jobs", "run_sim2sim"]

@@ -100,8 +100,16 @@ class MujocoRobot:
     ``kp``, ``kd``, ``effort_limit`` [J] in the policy joint order ``joint_names``.
     """
 
-    def __init__(self, robot: RobotSpec, joint_names: list[str], kp: np.ndarray, kd: np.ndarray,
-                 effort_limit: np.ndarray, cfg: PhysicsConfig, num_envs: int = 1):  # fmt: skip
+    def __init__(
+        self,
+        robot: RobotSpec,
+        joint_names: list[str],
+        kp: np.ndarray,
+        kd: np.ndarray,
+        effort_limit: np.ndarray,
+        cfg: PhysicsConfig,
+        num_envs: int = 1,
+    ):
         self.cfg = cfg
         self.model = load_model(robot, cfg)
         where = cfg.model or f"hover {robot.name} model"
@@ -123,8 +131,16 @@ class MujocoRobot:
     def physics_dt(self) -> float:
         return float(self.model.opt.timestep)
 
-    def reset(self, i: int, root_pos: np.ndarray, root_quat: np.ndarray, root_lin_vel: np.ndarray,
-              root_ang_vel: np.ndarray, joint_pos: np.ndarray, joint_vel: np.ndarray) -> None:  # fmt: skip
+    def reset(
+        self,
+        i: int,
+        root_pos: np.ndarray,
+        root_quat: np.ndarray,
+        root_lin_vel: np.ndarray,
+        root_ang_vel: np.ndarray,
+        joint_pos: np.ndarray,
+        joint_vel: np.ndarray,
+    ) -> None:
         """Place env ``i``: root pose/velocities world frame (wxyz), joints in policy order (rad, rad/s)."""
         d = self.data[i]
         mujoco.mj_resetData(self.model, d)

@@ -122,7 +122,10 @@ def generate_builtin_clips(robot: RobotSpec | None = None) -> list[MotionClip]:
     """The built-in clips (deterministic), at 50 fps, checked against the joint limits with a margin."""
     robot = robot or get_robot()
     fk = ForwardKinematics(robot, "cpu", torch.float64)
-    clips = [_clip_from_offsets(name, dur, fn, robot, fk) for name, dur, fn in joint_space_motions(robot.name, EASE_S)]
+    clips = [
+        _clip_from_offsets(name, dur, fn, robot, fk)
+        for name, dur, fn in joint_space_motions(robot.name, EASE_S)
+    ]
     lo = np.array([j.range[0] for j in robot.joints]) + LIMIT_MARGIN
     hi = np.array([j.range[1] for j in robot.joints]) - LIMIT_MARGIN
     for c in clips:

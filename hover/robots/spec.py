@@ -206,8 +206,12 @@ class RobotSpec:
         for e in self.extended_bodies:
             if e.parent not in names:
                 raise ValueError(f"{self.name}: extended body {e.name} has unknown parent {e.parent}")
-        for n in (*self.feet, *self.termination_contact_bodies, *self.mass_randomized_bodies,
-                  *([self.anchor_body] if self.anchor_body else [])):  # fmt: skip
+        for n in (
+            *self.feet,
+            *self.termination_contact_bodies,
+            *self.mass_randomized_bodies,
+            *([self.anchor_body] if self.anchor_body else []),
+        ):
             if n not in names:
                 raise ValueError(f"{self.name}: unknown body {n}")
         for n in self.upper_body_joints:

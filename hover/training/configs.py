@@ -106,7 +106,9 @@ def student_env() -> TrackingEnvConfig:
     """The student's task: the tracking recipe's episodes with ABSOLUTE actions (default pose +
     ``RobotSpec.action_scale`` x a), the convention the exported policy uses on the robot."""
     cfg = TrackingEnvConfig()
-    cfg.actions = ActionConfig(residual=False, scale=get_robot(DEFAULT_ROBOT).action_scale, scale_mode="uniform")
+    cfg.actions = ActionConfig(
+        residual=False, scale=get_robot(DEFAULT_ROBOT).action_scale, scale_mode="uniform"
+    )
     return cfg
 
 

@@ -40,8 +40,9 @@ def learning_curve(
     return [rows[k] for k in sorted(rows)]
 
 
-def plot_learning_curves(runs: dict[str, str | os.PathLike], tags: tuple[str, ...],
-                         path: str | os.PathLike, smooth: int = 10) -> str:  # fmt: skip
+def plot_learning_curves(
+    runs: dict[str, str | os.PathLike], tags: tuple[str, ...], path: str | os.PathLike, smooth: int = 10
+) -> str:
     """One panel per tag, one line per run (``{label: run_dir}``), moving average over ``smooth`` iterations."""
     import matplotlib
 

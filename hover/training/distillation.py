@@ -45,8 +45,15 @@ from hover.training.teacher import make_env
 from hover.training.teacher import rsl_rl_config as teacher_rsl_rl_config
 
 config_from_json = student_config_from_json
-__all__ = ["BUILTIN_TEACHER", "DistillationConfig", "StudentModelConfig", "StudentTrainConfig", "config_from_json",
-           "prepare", "train"]  # fmt: skip
+__all__ = [
+    "BUILTIN_TEACHER",
+    "DistillationConfig",
+    "StudentModelConfig",
+    "StudentTrainConfig",
+    "config_from_json",
+    "prepare",
+    "train",
+]
 
 
 def student_modes(spec: str) -> tuple[str, ...]:
@@ -128,8 +135,10 @@ def rsl_rl_config(cfg: StudentTrainConfig, teacher_actor: dict[str, Any]) -> dic
 
 
 def config_to_json(cfg: StudentTrainConfig, teacher_actor: dict[str, Any]) -> str:
-    return json.dumps({"kind": "student", "train": dataclasses.asdict(cfg),
-                       "rsl_rl": rsl_rl_config(cfg, teacher_actor)}, indent=2)  # fmt: skip
+    return json.dumps(
+        {"kind": "student", "train": dataclasses.asdict(cfg), "rsl_rl": rsl_rl_config(cfg, teacher_actor)},
+        indent=2,
+    )
 
 
 def prepare(cfg: StudentTrainConfig, teacher_env: TrackingEnvConfig | None = None) -> StudentTrainConfig:
@@ -138,7 +147,9 @@ def prepare(cfg: StudentTrainConfig, teacher_env: TrackingEnvConfig | None = Non
     cfg = dataclasses.replace(cfg, env=dataclasses.replace(cfg.env))
     cfg.env.student = dataclasses.replace(cfg.env.student, enabled=True, modes=student_modes(cfg.modes))
     if teacher_env is not None:
-        cfg.env.observations = dataclasses.replace(teacher_env.observations, noise=False, ref_offset=(0.0, 0.0, 0.0))
+        cfg.env.observations = dataclasses.replace(
+            teacher_env.observations, noise=False, ref_offset=(0.0, 0.0, 0.0)
+        )
     return cfg
 
 
@@ -163,8 +174,14 @@ def train(cfg: StudentTrainConfig) -> Path:
     atomic_write_text(run_dir / "config.json", text)
 
     env = make_env(cfg)
-    runner = HoverDistillationRunner(env, rsl_rl_config(cfg, teacher_actor), log_dir=str(run_dir),
-                                     device=cfg.device, config_json=text, keep_checkpoints=cfg.keep_checkpoints)  # fmt: skip
+    runner = HoverDistillationRunner(
+        env,
+        rsl_rl_config(cfg, teacher_actor),
+        log_dir=str(run_dir),
+        device=cfg.device,
+        config_json=text,
+        keep_checkpoints=cfg.keep_checkpoints,
+    )
     runner.add_git_repo_to_log(str(Path(__file__).resolve()))
     runner.alg.label_transform = label_transform(env, teacher_cfg.env.actions)
     if ckpt is not None:
@@ -180,8 +197,9 @@ def train(cfg: StudentTrainConfig) -> Path:
     return run_dir
 
 
-def export_bundled(run_dir: str | os.PathLike, out_dir: str | os.PathLike | None = None,
-                   name: str = "student") -> Path:  # fmt: skip
+def export_bundled(
+    run_dir: str | os.PathLike, out_dir: str | os.PathLike | None = None, name: str = "student"
+) -> Path:
     """Newest checkpoint's student weights (+ normaliser) and config -> ``<out_dir>/<name>.pt`` and ``.json``
     (``out_dir`` defaults to ``hover/assets/policies``; see :func:`hover.training.loop.bundle_checkpoint`)."""
     return bundle_checkpoint(run_dir, out_dir, name, "student", "student_state_dict", _with_layouts)

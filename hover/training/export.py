@@ -50,24 +50,43 @@ def export_onnx(
     meta = policy_metadata(loaded, robot, obs_dim, action_dim)
     with tempfile.TemporaryDirectory() as tmp:
         raw = Path(tmp) / "raw.onnx"
-        names: dict[str, Any] = {"input_names": [INPUT_NAME], "output_names": [OUTPUT_NAME], "opset_version": opset}
+        names: dict[str, Any] = {
+            "input_names": [INPUT_NAME],
+            "output_names": [OUTPUT_NAME],
+            "opset_version": opset,
+        }
         if exporter == "dynamo":
             batch = torch.export.Dim("batch")
-            torch.onnx.export(wrapper, (torch.zeros(2, obs_dim),), str(raw), dynamic_shapes=({0: batch},),
-                              dynamo=True, verbose=False, **names)  # fmt: skip
+            torch.onnx.export(
+                wrapper,
+                (torch.zeros(2, obs_dim),),
+                str(raw),
+                dynamic_shapes=({0: batch},),
+                dynamo=True,
+                verbose=False,
+                **names,
+            )
         elif exporter == "torchscript":
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", DeprecationWarning)
-                torch.onnx.export(wrapper, (torch.zeros(1, obs_dim),), str(raw), dynamo=False,
-                                  dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}}, **names)  # fmt: skip
+                torch.onnx.export(
+                    wrapper,
+                    (torch.zeros(1, obs_dim),),
+                    str(raw),
+                    dynamo=False,
+                    dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
+                    **names,
+                )
         else:
             raise ValueError(f"unknown exporter {exporter!r} (torchscript or dynamo)")
         model = onnx.load(str(raw))
     model.producer_name = "hover"
     del model.metadata_props[:]
     train_cfg = loaded.train_cfg
-    cfg_json = json.dumps(asdict(train_cfg) if is_dataclass(train_cfg) and not isinstance(train_cfg, type) else {},
-                          sort_keys=True)  # fmt: skip
+    cfg_json = json.dumps(
+        asdict(train_cfg) if is_dataclass(train_cfg) and not isinstance(train_cfg, type) else {},
+        sort_keys=True,
+    )
     for key, value in ((METADATA_KEY, json.dumps(meta, sort_keys=True)), (TRAIN_CONFIG_KEY, cfg_json)):
         entry = model.metadata_props.add()
         entry.key, entry.value = key, value

@@ -107,8 +107,15 @@ else:
 class _HoverCheckpoints(_RunnerBase):
     """Mixin for rsl-rl runners: env state in checkpoints, atomic saves, weights-only loads, exact resume."""
 
-    def __init__(self, env, train_cfg: dict, log_dir: str | None = None, device: str = "cpu",
-                 config_json: str = "", keep_checkpoints: int = 5):  # fmt: skip
+    def __init__(
+        self,
+        env,
+        train_cfg: dict,
+        log_dir: str | None = None,
+        device: str = "cpu",
+        config_json: str = "",
+        keep_checkpoints: int = 5,
+    ):
         super().__init__(env, train_cfg, log_dir=log_dir, device=device)
         self.config_json = config_json
         self.keep_checkpoints = keep_checkpoints
@@ -137,8 +144,9 @@ class _HoverCheckpoints(_RunnerBase):
             for old in list_checkpoints(Path(path).parent)[: -self.keep_checkpoints]:
                 old.unlink(missing_ok=True)
 
-    def load(self, path: str, load_cfg: dict | None = None, strict: bool = True,
-             map_location: str | None = None) -> dict:  # fmt: skip
+    def load(
+        self, path: str, load_cfg: dict | None = None, strict: bool = True, map_location: str | None = None
+    ) -> dict:
         """Restore weights, optimiser, normalisers, env state and the iteration counter."""
         ckpt = torch.load(path, weights_only=True, map_location=map_location or self.device)
         self.alg.load(ckpt, load_cfg, strict)

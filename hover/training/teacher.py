@@ -43,7 +43,15 @@ from hover.training.periodic_eval import PeriodicEval, policy_act
 from hover.training.runner import HoverRunner
 
 config_from_json = teacher_config_from_json
-__all__ = ["ModelConfig", "PPOConfig", "TeacherTrainConfig", "config_from_json", "make_env", "rsl_rl_config", "train"]
+__all__ = [
+    "ModelConfig",
+    "PPOConfig",
+    "TeacherTrainConfig",
+    "config_from_json",
+    "make_env",
+    "rsl_rl_config",
+    "train",
+]
 
 
 def rsl_rl_config(cfg: TeacherTrainConfig) -> dict[str, Any]:
@@ -95,7 +103,9 @@ def make_env(cfg: RunConfig) -> TrackingEnv:
         motions = MotionLibrary.from_sources(cfg.motions, robot=robot, device=cfg.device)
     else:
         motions = MotionLibrary.builtin(robot=robot, device=cfg.device)
-    options = {"num_threads": cfg.num_threads, "processes": cfg.sim_workers} if cfg.backend == "mujoco" else {}
+    options = (
+        {"num_threads": cfg.num_threads, "processes": cfg.sim_workers} if cfg.backend == "mujoco" else {}
+    )
     backend = make_backend(cfg.backend, robot, cfg.num_envs, device=cfg.device, **options)
     env_cfg = dataclasses.replace(cfg.env, seed=cfg.seed)
     return TrackingEnv(env_cfg, motions, backend)
@@ -128,8 +138,14 @@ def train(cfg: TeacherTrainConfig) -> Path:
 
     env = make_env(rank_cfg)
     runner_cls = dist.DistributedHoverRunner if info.is_distributed else HoverRunner
-    runner = runner_cls(env, rsl_rl_config(cfg), log_dir=str(run_dir) if info.is_main else None,
-                        device=rank_cfg.device, config_json=text, keep_checkpoints=cfg.keep_checkpoints)  # fmt: skip
+    runner = runner_cls(
+        env,
+        rsl_rl_config(cfg),
+        log_dir=str(run_dir) if info.is_main else None,
+        device=rank_cfg.device,
+        config_json=text,
+        keep_checkpoints=cfg.keep_checkpoints,
+    )
     runner.add_git_repo_to_log(str(Path(__file__).resolve()))
     evaluator = add_periodic_eval(runner, cfg, run_dir if info.is_main else None) if info.is_main else None
     if ckpt is not None:
@@ -151,7 +167,9 @@ def train(cfg: TeacherTrainConfig) -> Path:
     return run_dir
 
 
-def add_periodic_eval(runner: HoverRunner, cfg: TeacherTrainConfig, run_dir: Path | None) -> PeriodicEval | None:
+def add_periodic_eval(
+    runner: HoverRunner, cfg: TeacherTrainConfig, run_dir: Path | None
+) -> PeriodicEval | None:
     """Evaluate the current policy every ``cfg.eval_interval`` iterations (see ``periodic_eval``)."""
     if cfg.eval_interval <= 0 or not cfg.eval_motions:
         return None
@@ -160,7 +178,9 @@ def add_periodic_eval(runner: HoverRunner, cfg: TeacherTrainConfig, run_dir: Pat
     def hook(r: HoverRunner, iteration: int) -> None:
         if evaluator.due(iteration):
             results = evaluator.run(policy_act(r.alg.get_policy()))
-            evaluator.log(results, iteration, int(r.logger.tot_timesteps), float(r.logger.tot_time), r.logger.writer)
+            evaluator.log(
+                results, iteration, int(r.logger.tot_timesteps), float(r.logger.tot_time), r.logger.writer
+            )
 
     runner.iteration_hooks.append(hook)
     return evaluator
@@ -189,8 +209,9 @@ def set_action_std(actor: torch.nn.Module, std: float) -> None:
             raise ValueError(f"{type(dist).__name__}: no std parameter to set")
 
 
-def export_bundled(run_dir: str | os.PathLike, out_dir: str | os.PathLike | None = None,
-                   name: str = "teacher") -> Path:  # fmt: skip
+def export_bundled(
+    run_dir: str | os.PathLike, out_dir: str | os.PathLike | None = None, name: str = "teacher"
+) -> Path:
     """Newest checkpoint's actor weights (+ normaliser) and config -> ``<out_dir>/<name>.pt`` and ``.json``
     (``out_dir`` defaults to ``hover/assets/policies``; see :func:`hover.training.loop.bundle_checkpoint`)."""
     return bundle_checkpoint(run_dir, out_dir, name, "teacher", "actor_state_dict")
