@@ -41,16 +41,27 @@ class LinkCounts:
         return dataclasses.replace(self, refused=dict(self.refused))
 
     def to_dict(self) -> dict:
-        return {"received": self.received, "accepted": self.accepted, "refused": dict(self.refused),
-                "refused_total": sum(self.refused.values()), "zero_crc": self.zero_crc}  # fmt: skip
+        return {
+            "received": self.received,
+            "accepted": self.accepted,
+            "refused": dict(self.refused),
+            "refused_total": sum(self.refused.values()),
+            "zero_crc": self.zero_crc,
+        }
 
 
 def _where(domain: int, interface: str | None) -> str:
     return f"domain {domain}, interface {interface or 'any'}"
 
 
-def diagnose(now: LinkCounts, before: LinkCounts, window_s: float, domain: int, interface: str | None,
-             topic: str = "rt/lowstate") -> str | None:  # fmt: skip
+def diagnose(
+    now: LinkCounts,
+    before: LinkCounts,
+    window_s: float,
+    domain: int,
+    interface: str | None,
+    topic: str = "rt/lowstate",
+) -> str | None:
     """The operator's message when no sample was accepted between the snapshots ``before`` and ``now``
     (``window_s`` s apart), else None."""
     if now.accepted > before.accepted:
@@ -58,8 +69,10 @@ def diagnose(now: LinkCounts, before: LinkCounts, window_s: float, domain: int, 
     got = now.received - before.received
     where = _where(domain, interface)
     if got == 0:
-        return (f"no robot state: nothing received on {topic} for {window_s:.1f} s ({where}); is the robot "
-                "(or hover sim-robot) running on this domain and interface?")  # fmt: skip
+        return (
+            f"no robot state: nothing received on {topic} for {window_s:.1f} s ({where}); is the robot "
+            "(or hover sim-robot) running on this domain and interface?"
+        )
     refused = {k: now.refused[k] - before.refused[k] for k in REFUSALS}
     parts = []
     if refused["crc"]:
@@ -74,5 +87,7 @@ def diagnose(now: LinkCounts, before: LinkCounts, window_s: float, domain: int, 
         )
     if refused["non_finite"]:
         parts.append(f"{refused['non_finite']} with NaN/inf joint or IMU values")
-    return (f"no valid robot state: {got} LowState_ received on {topic} in {window_s:.1f} s ({where}), "
-            f"all refused: {'; '.join(parts) or 'unknown reason'}")  # fmt: skip
+    return (
+        f"no valid robot state: {got} LowState_ received on {topic} in {window_s:.1f} s ({where}), "
+        f"all refused: {'; '.join(parts) or 'unknown reason'}"
+    )

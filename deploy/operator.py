@@ -1,6 +1,6 @@
 """The runner's operator messages: state transitions, what it waits for, the link's health, lost devices.
 
-:class:`OperatorWatch` is called once per policy tick by :class:`hover.deploy.runner.Runner` and says,
+:class:`OperatorWatch` is called once per policy tick by :class:`hover.deploy.onboard_runner.Runner` and says,
 through a :class:`hover.deploy.console.Console`:
 
 - every state transition as it happens (``PASSIVE -> SOFT_START (start event)``), with the hint of the
@@ -34,8 +34,16 @@ def source_names(source: Any) -> list[str]:
 class OperatorWatch:
     """See the module docstring."""
 
-    def __init__(self, console: Console, io: Any, source: Any, has_policy: bool, auto_start: bool,
-                 link_warn_s: float = 2.0, hint_every_s: float = 10.0) -> None:  # fmt: skip
+    def __init__(
+        self,
+        console: Console,
+        io: Any,
+        source: Any,
+        has_policy: bool,
+        auto_start: bool,
+        link_warn_s: float = 2.0,
+        hint_every_s: float = 10.0,
+    ) -> None:
         self.console, self.io, self.source = console, io, source
         self.has_policy, self.auto_start = has_policy, auto_start
         self.link_warn_s, self.hint_every_s = link_warn_s, hint_every_s

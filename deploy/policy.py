@@ -6,26 +6,27 @@ joint order, or whose graph does not take ``obs_dim`` inputs to ``action_dim`` o
 session runs with one intra-op and one inter-op thread (a thread per core starves a control loop).
 
 Observations and actions are float32 numpy arrays, [obs_dim] or [N, obs_dim] -> [J] or [N, J],
-joints in the policy order of the metadata (= ``robot.joint_names``).
+joints in the policy order of the metadata (= ``robot.joint_names``). The metadata schema and its checks
+are :mod:`hover.policy_metadata`.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from hover.policy_metadata import (
+    PolicyMetadataError,
+    check_metadata,
+    check_student_layout,
+    parse_metadata,
+    policy_kind,
+)
 from hover.robots import RobotSpec, get_robot
-
-SUPPORTED_SCHEMA_VERSIONS = (1,)
-METADATA_KEY = "hover"
-
-
-class PolicyMetadataError(ValueError):
-    """The model's metadata is missing, malformed or does not match the robot."""
+from hover.student import StudentObsLayout
 
 
 def _session(path: Path, threads: int) -> Any:
@@ -46,8 +47,10 @@ def _session(path: Path, threads: int) -> Any:
 def require_onnx_file(path: Path) -> None:
     """FileNotFoundError/IsADirectoryError naming ``path`` unless it is a file."""
     if path.is_dir():
-        raise IsADirectoryError(f"{path}: is a folder, not an ONNX file; pass the .onnx file that "
-                                "`hover export --policy RUN --out policy.onnx` writes")  # fmt: skip
+        raise IsADirectoryError(
+            f"{path}: is a folder, not an ONNX file; pass the .onnx file that "
+            "`hover export --policy RUN --out policy.onnx` writes"
+        )
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such ONNX file")
 
@@ -79,104 +82,15 @@ def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
     """The ``hover`` metadata JSON of an exported model (PolicyMetadataError when absent/invalid)."""
     path = Path(path)
     require_onnx_file(path)
-    return _parse(path, _session(path, 1).get_modelmeta().custom_metadata_map)
+    return parse_metadata(_session(path, 1).get_modelmeta().custom_metadata_map, str(path))
 
 
-def _parse(path: Path, props: dict[str, str]) -> dict[str, Any]:
-    if METADATA_KEY not in props:
-        raise PolicyMetadataError(
-            f"{path}: no '{METADATA_KEY}' metadata; export the policy with `hover export`"
-        )
-    try:
-        meta = json.loads(props[METADATA_KEY])
-    except json.JSONDecodeError as e:
-        raise PolicyMetadataError(f"{path}: '{METADATA_KEY}' metadata is not valid JSON ({e})") from e
-    if not isinstance(meta, dict):
-        raise PolicyMetadataError(f"{path}: '{METADATA_KEY}' metadata must be a JSON object")
-    return meta
-
-
-def check_metadata(meta: dict[str, Any], robot: RobotSpec, where: str = "model") -> None:
-    """Raise PolicyMetadataError unless ``meta`` describes a policy for ``robot`` in its joint order."""
-    version = meta.get("schema_version")
-    if version not in SUPPORTED_SCHEMA_VERSIONS:
-        raise PolicyMetadataError(f"{where}: metadata schema_version {version!r} not supported "
-                                  f"(supported: {SUPPORTED_SCHEMA_VERSIONS})")  # fmt: skip
-    required = ("robot", "joint_names", "default_joint_pos", "action_scale", "kp", "kd", "control_dt",
-                "obs_dim", "action_dim")  # fmt: skip
-    missing = [k for k in required if k not in meta]
-    if missing:
-        raise PolicyMetadataError(f"{where}: metadata lacks {', '.join(missing)}")
-    if meta["robot"] != robot.name:
-        raise PolicyMetadataError(f"{where}: the policy is for robot {meta['robot']!r}, not {robot.name!r}")
-    names = list(meta["joint_names"])
-    if names != robot.joint_names:
-        if sorted(names) == sorted(robot.joint_names):
-            first = next(i for i, (a, b) in enumerate(zip(names, robot.joint_names, strict=True)) if a != b)
-            raise PolicyMetadataError(
-                f"{where}: joint order differs from {robot.name}'s at index {first} "
-                f"({names[first]!r} in the model, {robot.joint_names[first]!r} expected)"
-            )
-        extra, lacking = (
-            sorted(set(names) - set(robot.joint_names)),
-            sorted(set(robot.joint_names) - set(names)),
-        )
-        raise PolicyMetadataError(f"{where}: joint names differ from {robot.name}'s "
-                                  f"(unknown: {extra}, missing: {lacking})")  # fmt: skip
-    j = robot.num_joints
-    for key in ("default_joint_pos", "kp", "kd"):
-        if len(meta[key]) != j:
-            raise PolicyMetadataError(f"{where}: metadata {key} has {len(meta[key])} values for {j} joints")
-    if int(meta["action_dim"]) != j:
-        raise PolicyMetadataError(f"{where}: action_dim {meta['action_dim']} but {robot.name} has {j} joints")
-    if not float(meta["control_dt"]) > 0.0:
-        raise PolicyMetadataError(f"{where}: control_dt must be positive, got {meta['control_dt']}")
-
-
-def policy_kind(meta: dict[str, Any]) -> str:
-    """``"student"``, ``"teacher"`` (``kind``, or ``policy_kind`` of older exports) or ``"unknown"``."""
-    return str(meta.get("kind", meta.get("policy_kind", "unknown")))
-
-
-def require_student(policy: OnnxPolicy | dict[str, Any], where: str | None = None) -> None:
-    """Raise PolicyMetadataError unless the model is a student (its observation is computable on a
-    robot). A teacher reads privileged simulator state (reference body poses, velocities) that a
-    robot does not have, so runners and sim2sim refuse it with this message."""
-    meta = policy.metadata if isinstance(policy, OnnxPolicy) else policy
-    name = where or (str(policy.path) if isinstance(policy, OnnxPolicy) else "model")
-    kind = policy_kind(meta)
-    if kind == "student":
-        if "student_observation" not in meta:
-            raise PolicyMetadataError(f"{name}: student model without 'student_observation' metadata; "
-                                      "re-export it with `hover export`")  # fmt: skip
-        return
-    if kind == "teacher":
-        raise PolicyMetadataError(
-            f"{name}: this is a teacher policy; it observes privileged simulator state (body poses and "
-            "velocities of the robot and the reference) that a robot cannot measure, so it cannot be "
-            "deployed. Export a student instead: `hover export --policy builtin:student --out student.onnx`"
-        )
-    raise PolicyMetadataError(
-        f"{name}: policy kind {kind!r} is not a student; only student models can be deployed"
-    )
-
-
-def student_layout(policy: OnnxPolicy) -> Any:
+def student_layout(policy: OnnxPolicy) -> StudentObsLayout:
     """The :class:`hover.student.StudentObsLayout` of a student model, after checking that the exported
     ``student_observation`` equals hover's layout for the robot and history length (PolicyMetadataError
-    otherwise, e.g. a model exported by another hover version with another observation)."""
-    from hover.student import student_obs_layout
-
-    require_student(policy)
-    meta = policy.metadata
-    layout = student_obs_layout(policy.robot, int(meta.get("history_length", -1)))
-    if meta["student_observation"] != layout.to_dict() or layout.obs_dim != policy.obs_dim:
-        raise PolicyMetadataError(
-            f"{policy.path}: the exported student observation ({meta['student_observation'].get('obs_dim')} dims, "
-            f"history {meta.get('history_length')}) differs from this hover's {policy.robot.name} layout "
-            f"({layout.obs_dim} dims); re-export the policy with this version"
-        )
-    return layout
+    otherwise, e.g. a model exported by another hover version with another observation; a teacher is
+    refused, see :func:`hover.policy_metadata.require_student`)."""
+    return check_student_layout(policy.metadata, policy.robot, policy.obs_dim, str(policy.path))
 
 
 class OnnxPolicy:
@@ -190,7 +104,7 @@ class OnnxPolicy:
         self.path = Path(path)
         require_onnx_file(self.path)
         self.session = _session(self.path, threads)
-        self.metadata = _parse(self.path, self.session.get_modelmeta().custom_metadata_map)
+        self.metadata = parse_metadata(self.session.get_modelmeta().custom_metadata_map, str(self.path))
         if robot is None:
             name = self.metadata.get("robot")
             try:
@@ -203,13 +117,15 @@ class OnnxPolicy:
         check_metadata(self.metadata, robot, str(self.path))
         inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
         if len(inputs) != 1 or len(outputs) != 1:
-            raise PolicyMetadataError(f"{self.path}: expected one input and one output, got "
-                                      f"{len(inputs)} and {len(outputs)}")  # fmt: skip
+            raise PolicyMetadataError(
+                f"{self.path}: expected one input and one output, got {len(inputs)} and {len(outputs)}"
+            )
         self.input_name, self.output_name = inputs[0].name, outputs[0].name
         width = inputs[0].shape[-1]
         if width != int(self.metadata["obs_dim"]):
-            raise PolicyMetadataError(f"{self.path}: the graph takes {width} observations, "
-                                      f"metadata says {self.metadata['obs_dim']}")  # fmt: skip
+            raise PolicyMetadataError(
+                f"{self.path}: the graph takes {width} observations, metadata says {self.metadata['obs_dim']}"
+            )
         m = self.metadata
         self.obs_dim = int(m["obs_dim"])
         self.action_dim = int(m["action_dim"])
@@ -221,6 +137,7 @@ class OnnxPolicy:
         self.kd = np.asarray(m["kd"], dtype=np.float64)
         self.control_dt = float(m["control_dt"])
         self.kind: str = policy_kind(m)
+        self.student_layout: StudentObsLayout | None = None  # set once checked (hover.deploy.onboard_runner)
         self.effort_limit = np.asarray(m.get("effort_limit", [np.inf] * self.action_dim), dtype=np.float64)
         self.joint_pos_lower = np.asarray(
             m.get("joint_pos_lower", [-np.inf] * self.action_dim), dtype=np.float64
@@ -236,8 +153,10 @@ class OnnxPolicy:
         if single:
             x = x[None]
         if x.ndim != 2 or x.shape[1] != self.obs_dim:
-            raise ValueError(f"{self.path}: observations must be [{self.obs_dim}] or [N, {self.obs_dim}], "
-                             f"got {list(np.shape(obs))}")  # fmt: skip
+            raise ValueError(
+                f"{self.path}: observations must be [{self.obs_dim}] or [N, {self.obs_dim}], "
+                f"got {list(np.shape(obs))}"
+            )
         out = self.session.run([self.output_name], {self.input_name: x})[0]
         return out[0] if single else out
 

@@ -19,12 +19,13 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
 from hover.deploy.state_machine import MotorTargets
 from hover.deploy.unitree.h1_io import H1LowLevel, LowStateView
-from hover.robots import RobotSpec, get_robot
+from hover.robots import DEFAULT_ROBOT, RobotSpec, get_robot
 
 
 @dataclass
@@ -41,8 +42,14 @@ class RobotReading:
 class DdsRobot:
     """LowState_ in, LowCmd_ out over DDS on ``domain_id`` / ``interface`` (see the module docstring)."""
 
-    def __init__(self, robot: RobotSpec | str = "h1", domain_id: int = 0, interface: str | None = None,
-                 check_crc: bool = True, accept_zero_crc: bool = False) -> None:  # fmt: skip
+    def __init__(
+        self,
+        robot: RobotSpec | str = DEFAULT_ROBOT,
+        domain_id: int = 0,
+        interface: str | None = None,
+        check_crc: bool = True,
+        accept_zero_crc: bool = False,
+    ) -> None:
         from hover.deploy.link import LinkCounts
         from hover.deploy.unitree.dds import open_domain
         from hover.deploy.unitree.messages import (
@@ -104,15 +111,22 @@ class DdsRobot:
                 c.refuse("stale_tick")
                 continue
             view = self.io.decode_low_state(msg)
-            finite = bool(np.all(np.isfinite(np.concatenate(
-                [view.joint_pos, view.joint_vel, view.pelvis_quat, view.pelvis_ang_vel]))))  # fmt: skip
+            finite = bool(
+                np.all(
+                    np.isfinite(
+                        np.concatenate(
+                            [view.joint_pos, view.joint_vel, view.pelvis_quat, view.pelvis_ang_vel]
+                        )
+                    )
+                )
+            )
             if finite:
                 c.accepted += 1
                 c.first_accepted = now if c.first_accepted is None else c.first_accepted
                 c.last_accepted = now
             else:
                 c.refuse("non_finite")
-            self.latest = RobotReading(view, now, now, bytes(msg.wireless_remote), finite)
+            self.latest = RobotReading(view, now, now, bytes(cast("list[int]", msg.wireless_remote)), finite)
         return self.latest
 
     def describe(self) -> str:

@@ -69,11 +69,13 @@ def check_finite(name: str, **arrays: np.ndarray | None) -> str | None:
     return None
 
 
-def check_state_finite(joint_pos: np.ndarray, joint_vel: np.ndarray, root_quat: np.ndarray,
-                       base_ang_vel: np.ndarray) -> str | None:  # fmt: skip
+def check_state_finite(
+    joint_pos: np.ndarray, joint_vel: np.ndarray, root_quat: np.ndarray, base_ang_vel: np.ndarray
+) -> str | None:
     """NaN/inf anywhere in the robot state the policy reads."""
-    return check_finite("state", joint_pos=joint_pos, joint_vel=joint_vel, root_quat=root_quat,
-                        base_ang_vel=base_ang_vel)  # fmt: skip
+    return check_finite(
+        "state", joint_pos=joint_pos, joint_vel=joint_vel, root_quat=root_quat, base_ang_vel=base_ang_vel
+    )
 
 
 def check_command_finite(command: np.ndarray, mask: np.ndarray) -> str | None:
@@ -119,8 +121,9 @@ def check_fall(projected_gravity: np.ndarray, threshold_z: float) -> str | None:
     return None
 
 
-def clip_targets(q: np.ndarray, lower: np.ndarray, upper: np.ndarray, margin: float = 0.0
-                 ) -> tuple[np.ndarray, str | None]:  # fmt: skip
+def clip_targets(
+    q: np.ndarray, lower: np.ndarray, upper: np.ndarray, margin: float = 0.0
+) -> tuple[np.ndarray, str | None]:
     """(q clipped to [lower - margin, upper + margin], reason naming clipped joints or None).
 
     Non-finite entries are not clipped (np.clip passes NaN through): check finiteness first.
@@ -132,8 +135,10 @@ def clip_targets(q: np.ndarray, lower: np.ndarray, upper: np.ndarray, margin: fl
     if over.size == 0:
         return out, None
     worst = over[np.argmax(np.abs(q - out)[over])]
-    return out, (f"targets out of joint limits at {over[:5].tolist()} clipped "
-                 f"(worst joint {worst}: {q[worst]:.3f} -> {out[worst]:.3f} rad)")  # fmt: skip
+    return out, (
+        f"targets out of joint limits at {over[:5].tolist()} clipped "
+        f"(worst joint {worst}: {q[worst]:.3f} -> {out[worst]:.3f} rad)"
+    )
 
 
 def projected_gravity_np(quat_wxyz: np.ndarray) -> np.ndarray:

@@ -27,22 +27,21 @@ the README recipe ``kill -USR1 %1``), ``--band-s T`` (released at T simulated se
 
 from __future__ import annotations
 
-import json
 import os
-import signal
 import subprocess
 import sys
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any  # the unitree_go messages: cyclonedds IDL fields carry no static types
 
 import mujoco
 import numpy as np
 
 from hover.deploy.unitree.motors import MotorMap
 from hover.deploy.unitree.remote import RemoteState, pack_remote
-from hover.robots import RobotSpec, get_robot
+from hover.robots import DEFAULT_ROBOT, SIM2SIM_PHYSICS_DT, RobotSpec, get_robot
 from hover.robots.mjcf import ModelOptions, build_model
 
 EVENT_KINDS = ("nan_state", "stale_state", "silent", "push", "press", "band_off")
@@ -56,9 +55,9 @@ class SimRobotConfig:
     """DDS domain id (the real robot uses 0; simulators conventionally 1)"""
     net: str = "lo"
     """network interface for DDS (lo = this machine only)"""
-    robot: str = "h1"
+    robot: str = DEFAULT_ROBOT
     """robot name"""
-    physics_dt: float = 0.001
+    physics_dt: float = SIM2SIM_PHYSICS_DT
     """physics time step (s); PD torque is recomputed every step"""
     state_hz: float = 500.0
     """rt/lowstate publishing rate (Hz)"""
@@ -99,8 +98,10 @@ def parse_events(specs: tuple[str, ...] | list[str]) -> list[ScriptEvent]:
         except ValueError:
             when = float("nan")
         if not sep or kind not in EVENT_KINDS or not np.isfinite(when) or (kind == "press") != bool(arg):
-            raise ValueError(f"bad sim-robot event {spec!r}: expected KIND@SECONDS with KIND in "
-                             f"{', '.join(EVENT_KINDS)} (press:BUTTON@SECONDS)")  # fmt: skip
+            raise ValueError(
+                f"bad sim-robot event {spec!r}: expected KIND@SECONDS with KIND in "
+                f"{', '.join(EVENT_KINDS)} (press:BUTTON@SECONDS)"
+            )
         out.append(ScriptEvent(kind, when, arg))
     return sorted(out, key=lambda e: e.time)
 
@@ -124,9 +125,15 @@ class SimRobot:
     """The simulated robot (see the module docstring). Call :meth:`open_dds` then :meth:`run`, or drive
     :meth:`step` / :meth:`apply_command` / :meth:`make_state` yourself."""
 
-    def __init__(self, robot: RobotSpec | str = "h1", physics_dt: float = 0.001, band_s: float = 0.0,
-                 events: list[ScriptEvent] | None = None, band: bool = False,
-                 release: threading.Event | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        robot: RobotSpec | str = DEFAULT_ROBOT,
+        physics_dt: float = SIM2SIM_PHYSICS_DT,
+        band_s: float = 0.0,
+        events: list[ScriptEvent] | None = None,
+        band: bool = False,
+        release: threading.Event | None = None,
+    ) -> None:
         """``band``: elastic band until :meth:`release_band` (or ``release`` is set, e.g. by a signal
         handler); ``band_s`` > 0: a band released at that simulated time (either one turns it on)."""
         self.robot = get_robot(robot) if isinstance(robot, str) else robot
@@ -150,7 +157,7 @@ class SimRobot:
         # newest accepted command (policy order); starts as zero torque
         self.cmd_q, self.cmd_dq, self.cmd_tau = np.zeros(j), np.zeros(j), np.zeros(j)
         self.cmd_kp, self.cmd_kd, self.cmd_on = np.zeros(j), np.zeros(j), np.zeros(j)
-        self.torso = m.body("torso_link").id
+        self.imu_body = m.body(self.robot.imu_body or self.robot.root.name).id
         self.pelvis = m.body(self.robot.root.name).id
         self.band_on = band or band_s > 0
         self.band_until = band_s if band_s > 0 else float("inf")
@@ -166,8 +173,8 @@ class SimRobot:
         self.max_tilt_gz = -1.0
         self.trace: list[tuple[float, float, float]] = []  # (sim s, pelvis z m, gravity z) every 20 ms
         self._next_trace = 0.0
-        self._frozen = None
-        self._msg = None  # the reused LowState_ message
+        self._frozen: Any = None
+        self._msg: Any = None  # the reused LowState_ message
         self._vel = np.zeros(6)
 
     # ----- physics -------------------------------------------------------------------------------
@@ -225,7 +232,7 @@ class SimRobot:
         """Let go of the pelvis at the next physics step (safe to call from a signal handler)."""
         self._release.set()
 
-    def apply_command(self, msg: object) -> bool:
+    def apply_command(self, msg: Any) -> bool:
         """Accept a LowCmd_ (True) or drop it for a bad CRC or a non-finite value (False)."""
         from hover.deploy.unitree.packing import crc_ok
 
@@ -256,7 +263,7 @@ class SimRobot:
         return True
 
     # ----- state ---------------------------------------------------------------------------------
-    def make_state(self, msg: object) -> object | None:
+    def make_state(self, msg: Any) -> Any:
         """Fill ``msg`` (a LowState_) from the simulation; None when ``silent``. Sets the CRC."""
         from hover.deploy.unitree.packing import set_crc
 
@@ -275,9 +282,9 @@ class SimRobot:
         mujoco.mj_kinematics(m, d)  # body poses/velocities of the current qpos/qvel (mj_step leaves the
         mujoco.mj_comPos(m, d)  # previous step's)
         mujoco.mj_comVel(m, d)
-        quat = d.xquat[self.torso]
-        mujoco.mj_objectVelocity(m, d, mujoco.mjtObj.mjOBJ_XBODY, self.torso, self._vel, 1)
-        rot = d.xmat[self.torso].reshape(3, 3)
+        quat = d.xquat[self.imu_body]
+        mujoco.mj_objectVelocity(m, d, mujoco.mjtObj.mjOBJ_XBODY, self.imu_body, self._vel, 1)
+        rot = d.xmat[self.imu_body].reshape(3, 3)
         imu = msg.imu_state
         imu.quaternion = [float(v) for v in quat]
         imu.gyroscope = [float(v) for v in self._vel[:3]]
@@ -293,20 +300,36 @@ class SimRobot:
         s = self.stats
         d = self.data
         return {
-            "sim_time": self.sim_time, "commands_received": s.received, "bad_crc": s.bad_crc,
-            "non_finite_commands": s.non_finite, "out_of_limit_commands": s.out_of_limits,
-            "max_target_excess_rad": s.max_target_excess, "damping_commands": s.damping,
-            "zero_torque_commands": s.zero_torque, "first_damping_time": s.first_damping_time,
-            "pelvis_height": float(d.qpos[2]), "min_pelvis_height": self.min_height,
-            "max_gravity_z": self.max_tilt_gz, "band_released_at": self.band_released_at,
+            "sim_time": self.sim_time,
+            "commands_received": s.received,
+            "bad_crc": s.bad_crc,
+            "non_finite_commands": s.non_finite,
+            "out_of_limit_commands": s.out_of_limits,
+            "max_target_excess_rad": s.max_target_excess,
+            "damping_commands": s.damping,
+            "zero_torque_commands": s.zero_torque,
+            "first_damping_time": s.first_damping_time,
+            "pelvis_height": float(d.qpos[2]),
+            "min_pelvis_height": self.min_height,
+            "max_gravity_z": self.max_tilt_gz,
+            "band_released_at": self.band_released_at,
             "pelvis_trace": self.trace,
             "last_command": s.last,
-        }  # fmt: skip
+        }
 
     # ----- DDS loop --------------------------------------------------------------------------------
-    def run(self, domain: int, net: str | None, duration_s: float = 0.0, state_hz: float = 500.0,
-            realtime: bool = True, viewer: bool = False, ready: bool = True,
-            wait_for_command: bool = False, stop: threading.Event | None = None) -> dict:  # fmt: skip
+    def run(
+        self,
+        domain: int,
+        net: str | None,
+        duration_s: float = 0.0,
+        state_hz: float = 500.0,
+        realtime: bool = True,
+        viewer: bool = False,
+        ready: bool = True,
+        wait_for_command: bool = False,
+        stop: threading.Event | None = None,
+    ) -> dict:
         """Serve rt/lowstate and rt/lowcmd until ``duration_s`` simulated seconds (0 = forever), ``stop``
         is set (``hover sim-robot`` sets it on SIGTERM) or SIGINT."""
         stop = stop or threading.Event()
@@ -322,12 +345,18 @@ class SimRobot:
 
             handle = mujoco.viewer.launch_passive(self.model, self.data)
         if ready:
-            print(f"sim-robot ready: domain {domain} on {net}, physics {1 / self.model.opt.timestep:.0f} Hz, "
-                  f"state {1 / (state_every * self.model.opt.timestep):.0f} Hz", flush=True)  # fmt: skip
+            print(
+                f"sim-robot ready: domain {domain} on {net}, physics {1 / self.model.opt.timestep:.0f} Hz, "
+                f"state {1 / (state_every * self.model.opt.timestep):.0f} Hz",
+                flush=True,
+            )
             if self.band_on:
                 until = f"at {self.band_until:g} s simulated or " if np.isfinite(self.band_until) else ""
-                print(f"sim-robot: elastic band holds the pelvis at 1.06 m until released ({until}"
-                      f"kill -USR1 {os.getpid()})", flush=True)  # fmt: skip
+                print(
+                    f"sim-robot: elastic band holds the pelvis at 1.06 m until released ({until}"
+                    f"kill -USR1 {os.getpid()})",
+                    flush=True,
+                )
         wall_start = time.monotonic()
         physics_start, sim_start = None, self.sim_time
         try:
@@ -372,7 +401,7 @@ class SimRobot:
         out["realtime_factor"] = (self.sim_time - sim_start) / max(physics_wall, 1e-9)
         return out
 
-    def _state_msg(self) -> object:
+    def _state_msg(self) -> Any:
         if self._msg is None:
             from hover.deploy.unitree.messages import new_low_state
 
@@ -380,13 +409,18 @@ class SimRobot:
         return self._msg
 
 
-def spawn_sim_robot(domain: int, net: str = "lo", args: tuple[str, ...] | list[str] = (), wait: bool = True,
-                    timeout_s: float = 60.0) -> subprocess.Popen:  # fmt: skip
-    """Start ``python -m hover.deploy.sim_robot`` (extra CLI ``args``); with ``wait``, wait for its ready line.
+def spawn_sim_robot(
+    domain: int,
+    net: str = "lo",
+    args: tuple[str, ...] | list[str] = (),
+    wait: bool = True,
+    timeout_s: float = 60.0,
+) -> subprocess.Popen:
+    """Start ``python -m hover sim-robot`` (extra CLI ``args``); with ``wait``, wait for its ready line.
 
     Stop it with :func:`stop_sim_robot` (SIGTERM: it writes its ``--report`` and exits).
     """
-    cmd = [sys.executable, "-m", "hover.deploy.sim_robot", "--domain", str(domain), "--net", net, *args]
+    cmd = [sys.executable, "-m", "hover", "sim-robot", "--domain", str(domain), "--net", net, *args]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     return wait_sim_robot_ready(proc, timeout_s) if wait else proc
 
@@ -394,6 +428,7 @@ def spawn_sim_robot(domain: int, net: str = "lo", args: tuple[str, ...] | list[s
 def wait_sim_robot_ready(proc: subprocess.Popen, timeout_s: float = 60.0) -> subprocess.Popen:
     """Block until a spawned sim-robot prints its ready line (RuntimeError with its stderr if it dies)."""
     deadline = time.monotonic() + timeout_s
+    assert proc.stdout is not None and proc.stderr is not None  # spawned with pipes
     while time.monotonic() < deadline:
         line = proc.stdout.readline()
         if line.startswith("sim-robot ready"):
@@ -402,7 +437,8 @@ def wait_sim_robot_ready(proc: subprocess.Popen, timeout_s: float = 60.0) -> sub
             break
     err = proc.stderr.read() if proc.poll() is not None else "timed out"
     proc.kill()
-    raise RuntimeError(f"sim-robot did not start ({' '.join(proc.args[3:])}): {err.strip()[-2000:]}")
+    args = [str(a) for a in proc.args] if isinstance(proc.args, list | tuple) else [str(proc.args)]
+    raise RuntimeError(f"sim-robot did not start ({' '.join(args[4:])}): {err.strip()[-2000:]}")
 
 
 def stop_sim_robot(proc: subprocess.Popen, timeout_s: float = 15.0) -> int:
@@ -416,8 +452,9 @@ def stop_sim_robot(proc: subprocess.Popen, timeout_s: float = 15.0) -> int:
         return proc.wait()
 
 
-def run_sim_robot(cfg: SimRobotConfig, stop: threading.Event | None = None,
-                  release: threading.Event | None = None) -> dict:  # fmt: skip
+def run_sim_robot(
+    cfg: SimRobotConfig, stop: threading.Event | None = None, release: threading.Event | None = None
+) -> dict:
     """Build the simulated robot from ``cfg``, serve DDS until done, write the report; returns it."""
     if cfg.physics_dt <= 0 or cfg.state_hz <= 0:
         raise ValueError("physics_dt and state_hz must be positive")
@@ -430,8 +467,14 @@ def run_sim_robot(cfg: SimRobotConfig, stop: threading.Event | None = None,
         raise ValueError("--duration-s and --band-s must be >= 0")
     if cfg.report is not None and not Path(cfg.report).parent.is_dir():
         raise FileNotFoundError(f"--report {cfg.report}: folder {Path(cfg.report).parent} does not exist")
-    sim = SimRobot(cfg.robot, cfg.physics_dt, cfg.band_s if cfg.band else 0.0, parse_events(cfg.events),
-                   band=cfg.band, release=release)  # fmt: skip
+    sim = SimRobot(
+        cfg.robot,
+        cfg.physics_dt,
+        cfg.band_s if cfg.band else 0.0,
+        parse_events(cfg.events),
+        band=cfg.band,
+        release=release,
+    )
     report = sim.run(
         cfg.domain,
         cfg.net,
@@ -447,30 +490,3 @@ def run_sim_robot(cfg: SimRobotConfig, stop: threading.Event | None = None,
 
         atomic_write_json(Path(cfg.report), report)
     return report
-
-
-def main(argv: list[str], prog: str) -> int:
-    import tyro
-
-    cfg = tyro.cli(SimRobotConfig, args=argv, prog=prog, description=__doc__.split("\n\n")[0])
-    stop = threading.Event()  # SIGTERM ends the loop at the next step (no exception inside DDS calls)
-    release = threading.Event()  # SIGUSR1 releases the elastic band
-    previous = {signal.SIGTERM: signal.signal(signal.SIGTERM, lambda signum, frame: stop.set()),
-                signal.SIGUSR1: signal.signal(signal.SIGUSR1, lambda signum, frame: release.set())}  # fmt: skip
-    try:
-        report = run_sim_robot(cfg, stop, release)
-    except (ValueError, FileNotFoundError) as e:
-        print(f"{prog}: {e}", file=sys.stderr)
-        return 2
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    print(
-        json.dumps({k: v for k, v in report.items() if k not in ("last_command", "pelvis_trace")}, indent=1),
-        flush=True,
-    )
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:], "python -m hover.deploy.sim_robot"))

@@ -157,8 +157,9 @@ class StateMachine:
         if self.state is State.PASSIVE:
             return MotorTargets(self.default_q.copy(), zeros, zeros.copy(), zeros.copy(), zeros.copy())
         if self.state is State.DAMPING:
-            return MotorTargets(self.default_q.copy(), zeros, zeros.copy(), np.full(j, self.config.damping_kd),
-                                zeros.copy())  # fmt: skip
+            return MotorTargets(
+                self.default_q.copy(), zeros, zeros.copy(), np.full(j, self.config.damping_kd), zeros.copy()
+            )
         if self.state is State.SOFT_START:
             a = self.soft_start_fraction(now)
             q = (1.0 - a) * self._start_q + a * self.default_q

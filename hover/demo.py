@@ -19,8 +19,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import tyro
-
 from hover.io import atomic_write_json
 
 
@@ -41,7 +39,7 @@ class DemoConfig:
 
 
 def _video(recordings: list, robot: Any, path: Path) -> str | None:
-    from hover.evaluation.video import render_recordings, write_video
+    from hover.video import render_recordings, write_video
 
     try:
         frames = render_recordings(recordings, robot, width=640, height=360)
@@ -63,14 +61,20 @@ def run_demo(cfg: DemoConfig) -> dict[str, Any]:
     unknown = [c for c in chosen if c not in names]
     if unknown:
         raise SystemExit(f"hover demo: unknown clips {unknown}; built-in clips: {', '.join(names)}")
-    print(f"built-in motion set: {motions.num_clips} clips, {motions.total_duration:.1f} s, robot {robot.name}")
+    print(
+        f"built-in motion set: {motions.num_clips} clips, {motions.total_duration:.1f} s, robot {robot.name}"
+    )
     config = {k: str(v) if isinstance(v, Path) else v for k, v in asdict(cfg).items()}
-    report: dict[str, Any] = {"config": config, "robot": robot.name, "clips": names,
-                              "total_motion_s": motions.total_duration}  # fmt: skip
+    report: dict[str, Any] = {
+        "config": config,
+        "robot": robot.name,
+        "clips": names,
+        "total_motion_s": motions.total_duration,
+    }
 
     policy = None
     if not cfg.kinematic:
-        from hover.policies import load_policy
+        from hover.training.policies import load_policy
 
         try:
             policy = load_policy(cfg.policy)
@@ -84,8 +88,8 @@ def run_demo(cfg: DemoConfig) -> dict[str, Any]:
             else:
                 print(f"no policy to run ({e}); playing the motions kinematically instead")
     if policy is None:
-        from hover.evaluation.video import kinematic_recording
         from hover.motion.builtin import load_builtin_motions
+        from hover.video import kinematic_recording
 
         clips = {c.name: c for c in load_builtin_motions(robot)}
         recordings = [kinematic_recording(clips[n]) for n in chosen]
@@ -103,8 +107,10 @@ def run_demo(cfg: DemoConfig) -> dict[str, Any]:
         report["policy"] = policy.source
         report["metrics"] = summary
         s = result.summary
-        print(f"  success rate {s['success_rate']:.2f} ({s['num_successful']}/{s['num_clips']}), "
-              f"E_g-mpjpe {s['mpjpe_g_mm']:.1f} mm, E_mpjpe {s['mpjpe_l_mm']:.1f} mm")  # fmt: skip
+        print(
+            f"  success rate {s['success_rate']:.2f} ({s['num_successful']}/{s['num_clips']}), "
+            f"E_g-mpjpe {s['mpjpe_g_mm']:.1f} mm, E_mpjpe {s['mpjpe_l_mm']:.1f} mm"
+        )
         for c in result.clips:
             status = "ok" if c.success else f"failed at {c.fail_time_s:.2f} s ({c.fail_reason})"
             print(f"  {c.name:<16} {status}")
@@ -123,13 +129,15 @@ def run_demo(cfg: DemoConfig) -> dict[str, Any]:
 def _student_demo(cfg: DemoConfig, policy: Any, motions: Any, report: dict[str, Any]) -> list:
     """Per-mode metrics on every clip, then one clip with run-time mode switches; returns recordings."""
     from hover.commands import MaskSchedule
-    from hover.evaluation.modes import evaluate_modes, format_modes_table
-    from hover.evaluation.switching import rollout_with_schedule
+    from hover.evaluation.mode_switching import rollout_with_schedule
+    from hover.evaluation.per_mode import evaluate_modes, format_modes_table
 
     schedule = MaskSchedule.parse(cfg.schedule)
     if cfg.switch_clip not in motions.clip_names:
-        raise SystemExit(f"hover demo: unknown --switch-clip {cfg.switch_clip!r}; built-in clips: "
-                         f"{', '.join(motions.clip_names)}")  # fmt: skip
+        raise SystemExit(
+            f"hover demo: unknown --switch-clip {cfg.switch_clip!r}; built-in clips: "
+            f"{', '.join(motions.clip_names)}"
+        )
     print(f"policy {policy.source} (student, iteration {policy.iteration}): evaluating modes {cfg.modes}")
     modes = evaluate_modes(policy, motions, cfg.modes, num_threads=cfg.num_threads)
     print(format_modes_table(modes))
@@ -139,17 +147,26 @@ def _student_demo(cfg: DemoConfig, policy: Any, motions: Any, report: dict[str, 
     result = rollout_with_schedule(policy, motions, cfg.switch_clip, schedule, num_threads=cfg.num_threads)
     dt = motions.robot.control_dt
     switches = [{"step": s, "time_s": round(s * dt, 2), "mode": m} for s, m in schedule.events]
-    status = "tracked to the end" if result.success else f"failed at {result.fail_time_s:.2f} s ({result.fail_reason})"
-    print(f"mode switching on {cfg.switch_clip}: " + " -> ".join(f"{m}@{s['time_s']}s" for s, m in
-          zip(switches, (e["mode"] for e in switches), strict=True)) + f": {status}")  # fmt: skip
-    report["switching"] = {"clip": cfg.switch_clip, "schedule": switches, "success": result.success,
-                           "fail_time_s": result.fail_time_s, "metrics": result.metrics}  # fmt: skip
+    status = (
+        "tracked to the end"
+        if result.success
+        else f"failed at {result.fail_time_s:.2f} s ({result.fail_reason})"
+    )
+    print(
+        f"mode switching on {cfg.switch_clip}: "
+        + " -> ".join(
+            f"{m}@{s['time_s']}s" for s, m in zip(switches, (e["mode"] for e in switches), strict=True)
+        )
+        + f": {status}"
+    )
+    report["switching"] = {
+        "clip": cfg.switch_clip,
+        "schedule": switches,
+        "success": result.success,
+        "fail_time_s": result.fail_time_s,
+        "metrics": result.metrics,
+    }
     rec = result.recording
+    assert rec is not None  # rollout_with_schedule records its clip
     rec.label = lambda i: f"mode: {schedule.mode_at(max(i - 1, 0))}"  # frame i is the state after step i - 1
     return [rec]
-
-
-def main(argv: list[str], prog: str = "hover demo") -> int:
-    cfg = tyro.cli(DemoConfig, args=argv, prog=prog)
-    run_demo(cfg)
-    return 0

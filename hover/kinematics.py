@@ -7,7 +7,7 @@ Extended bodies carry their parent's orientation.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import torch
 from torch import Tensor
@@ -24,11 +24,13 @@ class BodyPoses(NamedTuple):
 class ForwardKinematics:
     """FK of one robot; tensors live on ``device`` with ``dtype``."""
 
-    def __init__(self, robot: RobotSpec, device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32):
+    def __init__(
+        self, robot: RobotSpec, device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32
+    ):
         self.robot = robot
         self.device = torch.device(device)
         self.dtype = dtype
-        kw = {"device": self.device, "dtype": dtype}
+        kw: dict[str, Any] = {"device": self.device, "dtype": dtype}
         self.parents = robot.parent_indices()
         self.local_pos = torch.tensor([b.pos for b in robot.bodies], **kw)
         # MuJoCo normalises the (rounded) quaternions of the description when compiling: do the same.

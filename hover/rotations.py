@@ -75,12 +75,18 @@ def quat_to_matrix(q: Tensor) -> Tensor:
     w, x, y, z = q.unbind(-1)
     return torch.stack(
         (
-            1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y),
-            2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x),
-            2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y),
+            1 - 2 * (y * y + z * z),
+            2 * (x * y - w * z),
+            2 * (x * z + w * y),
+            2 * (x * y + w * z),
+            1 - 2 * (x * x + z * z),
+            2 * (y * z - w * x),
+            2 * (x * z - w * y),
+            2 * (y * z + w * x),
+            1 - 2 * (x * x + y * y),
         ),
         dim=-1,
-    ).reshape(q.shape[:-1] + (3, 3))  # fmt: skip
+    ).reshape(q.shape[:-1] + (3, 3))
 
 
 def matrix_to_quat(m: Tensor) -> Tensor:
@@ -144,7 +150,12 @@ def quat_from_euler_xyz(euler: Tensor) -> Tensor:
     cp, sp = torch.cos(pitch / 2), torch.sin(pitch / 2)
     cy, sy = torch.cos(yaw / 2), torch.sin(yaw / 2)
     return torch.stack(
-        (cr * cp * cy + sr * sp * sy, sr * cp * cy - cr * sp * sy, cr * sp * cy + sr * cp * sy, cr * cp * sy - sr * sp * cy),
+        (
+            cr * cp * cy + sr * sp * sy,
+            sr * cp * cy - cr * sp * sy,
+            cr * sp * cy + sr * cp * sy,
+            cr * cp * sy - sr * sp * cy,
+        ),
         dim=-1,
     )
 
@@ -184,7 +195,7 @@ def quat_angle_between(a: Tensor, b: Tensor) -> Tensor:
     return 2.0 * torch.acos(dot)
 
 
-def angular_velocity_from_quats(q0: Tensor, q1: Tensor, dt: float) -> Tensor:
-    """World-frame angular velocity (rad/s) taking q0 to q1 in dt seconds."""
+def angular_velocity_from_quats(q0: Tensor, q1: Tensor, dt: float | Tensor) -> Tensor:
+    """World-frame angular velocity (rad/s) taking q0 to q1 in dt seconds (a number or a broadcastable tensor)."""
     dq = quat_mul(q1, quat_conjugate(q0))
     return quat_to_rotvec(dq) / dt

@@ -51,8 +51,10 @@ def clip_from_arrays(arrays: dict[str, np.ndarray], name: str, where: str) -> Hu
     """Validate AMASS arrays and build a :class:`HumanClip`; raise AmassFormatError naming ``where``."""
     missing = [k for k in ("poses", "trans") if k not in arrays]
     if missing:
-        raise AmassFormatError(f"{where}: missing keys {missing} (an AMASS SMPL+H npz has poses, trans, betas, "
-                               f"gender, mocap_framerate)")  # fmt: skip
+        raise AmassFormatError(
+            f"{where}: missing keys {missing} (an AMASS SMPL+H npz has poses, trans, betas, "
+            f"gender, mocap_framerate)"
+        )
     fps_key = next((k for k in ("mocap_framerate", "mocap_frame_rate", "fps") if k in arrays), None)
     if fps_key is None:
         raise AmassFormatError(f"{where}: no frame rate (mocap_framerate); clip skipped")
@@ -71,7 +73,9 @@ def clip_from_arrays(arrays: dict[str, np.ndarray], name: str, where: str) -> Hu
     for key, arr in (("poses", poses), ("trans", trans)):
         bad = ~np.isfinite(arr)
         if bad.any():
-            raise AmassFormatError(f"{where}: {key} has non-finite values (first at frame {int(np.argwhere(bad)[0, 0])})")
+            raise AmassFormatError(
+                f"{where}: {key} has non-finite values (first at frame {int(np.argwhere(bad)[0, 0])})"
+            )
     if poses.shape[0] < MIN_FRAMES:
         raise AmassFormatError(f"{where}: only {poses.shape[0]} frames (< {MIN_FRAMES}); clip skipped")
     pose_aa = np.zeros((poses.shape[0], NUM_SMPL_JOINTS, 3))
@@ -149,8 +153,9 @@ def resample(clip: HumanClip, fps: float = 30.0) -> HumanClip:
     w = torch.from_numpy(a)[:, None].expand(-1, NUM_SMPL_JOINTS)
     qi = quat_slerp(q[torch.from_numpy(i0)], q[torch.from_numpy(i1)], w)
     pose = quat_to_rotvec(qi).numpy()
-    return HumanClip(name=clip.name, fps=float(fps), pose_aa=pose, trans=trans, betas=clip.betas.copy(),
-                     gender=clip.gender)  # fmt: skip
+    return HumanClip(
+        name=clip.name, fps=float(fps), pose_aa=pose, trans=trans, betas=clip.betas.copy(), gender=clip.gender
+    )
 
 
 def save_amass(path: str | os.PathLike, clip: HumanClip) -> Path:
@@ -161,6 +166,12 @@ def save_amass(path: str | os.PathLike, clip: HumanClip) -> Path:
     poses[:, :66] = clip.pose_aa[:, :22].reshape(-1, 66)
     betas = np.zeros(16)
     betas[: len(clip.betas)] = clip.betas
-    np.savez(path, poses=poses, trans=clip.trans, betas=betas, gender=np.array(clip.gender),
-             mocap_framerate=np.array(float(clip.fps)))  # fmt: skip
+    np.savez(
+        path,
+        poses=poses,
+        trans=clip.trans,
+        betas=betas,
+        gender=np.array(clip.gender),
+        mocap_framerate=np.array(float(clip.fps)),
+    )
     return path

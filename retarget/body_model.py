@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -52,7 +53,9 @@ _REST_JOINTS = np.array([
 _RADIUS = np.array([0.10, 0.07, 0.07, 0.09, 0.05, 0.05, 0.10, 0.04, 0.04, 0.10, 0.04, 0.04,
                     0.05, 0.05, 0.05, 0.09, 0.05, 0.05, 0.04, 0.04, 0.03, 0.03, 0.04, 0.04])  # fmt: skip
 _OCTA = np.array([[1, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0], [0, 0, 1], [0, 0, -1]], dtype=np.float64)
-_OCTA_FACES = np.array([[0, 2, 4], [2, 1, 4], [1, 3, 4], [3, 0, 4], [2, 0, 5], [1, 2, 5], [3, 1, 5], [0, 3, 5]])
+_OCTA_FACES = np.array(
+    [[0, 2, 4], [2, 1, 4], [1, 3, 4], [3, 0, 4], [2, 0, 5], [1, 2, 5], [3, 1, 5], [0, 3, 5]]
+)
 
 
 def _shape_directions(rest: np.ndarray) -> np.ndarray:
@@ -72,7 +75,9 @@ def _shape_directions(rest: np.ndarray) -> np.ndarray:
     for name in SMPL_JOINT_NAMES:  # torso length: everything above Spine1 moves up
         if name in ("Spine2",):
             d[idx[name], 1, 3] = 0.015
-        elif name not in ("Pelvis", "Spine1") and not any(k in name for k in ("Hip", "Knee", "Ankle", "Foot")):
+        elif name not in ("Pelvis", "Spine1") and not any(
+            k in name for k in ("Hip", "Knee", "Ankle", "Foot")
+        ):
             d[idx[name], 1, 3] = 0.03
     for name in SMPL_JOINT_NAMES:  # shoulder width
         if "Collar" in name:
@@ -119,7 +124,10 @@ def save_body_model(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> P
     """Write a plain-numpy body-model file atomically (``.npz``, float64 arrays)."""
     path = Path(path)
     with atomic_open(path, "wb") as f:
-        np.savez_compressed(f, **{k: np.asarray(arrays[k]) for k in SMPL_KEYS})
+        out: dict[str, Any] = {
+            k: np.asarray(arrays[k]) for k in SMPL_KEYS
+        }  # Any: numpy's stub vs allow_pickle
+        np.savez_compressed(f, **out)
     return path
 
 
@@ -131,15 +139,23 @@ def read_body_model_file(path: str | os.PathLike) -> dict[str, np.ndarray]:
     if missing:
         raise BodyModelError(f"{path}: missing SMPL keys {missing}")
     nv = arrays["v_template"].shape[0]
-    expected = {"v_template": (nv, 3), "J_regressor": (NUM_SMPL_JOINTS, nv), "weights": (nv, NUM_SMPL_JOINTS),
-                "kintree_table": (2, NUM_SMPL_JOINTS)}  # fmt: skip
+    expected = {
+        "v_template": (nv, 3),
+        "J_regressor": (NUM_SMPL_JOINTS, nv),
+        "weights": (nv, NUM_SMPL_JOINTS),
+        "kintree_table": (2, NUM_SMPL_JOINTS),
+    }
     for key, shape in expected.items():
         if arrays[key].shape != shape:
             raise BodyModelError(f"{path}: {key} has shape {arrays[key].shape}, expected {shape}")
     if arrays["shapedirs"].ndim != 3 or arrays["shapedirs"].shape[:2] != (nv, 3):
-        raise BodyModelError(f"{path}: shapedirs has shape {arrays['shapedirs'].shape}, expected ({nv}, 3, B)")
+        raise BodyModelError(
+            f"{path}: shapedirs has shape {arrays['shapedirs'].shape}, expected ({nv}, 3, B)"
+        )
     if arrays["posedirs"].shape[:2] != (nv, 3):
-        raise BodyModelError(f"{path}: posedirs has shape {arrays['posedirs'].shape}, expected ({nv}, 3, 207)")
+        raise BodyModelError(
+            f"{path}: posedirs has shape {arrays['posedirs'].shape}, expected ({nv}, 3, 207)"
+        )
     return arrays
 
 
@@ -153,13 +169,17 @@ def resolve_model_file(model_dir: str | os.PathLike | None, gender: str = "neutr
     if npz.is_file():
         return npz
     pkl = folder / f"{name}.pkl"
-    hint = (f"SMPL model files cannot be shipped with hover. Download SMPL (https://smpl.is.tue.mpg.de), "
-            f"then convert the official pickle once: `hover retarget convert-smpl PATH/TO/{name}.pkl --out {npz}` "
-            f"(or pass --smpl-dir / set ${ENV_SMPL_DIR}). Without SMPL, use `hover retarget --builtin` "
-            f"(synthetic body model and motions).")  # fmt: skip
+    hint = (
+        f"SMPL model files cannot be shipped with hover. Download SMPL (https://smpl.is.tue.mpg.de), "
+        f"then convert the official pickle once: `hover retarget convert-smpl PATH/TO/{name}.pkl --out {npz}` "
+        f"(or pass --smpl-dir / set ${ENV_SMPL_DIR}). Without SMPL, use `hover retarget --builtin` "
+        f"(synthetic body model and motions)."
+    )
     if pkl.is_file():
-        raise BodyModelError(f"{npz}: not found, but {pkl} exists: convert it once with "
-                             f"`hover retarget convert-smpl {pkl} --out {npz}` (hover never unpickles model files).")
+        raise BodyModelError(
+            f"{npz}: not found, but {pkl} exists: convert it once with "
+            f"`hover retarget convert-smpl {pkl} --out {npz}` (hover never unpickles model files)."
+        )
     raise BodyModelError(f"{npz}: no SMPL body model. {hint}")
 
 
@@ -206,8 +226,13 @@ class BodyModel:
         import io
 
         with contextlib.redirect_stdout(io.StringIO()):  # smplx prints a warning for 10-beta models
-            self.smpl = smplx.SMPL(model_path=str(source or "."), data_struct=struct, num_betas=self.num_betas,
-                                   vertex_ids=_vertex_ids(arrays), dtype=torch.float64)  # fmt: skip
+            self.smpl = smplx.SMPL(
+                model_path=str(source or "."),
+                data_struct=struct,
+                num_betas=self.num_betas,
+                vertex_ids=_vertex_ids(arrays),
+                dtype=torch.float64,
+            )
         self.smpl.requires_grad_(False)
         # Rest joints are linear in betas: J(b) = J_regressor (v_template + shapedirs b), as in smplx.lbs.
         reg = self.smpl.J_regressor
@@ -219,11 +244,14 @@ class BodyModel:
 
         Equal to ``smplx.SMPL(betas=..., zero pose).joints[:, :24]`` (checked in the tests)."""
         betas = betas.to(torch.float64)[:, : self.num_betas]
-        return self.joint_template + torch.einsum("jkb,nb->njk", self.joint_dirs[..., : betas.shape[-1]], betas)
+        return self.joint_template + torch.einsum(
+            "jkb,nb->njk", self.joint_dirs[..., : betas.shape[-1]], betas
+        )
 
 
-def load_body_model(model_dir: str | os.PathLike | None = None, gender: str = "neutral",
-                    num_betas: int = 10) -> BodyModel:  # fmt: skip
+def load_body_model(
+    model_dir: str | os.PathLike | None = None, gender: str = "neutral", num_betas: int = 10
+) -> BodyModel:
     """Load ``SMPL_{GENDER}.npz`` from ``model_dir`` (see :func:`resolve_model_file`)."""
     path = resolve_model_file(model_dir, gender)
     return BodyModel(read_body_model_file(path), num_betas=num_betas, source=str(path))

@@ -185,7 +185,7 @@ def _parse_joint(tok: _Tokens, joints: list[BvhJoint], parent: int, name: str, l
             if not n_tok.isdigit():
                 raise BvhError(f"{where}: line {wline}: CHANNELS of {name!r} needs a count, found {n_tok!r}")
             n = int(n_tok)
-            chans = []
+            chans: list[str] = []
             for _ in range(n):
                 c, cline = tok.next(f"{n} channel names for {name!r}")
                 if c.lower() not in _CHANNEL_LOOKUP:
@@ -193,8 +193,10 @@ def _parse_joint(tok: _Tokens, joints: list[BvhJoint], parent: int, name: str, l
                         raise BvhError(
                             f"{where}: line {cline}: CHANNELS {n} of {name!r} lists only {len(chans)} names"
                         )
-                    raise BvhError(f"{where}: line {cline}: unknown channel {c!r} in {name!r} "
-                                   f"(expected {', '.join(CHANNEL_NAMES)})")  # fmt: skip
+                    raise BvhError(
+                        f"{where}: line {cline}: unknown channel {c!r} in {name!r} "
+                        f"(expected {', '.join(CHANNEL_NAMES)})"
+                    )
                 chans.append(_CHANNEL_LOOKUP[c.lower()])
             rot = [c for c in chans if c.endswith("rotation")]
             pos = [c for c in chans if c.endswith("position")]
@@ -221,8 +223,10 @@ def _parse_joint(tok: _Tokens, joints: list[BvhJoint], parent: int, name: str, l
             tok.expect("Site")
             _parse_joint(tok, joints, me, f"{name}/End", wline, end=True)
         else:
-            raise BvhError(f"{where}: line {wline}: unexpected {word!r} in {name!r} (expected OFFSET, CHANNELS, "
-                           "JOINT, End Site or '}')")  # fmt: skip
+            raise BvhError(
+                f"{where}: line {wline}: unexpected {word!r} in {name!r} (expected OFFSET, CHANNELS, "
+                "JOINT, End Site or '}')"
+            )
     if not have_offset:
         raise BvhError(f"{where}: line {line}: {name!r} has no OFFSET")
 
@@ -274,8 +278,10 @@ def _bad_row(lines: list[str], first_row: int, first_line: int, ncol: int, where
                     f"{where}: line {first_line + k}: MOTION row {row} has a non-numeric value {v[:20]!r}"
                 )
         if len(vals) != ncol:
-            return BvhError(f"{where}: line {first_line + k}: MOTION row {row} has {len(vals)} values, the hierarchy "
-                            f"has {ncol} channels")  # fmt: skip
+            return BvhError(
+                f"{where}: line {first_line + k}: MOTION row {row} has {len(vals)} values, the hierarchy "
+                f"has {ncol} channels"
+            )
     return BvhError(f"{where}: unreadable MOTION rows from line {first_line}")
 
 
@@ -394,8 +400,9 @@ def local_transforms(skeleton: BvhSkeleton, values: np.ndarray, joint: int) -> t
     return rot, trans
 
 
-def forward_kinematics(skeleton: BvhSkeleton, values: np.ndarray, keep_rotations: list[int] | None = None,
-                       chunk: int = 16384) -> tuple[np.ndarray, dict[int, np.ndarray]]:  # fmt: skip
+def forward_kinematics(
+    skeleton: BvhSkeleton, values: np.ndarray, keep_rotations: list[int] | None = None, chunk: int = 16384
+) -> tuple[np.ndarray, dict[int, np.ndarray]]:
     """World positions [T, J, 3] of every joint and End Site (file units and axes), and the global
     rotations [T, 3, 3] of the joints in ``keep_rotations``; frames processed in chunks."""
     n = values.shape[0]
@@ -413,6 +420,7 @@ def forward_kinematics(skeleton: BvhSkeleton, values: np.ndarray, keep_rotations
                 pos[s : s + len(v), i] = trans
             else:
                 gp = glob[jt.parent]
+                assert gp is not None  # parents come first
                 glob[i] = gp @ rot
                 pos[s : s + len(v), i] = pos[s : s + len(v), jt.parent] + np.einsum("tij,tj->ti", gp, trans)
             if i in keep:
@@ -430,7 +438,7 @@ def rest_positions(skeleton: BvhSkeleton) -> np.ndarray:
 
 def format_hierarchy(skeleton: BvhSkeleton) -> str:
     """The joint tree, one joint per line, indented by depth, with its channels (End Sites marked)."""
-    depth = []
+    depth: list[int] = []
     lines = []
     for j in skeleton.joints:
         d = 0 if j.parent < 0 else depth[j.parent] + 1

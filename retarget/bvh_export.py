@@ -89,19 +89,37 @@ def _hand_end(side: str) -> tuple[float, float, float]:
 def _cmu() -> tuple[Spec, ...]:
     j = [Spec("Hips", None, "Pelvis")]
     for s, n in (("L", "Left"), ("R", "Right")):
-        j += [Spec(f"{s}HipJoint", "Hips", between=("Pelvis", f"{s}_Hip", 0.5)),
-              Spec(f"{n}UpLeg", f"{s}HipJoint", f"{s}_Hip"), Spec(f"{n}Leg", f"{n}UpLeg", f"{s}_Knee"),
-              Spec(f"{n}Foot", f"{n}Leg", f"{s}_Ankle"), Spec(f"{n}ToeBase", f"{n}Foot", f"{s}_Foot", end=_TOE_END)]  # fmt: skip
-    j += [Spec("LowerBack", "Hips", "Spine1"), Spec("Spine", "LowerBack", "Spine2"), Spec("Spine1", "Spine", "Spine3"),
-          Spec("Neck", "Spine1", "Neck"), Spec("Neck1", "Neck", between=("Neck", "Head", 0.5)),
-          Spec("Head", "Neck1", "Head", end=_HEAD_END)]  # fmt: skip
+        j += [
+            Spec(f"{s}HipJoint", "Hips", between=("Pelvis", f"{s}_Hip", 0.5)),
+            Spec(f"{n}UpLeg", f"{s}HipJoint", f"{s}_Hip"),
+            Spec(f"{n}Leg", f"{n}UpLeg", f"{s}_Knee"),
+            Spec(f"{n}Foot", f"{n}Leg", f"{s}_Ankle"),
+            Spec(f"{n}ToeBase", f"{n}Foot", f"{s}_Foot", end=_TOE_END),
+        ]
+    j += [
+        Spec("LowerBack", "Hips", "Spine1"),
+        Spec("Spine", "LowerBack", "Spine2"),
+        Spec("Spine1", "Spine", "Spine3"),
+        Spec("Neck", "Spine1", "Neck"),
+        Spec("Neck1", "Neck", between=("Neck", "Head", 0.5)),
+        Spec("Head", "Neck1", "Head", end=_HEAD_END),
+    ]
     for s, n in (("L", "Left"), ("R", "Right")):
         x = 1.0 if s == "L" else -1.0
-        j += [Spec(f"{n}Shoulder", "Spine1", f"{s}_Collar"), Spec(f"{n}Arm", f"{n}Shoulder", f"{s}_Shoulder"),
-              Spec(f"{n}ForeArm", f"{n}Arm", f"{s}_Elbow"), Spec(f"{n}Hand", f"{n}ForeArm", f"{s}_Wrist"),
-              Spec(f"{n}FingerBase", f"{n}Hand", f"{s}_Hand"),
-              Spec(f"{n}HandIndex1", f"{n}FingerBase", leaf=(f"{s}_Hand", (0.03 * x, 0.0, 0.0)), end=(0.02 * x, 0, 0)),
-              Spec(f"{s}Thumb", f"{n}Hand", leaf=(f"{s}_Wrist", (0.02 * x, -0.01, 0.03)), end=(0.0, 0.0, 0.03))]  # fmt: skip
+        j += [
+            Spec(f"{n}Shoulder", "Spine1", f"{s}_Collar"),
+            Spec(f"{n}Arm", f"{n}Shoulder", f"{s}_Shoulder"),
+            Spec(f"{n}ForeArm", f"{n}Arm", f"{s}_Elbow"),
+            Spec(f"{n}Hand", f"{n}ForeArm", f"{s}_Wrist"),
+            Spec(f"{n}FingerBase", f"{n}Hand", f"{s}_Hand"),
+            Spec(
+                f"{n}HandIndex1",
+                f"{n}FingerBase",
+                leaf=(f"{s}_Hand", (0.03 * x, 0.0, 0.0)),
+                end=(0.02 * x, 0, 0),
+            ),
+            Spec(f"{s}Thumb", f"{n}Hand", leaf=(f"{s}_Wrist", (0.02 * x, -0.01, 0.03)), end=(0.0, 0.0, 0.03)),
+        ]
     return tuple(j)
 
 
@@ -110,13 +128,19 @@ def _humanik_like(spine: tuple[str, ...], toe: str, hand_children: bool, rolls: 
     j = [Spec("Hips", None, "Pelvis")]
     for s, n in (("L", "Left"), ("R", "Right")):
         if rolls:
-            j += [Spec(f"{n}UpLeg", "Hips", f"{s}_Hip"), Spec(f"{n}UpLegRoll", f"{n}UpLeg", between=(f"{s}_Hip", f"{s}_Knee", 0.5)),
-                  Spec(f"{n}Leg", f"{n}UpLegRoll", f"{s}_Knee"),
-                  Spec(f"{n}LegRoll", f"{n}Leg", between=(f"{s}_Knee", f"{s}_Ankle", 0.5)),
-                  Spec(f"{n}Foot", f"{n}LegRoll", f"{s}_Ankle")]  # fmt: skip
+            j += [
+                Spec(f"{n}UpLeg", "Hips", f"{s}_Hip"),
+                Spec(f"{n}UpLegRoll", f"{n}UpLeg", between=(f"{s}_Hip", f"{s}_Knee", 0.5)),
+                Spec(f"{n}Leg", f"{n}UpLegRoll", f"{s}_Knee"),
+                Spec(f"{n}LegRoll", f"{n}Leg", between=(f"{s}_Knee", f"{s}_Ankle", 0.5)),
+                Spec(f"{n}Foot", f"{n}LegRoll", f"{s}_Ankle"),
+            ]
         else:
-            j += [Spec(f"{n}UpLeg", "Hips", f"{s}_Hip"), Spec(f"{n}Leg", f"{n}UpLeg", f"{s}_Knee"),
-                  Spec(f"{n}Foot", f"{n}Leg", f"{s}_Ankle")]  # fmt: skip
+            j += [
+                Spec(f"{n}UpLeg", "Hips", f"{s}_Hip"),
+                Spec(f"{n}Leg", f"{n}UpLeg", f"{s}_Knee"),
+                Spec(f"{n}Foot", f"{n}Leg", f"{s}_Ankle"),
+            ]
         j.append(Spec(f"{n}{toe}", f"{n}Foot", f"{s}_Foot", end=_TOE_END))
     parent = "Hips"
     for name, smpl in zip(spine, ("Spine1", "Spine2", "Spine3"), strict=True):
@@ -130,14 +154,19 @@ def _humanik_like(spine: tuple[str, ...], toe: str, hand_children: bool, rolls: 
         x = 1.0 if s == "L" else -1.0
         j.append(Spec(f"{n}Shoulder", parent, f"{s}_Collar"))
         if rolls:
-            j += [Spec(f"{n}Arm", f"{n}Shoulder", f"{s}_Shoulder"),
-                  Spec(f"{n}ArmRoll", f"{n}Arm", between=(f"{s}_Shoulder", f"{s}_Elbow", 0.5)),
-                  Spec(f"{n}ForeArm", f"{n}ArmRoll", f"{s}_Elbow"),
-                  Spec(f"{n}ForeArmRoll", f"{n}ForeArm", between=(f"{s}_Elbow", f"{s}_Wrist", 0.5)),
-                  Spec(f"{n}Hand", f"{n}ForeArmRoll", f"{s}_Wrist")]  # fmt: skip
+            j += [
+                Spec(f"{n}Arm", f"{n}Shoulder", f"{s}_Shoulder"),
+                Spec(f"{n}ArmRoll", f"{n}Arm", between=(f"{s}_Shoulder", f"{s}_Elbow", 0.5)),
+                Spec(f"{n}ForeArm", f"{n}ArmRoll", f"{s}_Elbow"),
+                Spec(f"{n}ForeArmRoll", f"{n}ForeArm", between=(f"{s}_Elbow", f"{s}_Wrist", 0.5)),
+                Spec(f"{n}Hand", f"{n}ForeArmRoll", f"{s}_Wrist"),
+            ]
         else:
-            j += [Spec(f"{n}Arm", f"{n}Shoulder", f"{s}_Shoulder"), Spec(f"{n}ForeArm", f"{n}Arm", f"{s}_Elbow"),
-                  Spec(f"{n}Hand", f"{n}ForeArm", f"{s}_Wrist", end=None if hand_children else _hand_end(s))]  # fmt: skip
+            j += [
+                Spec(f"{n}Arm", f"{n}Shoulder", f"{s}_Shoulder"),
+                Spec(f"{n}ForeArm", f"{n}Arm", f"{s}_Elbow"),
+                Spec(f"{n}Hand", f"{n}ForeArm", f"{s}_Wrist", end=None if hand_children else _hand_end(s)),
+            ]
         if hand_children:
             for k, finger in enumerate(("Thumb", "Index", "Middle", "Ring", "Pinky")):
                 base = f"{n}Hand{finger}"
@@ -153,7 +182,14 @@ def _humanik_like(spine: tuple[str, ...], toe: str, hand_children: bool, rolls: 
                         -0.01,
                         0.0 if finger == "Middle" else lateral,
                     )
-                    j.append(Spec(f"{base}{d}", f"{base}{d - 1}", leaf=(anchor, off), end=(0.02 * x, 0, 0) if d == 4 else None))  # fmt: skip
+                    j.append(
+                        Spec(
+                            f"{base}{d}",
+                            f"{base}{d - 1}",
+                            leaf=(anchor, off),
+                            end=(0.02 * x, 0, 0) if d == 4 else None,
+                        )
+                    )
     return j
 
 
@@ -178,14 +214,28 @@ def replace_end(s: Spec) -> Spec:
 def _lafan1() -> tuple[Spec, ...]:
     j = [Spec("Hips", None, "Pelvis")]
     for s, n in (("L", "Left"), ("R", "Right")):
-        j += [Spec(f"{n}UpLeg", "Hips", f"{s}_Hip"), Spec(f"{n}Leg", f"{n}UpLeg", f"{s}_Knee"),
-              Spec(f"{n}Foot", f"{n}Leg", f"{s}_Ankle"), Spec(f"{n}Toe", f"{n}Foot", f"{s}_Foot", end=_TOE_END)]  # fmt: skip
-    j += [Spec("Spine", "Hips", "Spine1"), Spec("Spine1", "Spine", "Spine2"), Spec("Spine2", "Spine1", "Spine3"),
-          Spec("Neck", "Spine2", "Neck"), Spec("Head", "Neck", "Head", end=_HEAD_END)]  # fmt: skip
+        j += [
+            Spec(f"{n}UpLeg", "Hips", f"{s}_Hip"),
+            Spec(f"{n}Leg", f"{n}UpLeg", f"{s}_Knee"),
+            Spec(f"{n}Foot", f"{n}Leg", f"{s}_Ankle"),
+            Spec(f"{n}Toe", f"{n}Foot", f"{s}_Foot", end=_TOE_END),
+        ]
+    j += [
+        Spec("Spine", "Hips", "Spine1"),
+        Spec("Spine1", "Spine", "Spine2"),
+        Spec("Spine2", "Spine1", "Spine3"),
+        Spec("Neck", "Spine2", "Neck"),
+        Spec("Head", "Neck", "Head", end=_HEAD_END),
+    ]
     for s, n in (("L", "Left"), ("R", "Right")):
-        hand = tuple(float(v) for v in _SMPL_REST_DEFAULT_HAND[s])
-        j += [Spec(f"{n}Shoulder", "Spine2", f"{s}_Collar"), Spec(f"{n}Arm", f"{n}Shoulder", f"{s}_Shoulder"),
-              Spec(f"{n}ForeArm", f"{n}Arm", f"{s}_Elbow"), Spec(f"{n}Hand", f"{n}ForeArm", f"{s}_Wrist", end=hand)]  # fmt: skip
+        hx, hy, hz = (float(v) for v in _SMPL_REST_DEFAULT_HAND[s])
+        hand = (hx, hy, hz)
+        j += [
+            Spec(f"{n}Shoulder", "Spine2", f"{s}_Collar"),
+            Spec(f"{n}Arm", f"{n}Shoulder", f"{s}_Shoulder"),
+            Spec(f"{n}ForeArm", f"{n}Arm", f"{s}_Elbow"),
+            Spec(f"{n}Hand", f"{n}ForeArm", f"{s}_Wrist", end=hand),
+        ]
     return tuple(j)
 
 
@@ -193,30 +243,56 @@ _SMPL_REST_DEFAULT_HAND = {"L": (0.085, -0.006, -0.010), "R": (-0.085, -0.006, -
 
 
 def _bandai() -> tuple[Spec, ...]:
-    j = [Spec("joint_Root", None, floor=True), Spec("Hips", "joint_Root", "Pelvis"), Spec("Spine", "Hips", "Spine1"),
-         Spec("Chest", "Spine", "Spine2", fold=("Spine3",)), Spec("Neck", "Chest", "Neck"),
-         Spec("Head", "Neck", "Head", end=_HEAD_END)]  # fmt: skip
+    j = [
+        Spec("joint_Root", None, floor=True),
+        Spec("Hips", "joint_Root", "Pelvis"),
+        Spec("Spine", "Hips", "Spine1"),
+        Spec("Chest", "Spine", "Spine2", fold=("Spine3",)),
+        Spec("Neck", "Chest", "Neck"),
+        Spec("Head", "Neck", "Head", end=_HEAD_END),
+    ]
     for s in "LR":
-        j += [Spec(f"Shoulder_{s}", "Chest", f"{s}_Collar"), Spec(f"UpperArm_{s}", f"Shoulder_{s}", f"{s}_Shoulder"),
-              Spec(f"LowerArm_{s}", f"UpperArm_{s}", f"{s}_Elbow"),
-              Spec(f"Hand_{s}", f"LowerArm_{s}", f"{s}_Wrist", end=_hand_end(s))]  # fmt: skip
+        j += [
+            Spec(f"Shoulder_{s}", "Chest", f"{s}_Collar"),
+            Spec(f"UpperArm_{s}", f"Shoulder_{s}", f"{s}_Shoulder"),
+            Spec(f"LowerArm_{s}", f"UpperArm_{s}", f"{s}_Elbow"),
+            Spec(f"Hand_{s}", f"LowerArm_{s}", f"{s}_Wrist", end=_hand_end(s)),
+        ]
     for s in "LR":
-        j += [Spec(f"UpperLeg_{s}", "Hips", f"{s}_Hip"), Spec(f"LowerLeg_{s}", f"UpperLeg_{s}", f"{s}_Knee"),
-              Spec(f"Foot_{s}", f"LowerLeg_{s}", f"{s}_Ankle"), Spec(f"Toes_{s}", f"Foot_{s}", f"{s}_Foot", end=_TOE_END)]  # fmt: skip
+        j += [
+            Spec(f"UpperLeg_{s}", "Hips", f"{s}_Hip"),
+            Spec(f"LowerLeg_{s}", f"UpperLeg_{s}", f"{s}_Knee"),
+            Spec(f"Foot_{s}", f"LowerLeg_{s}", f"{s}_Ankle"),
+            Spec(f"Toes_{s}", f"Foot_{s}", f"{s}_Foot", end=_TOE_END),
+        ]
     return tuple(j)
 
 
 def _rigify() -> tuple[Spec, ...]:
-    j = [Spec("spine", None, "Pelvis"), Spec("spine.001", "spine", "Spine1"), Spec("spine.002", "spine.001", "Spine2"),
-         Spec("spine.003", "spine.002", "Spine3"), Spec("spine.004", "spine.003", "Neck"),
-         Spec("spine.005", "spine.004", between=("Neck", "Head", 0.5)), Spec("spine.006", "spine.005", "Head", end=_HEAD_END)]  # fmt: skip
+    j = [
+        Spec("spine", None, "Pelvis"),
+        Spec("spine.001", "spine", "Spine1"),
+        Spec("spine.002", "spine.001", "Spine2"),
+        Spec("spine.003", "spine.002", "Spine3"),
+        Spec("spine.004", "spine.003", "Neck"),
+        Spec("spine.005", "spine.004", between=("Neck", "Head", 0.5)),
+        Spec("spine.006", "spine.005", "Head", end=_HEAD_END),
+    ]
     for s in "LR":
         x = 1.0 if s == "L" else -1.0
-        j += [Spec(f"shoulder.{s}", "spine.003", f"{s}_Collar"), Spec(f"upper_arm.{s}", f"shoulder.{s}", f"{s}_Shoulder"),
-              Spec(f"forearm.{s}", f"upper_arm.{s}", f"{s}_Elbow"), Spec(f"hand.{s}", f"forearm.{s}", f"{s}_Wrist", end=_hand_end(s)),
-              Spec(f"pelvis.{s}", "spine", leaf=("Pelvis", (0.06 * x, -0.02, 0.05)), end=(0.05 * x, 0.05, 0.05)),
-              Spec(f"thigh.{s}", "spine", f"{s}_Hip"), Spec(f"shin.{s}", f"thigh.{s}", f"{s}_Knee"),
-              Spec(f"foot.{s}", f"shin.{s}", f"{s}_Ankle"), Spec(f"toe.{s}", f"foot.{s}", f"{s}_Foot", end=_TOE_END)]  # fmt: skip
+        j += [
+            Spec(f"shoulder.{s}", "spine.003", f"{s}_Collar"),
+            Spec(f"upper_arm.{s}", f"shoulder.{s}", f"{s}_Shoulder"),
+            Spec(f"forearm.{s}", f"upper_arm.{s}", f"{s}_Elbow"),
+            Spec(f"hand.{s}", f"forearm.{s}", f"{s}_Wrist", end=_hand_end(s)),
+            Spec(
+                f"pelvis.{s}", "spine", leaf=("Pelvis", (0.06 * x, -0.02, 0.05)), end=(0.05 * x, 0.05, 0.05)
+            ),
+            Spec(f"thigh.{s}", "spine", f"{s}_Hip"),
+            Spec(f"shin.{s}", f"thigh.{s}", f"{s}_Knee"),
+            Spec(f"foot.{s}", f"shin.{s}", f"{s}_Ankle"),
+            Spec(f"toe.{s}", f"foot.{s}", f"{s}_Foot", end=_TOE_END),
+        ]
     return tuple(j)
 
 
@@ -227,8 +303,8 @@ def _humanik() -> tuple[Spec, ...]:
         if s.name == "Hips":
             s = Spec("Hips", "Reference", "Pelvis", channels=hips_channels)
         j.append(s)
-    for s, n in (("L", "Left"), ("R", "Right")):
-        j.append(Spec(f"{n}HandMiddle1", f"{n}Hand", f"{s}_Hand", end=_hand_end(s)))
+    for side, n in (("L", "Left"), ("R", "Right")):
+        j.append(Spec(f"{n}HandMiddle1", f"{n}Hand", f"{side}_Hand", end=_hand_end(side)))
     return tuple(j)
 
 
@@ -312,15 +388,17 @@ def encode(clip: HumanClip, rest_joints: torch.Tensor, style: BvhStyle | str) ->
     clip = _fold(clip, style)
     rest = rest_joints.to(torch.float64)
     pose = torch.from_numpy(clip.pose_aa)
-    pos, glob = smpl_forward_kinematics(rest, pose, torch.from_numpy(clip.trans))
-    pos, glob, rest_np = pos.numpy(), glob.numpy(), rest.numpy()
+    pos_t, glob_t = smpl_forward_kinematics(rest, pose, torch.from_numpy(clip.trans))
+    pos, glob, rest_np = pos_t.numpy(), glob_t.numpy(), rest.numpy()
     unit = UNITS[style.unit]
     u = up_rotation(style.up)  # file -> z-up world
     b = u.T  # AMASS world (z up) -> file
     a = b @ up_rotation("y")  # SMPL body frame (y up) -> file rest frame (upright along the file's up)
     specs = _depth_first(style.joints)
     t = clip.num_frames
-    rest_pos, world, frame = {}, {}, {}
+    rest_pos: dict[str, np.ndarray] = {}
+    world: dict[str, np.ndarray] = {}
+    frame: dict[str, np.ndarray | None] = {}
     for s in specs:
         if s.floor:
             rest_pos[s.name] = rest_np[0] * np.array([1.0, 0.0, 1.0]) + np.array(
@@ -356,8 +434,10 @@ def encode(clip: HumanClip, rest_joints: torch.Tensor, style: BvhStyle | str) ->
     g_file, p_file, columns = {}, {}, []
     for s in specs:
         k = turn[s.name]
-        g_file[s.name] = (np.broadcast_to(k, (t, 3, 3)) if frame[s.name] is None else
-                          np.einsum("ij,tjk,kl,lm->tim", b, frame[s.name], a.T, k))  # fmt: skip
+        fr = frame[s.name]
+        g_file[s.name] = (
+            np.broadcast_to(k, (t, 3, 3)) if fr is None else np.einsum("ij,tjk,kl,lm->tim", b, fr, a.T, k)
+        )
         p_file[s.name] = world[s.name] @ b.T / unit
         chans = s.channels or (style.root_channels if s.parent is None else style.joint_channels)
         if s.parent is None:
@@ -392,8 +472,13 @@ def encode(clip: HumanClip, rest_joints: torch.Tensor, style: BvhStyle | str) ->
             joints.append(BvhJoint(f"{style.prefix}{s.name}/End", index[s.name], end_off, (), end_site=True))
             p_file[f"{s.name}/End"] = p_file[s.name] + np.einsum("tij,j->ti", g_file[s.name], end_off)
     names = [j.name[len(style.prefix) :] for j in joints]
-    return EncodedBvh(BvhSkeleton(joints), np.concatenate(columns, 1), 1.0 / style.fps, clip,
-                      np.stack([p_file[n] for n in names], 1))  # fmt: skip
+    return EncodedBvh(
+        BvhSkeleton(joints),
+        np.concatenate(columns, 1),
+        1.0 / style.fps,
+        clip,
+        np.stack([p_file[n] for n in names], 1),
+    )
 
 
 def _depth_first(specs: tuple[Spec, ...]) -> list[Spec]:
@@ -414,11 +499,23 @@ def _depth_first(specs: tuple[Spec, ...]) -> list[Spec]:
     return out
 
 
-def write_style_bvh(path: str | os.PathLike, clip: HumanClip, rest_joints: torch.Tensor, style: BvhStyle | str,
-                    precision: int = 6) -> EncodedBvh:  # fmt: skip
+def write_style_bvh(
+    path: str | os.PathLike,
+    clip: HumanClip,
+    rest_joints: torch.Tensor,
+    style: BvhStyle | str,
+    precision: int = 6,
+) -> EncodedBvh:
     """Write ``clip`` as a BVH file in ``style`` (see :data:`STYLES`); returns what was encoded."""
     style = STYLES[style] if isinstance(style, str) else style
     enc = encode(clip, rest_joints, style)
-    write_bvh(Path(path), enc.skeleton, enc.values, enc.frame_time, newline=style.newline, indent=style.indent,
-              precision=precision)  # fmt: skip
+    write_bvh(
+        Path(path),
+        enc.skeleton,
+        enc.values,
+        enc.frame_time,
+        newline=style.newline,
+        indent=style.indent,
+        precision=precision,
+    )
     return enc

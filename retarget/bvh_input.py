@@ -146,18 +146,27 @@ def bvh_to_clip(
         for k, side in enumerate("LR"):
             flat = flat_foot_frames(points, side, pelvis)
             frames.append(glob[1 + k] @ foot_neutral(glob[1 + k], flat, contact[:, k]))
-    clip = KeypointClip(name=name, fps=motion.fps, points=points, frames=to_quats(np.stack(frames, 1)),
-                        source=smap.convention,
-                        skeleton=(pos_raw @ u.T) if keep_skeleton else None,
-                        parents=motion.skeleton.parents if keep_skeleton else None)  # fmt: skip
+    clip = KeypointClip(
+        name=name,
+        fps=motion.fps,
+        points=points,
+        frames=to_quats(np.stack(frames, 1)),
+        source=smap.convention,
+        skeleton=(pos_raw @ u.T) if keep_skeleton else None,
+        parents=motion.skeleton.parents if keep_skeleton else None,
+    )
     info = BvhInfo(path=where, joints=len(motion.skeleton.joint_names()), frames=motion.num_frames, fps=motion.fps,
                    convention=smap.convention, keypoints=dict(smap.joints), unit=unit, metres_per_unit=m_per_unit,
                    up=up, height_m=keypoint_height(segment_lengths(points)), rest_is_stance=stance)  # fmt: skip
     return clip, info
 
 
-def load_bvh_clip(path: str | os.PathLike, options: BvhOptions | None = None, name: str | None = None,
-                  keep_skeleton: bool = False) -> tuple[KeypointClip, BvhInfo]:  # fmt: skip
+def load_bvh_clip(
+    path: str | os.PathLike,
+    options: BvhOptions | None = None,
+    name: str | None = None,
+    keep_skeleton: bool = False,
+) -> tuple[KeypointClip, BvhInfo]:
     """Read one BVH file as a keypoint clip; raises :class:`.bvh.BvhError` or :class:`BvhInputError`."""
     path = Path(path)
     motion = read_bvh(path)

@@ -61,8 +61,15 @@ def _hierarchy_lines(skeleton: BvhSkeleton, indent: str, precision: int) -> list
     return lines
 
 
-def write_bvh(path: str | os.PathLike, skeleton: BvhSkeleton, values: np.ndarray, frame_time: float,
-              newline: str = "\n", indent: str = "\t", precision: int = 6) -> Path:  # fmt: skip
+def write_bvh(
+    path: str | os.PathLike,
+    skeleton: BvhSkeleton,
+    values: np.ndarray,
+    frame_time: float,
+    newline: str = "\n",
+    indent: str = "\t",
+    precision: int = 6,
+) -> Path:
     """Write a BVH file (atomic). ``values`` [T, C]: channel values in the skeleton's column order
     (degrees, file units). ``skeleton.joints`` must list parents before children (file order)."""
     values = np.asarray(values, dtype=np.float64)

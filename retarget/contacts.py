@@ -26,8 +26,9 @@ def foot_contacts(joints: Tensor, fps: float, height: float = 0.05, speed: float
     return foot_contacts_from_points(ankles, toes, fps, height, speed)
 
 
-def foot_contacts_from_points(ankles: Tensor, toes: Tensor | None, fps: float, height: float = 0.05,
-                              speed: float = 0.3) -> Tensor:  # fmt: skip
+def foot_contacts_from_points(
+    ankles: Tensor, toes: Tensor | None, fps: float, height: float = 0.05, speed: float = 0.3
+) -> Tensor:
     """Contact flags [T, 2] (left, right) from ankle and toe positions [T, 2, 3] (world, z up, m).
 
     A foot is in contact when its ankle or toe point is within ``height`` (m) of the clip's lowest ankle /
@@ -39,7 +40,7 @@ def foot_contacts_from_points(ankles: Tensor, toes: Tensor | None, fps: float, h
     for side in range(2):
         a = ankles[:, side]
         low = (a[:, 2] - floor_a) < height
-        if toes is not None:
+        if toes is not None and floor_t is not None:
             low = low | ((toes[:, side, 2] - floor_t) < height)
         v = torch.zeros(len(a), dtype=a.dtype)
         if len(a) > 1:

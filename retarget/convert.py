@@ -10,7 +10,6 @@ with ``allow_pickle=False``.
 from __future__ import annotations
 
 import pickle
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -37,8 +36,10 @@ class ChumpyStandIn:
             for key in ("x", "a", "_x"):
                 if key in state:
                     return to_numpy(state[key])
-        raise ValueError(f"cannot read the array of a chumpy object (state keys: "
-                         f"{sorted(state) if isinstance(state, dict) else type(state).__name__})")  # fmt: skip
+        raise ValueError(
+            f"cannot read the array of a chumpy object (state keys: "
+            f"{sorted(state) if isinstance(state, dict) else type(state).__name__})"
+        )
 
 
 class _TrustedSmplUnpickler(pickle.Unpickler):
@@ -49,8 +50,11 @@ class _TrustedSmplUnpickler(pickle.Unpickler):
 
         if module.split(".")[0] == "chumpy":
             return ChumpyStandIn
-        if module in ("numpy.core.multiarray", "numpy._core.multiarray") and name in ("_reconstruct", "scalar"):
-            return getattr(np._core.multiarray, name)
+        if module in ("numpy.core.multiarray", "numpy._core.multiarray") and name in (
+            "_reconstruct",
+            "scalar",
+        ):
+            return getattr(np._core.multiarray, name)  # type: ignore[attr-defined]  # private, not in numpy's stubs
         if module == "numpy" and name in ("ndarray", "dtype"):
             return getattr(np, name)
         if module.startswith("scipy.sparse") and name.endswith(("_matrix", "_array")):
@@ -58,8 +62,14 @@ class _TrustedSmplUnpickler(pickle.Unpickler):
 
             return getattr(scipy.sparse, name)
         if module == "copyreg" and name == "_reconstructor":
-            return copyreg._reconstructor
-        if module in ("__builtin__", "builtins") and name in ("object", "set", "frozenset", "slice", "complex"):
+            return copyreg._reconstructor  # type: ignore[attr-defined]  # private, not in typeshed
+        if module in ("__builtin__", "builtins") and name in (
+            "object",
+            "set",
+            "frozenset",
+            "slice",
+            "complex",
+        ):
             import builtins
 
             return getattr(builtins, name)
@@ -112,15 +122,3 @@ class ConvertArgs:
     """the official SMPL pickle you downloaded (only convert files you trust)"""
     out: Path | None = None
     """output .npz (default: beside the source, same stem)"""
-
-
-def main(argv: list[str], prog: str = "hover retarget convert-smpl") -> int:
-    a = tyro.cli(ConvertArgs, args=argv, prog=prog, description=__doc__)
-    out = a.out or a.src.with_suffix(".npz")
-    try:
-        path = convert_smpl(a.src, out)
-    except (OSError, ValueError, pickle.UnpicklingError) as e:
-        print(f"{prog}: {a.src}: {e}", file=sys.stderr)
-        return 2
-    print(f"wrote {path}; use it with --smpl-dir {path.parent}")
-    return 0

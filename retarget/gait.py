@@ -104,9 +104,16 @@ def _quintic(x: Tensor) -> Tensor:
     return x * x * x * (x * (6 * x - 15) + 10)
 
 
-def step_leg_angles(legs: dict[str, PlanarLeg], t: Tensor, velocity: Tensor, freq: float, clearance: Tensor,
-                    stand: tuple[float, float, float], on: Tensor,
-                    widen: float = 0.5) -> dict[str, tuple[Tensor, Tensor, Tensor, Tensor]]:  # fmt: skip
+def step_leg_angles(
+    legs: dict[str, PlanarLeg],
+    t: Tensor,
+    velocity: Tensor,
+    freq: float,
+    clearance: Tensor,
+    stand: tuple[float, float, float],
+    on: Tensor,
+    widen: float = 0.5,
+) -> dict[str, tuple[Tensor, Tensor, Tensor, Tensor]]:
     """Hip flexion, knee flexion, ankle dorsiflexion and hip abduction [T] of both legs ("L", "R").
 
     ``t`` [T] times (s, uniform); ``velocity`` [T, 2] pelvis velocity in the body frame (sideways x, + to

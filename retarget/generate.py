@@ -92,8 +92,13 @@ def draw_specs(num_clips: int, seed: int, kinds: Sequence[str] = KINDS) -> list[
     return [draw_spec(kind_of(i, seed, kinds), i, seed) for i in range(num_clips)]
 
 
-def generate(num_clips: int, seed: int, config: GenerateConfig | None = None, robot: RobotSpec | None = None,
-             progress: Callable[[int, int], None] | None = None) -> GeneratedMotions:  # fmt: skip
+def generate(
+    num_clips: int,
+    seed: int,
+    config: GenerateConfig | None = None,
+    robot: RobotSpec | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> GeneratedMotions:
     """Make ``num_clips`` robot motion clips for ``seed`` (>= 0).
 
     ``progress(n, total)`` after each retargeting batch: ``n`` more clips retargeted, ``total`` clips to
@@ -106,9 +111,13 @@ def generate(num_clips: int, seed: int, config: GenerateConfig | None = None, ro
     return retarget_specs(draw_specs(num_clips, seed, cfg.kinds), seed, cfg, robot, progress)
 
 
-def retarget_specs(specs: Sequence[ClipSpec], seed: int, config: GenerateConfig | None = None,
-                   robot: RobotSpec | None = None,
-                   progress: Callable[[int, int], None] | None = None) -> GeneratedMotions:  # fmt: skip
+def retarget_specs(
+    specs: Sequence[ClipSpec],
+    seed: int,
+    config: GenerateConfig | None = None,
+    robot: RobotSpec | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> GeneratedMotions:
     """Make and retarget the clips of ``specs`` (their ``index`` fields must be 0..len-1); a clip failing
     the quality gate is redrawn (``draw_spec(kind, index, seed, attempt + 1)``)."""
     cfg = config or GenerateConfig()
@@ -142,15 +151,22 @@ def retarget_specs(specs: Sequence[ClipSpec], seed: int, config: GenerateConfig 
         total += len(retry)
         if not todo:
             break
-    assert all(k is not None for k in kept), "spec indices must be 0..len(specs)-1"
-    return GeneratedMotions(clips=[k[1] for k in kept], specs=[k[0] for k in kept], quality=[k[2] for k in kept],
-                            failures=[k[3] for k in kept], velocity_ratio=[k[4] for k in kept],
-                            redrawn=sum(k[0].attempt > 0 for k in kept),
-                            seconds=time.perf_counter() - t0)  # fmt: skip
+    done = [k for k in kept if k is not None]
+    assert len(done) == len(kept), "spec indices must be 0..len(specs)-1"
+    return GeneratedMotions(
+        clips=[k[1] for k in done],
+        specs=[k[0] for k in done],
+        quality=[k[2] for k in done],
+        failures=[k[3] for k in done],
+        velocity_ratio=[k[4] for k in done],
+        redrawn=sum(k[0].attempt > 0 for k in done),
+        seconds=time.perf_counter() - t0,
+    )
 
 
-def generate_motions(num_clips: int, seed: int, fps: float = 50.0, kinds: Sequence[str] = KINDS,
-                     robot: RobotSpec | None = None) -> list[MotionClip]:  # fmt: skip
+def generate_motions(
+    num_clips: int, seed: int, fps: float = 50.0, kinds: Sequence[str] = KINDS, robot: RobotSpec | None = None
+) -> list[MotionClip]:
     """``num_clips`` robot motion clips (names ``KIND_INDEX``, e.g. ``walk_0007``), deterministic per seed."""
     return generate(num_clips, seed, GenerateConfig(fps=fps, kinds=tuple(kinds)), robot).clips
 
@@ -200,7 +216,8 @@ def kind_summary(gen: GeneratedMotions) -> dict[str, dict]:
         drawn = [abs(gen.specs[i].params["speed"]) for i in idx if "speed" in gen.specs[i].params]
         measured = [speeds[i] for i in idx if np.isfinite(speeds[i])]
         out[kind] = {
-            "clips": len(idx), "frames": int(frames.sum()),
+            "clips": len(idx),
+            "frames": int(frames.sum()),
             "duration_s": [min(gen.specs[i].duration for i in idx), max(gen.specs[i].duration for i in idx)],
             "speed_drawn_m_s": [min(drawn), max(drawn)] if drawn else None,
             "speed_measured_m_s": [min(measured), max(measured)] if measured else None,
@@ -209,34 +226,51 @@ def kind_summary(gen: GeneratedMotions) -> dict[str, dict]:
             "joint_limit_hit_fraction": wmean("joint_limit_hit_fraction"),
             "foot_sliding_mean_m_s": wmean("foot_sliding_mean_m_s"),
             "foot_penetration_max_m": max(x.foot_penetration_max_m for x in q),
-            "lowest_point_range_m": [min(x.lowest_point_min_m for x in q), max(x.lowest_point_max_m for x in q)],
+            "lowest_point_range_m": [
+                min(x.lowest_point_min_m for x in q),
+                max(x.lowest_point_max_m for x in q),
+            ],
             "self_penetration_frames": sum(max(x.self_penetration_frames, 0) for x in q),
             "joint_velocity_ratio_max": max(gen.velocity_ratio[i] for i in idx),
             "redrawn": sum(gen.specs[i].attempt > 0 for i in idx),
             "failing_gate": sum(bool(gen.failures[i]) for i in idx),
-        }  # fmt: skip
+        }
     return out
 
 
 def format_summary(gen: GeneratedMotions) -> str:
     """Table of :func:`kind_summary` (errors in cm, sliding in cm/s, speeds in m/s)."""
     s = kind_summary(gen)
-    head = (f"{'kind':<10} {'clips':>5} {'duration s':>10} {'speed m/s (drawn->measured)':>27} {'err mean/max':>13} "
-            f"{'limits':>6} {'vel':>4} {'slide':>9} {'self-pen':>8} {'redrawn':>7} {'failing':>7}")  # fmt: skip
+    head = (
+        f"{'kind':<10} {'clips':>5} {'duration s':>10} {'speed m/s (drawn->measured)':>27} {'err mean/max':>13} "
+        f"{'limits':>6} {'vel':>4} {'slide':>9} {'self-pen':>8} {'redrawn':>7} {'failing':>7}"
+    )
     lines = [head, "-" * len(head)]
     for kind, r in s.items():
         if kind == "all":
             lines.append("-" * len(head))
         d = f"{r['duration_s'][0]:.1f}-{r['duration_s'][1]:.1f}"
-        sp = (f"{r['speed_drawn_m_s'][0]:.2f}-{r['speed_drawn_m_s'][1]:.2f} -> "
-              f"{r['speed_measured_m_s'][0]:.2f}-{r['speed_measured_m_s'][1]:.2f}") if r["speed_measured_m_s"] else "-"  # fmt: skip
-        lines.append(f"{kind:<10} {r['clips']:>5} {d:>10} {sp:>27} {100 * r['mean_keypoint_error_m']:>5.2f}/"
-                     f"{100 * r['max_keypoint_error_m']:<5.2f}cm {100 * r['joint_limit_hit_fraction']:>5.2f}% "
-                     f"{r['joint_velocity_ratio_max']:>4.2f} "
-                     f"{100 * r['foot_sliding_mean_m_s']:>4.1f}cm/s {r['self_penetration_frames']:>8} "
-                     f"{r['redrawn']:>7} {r['failing_gate']:>7}")  # fmt: skip
-    lines.append("err: keypoint error (robot bodies vs scaled human joints); limits: joint-frames at a joint limit; "
-                 "vel: fastest joint / its velocity limit;")  # fmt: skip
-    lines.append("slide: supporting-foot speed; self-pen: frames with a self-penetration > 2 mm; redrawn / failing: "
-                 "clips redrawn for / still failing the quality gate")  # fmt: skip
+        sp = (
+            (
+                f"{r['speed_drawn_m_s'][0]:.2f}-{r['speed_drawn_m_s'][1]:.2f} -> "
+                f"{r['speed_measured_m_s'][0]:.2f}-{r['speed_measured_m_s'][1]:.2f}"
+            )
+            if r["speed_measured_m_s"]
+            else "-"
+        )
+        lines.append(
+            f"{kind:<10} {r['clips']:>5} {d:>10} {sp:>27} {100 * r['mean_keypoint_error_m']:>5.2f}/"
+            f"{100 * r['max_keypoint_error_m']:<5.2f}cm {100 * r['joint_limit_hit_fraction']:>5.2f}% "
+            f"{r['joint_velocity_ratio_max']:>4.2f} "
+            f"{100 * r['foot_sliding_mean_m_s']:>4.1f}cm/s {r['self_penetration_frames']:>8} "
+            f"{r['redrawn']:>7} {r['failing_gate']:>7}"
+        )
+    lines.append(
+        "err: keypoint error (robot bodies vs scaled human joints); limits: joint-frames at a joint limit; "
+        "vel: fastest joint / its velocity limit;"
+    )
+    lines.append(
+        "slide: supporting-foot speed; self-pen: frames with a self-penetration > 2 mm; redrawn / failing: "
+        "clips redrawn for / still failing the quality gate"
+    )
     return "\n".join(lines)

@@ -1,7 +1,7 @@
 """Human skeleton conventions: which joint of a BVH (or joint-position) skeleton is which fit keypoint.
 
 The fit (:mod:`.keypoint_fit`) needs the human keypoints of the robot body pairs
-(:data:`.skeleton.H1_SMPL_PAIRS`, named with SMPL joint names) and optionally the toes:
+(``RobotSpec.retarget_pairs``, named with SMPL joint names) and optionally the toes:
 
 =============  ==================================================  ========
 keypoint       joint                                               needed
@@ -40,9 +40,11 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from hover.retarget.skeleton import H1_SMPL_PAIRS
-
-REQUIRED_KEYPOINTS: tuple[str, ...] = tuple(h for _, h in H1_SMPL_PAIRS)
+#: the human keypoints a robot's ``retarget_pairs`` may name (SMPL joint names), all required in a skeleton
+REQUIRED_KEYPOINTS: tuple[str, ...] = (
+    "Pelvis", "L_Hip", "L_Knee", "L_Ankle", "R_Hip", "R_Knee", "R_Ankle",
+    "L_Shoulder", "L_Elbow", "L_Hand", "R_Shoulder", "R_Elbow", "R_Hand", "Head",
+)  # fmt: skip
 OPTIONAL_KEYPOINTS: tuple[str, ...] = ("L_Foot", "R_Foot")
 KEYPOINTS: tuple[str, ...] = REQUIRED_KEYPOINTS + OPTIONAL_KEYPOINTS
 
@@ -77,10 +79,16 @@ def _sided(left: dict[str, tuple[str, ...]], flip: tuple[tuple[str, str], ...]) 
 
 
 _HUMANIK_LEFT = {
-    "Pelvis": ("hips", "pelvis"), "L_Hip": ("leftupleg", "leftthigh"), "L_Knee": ("leftleg", "leftshin"),
-    "L_Ankle": ("leftfoot",), "L_Foot": ("lefttoebase", "lefttoe", "lefttoes"), "L_Shoulder": ("leftarm",),
-    "L_Elbow": ("leftforearm",), "L_Hand": ("lefthand",), "Head": ("head",),
-}  # fmt: skip
+    "Pelvis": ("hips", "pelvis"),
+    "L_Hip": ("leftupleg", "leftthigh"),
+    "L_Knee": ("leftleg", "leftshin"),
+    "L_Ankle": ("leftfoot",),
+    "L_Foot": ("lefttoebase", "lefttoe", "lefttoes"),
+    "L_Shoulder": ("leftarm",),
+    "L_Elbow": ("leftforearm",),
+    "L_Hand": ("lefthand",),
+    "Head": ("head",),
+}
 _HUMANIK = _sided(_HUMANIK_LEFT, (("left", "right"),))
 
 CONVENTIONS: tuple[Convention, ...] = (
@@ -211,9 +219,11 @@ def resolve_skeleton(names: list[str], skeleton: str, where: str) -> SkeletonMap
         found = recognise(names)
         if found is None:
             shown = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
-            raise SkeletonError(f"{where}: unrecognised skeleton ({len(names)} joints: {shown}); pass "
-                                "--skeleton map.json (see docs/retarget_bvh.md) or a convention name "
-                                f"({', '.join(CONVENTION_NAMES)})")  # fmt: skip
+            raise SkeletonError(
+                f"{where}: unrecognised skeleton ({len(names)} joints: {shown}); pass "
+                "--skeleton map.json (see docs/retarget_bvh.md) or a convention name "
+                f"({', '.join(CONVENTION_NAMES)})"
+            )
         return found
     if skeleton in CONVENTION_NAMES:
         conv = next(c for c in CONVENTIONS if c.name == skeleton)
@@ -225,5 +235,7 @@ def resolve_skeleton(names: list[str], skeleton: str, where: str) -> SkeletonMap
         return SkeletonMap(conv.name, joints)
     if skeleton.endswith(".json") or Path(skeleton).is_file():
         return load_skeleton_map(skeleton, names, where)
-    raise SkeletonError(f"--skeleton {skeleton!r}: expected auto, a convention ({', '.join(CONVENTION_NAMES)}) "
-                        "or a .json map file")  # fmt: skip
+    raise SkeletonError(
+        f"--skeleton {skeleton!r}: expected auto, a convention ({', '.join(CONVENTION_NAMES)}) "
+        "or a .json map file"
+    )

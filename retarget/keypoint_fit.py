@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
 
 from hover.kinematics import ForwardKinematics
 from hover.retarget.contacts import contact_preserving_root
-from hover.retarget.human_skeletons import REQUIRED_KEYPOINTS
 from hover.retarget.keypoints import (
     FRAME_NAMES,
     K,
@@ -45,7 +45,6 @@ from hover.retarget.motion_fit import (
     orientation_bodies,
     solve_targets,
 )
-from hover.retarget.skeleton import H1_SMPL_PAIRS
 from hover.robots import RobotSpec, get_robot
 from hover.rotations import quat_mul
 
@@ -56,13 +55,17 @@ class RobotKeypoints:
 
     def __init__(self, robot: RobotSpec, cfg: RetargetConfig):
         fk = ForwardKinematics(robot, dtype=torch.float64)
-        rest = fk(torch.zeros(1, 3, dtype=torch.float64), torch.tensor([[1.0, 0, 0, 0]], dtype=torch.float64),
-                  torch.zeros(1, robot.num_joints, dtype=torch.float64))  # fmt: skip
+        rest = fk(
+            torch.zeros(1, 3, dtype=torch.float64),
+            torch.tensor([[1.0, 0, 0, 0]], dtype=torch.float64),
+            torch.zeros(1, robot.num_joints, dtype=torch.float64),
+        )
         pos = rest.pos[0].numpy()
         self.points = np.full((len(K), 3), np.nan)
-        for body, kp in H1_SMPL_PAIRS:
+        self.pairs = robot.retarget_pairs
+        for body, kp in self.pairs:
             self.points[K[kp]] = pos[robot.body_index(body)]
-        self.pelvis = pos[robot.body_index(H1_SMPL_PAIRS[0][0])]
+        self.pelvis = pos[robot.body_index(self.pairs[0][0])]
         self.lengths = segment_lengths(self.points[None])
         self.height = keypoint_height(self.lengths)
         pairs, bodies = orientation_bodies(robot, cfg)
@@ -73,8 +76,10 @@ class RobotKeypoints:
             )
         self.orient_joints = [FRAME_NAMES.index(j) for _, j in pairs]
         self.orient_quat = rest.quat[0, bodies].numpy()  # [O, 4]
-        self.chest = frames_from_axes(self.points[K["L_Shoulder"]] - self.points[K["R_Shoulder"]],
-                                      shoulder_center(self.points) - hip_center(self.points))  # fmt: skip
+        self.chest = frames_from_axes(
+            self.points[K["L_Shoulder"]] - self.points[K["R_Shoulder"]],
+            shoulder_center(self.points) - hip_center(self.points),
+        )
 
 
 def clip_targets(clip: KeypointClip, rk: RobotKeypoints) -> dict[str, np.ndarray]:
@@ -82,6 +87,7 @@ def clip_targets(clip: KeypointClip, rk: RobotKeypoints) -> dict[str, np.ndarray
     order, ``root_pos`` [T, 3], ``root_quat`` [T, 4], ``orient`` [T, O, 4], ``contact`` [T] and the
     ``scale`` used for the trajectory."""
     clip = complete_frames(clip)
+    assert clip.frames is not None  # complete_frames fills them
     p = clip.points
     frames = to_mats(clip.frames)  # [T, 3, 3, 3]
     pelvis_rot = frames[:, 0]
@@ -112,35 +118,61 @@ def clip_targets(clip: KeypointClip, rk: RobotKeypoints) -> dict[str, np.ndarray
     rel[:, K["Head"]] = chest_rel + scale["neck"] * (p[:, K["Head"]] - sc)
     contact = contacts_of(p, clip.fps)
     ankles = [K["L_Ankle"], K["R_Ankle"]]
-    root = contact_preserving_root(torch.from_numpy(rel[:, ankles]), torch.from_numpy(s_traj * hc),
-                                   torch.from_numpy(contact), torch.from_numpy(p[:, ankles])).numpy()  # fmt: skip
-    keypoints = rel[:, [K[h] for h in REQUIRED_KEYPOINTS]] + root[:, None]
+    root = contact_preserving_root(
+        torch.from_numpy(rel[:, ankles]),
+        torch.from_numpy(s_traj * hc),
+        torch.from_numpy(contact),
+        torch.from_numpy(p[:, ankles]),
+    ).numpy()
+    keypoints = rel[:, [K[h] for _, h in rk.pairs]] + root[:, None]
     q = torch.from_numpy(clip.frames[:, rk.orient_joints])  # [T, O, 4]
     orient_q = quat_mul(q, torch.from_numpy(rk.orient_quat).expand_as(q)).numpy()
-    return {"keypoints": keypoints, "root_pos": pelvis_rel + root, "root_quat": clip.frames[:, 0],
-            "orient": orient_q, "contact": contact.any(-1), "scale": np.array(s_traj)}  # fmt: skip
+    return {
+        "keypoints": keypoints,
+        "root_pos": pelvis_rel + root,
+        "root_quat": clip.frames[:, 0],
+        "orient": orient_q,
+        "contact": np.asarray(contact.any(-1)),
+        "scale": np.array(s_traj),
+    }
 
 
-def keypoint_targets(clips: Sequence[KeypointClip], robot: RobotSpec, cfg: RetargetConfig, device: torch.device,
-                     dtype: torch.dtype) -> FitTargets:  # fmt: skip
+def keypoint_targets(
+    clips: Sequence[KeypointClip],
+    robot: RobotSpec,
+    cfg: RetargetConfig,
+    device: torch.device,
+    dtype: torch.dtype,
+) -> FitTargets:
     """:class:`.motion_fit.FitTargets` of clips already at ``cfg.fps`` (concatenated in order)."""
     rk = RobotKeypoints(robot, cfg)
     parts = [clip_targets(c, rk) for c in clips]
     lengths = [c.num_frames for c in clips]
     starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(int).tolist()
-    kw = {"device": device, "dtype": dtype}
+    kw: dict[str, Any] = {"device": device, "dtype": dtype}
 
     def cat(key: str) -> torch.Tensor:
         return torch.from_numpy(np.concatenate([x[key] for x in parts])).to(**kw)
 
     clip_id = torch.repeat_interleave(torch.arange(len(clips)), torch.tensor(lengths)).to(device)
-    return FitTargets(cat("keypoints"), cat("root_pos"), cat("root_quat"), cat("orient"), clip_id, starts, lengths,
-                      cat("contact"))  # fmt: skip
+    return FitTargets(
+        cat("keypoints"),
+        cat("root_pos"),
+        cat("root_quat"),
+        cat("orient"),
+        clip_id,
+        starts,
+        lengths,
+        cat("contact"),
+    )
 
 
-def retarget_keypoint_clips(clips: Sequence[KeypointClip], robot: RobotSpec | None = None,
-                            config: RetargetConfig | None = None,
-                            progress: Callable[[str], None] | None = None) -> RetargetResult:  # fmt: skip
+def retarget_keypoint_clips(
+    clips: Sequence[KeypointClip],
+    robot: RobotSpec | None = None,
+    config: RetargetConfig | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> RetargetResult:
     """Retarget keypoint clips (any frame rate) to robot motion clips at ``config.fps``, with quality figures."""
     robot = robot or get_robot()
     cfg = config or RetargetConfig()

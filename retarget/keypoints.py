@@ -22,8 +22,16 @@ from hover.retarget.human_skeletons import KEYPOINTS
 from hover.rotations import matrix_to_quat, quat_slerp, quat_to_matrix
 
 K = {name: i for i, name in enumerate(KEYPOINTS)}
-_STICK = {"L_Hip": "Pelvis", "L_Knee": "L_Hip", "L_Ankle": "L_Knee", "L_Foot": "L_Ankle", "Head": "Pelvis",
-          "L_Shoulder": "Head", "L_Elbow": "L_Shoulder", "L_Hand": "L_Elbow"}  # fmt: skip
+_STICK = {
+    "L_Hip": "Pelvis",
+    "L_Knee": "L_Hip",
+    "L_Ankle": "L_Knee",
+    "L_Foot": "L_Ankle",
+    "Head": "Pelvis",
+    "L_Shoulder": "Head",
+    "L_Elbow": "L_Shoulder",
+    "L_Hand": "L_Elbow",
+}
 KEYPOINT_PARENTS: tuple[int, ...] = tuple(
     -1 if n == "Pelvis" else K[_STICK.get(n) or _STICK[n.replace("R_", "L_")].replace("L_", "R_")]
     for n in KEYPOINTS
@@ -90,9 +98,9 @@ def resample_keypoints(clip: KeypointClip, fps: float) -> KeypointClip:
         q = torch.from_numpy(clip.frames)
         w = torch.from_numpy(a[:, :, 0]).expand(-1, q.shape[1])
         frames = quat_slerp(q[torch.from_numpy(i0)], q[torch.from_numpy(i1)], w).numpy()
-    return replace(
-        clip, fps=float(fps), points=lerp(clip.points), frames=frames, skeleton=lerp(clip.skeleton)
-    )
+    points = lerp(clip.points)
+    assert points is not None
+    return replace(clip, fps=float(fps), points=points, frames=frames, skeleton=lerp(clip.skeleton))
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
@@ -196,8 +204,12 @@ def segment_lengths(points: np.ndarray) -> dict[str, float]:
         return float(np.median(np.linalg.norm(points[:, K[a]] - points[:, K[b]], axis=-1)))
 
     out = {}
-    for seg, (a, b) in {"thigh": ("Hip", "Knee"), "shin": ("Knee", "Ankle"), "upper_arm": ("Shoulder", "Elbow"),
-                        "forearm": ("Elbow", "Hand")}.items():  # fmt: skip
+    for seg, (a, b) in {
+        "thigh": ("Hip", "Knee"),
+        "shin": ("Knee", "Ankle"),
+        "upper_arm": ("Shoulder", "Elbow"),
+        "forearm": ("Elbow", "Hand"),
+    }.items():
         out[seg] = 0.5 * (med(f"L_{a}", f"L_{b}") + med(f"R_{a}", f"R_{b}"))
     hc, sc = hip_center(points), shoulder_center(points)
     out["spine"] = float(np.median(np.linalg.norm(sc - hc, axis=-1)))
@@ -221,8 +233,10 @@ def detect_units(height: float, option: str = "auto", convention: str = "") -> t
     lo, hi = HUMAN_HEIGHT_RANGE_M
     fits = [u for u, m in UNITS.items() if lo <= height * m <= hi]
     if not fits:
-        raise KeypointError(f"cannot tell the length unit: the skeleton is {height:.4g} units tall (legs + trunk + "
-                            f"neck), which is no human height in {', '.join(UNITS)}; pass --units")  # fmt: skip
+        raise KeypointError(
+            f"cannot tell the length unit: the skeleton is {height:.4g} units tall (legs + trunk + "
+            f"neck), which is no human height in {', '.join(UNITS)}; pass --units"
+        )
     if convention == "cmu" and "cmu" in fits:
         return "cmu", UNITS["cmu"]
     best = min(fits, key=lambda u: abs(math.log(height * UNITS[u] / _TYPICAL_HEIGHT_M)))
@@ -231,9 +245,14 @@ def detect_units(height: float, option: str = "auto", convention: str = "") -> t
 
 def up_rotation(axis: str) -> np.ndarray:
     """Rotation [3, 3] taking the file's ``axis`` ("y", "-z", ...) to world +z (a proper rotation)."""
-    c = {"z": np.eye(3), "y": np.array([[1.0, 0, 0], [0, 0, -1], [0, 1, 0]]),
-         "-y": np.array([[1.0, 0, 0], [0, 0, 1], [0, -1, 0]]), "-z": np.diag([1.0, -1.0, -1.0]),
-         "x": np.array([[0.0, 0, -1], [0, 1, 0], [1, 0, 0]]), "-x": np.array([[0.0, 0, 1], [0, 1, 0], [-1, 0, 0]])}  # fmt: skip
+    c = {
+        "z": np.eye(3),
+        "y": np.array([[1.0, 0, 0], [0, 0, -1], [0, 1, 0]]),
+        "-y": np.array([[1.0, 0, 0], [0, 0, 1], [0, -1, 0]]),
+        "-z": np.diag([1.0, -1.0, -1.0]),
+        "x": np.array([[0.0, 0, -1], [0, 1, 0], [1, 0, 0]]),
+        "-x": np.array([[0.0, 0, 1], [0, 1, 0], [-1, 0, 0]]),
+    }
     if axis not in c:
         raise KeypointError(f"--up {axis!r}: expected auto or one of {', '.join(UP_AXES)}")
     return c[axis]
@@ -248,8 +267,10 @@ def detect_up(points_raw: np.ndarray, option: str = "auto") -> str:
     v = (points_raw[:, K["Head"]] - 0.5 * (points_raw[:, K["L_Ankle"]] + points_raw[:, K["R_Ankle"]])).mean(0)
     i = int(np.argmax(np.abs(v)))
     if abs(v[i]) < 0.7 * np.linalg.norm(v):
-        raise KeypointError(f"cannot tell the up axis (mean ankle -> head direction {np.round(v / np.linalg.norm(v), 2)}); "
-                            "pass --up")  # fmt: skip
+        raise KeypointError(
+            f"cannot tell the up axis (mean ankle -> head direction {np.round(v / np.linalg.norm(v), 2)}); "
+            "pass --up"
+        )
     return ("" if v[i] > 0 else "-") + "xyz"[i]
 
 
@@ -264,6 +285,8 @@ def check_handedness(points: np.ndarray, where: str) -> None:
     feet = toes - points[:, [K["L_Ankle"], K["R_Ankle"]]]
     score = float(np.mean((feet[..., :2] * fwd[:, None, :2]).sum(-1)))
     if score < 0:
-        raise KeypointError(f"{where}: left and right look swapped (the toes point backwards relative to the hips): a "
-                            "mirrored (left-handed) file or swapped joint names; check --up or map the joints with "
-                            "--skeleton map.json")  # fmt: skip
+        raise KeypointError(
+            f"{where}: left and right look swapped (the toes point backwards relative to the hips): a "
+            "mirrored (left-handed) file or swapped joint names; check --up or map the joints with "
+            "--skeleton map.json"
+        )

@@ -4,7 +4,7 @@ Per frame: robot joint angles (clamped to the joint limits after every step), a 
 (axis-angle, applied to the human root rotation mapped to robot axes) and a small root-position
 residual; per clip: a root offset. The robot pelvis starts at the scaled human pelvis plus the fitted
 shape's root offset (robot pelvis frame). Loss: mean keypoint distance over the body pairs
-(:data:`skeleton.H1_SMPL_PAIRS`) + optional orientation term (feet by default; hands/forearms on request)
+(``RobotSpec.retarget_pairs``) + optional orientation term (feet by default; hands/forearms on request)
 + a small pose regulariser + temporal smoothness (second differences within a clip) + the residual's
 penalty. Afterwards each clip is grounded by its lowest collision-geometry point (:mod:`.quality`).
 
@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -46,7 +47,9 @@ class RetargetConfig:
     smooth_sigma: float = 1.0  # frames
     root_residual_reg: float = 1.0  # prior of the per-frame root position towards the clip's root offset
     orientation_weight: float = 0.01  # (m/rad)^2: orientation residual (rotation vector) of orientation_pairs
-    orientation_pairs: tuple[tuple[str, str], ...] = (("left_ankle_link", "L_Ankle"), ("right_ankle_link", "R_Ankle"))
+    orientation_pairs: tuple[tuple[str, str], ...] | None = (
+        None  # None = the robot's retarget_orientation_pairs (feet)
+    )
     ground_band: float = 0.1  # m; frames without source contact: lowest point h in the band -> h^2 / band
     check_self_collisions: bool = True  # quality report: robot self-penetration per frame (MuJoCo)
     keep_contacts: bool = True  # re-integrate the root so source foot contacts stay planted (contacts.py)
@@ -55,9 +58,8 @@ class RetargetConfig:
     min_frames: int = 10
     dtype: str = "float32"
     seed: int = 0
-    extra_hand_orientation: bool = False  # also match forearm orientation (H1 has no wrist)
-    _hand_pairs: tuple[tuple[str, str], ...] = field(
-        default=(("left_elbow_link", "L_Elbow"), ("right_elbow_link", "R_Elbow")), repr=False
+    extra_hand_orientation: bool = (
+        False  # also match the robot's retarget_hand_pairs (the H1's forearms: no wrist)
     )
 
 
@@ -82,8 +84,9 @@ class FitTargets:
     contact: Tensor  # [N] 1 where a source foot touches the floor
 
 
-def human_joints(clips: Sequence[HumanClip], shape: BodyShape, model: BodyModel,
-                 keep_contacts: bool = True) -> tuple[Tensor, Tensor, Tensor]:  # fmt: skip
+def human_joints(
+    clips: Sequence[HumanClip], shape: BodyShape, model: BodyModel, keep_contacts: bool = True
+) -> tuple[Tensor, Tensor, Tensor]:
     """The scaled, shaped human of all clips' frames (concatenated), float64, world frame z up:
     joint positions [N, 24, 3] (m), global joint rotations [N, 24, 3, 3], source foot contact flags [N]."""
     rest = shape_rest_joints(model, shape)  # [24, 3]
@@ -104,8 +107,15 @@ def human_joints(clips: Sequence[HumanClip], shape: BodyShape, model: BodyModel,
     return rel + torch.cat(trans)[:, None], glob, torch.cat(contact)
 
 
-def _human_targets(clips: Sequence[HumanClip], shape: BodyShape, model: BodyModel, robot: RobotSpec,
-                   cfg: RetargetConfig, device: torch.device, dtype: torch.dtype) -> FitTargets:  # fmt: skip
+def _human_targets(
+    clips: Sequence[HumanClip],
+    shape: BodyShape,
+    model: BodyModel,
+    robot: RobotSpec,
+    cfg: RetargetConfig,
+    device: torch.device,
+    dtype: torch.dtype,
+) -> FitTargets:
     joints, glob, contact = human_joints(clips, shape, model, cfg.keep_contacts)
     rest = shape_rest_joints(model, shape)
     _, hi = pair_indices(robot)
@@ -115,10 +125,12 @@ def _human_targets(clips: Sequence[HumanClip], shape: BodyShape, model: BodyMode
     offset = torch.as_tensor(shape.root_offset, dtype=torch.float64)
     root_pos = joints[:, 0] + (root_rot @ offset)
     # orientation targets: human global rotation times the stand-pose offset to the robot's zero pose
-    pairs = list(cfg.orientation_pairs) + (list(cfg._hand_pairs) if cfg.extra_hand_orientation else [])
+    pairs, _ = orientation_bodies(robot, cfg)
     fk = ForwardKinematics(robot, dtype=torch.float64)
     zq = torch.tensor([[1.0, 0, 0, 0]], dtype=torch.float64)
-    robot_rest = fk(torch.zeros(1, 3, dtype=torch.float64), zq, torch.zeros(1, robot.num_joints, dtype=torch.float64))
+    robot_rest = fk(
+        torch.zeros(1, 3, dtype=torch.float64), zq, torch.zeros(1, robot.num_joints, dtype=torch.float64)
+    )
     _, stand_glob = smpl_forward_kinematics(rest, stand_pose(), torch.zeros(3, dtype=torch.float64))
     orient = []
     for body, joint in pairs:
@@ -130,9 +142,17 @@ def _human_targets(clips: Sequence[HumanClip], shape: BodyShape, model: BodyMode
     lengths = [c.num_frames for c in clips]
     starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(int).tolist()
     clip_id = torch.repeat_interleave(torch.arange(len(clips)), torch.tensor(lengths))
-    kw = {"device": device, "dtype": dtype}
-    return FitTargets(joints[:, hi].to(**kw), root_pos.to(**kw), root_quat.to(**kw), orient_t.to(**kw),
-                    clip_id.to(device), starts, lengths, contact.to(**kw))  # fmt: skip
+    kw: dict[str, Any] = {"device": device, "dtype": dtype}
+    return FitTargets(
+        joints[:, hi].to(**kw),
+        root_pos.to(**kw),
+        root_quat.to(**kw),
+        orient_t.to(**kw),
+        clip_id.to(device),
+        starts,
+        lengths,
+        contact.to(**kw),
+    )
 
 
 class _Jacobians:
@@ -148,15 +168,17 @@ class _Jacobians:
         names = robot.body_names
         owner = list(range(len(names))) + [names.index(e.parent) for e in robot.extended_bodies]
         anc = torch.zeros(len(owner), robot.num_joints, dtype=dtype)
-        for t, b in enumerate(owner):
-            while b >= 0:
-                if body_joint[b] >= 0:
-                    anc[t, body_joint[b]] = 1.0
-                b = parents[b]
+        for t, owner_body in enumerate(owner):
+            k = owner_body
+            while k >= 0:
+                if body_joint[k] >= 0:
+                    anc[t, body_joint[k]] = 1.0
+                k = parents[k]
         self.ancestor = anc.to(device)
         self.joint_body = torch.tensor([b for b, jj in enumerate(body_joint) if jj >= 0], device=device)
-        self.axes = torch.tensor([b.joint.axis for b in robot.bodies if b.joint is not None], device=device,
-                                 dtype=dtype)  # fmt: skip
+        self.axes = torch.tensor(
+            [b.joint.axis for b in robot.bodies if b.joint is not None], device=device, dtype=dtype
+        )
 
 
 def _skew(v: Tensor) -> Tensor:
@@ -188,8 +210,13 @@ def smooth_in_time(x: Tensor, starts: list[int], lengths: list[int], sigma: floa
     return (x[idx] * k[None, :, None]).sum(1)
 
 
-def fit_frames(targets: FitTargets, robot: RobotSpec, cfg: RetargetConfig, orient_bodies: list[int],
-               init_joint_pos: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor, Tensor]:  # fmt: skip
+def fit_frames(
+    targets: FitTargets,
+    robot: RobotSpec,
+    cfg: RetargetConfig,
+    orient_bodies: list[int],
+    init_joint_pos: Tensor | None = None,
+) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """Damped Gauss-Newton over all frames at once (each frame an independent 25-unknown least-squares
     problem: 19 joints, root rotation, root position), with analytic kinematic Jacobians.
 
@@ -235,7 +262,9 @@ def fit_frames(targets: FitTargets, robot: RobotSpec, cfg: RetargetConfig, orien
         # smoothness, root position towards the clip's mean offset
         q_smooth = smooth_in_time(q, targets.starts, targets.lengths, cfg.smooth_sigma)
         delta = rp - targets.root_pos
-        clip_mean = torch.zeros(len(targets.lengths), 3, device=dev, dtype=dtype).index_add_(0, targets.clip_id, delta)
+        clip_mean = torch.zeros(len(targets.lengths), 3, device=dev, dtype=dtype).index_add_(
+            0, targets.clip_id, delta
+        )
         grad[:, :nj] = cfg.pose_reg * q + cfg.smooth_weight * (q - q_smooth)
         grad[:, nj + 3 :] = cfg.root_residual_reg * (delta - (clip_mean / lengths)[targets.clip_id])
         for c0 in range(0, n, c_max):
@@ -279,8 +308,15 @@ def fit_frames(targets: FitTargets, robot: RobotSpec, cfg: RetargetConfig, orien
     return rp, rq, q, err
 
 
-def _ground(rp: Tensor, rq: Tensor, q: Tensor, targets: FitTargets, fk: ForwardKinematics, geoms: GeomPoints,
-            band: float) -> Tensor:  # fmt: skip
+def _ground(
+    rp: Tensor,
+    rq: Tensor,
+    q: Tensor,
+    targets: FitTargets,
+    fk: ForwardKinematics,
+    geoms: GeomPoints,
+    band: float,
+) -> Tensor:
     """Root positions with each clip grounded by its lowest collision-geometry point.
 
     Per clip: shift so the lowest point over the clip is at z = 0. Per frame: frames where the source
@@ -298,9 +334,13 @@ def _ground(rp: Tensor, rq: Tensor, q: Tensor, targets: FitTargets, fk: ForwardK
 
 
 def retarget_clips(
-    clips: Sequence[HumanClip], shape: BodyShape, model: BodyModel, robot: RobotSpec | None = None,
-    config: RetargetConfig | None = None, progress: Callable[[str], None] | None = None,
-) -> RetargetResult:  # fmt: skip
+    clips: Sequence[HumanClip],
+    shape: BodyShape,
+    model: BodyModel,
+    robot: RobotSpec | None = None,
+    config: RetargetConfig | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> RetargetResult:
     """Retarget human clips (any frame rate) to robot motion clips at ``config.fps``, with quality figures."""
     robot = robot or get_robot()
     cfg = config or RetargetConfig()
@@ -325,13 +365,20 @@ def retarget_clips(
 
 def orientation_bodies(robot: RobotSpec, cfg: RetargetConfig) -> tuple[list[tuple[str, str]], list[int]]:
     """The (robot body, human joint) orientation pairs of ``cfg`` and the robot body indices."""
-    pairs = list(cfg.orientation_pairs) + (list(cfg._hand_pairs) if cfg.extra_hand_orientation else [])
+    feet = robot.retarget_orientation_pairs if cfg.orientation_pairs is None else cfg.orientation_pairs
+    pairs = list(feet) + (list(robot.retarget_hand_pairs) if cfg.extra_hand_orientation else [])
     return pairs, [robot.body_index(b) for b, _ in pairs]
 
 
-def solve_targets(targets: FitTargets, names: Sequence[str], robot: RobotSpec, cfg: RetargetConfig, t0: float,
-                  skipped: list[tuple[str, str]] | None = None,
-                  progress: Callable[[str], None] | None = None) -> RetargetResult:  # fmt: skip
+def solve_targets(
+    targets: FitTargets,
+    names: Sequence[str],
+    robot: RobotSpec,
+    cfg: RetargetConfig,
+    t0: float,
+    skipped: list[tuple[str, str]] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> RetargetResult:
     """Fit, ground and report clips given their targets (shared by the SMPL and the keypoint inputs).
 
     ``t0``: ``time.perf_counter()`` when the caller started (the result's ``seconds`` run from there to
@@ -352,13 +399,20 @@ def solve_targets(targets: FitTargets, names: Sequence[str], robot: RobotSpec, c
     for i, name in enumerate(names):
         s, n = targets.starts[i], targets.lengths[i]
         sl = slice(s, s + n)
-        out.append(MotionClip(
-            name=name, fps=float(cfg.fps), root_pos=rp[sl].double().cpu().numpy(),
-            root_quat=(rq[sl] / rq[sl].norm(dim=-1, keepdim=True)).double().cpu().numpy(),
-            joint_pos=q[sl].double().cpu().numpy(),
-        ))  # fmt: skip
-        quality.append(clip_quality(name, robot, cfg.fps, q[sl], err[sl], poses.pos[sl], poses.quat[sl], geoms,
-                                    heights[sl]))  # fmt: skip
+        out.append(
+            MotionClip(
+                name=name,
+                fps=float(cfg.fps),
+                root_pos=rp[sl].double().cpu().numpy(),
+                root_quat=(rq[sl] / rq[sl].norm(dim=-1, keepdim=True)).double().cpu().numpy(),
+                joint_pos=q[sl].double().cpu().numpy(),
+            )
+        )
+        quality.append(
+            clip_quality(
+                name, robot, cfg.fps, q[sl], err[sl], poses.pos[sl], poses.quat[sl], geoms, heights[sl]
+            )
+        )
         if checker is not None:
             m = out[-1]
             quality[-1].self_penetration_frames, quality[-1].self_penetration_max_m = checker.check(
@@ -372,6 +426,7 @@ def keypoints_from_robot(clip: MotionClip, robot: RobotSpec | None = None) -> Te
     robot = robot or get_robot()
     fk = ForwardKinematics(robot, dtype=torch.float64)
     ri, _ = pair_indices(robot)
-    poses = fk(torch.from_numpy(clip.root_pos), torch.from_numpy(clip.root_quat), torch.from_numpy(clip.joint_pos))
+    poses = fk(
+        torch.from_numpy(clip.root_pos), torch.from_numpy(clip.root_quat), torch.from_numpy(clip.joint_pos)
+    )
     return poses.pos[:, ri]
-

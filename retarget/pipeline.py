@@ -65,9 +65,15 @@ def clip_batches(clips: Sequence, fps: float, batch_frames: int) -> list[list]:
     return out
 
 
-def run_retarget(clips: Sequence[HumanClip], model: BodyModel, shape: BodyShape, config: RetargetConfig,
-                 robot: RobotSpec | None = None, batch_frames: int = 50_000,
-                 progress: Callable[[int], None] | None = None) -> RetargetResult:  # fmt: skip
+def run_retarget(
+    clips: Sequence[HumanClip],
+    model: BodyModel,
+    shape: BodyShape,
+    config: RetargetConfig,
+    robot: RobotSpec | None = None,
+    batch_frames: int = 50_000,
+    progress: Callable[[int], None] | None = None,
+) -> RetargetResult:
     """Retarget ``clips`` in batches; ``progress(n_clips_done)`` after each batch."""
     robot = robot or get_robot()
     merged = RetargetResult([], [], [], 0.0, 0)
@@ -83,8 +89,9 @@ def run_retarget(clips: Sequence[HumanClip], model: BodyModel, shape: BodyShape,
     return merged
 
 
-def write_motion_files(clips: Sequence[MotionClip], out: Path, single_file: str | None = None,
-                       robot: RobotSpec | None = None) -> list[Path]:  # fmt: skip
+def write_motion_files(
+    clips: Sequence[MotionClip], out: Path, single_file: str | None = None, robot: RobotSpec | None = None
+) -> list[Path]:
     """One ``.npz`` per clip under ``out`` (clip names with '/' become folders), or all in ``out/single_file``."""
     if not clips:
         return []
@@ -107,8 +114,11 @@ def summary(result: RetargetResult) -> dict:
         return float(np.sum(frames * np.array([getattr(x, key) for x in q])) / frames.sum())
 
     return {
-        "clips": len(q), "frames": int(frames.sum()), "skipped": len(result.skipped),
-        "seconds": result.seconds, "frames_per_s": result.frames / max(result.seconds, 1e-9),
+        "clips": len(q),
+        "frames": int(frames.sum()),
+        "skipped": len(result.skipped),
+        "seconds": result.seconds,
+        "frames_per_s": result.frames / max(result.seconds, 1e-9),
         "mean_keypoint_error_m": wmean("mean_keypoint_error_m"),
         "max_keypoint_error_m": max(x.max_keypoint_error_m for x in q),
         "joint_limit_hit_fraction": wmean("joint_limit_hit_fraction"),
@@ -118,32 +128,41 @@ def summary(result: RetargetResult) -> dict:
         "self_penetration_frames": sum(max(x.self_penetration_frames, 0) for x in q),
         "joint_velocity_max_ratio": max(x.joint_velocity_max_ratio for x in q),
         "joint_velocity_over_limit_frames": sum(x.joint_velocity_over_limit_frames for x in q),
-    }  # fmt: skip
+    }
 
 
 def write_report(path: Path, result: RetargetResult, extra: dict | None = None) -> Path:
     """JSON report: summary, per-clip quality, skipped clips with reasons (atomic write)."""
-    data = {"summary": summary(result), "clips": [asdict(q) for q in result.quality],
-            "skipped": [{"clip": n, "reason": r} for n, r in result.skipped], **(extra or {})}  # fmt: skip
+    data = {
+        "summary": summary(result),
+        "clips": [asdict(q) for q in result.quality],
+        "skipped": [{"clip": n, "reason": r} for n, r in result.skipped],
+        **(extra or {}),
+    }
     return atomic_write_json(path, data)
 
 
 def format_table(result: RetargetResult) -> str:
     """Per-clip quality table plus a total line (errors in cm, sliding in cm/s)."""
-    head = (f"{'clip':<28} {'frames':>6} {'err mean':>8} {'err max':>8} {'limits':>7} {'lowest':>13} {'slide':>9} "
-            f"{'self-pen':>8}")  # fmt: skip
+    head = (
+        f"{'clip':<28} {'frames':>6} {'err mean':>8} {'err max':>8} {'limits':>7} {'lowest':>13} {'slide':>9} "
+        f"{'self-pen':>8}"
+    )
     lines = [head, "-" * len(head)]
     for q in result.quality:
-        lines.append(f"{q.name[:28]:<28} {q.frames:>6} {100 * q.mean_keypoint_error_m:>6.2f}cm "
-                     f"{100 * q.max_keypoint_error_m:>6.2f}cm {100 * q.joint_limit_hit_fraction:>6.2f}% "
-                     f"{1000 * q.lowest_point_min_m:>5.1f}/{1000 * q.lowest_point_max_m:<5.1f}mm "
-                     f"{100 * q.foot_sliding_mean_m_s:>4.1f}cm/s {q.self_penetration_frames:>8}")  # fmt: skip
+        lines.append(
+            f"{q.name[:28]:<28} {q.frames:>6} {100 * q.mean_keypoint_error_m:>6.2f}cm "
+            f"{100 * q.max_keypoint_error_m:>6.2f}cm {100 * q.joint_limit_hit_fraction:>6.2f}% "
+            f"{1000 * q.lowest_point_min_m:>5.1f}/{1000 * q.lowest_point_max_m:<5.1f}mm "
+            f"{100 * q.foot_sliding_mean_m_s:>4.1f}cm/s {q.self_penetration_frames:>8}"
+        )
     s = summary(result)
     if s["clips"]:
         lines.append("-" * len(head))
-        lines.append(f"{'total':<28} {s['frames']:>6} {100 * s['mean_keypoint_error_m']:>6.2f}cm "
-                     f"{100 * s['max_keypoint_error_m']:>6.2f}cm   {s['frames_per_s']:.0f} frames/s")  # fmt: skip
+        lines.append(
+            f"{'total':<28} {s['frames']:>6} {100 * s['mean_keypoint_error_m']:>6.2f}cm "
+            f"{100 * s['max_keypoint_error_m']:>6.2f}cm   {s['frames_per_s']:.0f} frames/s"
+        )
     for name, reason in result.skipped:
         lines.append(f"skipped {name}: {reason}")
     return "\n".join(lines)
-

@@ -40,8 +40,12 @@ class PositionsError(ValueError):
     """A joint-position file is malformed or unusable; the message names the file and the problem."""
 
 
-def load_positions_clip(path: str | os.PathLike, options: BvhOptions | None = None, name: str | None = None,
-                        keep_skeleton: bool = False) -> tuple[KeypointClip, BvhInfo]:  # fmt: skip
+def load_positions_clip(
+    path: str | os.PathLike,
+    options: BvhOptions | None = None,
+    name: str | None = None,
+    keep_skeleton: bool = False,
+) -> tuple[KeypointClip, BvhInfo]:
     """Read a joint-position ``.npz`` as a keypoint clip (world z up, m) and what was decided about it."""
     path = Path(path)
     options = options or BvhOptions()
@@ -96,8 +100,13 @@ def load_positions_clip(path: str | os.PathLike, options: BvhOptions | None = No
         check_handedness(points, where)
     except KeypointError as e:
         raise PositionsError(f"{where}: {e}" if not str(e).startswith(where) else str(e)) from None
-    clip = KeypointClip(name=name or path.stem, fps=fps, points=points, source=smap.convention,
-                        skeleton=(pos.astype(np.float64) @ u.T) if keep_skeleton else None)  # fmt: skip
+    clip = KeypointClip(
+        name=name or path.stem,
+        fps=fps,
+        points=points,
+        source=smap.convention,
+        skeleton=(pos.astype(np.float64) @ u.T) if keep_skeleton else None,
+    )
     info = BvhInfo(path=where, joints=len(names), frames=int(pos.shape[0]), fps=fps, convention=smap.convention,
                    keypoints=dict(smap.joints), unit=unit, metres_per_unit=m_per_unit, up=up,
                    height_m=keypoint_height(segment_lengths(points)), rest_is_stance=False)  # fmt: skip
@@ -111,6 +120,10 @@ def save_positions(
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_open(path, "wb") as f:
-        np.savez(f, positions=np.asarray(positions, dtype=np.float64), joint_names=np.array(joint_names, dtype=str),
-                 fps=np.array(float(fps)))  # fmt: skip
+        np.savez(
+            f,
+            positions=np.asarray(positions, dtype=np.float64),
+            joint_names=np.array(joint_names, dtype=str),
+            fps=np.array(float(fps)),
+        )
     return path

@@ -4,13 +4,13 @@ The human (the scaled, shaped SMPL skeleton the robot was fitted to; for a BVH f
 every joint and End Site, scaled by the human-to-robot scale; for joint positions the keypoints; drawn
 as orange capsules) is placed ``gap`` metres to the robot's left, in the robot's heading at the clip start. Output: an MP4 (GIF when
 ffmpeg is missing) or, for a ``.png`` path, a strip of ``strip_frames`` evenly spaced frames.
-Rendering needs EGL or OSMesa (see :mod:`hover.evaluation.video`).
+Rendering needs EGL or OSMesa (see :mod:`hover.video`).
 """
 
 from __future__ import annotations
 
 import os
-import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
@@ -64,21 +64,33 @@ def _gl_context(width: int, height: int):
             return ctx
         except Exception as e:  # noqa: BLE001 - try the next backend
             errors.append(f"{name}: {e}")
-    raise RuntimeError("offscreen rendering needs EGL (libegl1) or OSMesa (libosmesa6); set MUJOCO_GL=egl or "
-                       f"osmesa (tried {'; '.join(errors)})")  # fmt: skip
+    raise RuntimeError(
+        "offscreen rendering needs EGL (libegl1) or OSMesa (libosmesa6); set MUJOCO_GL=egl or "
+        f"osmesa (tried {'; '.join(errors)})"
+    )
 
 
-def render_side_by_side(robot, qpos: np.ndarray, human: np.ndarray, frames: list[int], width: int, height: int,
-                        title: str = "", parents: list[int] | tuple[int, ...] = SMPL_PARENTS) -> list[np.ndarray]:  # fmt: skip
+def render_side_by_side(
+    robot,
+    qpos: np.ndarray,
+    human: np.ndarray,
+    frames: list[int],
+    width: int,
+    height: int,
+    title: str = "",
+    parents: list[int] | tuple[int, ...] = SMPL_PARENTS,
+) -> list[np.ndarray]:
     """RGB frames [H, W, 3] for ``frames``: robot at ``qpos[i]`` (MuJoCo qpos rows), human joints ``human[i]``
     [J, 3] (world, already offset; joint 0 the root, non-finite joints not drawn) with ``parents``, camera
     following the midpoint."""
-    from hover.evaluation.video import render_model
+    from hover.video import render_model
 
     model = render_model(robot)
     if width > model.vis.global_.offwidth or height > model.vis.global_.offheight:
-        raise ValueError(f"size {width}x{height} exceeds the offscreen buffer "
-                         f"{model.vis.global_.offwidth}x{model.vis.global_.offheight}")  # fmt: skip
+        raise ValueError(
+            f"size {width}x{height} exceeds the offscreen buffer "
+            f"{model.vis.global_.offwidth}x{model.vis.global_.offheight}"
+        )
     ctx = _gl_context(width, height)
     con = mujoco.MjrContext(model, mujoco.mjtFontScale.mjFONTSCALE_150)
     mujoco.mjr_setBuffer(mujoco.mjtFramebuffer.mjFB_OFFSCREEN, con)
@@ -95,18 +107,25 @@ def render_side_by_side(robot, qpos: np.ndarray, human: np.ndarray, frames: list
             mujoco.mj_kinematics(model, data)
             mid = 0.5 * (qpos[i, :3] + human[i, 0])
             cam.lookat[:] = (mid[0], mid[1], 0.9)
-            cam.azimuth = float(np.degrees(np.arctan2(human[i, 0, 1] - qpos[i, 1], human[i, 0, 0] - qpos[i, 0]))) - 90
-            mujoco.mjv_updateScene(model, data, mujoco.MjvOption(), mujoco.MjvPerturb(), cam,
-                                   mujoco.mjtCatBit.mjCAT_ALL, scene)  # fmt: skip
+            cam.azimuth = (
+                float(np.degrees(np.arctan2(human[i, 0, 1] - qpos[i, 1], human[i, 0, 0] - qpos[i, 0]))) - 90
+            )
+            mujoco.mjv_updateScene(
+                model, data, mujoco.MjvOption(), mujoco.MjvPerturb(), cam, mujoco.mjtCatBit.mjCAT_ALL, scene
+            )
             for j, p in enumerate(parents):
                 if not np.isfinite(human[i, j]).all() or (p >= 0 and not np.isfinite(human[i, p]).all()):
                     continue
-                for kind, a, b, size in ((mujoco.mjtGeom.mjGEOM_SPHERE, human[i, j], None, 0.035),
-                                         (mujoco.mjtGeom.mjGEOM_CAPSULE, human[i, p], human[i, j], 0.022)):  # fmt: skip
+                for kind, a, b, size in (
+                    (mujoco.mjtGeom.mjGEOM_SPHERE, human[i, j], None, 0.035),
+                    (mujoco.mjtGeom.mjGEOM_CAPSULE, human[i, p], human[i, j], 0.022),
+                ):
                     if (b is not None and p < 0) or scene.ngeom >= scene.maxgeom:
                         continue
                     g = scene.geoms[scene.ngeom]
-                    mujoco.mjv_initGeom(g, kind, np.array([size, 0, 0]), np.zeros(3), np.eye(3).ravel(), HUMAN_RGBA)
+                    mujoco.mjv_initGeom(
+                        g, kind, np.array([size, 0, 0]), np.zeros(3), np.eye(3).ravel(), HUMAN_RGBA
+                    )
                     if b is None:
                         g.pos[:] = a
                     else:
@@ -114,8 +133,9 @@ def render_side_by_side(robot, qpos: np.ndarray, human: np.ndarray, frames: list
                     scene.ngeom += 1
             mujoco.mjr_render(rect, scene, con)
             if title:
-                mujoco.mjr_overlay(mujoco.mjtFont.mjFONT_NORMAL, mujoco.mjtGridPos.mjGRID_TOPLEFT, rect, title,
-                                   f"{i}", con)  # fmt: skip
+                mujoco.mjr_overlay(
+                    mujoco.mjtFont.mjFONT_NORMAL, mujoco.mjtGridPos.mjGRID_TOPLEFT, rect, title, f"{i}", con
+                )
             rgb = np.empty((height, width, 3), dtype=np.uint8)
             mujoco.mjr_readPixels(rgb, None, rect, con)
             out.append(np.flipud(rgb).copy())
@@ -125,7 +145,7 @@ def render_side_by_side(robot, qpos: np.ndarray, human: np.ndarray, frames: list
     return out
 
 
-def _is_positions_file(path: Path) -> bool:
+def is_positions_file(path: Path) -> bool:
     """A joint-position .npz (has ``positions`` and ``joint_names``), as opposed to an AMASS one."""
     if path.suffix.lower() != ".npz" or not path.is_file():
         return False
@@ -157,7 +177,7 @@ def _load(a: PreviewArgs):
     return synthetic_clips(kinds=(entry,))[0], model, shape
 
 
-def _smpl_human(a: PreviewArgs, robot):
+def smpl_human(a: PreviewArgs, robot):
     """(retarget result, human joints [T, 24, 3] on the floor, parents, name) of an SMPL / built-in clip."""
     from hover.retarget.amass import resample
     from hover.retarget.motion_fit import RetargetConfig, human_joints, retarget_clips
@@ -174,7 +194,7 @@ def _smpl_human(a: PreviewArgs, robot):
     return res, joints, SMPL_PARENTS, clip.name
 
 
-def _keypoint_human(a: PreviewArgs, robot):
+def keypoint_human(a: PreviewArgs, robot):
     """The same for a BVH file (its whole skeleton) or a joint-position .npz (the keypoints): drawn at the
     human-to-robot scale, lowest point 2 cm above the floor."""
     from dataclasses import replace
@@ -198,9 +218,15 @@ def _keypoint_human(a: PreviewArgs, robot):
     clip = resample_keypoints(clip, a.fps)
     if a.seconds is not None:
         n = min(clip.num_frames, int(a.seconds * a.fps) + 1)
-        clip = replace(clip, points=clip.points[:n], frames=clip.frames[:n], skeleton=clip.skeleton[:n])
+        clip = replace(
+            clip,
+            points=clip.points[:n],
+            frames=None if clip.frames is None else clip.frames[:n],
+            skeleton=None if clip.skeleton is None else clip.skeleton[:n],
+        )
     res = retarget_keypoint_clips([clip], robot, cfg)
-    if clip.parents is not None:
+    parents: Sequence[int]
+    if clip.parents is not None and clip.skeleton is not None:
         joints, parents = clip.skeleton.copy(), clip.parents
     else:
         joints, parents = clip.points.copy(), KEYPOINT_PARENTS
@@ -208,52 +234,3 @@ def _keypoint_human(a: PreviewArgs, robot):
     joints = joints * scale
     joints[..., 2] -= np.nanmin(joints[..., 2]) - 0.02
     return res, joints, parents, clip.name
-
-
-def main(argv: list[str], prog: str = "hover retarget preview") -> int:
-    a = tyro.cli(PreviewArgs, args=argv, prog=prog, description=__doc__)
-    import torch
-
-    from hover.robots import get_robot
-    from hover.rotations import yaw_from_quat
-
-    robot = get_robot()
-    keypoint_input = Path(a.clip).suffix.lower() == ".bvh" or _is_positions_file(Path(a.clip))
-    try:
-        res, joints, parents, name = (_keypoint_human if keypoint_input else _smpl_human)(a, robot)
-    except (ValueError, OSError) as e:
-        print(f"{prog}: {e}", file=sys.stderr)
-        return 2
-    if not res.clips:
-        print(f"{prog}: clip skipped: {res.skipped}", file=sys.stderr)
-        return 1
-    rc = res.clips[0]
-    # `gap` m to the robot's left at the start
-    yaw = float(yaw_from_quat(torch.from_numpy(rc.root_quat[0])))
-    left = np.array([-np.sin(yaw), np.cos(yaw), 0.0])
-    joints[..., :2] += (rc.root_pos[:1, None, :2] - joints[:1, :1, :2]) + a.gap * left[:2]
-    qpos = np.concatenate([rc.root_pos, rc.root_quat, rc.joint_pos], 1)
-    if a.out.suffix.lower() == ".png":
-        idx = np.linspace(0, rc.num_frames - 1, a.strip_frames).round().astype(int).tolist()
-    else:
-        idx = list(range(rc.num_frames))
-    try:
-        frames = render_side_by_side(robot, qpos, joints, idx, a.width, a.height, title=f"{name}: human (orange), robot",
-                                     parents=parents)  # fmt: skip
-    except RuntimeError as e:
-        print(f"{prog}: {e}", file=sys.stderr)
-        return 1
-    a.out.parent.mkdir(parents=True, exist_ok=True)
-    if a.out.suffix.lower() == ".png":
-        import imageio.v2 as imageio
-
-        imageio.imwrite(a.out, np.concatenate(frames, axis=1))
-        path = a.out
-    else:
-        from hover.evaluation.video import write_video
-
-        path = write_video(a.out, np.stack(frames), fps=a.fps)
-    q = res.quality[0]
-    print(f"wrote {path} ({len(frames)} frames); keypoint error mean {100 * q.mean_keypoint_error_m:.2f} cm, "
-          f"max {100 * q.max_keypoint_error_m:.2f} cm")  # fmt: skip
-    return 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -20,7 +21,9 @@ from hover.rotations import quat_normalize, quat_rotate
 class GeomPoints:
     """Support points of the robot's collision geometry: body index, local position (m), radius (m)."""
 
-    def __init__(self, robot: RobotSpec, device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32):
+    def __init__(
+        self, robot: RobotSpec, device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32
+    ):
         bodies, points, radii = [], [], []
         for bi, body in enumerate(robot.bodies):
             for g in body.geoms:
@@ -28,7 +31,7 @@ class GeomPoints:
                     bodies.append(bi)
                     points.append(p)
                     radii.append(r)
-        kw = {"device": device, "dtype": dtype}
+        kw: dict[str, Any] = {"device": device, "dtype": dtype}
         self.body = torch.tensor(bodies, dtype=torch.long, device=device)
         self.local = torch.tensor(points, **kw)
         self.radius = torch.tensor(radii, **kw)
@@ -37,8 +40,9 @@ class GeomPoints:
 
     def heights(self, body_pos: Tensor, body_quat: Tensor) -> Tensor:
         """Lowest z of each support point's geometry [..., P] for body poses [..., B, 3/4]."""
-        pos = body_pos[..., self.body, :] + quat_rotate(body_quat[..., self.body, :], self.local.expand(
-            body_pos.shape[:-2] + self.local.shape))  # fmt: skip
+        pos = body_pos[..., self.body, :] + quat_rotate(
+            body_quat[..., self.body, :], self.local.expand(body_pos.shape[:-2] + self.local.shape)
+        )
         return pos[..., 2] - self.radius
 
     def lowest(self, body_pos: Tensor, body_quat: Tensor) -> Tensor:
@@ -55,7 +59,8 @@ def _support_points(g) -> list[tuple[tuple[float, float, float], float]]:
     def rot(v: tuple[float, float, float]) -> tuple[float, float, float]:
         q = torch.tensor(g.quat, dtype=torch.float64)
         out = quat_rotate(quat_normalize(q), torch.tensor(v, dtype=torch.float64))
-        return tuple(float(x) + float(c) for x, c in zip(out, g.pos, strict=True))
+        x, y, z = (float(x) + float(c) for x, c in zip(out, g.pos, strict=True))
+        return x, y, z
 
     if g.type == "sphere":
         return [(tuple(g.pos), g.size[0])]
@@ -72,16 +77,25 @@ def _support_points(g) -> list[tuple[tuple[float, float, float], float]]:
             a = torch.tensor(g.fromto[:3], dtype=torch.float64)
             b = torch.tensor(g.fromto[3:], dtype=torch.float64)
             axis = (b - a) / (b - a).norm()
-            helper = torch.tensor([1.0, 0, 0], dtype=torch.float64) if abs(axis[0]) < 0.9 else torch.tensor(
-                [0, 1.0, 0], dtype=torch.float64)  # fmt: skip
+            helper = (
+                torch.tensor([1.0, 0, 0], dtype=torch.float64)
+                if abs(axis[0]) < 0.9
+                else torch.tensor([0, 1.0, 0], dtype=torch.float64)
+            )
             u = torch.linalg.cross(axis, helper)
             u = u / u.norm()
             v = torch.linalg.cross(axis, u)
-            return [(tuple((e + r * (math.cos(k) * u + math.sin(k) * v)).tolist()), 0.0)
-                    for e in (a, b) for k in [i * math.pi / 8 for i in range(16)]]  # fmt: skip
+            return [
+                (tuple((e + r * (math.cos(k) * u + math.sin(k) * v)).tolist()), 0.0)
+                for e in (a, b)
+                for k in [i * math.pi / 8 for i in range(16)]
+            ]
         h = g.size[1]
-        return [(rot((r * math.cos(k), r * math.sin(k), s * h)), 0.0)
-                for s in (-1, 1) for k in [i * math.pi / 8 for i in range(16)]]  # fmt: skip
+        return [
+            (rot((r * math.cos(k), r * math.sin(k), s * h)), 0.0)
+            for s in (-1, 1)
+            for k in [i * math.pi / 8 for i in range(16)]
+        ]
     raise ValueError(f"unknown geom type {g.type!r}")
 
 
@@ -119,7 +133,9 @@ class ClipQuality:
         return asdict(self)
 
 
-def foot_sliding(foot_pos: Tensor, foot_low: Tensor, fps: float, contact_height: float = 0.02) -> tuple[float, float]:
+def foot_sliding(
+    foot_pos: Tensor, foot_low: Tensor, fps: float, contact_height: float = 0.02
+) -> tuple[float, float]:
     """Mean and max horizontal speed (m/s) of the supporting foot.
 
     ``foot_pos`` [T, F, 3] foot body positions, ``foot_low`` [T, F] their lowest point heights. The
@@ -142,14 +158,24 @@ def joint_velocity_check(robot: RobotSpec, joint_pos: Tensor, fps: float) -> tup
     speeds by finite differences of ``joint_pos`` [T, J] (rad) at ``fps``."""
     if joint_pos.shape[0] < 2:
         return 0.0, 0
-    limit = torch.tensor([j.velocity_limit for j in robot.joints], dtype=joint_pos.dtype, device=joint_pos.device)
+    limit = torch.tensor(
+        [j.velocity_limit for j in robot.joints], dtype=joint_pos.dtype, device=joint_pos.device
+    )
     ratio = (joint_pos[1:] - joint_pos[:-1]).abs() * fps / limit
     return float(ratio.max()), int((ratio > 1.0).any(-1).sum())
 
 
-def clip_quality(name: str, robot: RobotSpec, fps: float, joint_pos: Tensor, keypoint_err: Tensor,
-                 body_pos: Tensor, body_quat: Tensor, geoms: GeomPoints,
-                 heights: Tensor | None = None) -> ClipQuality:  # fmt: skip
+def clip_quality(
+    name: str,
+    robot: RobotSpec,
+    fps: float,
+    joint_pos: Tensor,
+    keypoint_err: Tensor,
+    body_pos: Tensor,
+    body_quat: Tensor,
+    geoms: GeomPoints,
+    heights: Tensor | None = None,
+) -> ClipQuality:
     """Quality of one clip: ``keypoint_err`` [T, K] (m), FK poses [T, B, ...] after grounding;
     ``heights`` [T, P]: :meth:`GeomPoints.heights` of these poses if already computed."""
     lo = torch.tensor([j.range[0] for j in robot.joints], dtype=joint_pos.dtype, device=joint_pos.device)
@@ -162,14 +188,20 @@ def clip_quality(name: str, robot: RobotSpec, fps: float, joint_pos: Tensor, key
     slide_mean, slide_max = foot_sliding(body_pos[:, feet], foot_low, fps)
     vel_ratio, vel_over = joint_velocity_check(robot, joint_pos, fps)
     return ClipQuality(
-        name=name, frames=int(joint_pos.shape[0]),
-        mean_keypoint_error_m=float(keypoint_err.mean()), max_keypoint_error_m=float(keypoint_err.max()),
-        joint_limit_hits=int(hits.sum()), joint_limit_hit_fraction=float(hits.float().mean()),
-        lowest_point_min_m=float(lowest.min()), lowest_point_max_m=float(lowest.max()),
+        name=name,
+        frames=int(joint_pos.shape[0]),
+        mean_keypoint_error_m=float(keypoint_err.mean()),
+        max_keypoint_error_m=float(keypoint_err.max()),
+        joint_limit_hits=int(hits.sum()),
+        joint_limit_hit_fraction=float(hits.float().mean()),
+        lowest_point_min_m=float(lowest.min()),
+        lowest_point_max_m=float(lowest.max()),
         foot_penetration_max_m=float(torch.clamp(-foot_low.min(), min=0.0)),
-        foot_sliding_mean_m_s=slide_mean, foot_sliding_max_m_s=slide_max,
-        joint_velocity_max_ratio=vel_ratio, joint_velocity_over_limit_frames=vel_over,
-    )  # fmt: skip
+        foot_sliding_mean_m_s=slide_mean,
+        foot_sliding_max_m_s=slide_max,
+        joint_velocity_max_ratio=vel_ratio,
+        joint_velocity_over_limit_frames=vel_over,
+    )
 
 
 class SelfCollisionChecker:

@@ -95,7 +95,10 @@ def _smooth_noise(rng: np.random.Generator, t: Tensor, fmax: float, n: int = 3) 
     f = rng.uniform(0.08, max(fmax, 0.1), n)
     a = rng.uniform(0.3, 1.0, n)
     ph = rng.uniform(0, 2 * math.pi, n)
-    x = sum(float(a[i]) * torch.sin(2 * math.pi * float(f[i]) * t + float(ph[i])) for i in range(n))
+    x = sum(
+        (float(a[i]) * torch.sin(2 * math.pi * float(f[i]) * t + float(ph[i])) for i in range(n)),
+        torch.zeros_like(t),
+    )
     return x / float(a.sum())
 
 
@@ -162,10 +165,16 @@ def draw_spec(kind: str, index: int, seed: int, attempt: int = 0) -> ClipSpec:
             p["amount"] = rng.uniform(0.2, 0.5)
             p["height"] = rng.uniform(1.0, 1.6)
             p["both"] = float(rng.uniform() < 0.3)
-    return ClipSpec(name=f"{kind}_{index:04d}", kind=kind, index=index, attempt=attempt,
-                    duration=round(float(duration), 2), heading0=float(rng.uniform(-math.pi, math.pi)),
-                    start_xy=(float(rng.uniform(-1, 1)), float(rng.uniform(-1, 1))),
-                    params={k: float(v) for k, v in p.items()})  # fmt: skip
+    return ClipSpec(
+        name=f"{kind}_{index:04d}",
+        kind=kind,
+        index=index,
+        attempt=attempt,
+        duration=round(float(duration), 2),
+        heading0=float(rng.uniform(-math.pi, math.pi)),
+        start_xy=(float(rng.uniform(-1, 1)), float(rng.uniform(-1, 1))),
+        params={k: float(v) for k, v in p.items()},
+    )
 
 
 def kind_of(index: int, seed: int, kinds: tuple[str, ...]) -> str:
@@ -225,8 +234,9 @@ def _rest_arm(p: _Pose, side: str) -> None:
     p.arm(side, f + 0 * p.t, a + 0 * p.t, e + 0 * p.t)
 
 
-def _free_arm(p: _Pose, side: str, rng: np.random.Generator, on: Tensor, fmax: float, amp: float,
-              lift: float = 0.0) -> None:  # fmt: skip
+def _free_arm(
+    p: _Pose, side: str, rng: np.random.Generator, on: Tensor, fmax: float, amp: float, lift: float = 0.0
+) -> None:
     """Random smooth arm trajectory within :data:`ARM_RANGES`, faded in from the rest pose by ``on``.
     ``lift`` raises the centre of the flexion range (e.g. while squatting)."""
     vals = {}
@@ -237,8 +247,13 @@ def _free_arm(p: _Pose, side: str, rng: np.random.Generator, on: Tensor, fmax: f
     flex = (vals["flex"] + lift).clamp(max=ARM_RANGES["flex"][1])
     rest_f, rest_a, rest_e = _REST_ARM
     raised = torch.clamp(torch.maximum(flex, vals["abd"]) / 0.8, 0.0, 1.0)  # twist only a raised arm
-    p.arm(side, _blend(on, flex, rest_f), _blend(on, vals["abd"], rest_a), _blend(on, vals["elbow"], rest_e),
-          on * raised * vals["twist"])  # fmt: skip
+    p.arm(
+        side,
+        _blend(on, flex, rest_f),
+        _blend(on, vals["abd"], rest_a),
+        _blend(on, vals["elbow"], rest_e),
+        on * raised * vals["twist"],
+    )
 
 
 def _world_root(p: _Pose, heading0: float) -> Tensor:
@@ -273,18 +288,21 @@ def _pose(spec: ClipSpec, t: Tensor, fps: float, gait: GaitCalibration) -> _Pose
                 _rest_arm(p, side)
         else:
             swing = (0.1 + 0.25 * q["speed"] / MAX_WALK_SPEED) * on
-            for side, s in (("L", -1.0), ("R", 1.0)):
-                p.arm(side, _blend(step, s * swing * torch.sin(ph), _REST_ARM[0]),
-                      _blend(step, 0.12 + zero, _REST_ARM[1]),
-                      _blend(step, 0.35 - s * 0.1 * on * torch.sin(ph), _REST_ARM[2]))  # fmt: skip
+            for side, sign in (("L", -1.0), ("R", 1.0)):
+                p.arm(
+                    side,
+                    _blend(step, sign * swing * torch.sin(ph), _REST_ARM[0]),
+                    _blend(step, 0.12 + zero, _REST_ARM[1]),
+                    _blend(step, 0.35 - sign * 0.1 * on * torch.sin(ph), _REST_ARM[2]),
+                )
             p.apply("Spine2", _ry(0.06 * torch.sin(ph) * on))
         return p
     side = "L" if q["side"] > 0 else "R"
     other = "R" if side == "L" else "L"
     if k == "arms":
         _stand(p)
-        for s in ("L", "R"):
-            _free_arm(p, s, rng, on, q["fmax"], q["amp"])
+        for a in ("L", "R"):
+            _free_arm(p, a, rng, on, q["fmax"], q["amp"])
         p.apply("Spine2", _ry(0.25 * q["amp"] * _smooth_noise(rng, t, q["fmax"]) * on))
     elif k == "squat":
         s = q["depth"] * on * 0.5 * (1 - torch.cos(2 * math.pi * q["freq"] * (t - HOLD_S - q["ramp"])))
@@ -314,25 +332,29 @@ def _pose(spec: ClipSpec, t: Tensor, fps: float, gait: GaitCalibration) -> _Pose
         f = q["freq"]
         if k == "reach":
             r = on * 0.5 * (1 - torch.cos(2 * math.pi * f * (t - HOLD_S - q["ramp"]))) * q["amount"]
-            flex, abd = {0: (1.6, 0.15), 1: (0.3, 1.5), 2: (2.4, 0.3)}[int(q["direction"])]
+            flexion, abduction = {0: (1.6, 0.15), 1: (0.3, 1.5), 2: (2.4, 0.3)}[int(q["direction"])]
             arms = (side, other) if q["both"] else (side,)
             for a in arms:
-                p.arm(a, 0.05 + flex * r, 0.1 + abd * r, 0.3 * (1 - r) + 0.05)
+                p.arm(a, 0.05 + flexion * r, 0.1 + abduction * r, 0.3 * (1 - r) + 0.05)
             lean = 0.3 if int(q["direction"]) == 0 else 0.1
             turn = 0.0 if q["both"] else (0.3 if side == "L" else -0.3)
             p.apply("Spine2", _rx(lean * r) @ _ry(turn * r))
         elif k == "punch":
-            arms = ((side, 0.0), (other, math.pi)) if q["alternate"] else ((side, 0.0),)
-            for a, off in arms:
+            phases = ((side, 0.0), (other, math.pi)) if q["alternate"] else ((side, 0.0),)
+            for a, off in phases:
                 x = torch.clamp(torch.sin(2 * math.pi * f * t + off), min=0.0) ** 2 * q["amount"]
                 guard = on  # fists up in front of the chest, then the punches
-                p.arm(a, _blend(guard, 0.6 + 0.9 * x, _REST_ARM[0]), _blend(guard, 0.15 + zero, _REST_ARM[1]),
-                      _blend(guard, 2.0 * (1 - x) + 0.1, _REST_ARM[2]))  # fmt: skip
+                p.arm(
+                    a,
+                    _blend(guard, 0.6 + 0.9 * x, _REST_ARM[0]),
+                    _blend(guard, 0.15 + zero, _REST_ARM[1]),
+                    _blend(guard, 2.0 * (1 - x) + 0.1, _REST_ARM[2]),
+                )
             p.apply("Spine2", _ry(0.25 * q["amount"] * torch.sin(2 * math.pi * f * t) * on))
         else:  # wave: upper arm out to the side, forearm up, waving side to side
             w = 2 * math.pi * f * t
-            arms = ((side, 0.0), (other, math.pi)) if q["both"] else ((side, 0.0),)
-            for a, off in arms:
+            phases = ((side, 0.0), (other, math.pi)) if q["both"] else ((side, 0.0),)
+            for a, off in phases:
                 elbow = (1.3 + q["amount"] * torch.sin(w + off)) * on + 0.2
                 p.arm(a, 0.2 * on, q["height"] * on, elbow, -0.5 * math.pi * on)
     return p
@@ -346,5 +368,11 @@ def human_clip(spec: ClipSpec, fps: float, rest_joints: Tensor, gait: GaitCalibr
     pose_aa = quat_to_rotvec(matrix_to_quat(_world_root(p, spec.heading0)))
     trans = _plant_feet(rest_joints.to(torch.float64), pose_aa, fps)
     trans[:, :2] += torch.tensor(spec.start_xy, dtype=torch.float64)
-    return HumanClip(name=spec.name, fps=fps, pose_aa=pose_aa.numpy(), trans=trans.numpy(), betas=np.zeros(10),
-                     gender="neutral")  # fmt: skip
+    return HumanClip(
+        name=spec.name,
+        fps=fps,
+        pose_aa=pose_aa.numpy(),
+        trans=trans.numpy(),
+        betas=np.zeros(10),
+        gender="neutral",
+    )

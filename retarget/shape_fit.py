@@ -4,7 +4,7 @@ The human stands in H2O's matching pose (:func:`skeleton.stand_pose`: upright fa
 forearms forward), the robot at joint angles zero with its pelvis at the origin. Variables: betas, a
 global scale applied to all bone offsets, optional per-chain length scales (legs, hips, spine,
 shoulders, arms), and a root offset (robot pelvis minus scaled human pelvis, robot pelvis frame).
-Loss: mean distance over the robot/SMPL body pairs (:data:`skeleton.H1_SMPL_PAIRS`) plus a small
+Loss: mean distance over the robot/SMPL body pairs (``RobotSpec.retarget_pairs``) plus a small
 beta regulariser. The result is stored as a small ``.npz`` reused for every clip.
 """
 
@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -23,7 +24,6 @@ from hover.kinematics import ForwardKinematics
 from hover.retarget.body_model import BodyModel
 from hover.retarget.skeleton import (
     BONE_CHAINS,
-    H1_SMPL_PAIRS,
     SMPL_PARENTS,
     chain_of_joint,
     joint_index,
@@ -74,8 +74,9 @@ def scaled_rest_joints(rest: Tensor, scale: Tensor | float, chain_scales: Tensor
 
 
 def pair_indices(robot: RobotSpec) -> tuple[list[int], list[int]]:
-    """(robot tracked-body indices, SMPL joint indices) of the body pairs."""
-    return [robot.body_index(r) for r, _ in H1_SMPL_PAIRS], [joint_index(h) for _, h in H1_SMPL_PAIRS]
+    """(robot tracked-body indices, SMPL joint indices) of the robot's body pairs (``retarget_pairs``)."""
+    pairs = robot.retarget_pairs
+    return [robot.body_index(r) for r, _ in pairs], [joint_index(h) for _, h in pairs]
 
 
 def _robot_rest(robot: RobotSpec) -> Tensor:
@@ -85,8 +86,9 @@ def _robot_rest(robot: RobotSpec) -> Tensor:
     return fk(z, q, torch.zeros(1, robot.num_joints, dtype=torch.float64)).pos[0]
 
 
-def human_stand_joints(model: BodyModel, betas: Tensor, scale: Tensor, chain_scales: Tensor | None,
-                       pose: Tensor | None = None) -> Tensor:  # fmt: skip
+def human_stand_joints(
+    model: BodyModel, betas: Tensor, scale: Tensor, chain_scales: Tensor | None, pose: Tensor | None = None
+) -> Tensor:
     """Human joints [24, 3] in the stand pose (or ``pose``), pelvis at the origin, z-up world (m)."""
     rest = scaled_rest_joints(model.rest_joints(betas[None])[0], scale, chain_scales)
     pose = stand_pose() if pose is None else pose
@@ -94,7 +96,9 @@ def human_stand_joints(model: BodyModel, betas: Tensor, scale: Tensor, chain_sca
     return joints - joints[0]
 
 
-def fit_shape(model: BodyModel, robot: RobotSpec | None = None, config: ShapeFitConfig | None = None) -> BodyShape:
+def fit_shape(
+    model: BodyModel, robot: RobotSpec | None = None, config: ShapeFitConfig | None = None
+) -> BodyShape:
     """Fit betas, scale (and chain scales, root offset) so the stand-pose human matches the robot at zero pose."""
     robot = robot or get_robot()
     cfg = config or ShapeFitConfig()
@@ -127,10 +131,16 @@ def fit_shape(model: BodyModel, robot: RobotSpec | None = None, config: ShapeFit
         after = float(pair_error())
         chain = torch.exp(log_chain.clamp(lo, hi_s)) if cfg.per_chain_scales else torch.ones(len(CHAIN_NAMES))
     return BodyShape(
-        robot=robot.name, betas=betas.detach().numpy().copy(), scale=float(torch.exp(log_scale.detach())),
-        chain_scales=chain.detach().numpy().astype(np.float64), root_offset=offset.detach().numpy().copy(),
-        gender="neutral", pair_error_before=before, pair_error_after=after, model_source=model.source,
-    )  # fmt: skip
+        robot=robot.name,
+        betas=betas.detach().numpy().copy(),
+        scale=float(torch.exp(log_scale.detach())),
+        chain_scales=chain.detach().numpy().astype(np.float64),
+        root_offset=offset.detach().numpy().copy(),
+        gender="neutral",
+        pair_error_before=before,
+        pair_error_after=after,
+        model_source=model.source,
+    )
 
 
 def shape_rest_joints(model: BodyModel, shape: BodyShape) -> Tensor:
@@ -145,14 +155,18 @@ def save_shape(path: str | os.PathLike, shape: BodyShape) -> Path:
     """Write a fitted shape as ``.npz`` (atomic)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    arrays = {
-        "robot": np.array(shape.robot), "betas": np.asarray(shape.betas, dtype=np.float64),
-        "scale": np.array(shape.scale), "chain_names": np.array(shape.chain_names),
+    arrays: dict[str, Any] = {  # Any: numpy's stub types **kwds against its own allow_pickle flag
+        "robot": np.array(shape.robot),
+        "betas": np.asarray(shape.betas, dtype=np.float64),
+        "scale": np.array(shape.scale),
+        "chain_names": np.array(shape.chain_names),
         "chain_scales": np.asarray(shape.chain_scales, dtype=np.float64),
-        "root_offset": np.asarray(shape.root_offset, dtype=np.float64), "gender": np.array(shape.gender),
-        "pair_error_before": np.array(shape.pair_error_before), "pair_error_after": np.array(shape.pair_error_after),
+        "root_offset": np.asarray(shape.root_offset, dtype=np.float64),
+        "gender": np.array(shape.gender),
+        "pair_error_before": np.array(shape.pair_error_before),
+        "pair_error_after": np.array(shape.pair_error_after),
         "model_source": np.array(os.path.basename(shape.model_source)),
-    }  # fmt: skip
+    }
     with atomic_open(path, "wb") as f:
         np.savez(f, **arrays)
     return path
@@ -162,7 +176,9 @@ def load_shape(path: str | os.PathLike, robot: RobotSpec | None = None) -> BodyS
     """Read a shape file (``allow_pickle=False``); errors name the file and the problem."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no shape file (create one with `hover retarget fit-shape --out {path}`)")
+        raise FileNotFoundError(
+            f"{path}: no shape file (create one with `hover retarget fit-shape --out {path}`)"
+        )
     a = read_npz(path, ValueError, "shape .npz")
     missing = [k for k in ("robot", "betas", "scale", "chain_scales", "root_offset") if k not in a]
     if missing:
@@ -173,11 +189,16 @@ def load_shape(path: str | os.PathLike, robot: RobotSpec | None = None) -> BodyS
     if names != CHAIN_NAMES or a["chain_scales"].shape != (len(CHAIN_NAMES),):
         raise ValueError(f"{path}: chain scales for {names}, expected {CHAIN_NAMES}")
     return BodyShape(
-        robot=str(a["robot"]), betas=a["betas"].astype(np.float64), scale=float(a["scale"]),
-        chain_scales=a["chain_scales"].astype(np.float64), root_offset=a["root_offset"].astype(np.float64),
-        gender=str(a.get("gender", "neutral")), pair_error_before=float(a.get("pair_error_before", np.nan)),
-        pair_error_after=float(a.get("pair_error_after", np.nan)), model_source=str(a.get("model_source", "")),
-    )  # fmt: skip
+        robot=str(a["robot"]),
+        betas=a["betas"].astype(np.float64),
+        scale=float(a["scale"]),
+        chain_scales=a["chain_scales"].astype(np.float64),
+        root_offset=a["root_offset"].astype(np.float64),
+        gender=str(a.get("gender", "neutral")),
+        pair_error_before=float(a.get("pair_error_before", np.nan)),
+        pair_error_after=float(a.get("pair_error_after", np.nan)),
+        model_source=str(a.get("model_source", "")),
+    )
 
 
 def builtin_shape_path() -> Path:

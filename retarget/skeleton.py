@@ -1,4 +1,4 @@
-"""The SMPL skeleton (24 joints) and its correspondence with the robot's bodies.
+"""The SMPL skeleton (24 joints); its correspondence with a robot's bodies is ``RobotSpec.retarget_pairs``.
 
 Frames:
 - SMPL body frame (the template's rest frame): y up, the body faces +z, its left is +x.
@@ -22,20 +22,33 @@ SMPL_JOINT_NAMES: tuple[str, ...] = (
     "L_Foot", "R_Foot", "Neck", "L_Collar", "R_Collar", "Head", "L_Shoulder", "R_Shoulder", "L_Elbow",
     "R_Elbow", "L_Wrist", "R_Wrist", "L_Hand", "R_Hand",
 )  # fmt: skip
-SMPL_PARENTS: tuple[int, ...] = (-1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19, 20, 21)
+SMPL_PARENTS: tuple[int, ...] = (
+    -1,
+    0,
+    0,
+    0,
+    1,
+    2,
+    3,
+    4,
+    5,
+    6,
+    7,
+    8,
+    9,
+    9,
+    9,
+    12,
+    13,
+    14,
+    16,
+    17,
+    18,
+    19,
+    20,
+    21,
+)
 NUM_SMPL_JOINTS = 24
-
-# Robot body -> SMPL joint: H2O's 14 pairs, except that the human hip joint is paired with the H1's
-# hip-pitch body (where the thigh starts, 0.2 m off the midline) rather than the hip-yaw motor
-# (0.09 m off): with the yaw body the shape fit must trade hip against knee/ankle width (8.5 cm error).
-H1_SMPL_PAIRS: tuple[tuple[str, str], ...] = (
-    ("pelvis", "Pelvis"),
-    ("left_hip_pitch_link", "L_Hip"), ("left_knee_link", "L_Knee"), ("left_ankle_link", "L_Ankle"),
-    ("right_hip_pitch_link", "R_Hip"), ("right_knee_link", "R_Knee"), ("right_ankle_link", "R_Ankle"),
-    ("left_shoulder_roll_link", "L_Shoulder"), ("left_elbow_link", "L_Elbow"), ("left_hand_link", "L_Hand"),
-    ("right_shoulder_roll_link", "R_Shoulder"), ("right_elbow_link", "R_Elbow"), ("right_hand_link", "R_Hand"),
-    ("head_link", "Head"),
-)  # fmt: skip
 
 # Bone chains that may get their own length scale in the shape fit: SMPL joints whose offset from
 # their parent belongs to the chain.
@@ -108,7 +121,13 @@ def stand_pose() -> Tensor:
     pose = torch.zeros(NUM_SMPL_JOINTS, 3, dtype=torch.float64)
     pose[0] = quat_to_rotvec(torch.tensor(SMPL_TO_ROBOT_AXES, dtype=torch.float64))
     half = torch.pi / 2
-    for name, euler in (("L_Shoulder", (0.0, 0.0, -half)), ("R_Shoulder", (0.0, 0.0, half)),
-                        ("L_Elbow", (0.0, -half, 0.0)), ("R_Elbow", (0.0, half, 0.0))):  # fmt: skip
-        pose[joint_index(name)] = quat_to_rotvec(quat_from_euler_xyz(torch.tensor(euler, dtype=torch.float64)))
+    for name, euler in (
+        ("L_Shoulder", (0.0, 0.0, -half)),
+        ("R_Shoulder", (0.0, 0.0, half)),
+        ("L_Elbow", (0.0, -half, 0.0)),
+        ("R_Elbow", (0.0, half, 0.0)),
+    ):
+        pose[joint_index(name)] = quat_to_rotvec(
+            quat_from_euler_xyz(torch.tensor(euler, dtype=torch.float64))
+        )
     return pose

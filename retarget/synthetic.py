@@ -101,18 +101,29 @@ def _walk_leg(s: Tensor, amp: Tensor | float, knee_swing: float = 0.8) -> tuple[
     tau = ((s - _STANCE) / (1 - _STANCE)).clamp(0, 1)
     m = -2 * amp / _STANCE * (1 - _STANCE)  # stance rate in swing-normalised time
     t2, t3 = tau * tau, tau * tau * tau
-    hip_swing = (2 * t3 - 3 * t2 + 1) * (-amp) + (t3 - 2 * t2 + tau) * m + (3 * t2 - 2 * t3) * amp + (t3 - t2) * m
+    hip_swing = (
+        (2 * t3 - 3 * t2 + 1) * (-amp) + (t3 - 2 * t2 + tau) * m + (3 * t2 - 2 * t3) * amp + (t3 - t2) * m
+    )
     hip = torch.where(stance, amp * (1 - 2 * s / _STANCE), hip_swing)
     x = ((s - (_STANCE - _PRE_SWING)) / _PRE_SWING).clamp(0, 1)
-    knee = torch.where(stance, 0.1 + 0.35 * x * x * (3 - 2 * x),
-                       0.1 + 0.35 * (1 - tau) ** 2 + knee_swing * torch.sin(math.pi * tau) ** 2)  # fmt: skip
+    knee = torch.where(
+        stance,
+        0.1 + 0.35 * x * x * (3 - 2 * x),
+        0.1 + 0.35 * (1 - tau) ** 2 + knee_swing * torch.sin(math.pi * tau) ** 2,
+    )
     flat = knee - hip  # sole parallel to the ground
     w = torch.where(stance, torch.zeros_like(tau), torch.sin(math.pi * tau) ** 2)
     return hip, knee, (1 - w) * flat + w * 0.1  # in mid-swing the foot just clears the ground, toes up 0.1
 
 
-def _gait(p: _Pose, freq: float, stride: Tensor | float, side_step: float = 0.0, amp: Tensor | float = 1.0,
-          arm_swing: float = 0.3) -> None:  # fmt: skip
+def _gait(
+    p: _Pose,
+    freq: float,
+    stride: Tensor | float,
+    side_step: float = 0.0,
+    amp: Tensor | float = 1.0,
+    arm_swing: float = 0.3,
+) -> None:
     """A walking cycle: ``freq`` cycles/s, ``stride`` hip amplitude (rad), see :func:`_walk_leg`.
 
     ``side_step`` (rad, sign = direction, + = to the left): side steps instead; the leading leg abducts
@@ -174,10 +185,14 @@ def _make_clip(kind: str, rng: np.random.Generator, duration: float, fps: float)
         stride = {"walk": rng.uniform(0.3, 0.4), "walk_turn": 0.3, "turn_in_place": 0.12}[kind]
         _gait(p, freq, stride * on)
         if kind != "walk":
-            rate = rng.choice([-1.0, 1.0]) * (rng.uniform(0.3, 0.5) if kind == "walk_turn" else rng.uniform(0.6, 0.9))
+            rate = rng.choice([-1.0, 1.0]) * (
+                rng.uniform(0.3, 0.5) if kind == "walk_turn" else rng.uniform(0.6, 0.9)
+            )
             p.heading = torch.cumsum(rate * on, 0) / fps
     elif kind == "sidestep":
-        _gait(p, rng.uniform(0.7, 0.9), 0.0, side_step=float(rng.choice([-1, 1])) * 0.25, amp=on, arm_swing=0.05)
+        _gait(
+            p, rng.uniform(0.7, 0.9), 0.0, side_step=float(rng.choice([-1, 1])) * 0.25, amp=on, arm_swing=0.05
+        )
     elif kind == "squat":
         depth = rng.uniform(0.75, 1.0)  # knee 1.8 * depth stays inside the H1's 2.05 rad
         s = depth * on * 0.5 * (1 - torch.cos(2 * math.pi * rng.uniform(0.3, 0.4) * t))
@@ -243,7 +258,9 @@ def _plant_feet(rest: Tensor, pose_aa: Tensor, fps: float) -> Tensor:
     joint); with hysteresis: the other foot / point takes over once it is clearly lower."""
     joints, _ = smpl_forward_kinematics(rest, pose_aa, torch.zeros(pose_aa.shape[0], 3, dtype=pose_aa.dtype))
     points = torch.stack([joints[:, [J("L_Ankle"), J("L_Foot")]], joints[:, [J("R_Ankle"), J("R_Foot")]]], 1)
-    sole = points[..., 2] - torch.tensor([_ANKLE_SOLE, _FOOT_SOLE], dtype=pose_aa.dtype)  # [T, 2 feet, 2 points]
+    sole = points[..., 2] - torch.tensor(
+        [_ANKLE_SOLE, _FOOT_SOLE], dtype=pose_aa.dtype
+    )  # [T, 2 feet, 2 points]
     foot_sole = sole.min(-1).values  # [T, 2]
     trans = torch.zeros(pose_aa.shape[0], 3, dtype=pose_aa.dtype)
     f = int(foot_sole[0].argmin())
@@ -273,8 +290,9 @@ KINDS: tuple[tuple[str, float, str], ...] = (
 SOURCE_FPS = (30.0, 60.0, 100.0, 120.0)
 
 
-def synthetic_clip(kind: str, duration: float, fps: float, rest_joints: Tensor, seed: int,
-                   name: str | None = None) -> HumanClip:  # fmt: skip
+def synthetic_clip(
+    kind: str, duration: float, fps: float, rest_joints: Tensor, seed: int, name: str | None = None
+) -> HumanClip:
     """One synthetic clip of ``kind`` (see :data:`KINDS`) at ``fps`` for a skeleton ``rest_joints`` [24, 3]."""
     rng = np.random.default_rng(seed)
     p = _make_clip(kind, rng, duration, fps)
@@ -286,13 +304,22 @@ def synthetic_clip(kind: str, duration: float, fps: float, rest_joints: Tensor, 
     pose_aa = quat_to_rotvec(matrix_to_quat(rot))
     trans = _plant_feet(rest_joints.to(torch.float64), pose_aa, fps)
     trans[:, :2] += torch.from_numpy(rng.uniform(-1.0, 1.0, 2))
-    return HumanClip(name=name or kind, fps=fps, pose_aa=pose_aa.numpy(), trans=trans.numpy(), betas=np.zeros(10),
-                     gender="neutral")  # fmt: skip
+    return HumanClip(
+        name=name or kind,
+        fps=fps,
+        pose_aa=pose_aa.numpy(),
+        trans=trans.numpy(),
+        betas=np.zeros(10),
+        gender="neutral",
+    )
 
 
-def synthetic_clips(seed: int = DEFAULT_SEED, rest_joints: Tensor | None = None,
-                    kinds: Sequence[tuple] = KINDS,
-                    progress: Callable[[int], None] | None = None) -> list[HumanClip]:  # fmt: skip
+def synthetic_clips(
+    seed: int = DEFAULT_SEED,
+    rest_joints: Tensor | None = None,
+    kinds: Sequence[tuple] = KINDS,
+    progress: Callable[[int], None] | None = None,
+) -> list[HumanClip]:
     """The built-in synthetic human set: one clip per ``(kind, duration[, name])`` entry of ``kinds``.
 
     A clip's randomness (and source frame rate, one of :data:`SOURCE_FPS`) depends only on the seed and

@@ -2,7 +2,7 @@
 # Teacher recipe ablation: the tracking recipe, the HOVER paper preset, and one lever changed at a time,
 # same seed, same motions, same env-step budget, no domain randomisation. Each run writes
 # runs/ablate/<name>/eval.csv (the evaluation protocol's success every 25 iterations); then
-#   python -m hover.training.ablation runs/ablate --out docs/teacher_ablation.png
+#   hover train curves runs/ablate --out docs/teacher_ablation.png
 # draws the curves and prints the table. Usage: bash scripts/ablate_teacher.sh [ITERATIONS] [NAMES...]
 set -euo pipefail
 cd "$(dirname "$0")/.."

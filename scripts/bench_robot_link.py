@@ -23,21 +23,25 @@ from test_dds_cross_version import exchange_with_controller_peer, exchange_with_
 
 
 def robot_numbers(peer: dict, run: dict) -> dict:
-    return {"lowcmd_hz_at_peer": round(peer["cmd_rate"]["hz"], 1),
-            "lowcmd_max_gap_ms": round(peer["cmd_rate"]["max_gap_ms"], 1),
-            "lowcmd_crc_ok": f"{peer['cmd_crc_ok']}/{peer['cmd_received']}",
-            "lowstate_sent_hz": round(peer["state_hz"], 1),
-            "lowstate_accepted_by_hover": f"{run['link']['accepted']}/{run['link']['received']}",
-            "policy_period_error_p99_ms": round(run["period_error_p99_ms"], 2)}  # fmt: skip
+    return {
+        "lowcmd_hz_at_peer": round(peer["cmd_rate"]["hz"], 1),
+        "lowcmd_max_gap_ms": round(peer["cmd_rate"]["max_gap_ms"], 1),
+        "lowcmd_crc_ok": f"{peer['cmd_crc_ok']}/{peer['cmd_received']}",
+        "lowstate_sent_hz": round(peer["state_hz"], 1),
+        "lowstate_accepted_by_hover": f"{run['link']['accepted']}/{run['link']['received']}",
+        "policy_period_error_p99_ms": round(run["period_error_p99_ms"], 2),
+    }
 
 
 def controller_numbers(peer: dict, sim: dict) -> dict:
-    return {"lowstate_hz_at_peer": round(peer["state_rate"]["hz"], 1),
-            "lowstate_max_gap_ms": round(peer["state_rate"]["max_gap_ms"], 1),
-            "lowstate_crc_ok": f"{peer['state_crc_ok']}/{peer['state_received']}",
-            "tick_ms_per_wall_ms": round(peer["tick_advance_ms"] / peer["tick_wall_ms"], 3),
-            "lowcmd_sent_hz": round(peer["cmd_hz"], 1),
-            "lowcmd_accepted_by_sim": f"{sim['commands_received'] - sim['bad_crc']}/{sim['commands_received']}"}  # fmt: skip
+    return {
+        "lowstate_hz_at_peer": round(peer["state_rate"]["hz"], 1),
+        "lowstate_max_gap_ms": round(peer["state_rate"]["max_gap_ms"], 1),
+        "lowstate_crc_ok": f"{peer['state_crc_ok']}/{peer['state_received']}",
+        "tick_ms_per_wall_ms": round(peer["tick_advance_ms"] / peer["tick_wall_ms"], 3),
+        "lowcmd_sent_hz": round(peer["cmd_hz"], 1),
+        "lowcmd_accepted_by_sim": f"{sim['commands_received'] - sim['bad_crc']}/{sim['commands_received']}",
+    }
 
 
 def sigterm_stop(tmp: Path, domain: int) -> dict:
@@ -55,8 +59,12 @@ def sigterm_stop(tmp: Path, domain: int) -> dict:
     took = time.monotonic() - t0
     stop(sim)
     rep, simrep = json.loads(run_path.read_text()), json.loads(sim_path.read_text())
-    return {"exit_code": code, "signal_to_exit_s": round(took, 2), "damping_published": rep["damping_published"],
-            "damping_commands_at_sim": simrep["damping_commands"]}  # fmt: skip
+    return {
+        "exit_code": code,
+        "signal_to_exit_s": round(took, 2),
+        "damping_published": rep["damping_published"],
+        "damping_commands_at_sim": simrep["damping_commands"],
+    }
 
 
 def main() -> int:
@@ -72,11 +80,15 @@ def main() -> int:
         for _ in range(args.repeat):
             peer, run, _ = exchange_with_robot_peer(tmp, student, 66, "lo", "lo")
             ctl = exchange_with_controller_peer(tmp, 67, "lo", "lo")
-            out["loopback"].append({"hover_run": robot_numbers(peer, run), "sim_robot": controller_numbers(*ctl)})
+            out["loopback"].append(
+                {"hover_run": robot_numbers(peer, run), "sim_robot": controller_numbers(*ctl)}
+            )
             with two_hosts() as (robot_ns, pc_ns):
                 peer, run, _ = exchange_with_robot_peer(tmp, student, 0, "eth0", "hover0", robot_ns, pc_ns)
                 ctl = exchange_with_controller_peer(tmp, 0, "hover0", "eth0", robot_ns, pc_ns)
-            out["two_hosts"].append({"hover_run": robot_numbers(peer, run), "sim_robot": controller_numbers(*ctl)})
+            out["two_hosts"].append(
+                {"hover_run": robot_numbers(peer, run), "sim_robot": controller_numbers(*ctl)}
+            )
         out["sigterm"] = sigterm_stop(tmp, 68)
     print(json.dumps(out, indent=1))
     return 0

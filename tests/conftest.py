@@ -30,12 +30,20 @@ def build_step(n: int = 2, **overrides) -> StepData:
     pos[..., 2] = torch.linspace(0.1, 1.7, b)
     zeros = torch.zeros(n, j)
     fields = dict(
-        robot=identity_bodies(pos.clone()), ref=identity_bodies(pos.clone()), joint_pos=zeros.clone(),
-        joint_vel=zeros.clone(), prev_joint_vel=zeros.clone(), ref_joint_pos=zeros.clone(),
-        ref_joint_vel=zeros.clone(), joint_torque=zeros.clone(), actions=zeros.clone(),
-        prev_actions=zeros.clone(), contact_forces=torch.zeros(n, bs, 3), idx=TrackingIndices.from_robot(robot),
+        robot=identity_bodies(pos.clone()),
+        ref=identity_bodies(pos.clone()),
+        joint_pos=zeros.clone(),
+        joint_vel=zeros.clone(),
+        prev_joint_vel=zeros.clone(),
+        ref_joint_pos=zeros.clone(),
+        ref_joint_vel=zeros.clone(),
+        joint_torque=zeros.clone(),
+        actions=zeros.clone(),
+        prev_actions=zeros.clone(),
+        contact_forces=torch.zeros(n, bs, 3),
+        idx=TrackingIndices.from_robot(robot),
         dt=0.02,
-    )  # fmt: skip
+    )
     fields.update(overrides)
     return StepData(**fields)
 

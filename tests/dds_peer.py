@@ -31,9 +31,18 @@ SLOT_JOINTS = ["right_hip_roll", "right_hip_pitch", "right_knee", "left_hip_roll
                "torso", "left_hip_yaw", "right_hip_yaw", None, "left_ankle", "right_ankle",
                "right_shoulder_pitch", "right_shoulder_roll", "right_shoulder_yaw", "right_elbow",
                "left_shoulder_pitch", "left_shoulder_roll", "left_shoulder_yaw", "left_elbow"]  # fmt: skip
-GAINS = {"hip_yaw": (200, 5), "hip_roll": (200, 5), "hip_pitch": (200, 5), "knee": (300, 6), "ankle": (40, 2),
-         "torso": (300, 6), "shoulder_pitch": (100, 2), "shoulder_roll": (100, 2), "shoulder_yaw": (100, 2),
-         "elbow": (100, 2)}  # fmt: skip
+GAINS = {
+    "hip_yaw": (200, 5),
+    "hip_roll": (200, 5),
+    "hip_pitch": (200, 5),
+    "knee": (300, 6),
+    "ankle": (40, 2),
+    "torso": (300, 6),
+    "shoulder_pitch": (100, 2),
+    "shoulder_roll": (100, 2),
+    "shoulder_yaw": (100, 2),
+    "elbow": (100, 2),
+}
 DEFAULT_POSE = {"hip_pitch": -0.4, "knee": 0.8, "ankle": -0.4}
 
 
@@ -57,18 +66,31 @@ def dds010_env() -> dict[str, str]:
     home = os.environ.get("CYCLONEDDS_HOME", str(REPO / ".dds010" / "home"))
     missing = [p for p in (python, f"{home}/bin/idlc", f"{home}/include/dds/dds.h") if not os.path.exists(p)]
     if missing or not list(Path(home, "lib").glob("libddsc*")):
-        unavailable(f"no cyclonedds 0.10 environment ({', '.join(missing) or home + '/lib/libddsc*'} missing); "
-                    "build it with `bash scripts/build_dds010.sh` (apt-get cyclonedds-dev 0.10.2)")  # fmt: skip
+        unavailable(
+            f"no cyclonedds 0.10 environment ({', '.join(missing) or home + '/lib/libddsc*'} missing); "
+            "build it with `bash scripts/build_dds010.sh` (apt-get cyclonedds-dev 0.10.2)"
+        )
     return {"PYTHON": python, "CYCLONEDDS_HOME": home}
 
 
-def start(argv: list[str], ready: str | None, env: dict[str, str] | None = None, timeout_s: float = 60.0,
-          netns: str | None = None) -> subprocess.Popen:  # fmt: skip
+def start(
+    argv: list[str],
+    ready: str | None,
+    env: dict[str, str] | None = None,
+    timeout_s: float = 60.0,
+    netns: str | None = None,
+) -> subprocess.Popen:
     """Start ``argv`` (in ``netns`` if given); with ``ready``, wait until a stdout line starts with it."""
     if netns is not None:
         argv = ["ip", "netns", "exec", netns, *argv]
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, **(env or {})}, stdin=subprocess.DEVNULL)  # fmt: skip
+    proc = subprocess.Popen(
+        argv,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **(env or {})},
+        stdin=subprocess.DEVNULL,
+    )
     if ready is None:
         return proc
     deadline = time.monotonic() + timeout_s
@@ -83,8 +105,15 @@ def start(argv: list[str], ready: str | None, env: dict[str, str] | None = None,
     raise RuntimeError(f"{' '.join(argv)} did not get ready: {err[-3000:]}")
 
 
-def start_peer(role: str, domain: int, net: str, report: Path, *args: str, config: str = "unitree",
-               netns: str | None = None) -> subprocess.Popen:  # fmt: skip
+def start_peer(
+    role: str,
+    domain: int,
+    net: str,
+    report: Path,
+    *args: str,
+    config: str = "unitree",
+    netns: str | None = None,
+) -> subprocess.Popen:
     env = dds010_env()
     argv = [env["PYTHON"], str(PEER), role, "--domain", str(domain), "--net", net, "--config", config,
             "--report", str(report), *args]  # fmt: skip
@@ -120,16 +149,21 @@ def two_hosts(robot_if: str = "eth0", pc_if: str = "hover0") -> Iterator[tuple[s
     HOVER_REQUIRE_ROBOT_LINK=1) when namespaces cannot be made (needs root / CAP_NET_ADMIN)."""
     tag = uuid.uuid4().hex[:6]
     robot, pc = f"hover-robot-{tag}", f"hover-pc-{tag}"
-    steps = [["ip", "netns", "add", robot], ["ip", "netns", "add", pc],
-             ["ip", "link", "add", f"hvr{tag}", "type", "veth", "peer", "name", f"hvp{tag}"],
-             ["ip", "link", "set", f"hvr{tag}", "netns", robot], ["ip", "link", "set", f"hvp{tag}", "netns", pc],
-             ["ip", "-n", robot, "link", "set", f"hvr{tag}", "name", robot_if],
-             ["ip", "-n", pc, "link", "set", f"hvp{tag}", "name", pc_if],
-             ["ip", "-n", robot, "addr", "add", "192.168.123.161/24", "dev", robot_if],
-             ["ip", "-n", pc, "addr", "add", "192.168.123.99/24", "dev", pc_if],
-             ["ip", "-n", robot, "link", "set", robot_if, "multicast", "on", "up"],
-             ["ip", "-n", pc, "link", "set", pc_if, "multicast", "on", "up"],
-             ["ip", "-n", robot, "link", "set", "lo", "up"], ["ip", "-n", pc, "link", "set", "lo", "up"]]  # fmt: skip
+    steps = [
+        ["ip", "netns", "add", robot],
+        ["ip", "netns", "add", pc],
+        ["ip", "link", "add", f"hvr{tag}", "type", "veth", "peer", "name", f"hvp{tag}"],
+        ["ip", "link", "set", f"hvr{tag}", "netns", robot],
+        ["ip", "link", "set", f"hvp{tag}", "netns", pc],
+        ["ip", "-n", robot, "link", "set", f"hvr{tag}", "name", robot_if],
+        ["ip", "-n", pc, "link", "set", f"hvp{tag}", "name", pc_if],
+        ["ip", "-n", robot, "addr", "add", "192.168.123.161/24", "dev", robot_if],
+        ["ip", "-n", pc, "addr", "add", "192.168.123.99/24", "dev", pc_if],
+        ["ip", "-n", robot, "link", "set", robot_if, "multicast", "on", "up"],
+        ["ip", "-n", pc, "link", "set", pc_if, "multicast", "on", "up"],
+        ["ip", "-n", robot, "link", "set", "lo", "up"],
+        ["ip", "-n", pc, "link", "set", "lo", "up"],
+    ]
     try:
         for step in steps:
             r = subprocess.run(step, capture_output=True, text=True)

@@ -134,8 +134,15 @@ def test_per_world_physics_params_take_effect_like_cpu(backends, name):
     params = PhysicsParams.nominal(n, ROBOT.num_bodies, ROBOT.num_joints)
     getattr(params, name)[1] = PARAM_CASES[name]
     s = KEYFRAME[0]
-    same = (torch.arange(n), s.root_pos[[0, 0]], s.root_quat[[0, 0]], s.root_lin_vel[[0, 0]],
-            s.root_ang_vel[[0, 0]], s.joint_pos[[0, 0]], s.joint_vel[[0, 0]])  # fmt: skip
+    same = (
+        torch.arange(n),
+        s.root_pos[[0, 0]],
+        s.root_quat[[0, 0]],
+        s.root_lin_vel[[0, 0]],
+        s.root_ang_vel[[0, 0]],
+        s.joint_pos[[0, 0]],
+        s.joint_vel[[0, 0]],
+    )
     for be in (cpu, warp):
         be.set_physics_params(torch.arange(n), params)
         be.reset_envs(*same)
@@ -189,8 +196,9 @@ def test_buffer_sizes_from_model_and_clear_overflow_error():
     lying = s.root_pos.clone()
     lying[:, 2] = 0.15  # pelvis near the floor: many geoms in contact at once
     with pytest.raises(BufferOverflowError, match="nconmax"):
-        tiny.reset_envs(torch.tensor([0]), lying, s.root_quat, s.root_lin_vel, s.root_ang_vel, s.joint_pos,
-                        s.joint_vel)  # fmt: skip
+        tiny.reset_envs(
+            torch.tensor([0]), lying, s.root_quat, s.root_lin_vel, s.root_ang_vel, s.joint_pos, s.joint_vel
+        )
         for k in range(10):
             tiny.step(_targets(k, 1))
 

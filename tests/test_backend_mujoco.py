@@ -261,8 +261,15 @@ def test_worker_process_errors_name_the_worker() -> None:
         with pytest.raises(RuntimeError, match="worker processes"):
             b.mj_data(0)
         with pytest.raises(ValueError, match="root_pos"):
-            b.reset_envs(torch.tensor([0]), torch.zeros(1, 2), torch.zeros(1, 4), torch.zeros(1, 3),
-                         torch.zeros(1, 3), torch.zeros(1, J), torch.zeros(1, J))  # fmt: skip
+            b.reset_envs(
+                torch.tensor([0]),
+                torch.zeros(1, 2),
+                torch.zeros(1, 4),
+                torch.zeros(1, 3),
+                torch.zeros(1, 3),
+                torch.zeros(1, J),
+                torch.zeros(1, J),
+            )
     finally:
         b.close()
 

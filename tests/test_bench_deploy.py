@@ -26,7 +26,9 @@ def test_bench_deploy_json_fields_from_a_short_run(capsys):
     assert r["policy_note"] == "untrained student-sized MLP"
     assert 0 < r["inference_p50_ms"] <= r["inference_p99_ms"] <= r["inference_max_ms"]
     assert r["inference_p50_ms"] < 20.0  # a 1782 -> 640 -> 384 -> 256 -> 19 MLP, one thread
-    assert 0 <= r["loop_period_p50_error_ms"] <= r["loop_period_p99_error_ms"] <= r["loop_period_max_error_ms"]
+    assert (
+        0 <= r["loop_period_p50_error_ms"] <= r["loop_period_p99_error_ms"] <= r["loop_period_max_error_ms"]
+    )
     assert 90 <= r["loop_ticks"] <= 101  # 2 s at 50 Hz
     assert r["loop_policy_ticks"] > 30  # the policy ran in the loop (after the 1 s soft start)
     assert set(r["stage_latency_ms"]) == {"read_state", "build_obs", "inference", "publish"}
@@ -35,7 +37,7 @@ def test_bench_deploy_json_fields_from_a_short_run(capsys):
 
 @pytest.mark.slow
 def test_bench_deploy_reports_sim2sim_speed(capsys):
-    pytest.importorskip("hover.deploy.sim2sim")
+    pytest.importorskip("hover.evaluation.sim2sim")
     r = _run(capsys, "--sim2sim-clips", "2", "--sim2sim-workers", "1", "--sim2sim-seconds", "2")
     assert "sim2sim_note" not in r, r.get("sim2sim_note")
     assert r["sim2sim_realtime_factor"] > 0 and r["sim2sim"]["simulated_s"] > 0

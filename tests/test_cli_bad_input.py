@@ -100,9 +100,15 @@ CASES = [
     ("demo --policy text.npz", "text.npz"),
     ("commands layout --robot nosuch", "'nosuch'"),
     ("bench deploy --policy text.onnx", "text.onnx"),
-    pytest.param("motion info text.npz", "text.npz", id="motion info text.npz", marks=pytest.mark.xfail(
-        reason="hover/motion/cli.py (another helper's) exits 1 for a bad motion file", strict=False)),
-]  # fmt: skip
+    pytest.param(
+        "motion info text.npz",
+        "text.npz",
+        id="motion info text.npz",
+        marks=pytest.mark.xfail(
+            reason="hover/cli/motion_info.py (another helper's) exits 1 for a bad motion file", strict=False
+        ),
+    ),
+]
 
 
 def _listing(d: Path) -> set[str]:
@@ -136,8 +142,8 @@ def test_bad_input_exits_2_with_one_line(fixtures, tmp_path, monkeypatch, capsys
 
 
 def test_gains_far_from_the_robots_are_accepted_with_allow_gains(fixtures):
-    from hover.deploy.policy import PolicyMetadataError
-    from hover.deploy.runner import load_student_policy
+    from hover.deploy.onboard_runner import load_student_policy
+    from hover.policy_metadata import PolicyMetadataError
     from hover.robots import get_robot
 
     robot = get_robot("h1")

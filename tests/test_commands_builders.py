@@ -69,11 +69,17 @@ def _transform(ref: MotionState, root_pos, root_quat, yaw: float, shift: tuple[f
         return quat_mul(q.expand(r.shape), r)
 
     moved = MotionState(
-        root_pos=pos(ref.root_pos), root_quat=rot(ref.root_quat), root_lin_vel=vec(ref.root_lin_vel),
-        root_ang_vel=vec(ref.root_ang_vel), joint_pos=ref.joint_pos, joint_vel=ref.joint_vel,
-        body_pos=pos(ref.body_pos), body_quat=rot(ref.body_quat), body_lin_vel=vec(ref.body_lin_vel),
+        root_pos=pos(ref.root_pos),
+        root_quat=rot(ref.root_quat),
+        root_lin_vel=vec(ref.root_lin_vel),
+        root_ang_vel=vec(ref.root_ang_vel),
+        joint_pos=ref.joint_pos,
+        joint_vel=ref.joint_vel,
+        body_pos=pos(ref.body_pos),
+        body_quat=rot(ref.body_quat),
+        body_lin_vel=vec(ref.body_lin_vel),
         body_ang_vel=vec(ref.body_ang_vel),
-    )  # fmt: skip
+    )
     return moved, pos(root_pos), rot(root_quat)
 
 
@@ -100,8 +106,9 @@ def test_reference_command_values_and_frames(states):
     assert torch.allclose(on[:, 0:3], torch.zeros(N, 3, dtype=torch.float64), atol=1e-12)
     head = on[:, 66:69]
     # the head point sits 0.75 m along the (tilted) pelvis z axis: heading frame sees the tilt only
-    tilt_only = quat_mul(quat_from_euler_xyz(torch.stack((0 * yaw, 0 * yaw, -yaw_from_quat(ref.root_quat)), -1)),
-                         ref.root_quat)  # fmt: skip
+    tilt_only = quat_mul(
+        quat_from_euler_xyz(torch.stack((0 * yaw, 0 * yaw, -yaw_from_quat(ref.root_quat)), -1)), ref.root_quat
+    )
     up = quat_rotate(tilt_only, torch.tensor([0.0, 0.0, 0.75], dtype=torch.float64).expand(N, 3))
     # (1e-3: the library blends body positions linearly but the root quaternion by slerp between frames)
     assert torch.allclose(head, up, atol=1e-3) and head[:, 0].abs().max() > 0.01
@@ -155,11 +162,17 @@ def test_joystick_fills_only_root_slots_and_matches_reference_semantics():
     vel_world = quat_rotate(heading, torch.cat((lin, torch.zeros(2, 1, dtype=torch.float64)), -1))
     z = torch.zeros(2, 3, dtype=torch.float64)
     ref = MotionState(
-        root_pos=torch.cat((z[:, :2], height[:, None]), -1), root_quat=ref_quat, root_lin_vel=vel_world,
-        root_ang_vel=z, joint_pos=torch.zeros(2, 19, dtype=torch.float64), joint_vel=torch.zeros(2, 19),
-        body_pos=torch.zeros(2, 23, 3, dtype=torch.float64), body_quat=torch.zeros(2, 23, 4),
-        body_lin_vel=torch.zeros(2, 23, 3), body_ang_vel=torch.zeros(2, 23, 3),
-    )  # fmt: skip
+        root_pos=torch.cat((z[:, :2], height[:, None]), -1),
+        root_quat=ref_quat,
+        root_lin_vel=vel_world,
+        root_ang_vel=z,
+        joint_pos=torch.zeros(2, 19, dtype=torch.float64),
+        joint_vel=torch.zeros(2, 19),
+        body_pos=torch.zeros(2, 23, 3, dtype=torch.float64),
+        body_quat=torch.zeros(2, 23, 4),
+        body_lin_vel=torch.zeros(2, 23, 3),
+        body_ang_vel=torch.zeros(2, 23, 3),
+    )
     full = command_from_reference(ref, z, robot_quat, torch.zeros(2, 19, dtype=torch.float64), LAY)
     assert torch.allclose(cmd[:, 88:], full[:, 88:], atol=1e-12)
 

@@ -2,8 +2,8 @@
 
 import torch
 
+from hover.cli.commands_layout import main
 from hover.commands import ROOT_NAMES, apply_mask, command_layout, expand_mask, format_layout_table
-from hover.commands.layout import main
 from hover.robots import get_robot
 
 

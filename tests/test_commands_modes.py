@@ -35,9 +35,18 @@ def _on(mode: str) -> set[str]:
 def test_named_modes_match_their_definitions():
     assert _on("exbody") == {f"joint:{j}" for j in ["torso", *ARM]} | ROOT
     assert _on("humanplus") == {f"joint:{j}" for j in LAY.joint_names} | ROOT
-    h2o = {f"body:{s}_{b}" for s in ("left", "right")
-           for b in ("shoulder_pitch_link", "shoulder_roll_link", "shoulder_yaw_link", "elbow_link", "hand_link",
-                     "ankle_link")}  # fmt: skip
+    h2o = {
+        f"body:{s}_{b}"
+        for s in ("left", "right")
+        for b in (
+            "shoulder_pitch_link",
+            "shoulder_roll_link",
+            "shoulder_yaw_link",
+            "elbow_link",
+            "hand_link",
+            "ankle_link",
+        )
+    }
     assert _on("h2o") == h2o and len(h2o) == 12
     assert _on("omnih2o") == {"body:head_link", "body:left_hand_link", "body:right_hand_link"}
     assert _on("left_hand") == {"body:left_hand_link"}
@@ -46,8 +55,17 @@ def test_named_modes_match_their_definitions():
     assert _on("head") == {"body:head_link"}
     assert _on("locomotion") == ROOT == _on("joystick")
     counts = {m: int(mask_for_mode(m).sum()) for m in MODE_NAMES}
-    assert counts == {"exbody": 16, "humanplus": 26, "h2o": 12, "omnih2o": 3, "left_hand": 1, "right_hand": 1,
-                      "two_hands": 2, "head": 1, "locomotion": 7}  # fmt: skip
+    assert counts == {
+        "exbody": 16,
+        "humanplus": 26,
+        "h2o": 12,
+        "omnih2o": 3,
+        "left_hand": 1,
+        "right_hand": 1,
+        "two_hands": 2,
+        "head": 1,
+        "locomotion": 7,
+    }
     assert _on("all") == set().union(*(_on(m) for m in MODE_NAMES))
     assert mode_elements("left-hand", LAY) == ("body:left_hand_link",)
 

@@ -116,7 +116,7 @@ def _save_untrained_student(path, seed: int) -> None:
     from rsl_rl.models import MLPModel
     from tensordict import TensorDict
 
-    from hover.training import student as S
+    from hover.training import distillation as S
 
     cfg = S.prepare(S.StudentTrainConfig(model=S.StudentModelConfig(hidden_dims=(32, 32))))
     teacher_actor = {"class_name": "MLPModel", "hidden_dims": [8]}
@@ -125,8 +125,15 @@ def _save_untrained_student(path, seed: int) -> None:
     torch.manual_seed(seed)
     obs = TensorDict({"student": torch.zeros(1, 1782)}, batch_size=[1])
     model = MLPModel(obs, {"actor": ["student"]}, "actor", 19, **model_cfg)
-    torch.save({"kind": "student", "iter": 0, "config": S.config_to_json(cfg, teacher_actor),
-                "student_state_dict": model.state_dict()}, path)  # fmt: skip
+    torch.save(
+        {
+            "kind": "student",
+            "iter": 0,
+            "config": S.config_to_json(cfg, teacher_actor),
+            "student_state_dict": model.state_dict(),
+        },
+        path,
+    )
 
 
 @pytest.fixture(scope="module")

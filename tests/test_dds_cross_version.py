@@ -57,8 +57,15 @@ def _presses() -> list[str]:
     return out
 
 
-def exchange_with_robot_peer(tmp_path, policy, domain: int, peer_net: str, hover_net: str,
-                             robot_ns: str | None = None, pc_ns: str | None = None) -> tuple[dict, dict, str]:  # fmt: skip
+def exchange_with_robot_peer(
+    tmp_path,
+    policy,
+    domain: int,
+    peer_net: str,
+    hover_net: str,
+    robot_ns: str | None = None,
+    pc_ns: str | None = None,
+) -> tuple[dict, dict, str]:
     """``hover run --input remote`` against the 0.10 robot peer for 5 s: (peer report, hover report, stderr)."""
     peer_report, run_report = tmp_path / f"peer{domain}.json", tmp_path / f"run{domain}.json"
     peer = start_peer("robot", domain, peer_net, peer_report, "--seconds", "40", *_presses(), netns=robot_ns)
@@ -106,12 +113,16 @@ def check_robot_exchange(peer: dict, run: dict) -> None:
     assert 150 < peer["cmd_rate"]["hz"] < 320 and peer["cmd_rate"]["max_gap_ms"] < 250  # loaded 2-core CI
 
 
-def exchange_with_controller_peer(tmp_path, domain: int, peer_net: str, sim_net: str,
-                                  robot_ns: str | None = None, pc_ns: str | None = None) -> tuple[dict, dict]:  # fmt: skip
+def exchange_with_controller_peer(
+    tmp_path, domain: int, peer_net: str, sim_net: str, robot_ns: str | None = None, pc_ns: str | None = None
+) -> tuple[dict, dict]:
     """The 0.10 controller peer holding ``hover sim-robot`` (band on) for 3 s: (peer report, sim report)."""
     sim_report, peer_report = tmp_path / f"sim{domain}.json", tmp_path / f"ctl{domain}.json"
-    sim = start(hover("sim-robot", "--domain", str(domain), "--net", sim_net, "--report", str(sim_report)),
-                "sim-robot ready", netns=robot_ns)  # fmt: skip
+    sim = start(
+        hover("sim-robot", "--domain", str(domain), "--net", sim_net, "--report", str(sim_report)),
+        "sim-robot ready",
+        netns=robot_ns,
+    )
     try:
         peer = start_peer("controller", domain, peer_net, peer_report, "--seconds", "3", netns=pc_ns)
         _, peer_err = peer.communicate(timeout=60)  # ends by itself after 3 s

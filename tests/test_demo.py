@@ -22,8 +22,15 @@ def test_demo_runs_the_bundled_teacher(tmp_path):
 
 
 def test_demo_runs_the_bundled_student_with_mode_switches(tmp_path):
-    report = run_demo(DemoConfig(out=tmp_path, video=False, num_threads=1, modes="omnih2o",
-                                 schedule="humanplus@0,omnih2o@20,locomotion@40"))  # fmt: skip
+    report = run_demo(
+        DemoConfig(
+            out=tmp_path,
+            video=False,
+            num_threads=1,
+            modes="omnih2o",
+            schedule="humanplus@0,omnih2o@20,locomotion@40",
+        )
+    )
     assert report["mode"] == "student" and report["policy"].endswith("student.pt")
     assert list(report["modes"]["modes"]) == ["omnih2o"]
     assert report["modes"]["modes"]["omnih2o"]["mpjpe_g_mm"] > 0

@@ -44,9 +44,11 @@ def view(yaw: float = 0.0, joint_pos: np.ndarray | None = None, remote: bytes | 
 
 def expected_locomotion(vx: float, vy: float, height: float, yaw_delta: float) -> np.ndarray:
     cmd, _ = command_from_joystick(
-        torch.tensor([[vx, vy]], dtype=torch.float64), torch.tensor([height], dtype=torch.float64),
-        torch.tensor([yaw_delta], dtype=torch.float64), layout=LAYOUT,
-    )  # fmt: skip
+        torch.tensor([[vx, vy]], dtype=torch.float64),
+        torch.tensor([height], dtype=torch.float64),
+        torch.tensor([yaw_delta], dtype=torch.float64),
+        layout=LAYOUT,
+    )
     return cmd[0].float().numpy()
 
 
@@ -118,8 +120,11 @@ def test_gamepad_height_follows_dpad_within_limits():
 def test_remote_bytes_give_the_same_commands_and_events_as_the_gamepad_mapping():
     remote = UnitreeRemoteInput(ROBOT, LAYOUT)
     pad = GamepadCommander(ROBOT, LAYOUT)
-    readings = [RemoteState(frozenset({"start"}), lx=0.3, ly=0.8, rx=-0.5), RemoteState(frozenset({"start", "A"}), ly=-0.9, rx=0.7),
-                RemoteState(frozenset({"up", "B"}), lx=-1.0, ry=0.2)]  # fmt: skip
+    readings = [
+        RemoteState(frozenset({"start"}), lx=0.3, ly=0.8, rx=-0.5),
+        RemoteState(frozenset({"start", "A"}), ly=-0.9, rx=0.7),
+        RemoteState(frozenset({"up", "B"}), lx=-1.0, ry=0.2),
+    ]
     for k, st in enumerate(readings):
         now, v = 10.0 + 0.02 * k, view(yaw=0.1 * k, remote=pack_remote(st))
         ev_remote = remote.events(v, now)
@@ -294,7 +299,7 @@ def test_missing_optional_packages_give_a_clear_error(monkeypatch):
 
 
 def test_inputs_show_cli_prints_the_active_columns(capsys, monkeypatch):
-    from hover.deploy.inputs.cli import main
+    from hover.cli.inputs_show import main
 
     r, w = os.pipe()
     os.write(w, b"ww")

@@ -62,8 +62,11 @@ def test_keypoints_calibrate_to_the_robot_head_and_keep_lost_points():
     kp = VRKeypoints(ROBOT, scale=0.9)
     psi, h0 = 0.6, np.array([2.0, -1.0, 1.65])
     d_left = np.array([0.35, 0.25, -0.4])  # in the operator's own heading frame
-    poses = {"head": avp_pose(h0, psi, head=True), "left_wrist": avp_pose(h0 + rz(psi) @ d_left),
-             "right_wrist": avp_pose(h0 + rz(psi) @ (d_left * [1, -1, 1]))}  # fmt: skip
+    poses = {
+        "head": avp_pose(h0, psi, head=True),
+        "left_wrist": avp_pose(h0 + rz(psi) @ d_left),
+        "right_wrist": avp_pose(h0 + rz(psi) @ (d_left * [1, -1, 1])),
+    }
     kp.update(poses, now=1.0)
     np.testing.assert_allclose(kp.points["head"], kp.head_default, atol=1e-12)
     np.testing.assert_allclose(kp.points["left_wrist"], kp.head_default + 0.9 * d_left, atol=1e-12)
@@ -79,8 +82,14 @@ def test_keypoints_calibrate_to_the_robot_head_and_keep_lost_points():
 
 def test_scale_from_operator_height():
     kp = VRKeypoints(ROBOT, scale=1.0, scale_from_height=True)
-    kp.update({"head": avp_pose([0, 0, 1.5], head=True), "left_wrist": avp_pose([0.3, 0.2, 1.5]),
-               "right_wrist": avp_pose([0.3, -0.2, 1.5])}, now=0.0)  # fmt: skip
+    kp.update(
+        {
+            "head": avp_pose([0, 0, 1.5], head=True),
+            "left_wrist": avp_pose([0.3, 0.2, 1.5]),
+            "right_wrist": avp_pose([0.3, -0.2, 1.5]),
+        },
+        now=0.0,
+    )
     assert kp.scale == pytest.approx((ROBOT.root_init_height + 0.75) / 1.5)
 
 

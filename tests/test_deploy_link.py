@@ -27,9 +27,9 @@ pytest.importorskip("cyclonedds")
 
 from hover.commands import command_layout  # noqa: E402
 from hover.deploy.console import Console  # noqa: E402
-from hover.deploy.inputs.base import Event, make_input  # noqa: E402
+from hover.deploy.inputs import Event, make_input  # noqa: E402
+from hover.deploy.onboard_runner import Runner, RunnerConfig, exit_code, load_student_policy  # noqa: E402
 from hover.deploy.robot_io import DdsRobot  # noqa: E402
-from hover.deploy.runner import Runner, RunnerConfig, exit_code, load_student_policy  # noqa: E402
 from hover.deploy.sim_robot import spawn_sim_robot, stop_sim_robot, wait_sim_robot_ready  # noqa: E402
 from hover.deploy.state_machine import StateMachineConfig  # noqa: E402
 from hover.robots import get_robot  # noqa: E402
@@ -79,8 +79,13 @@ class Lines:
 
 
 def _hover_run(*args: str, stdin=subprocess.DEVNULL) -> tuple[subprocess.Popen, Lines]:
-    proc = subprocess.Popen([sys.executable, "-m", "hover", "run", *args], stdin=stdin, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hover", "run", *args],
+        stdin=stdin,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     return proc, Lines(proc.stderr)
 
 
@@ -99,8 +104,9 @@ def _damped(sim: dict, at_least: int) -> None:
 def test_no_robot_says_why_within_2_s_and_exits_1(tmp_path):
     domain = next(_DOMAINS)
     report = tmp_path / "run.json"
-    proc, err = _hover_run("--domain", str(domain), "--duration-s", "2.6", "--runner.damping-s", "0.1",
-                           "--report", str(report))  # fmt: skip
+    proc, err = _hover_run(
+        "--domain", str(domain), "--duration-s", "2.6", "--runner.damping-s", "0.1", "--report", str(report)
+    )
     assert proc.wait(timeout=120) == 1
     start = err.wait_for("waiting for robot state on rt/lowstate")
     warn = err.wait_for("no robot state: nothing received on rt/lowstate")
@@ -170,8 +176,17 @@ def test_zero_crc_states_are_refused_loudly_unless_accepted_explicitly(tmp_path)
 
 
 # ----- 4. safe stops on every exit path ---------------------------------------------------------------
-RUN_ARGS = ("--policy", "none", "--input", "idle", "--runner.auto-start", "--runner.machine.soft-start-s", "0.3",
-            "--runner.damping-s", "0.5")  # fmt: skip
+RUN_ARGS = (
+    "--policy",
+    "none",
+    "--input",
+    "idle",
+    "--runner.auto-start",
+    "--runner.machine.soft-start-s",
+    "0.3",
+    "--runner.damping-s",
+    "0.5",
+)
 
 
 @pytest.mark.parametrize(("sig", "code"), [("SIGTERM", 1), ("SIGHUP", 1), ("SIGINT", 0)])
@@ -269,8 +284,9 @@ def test_loop_exception_ends_in_damping_and_exit_1(tmp_path, small_student):
     sim = spawn_sim_robot(domain, "lo", ["--report", str(sim_path)])
     try:
         policy = RaisingPolicy(load_student_policy(str(small_student), ROBOT), fail_at=10)
-        cfg = RunnerConfig(auto_start=True, stats_every_s=0.0, damping_s=0.5,
-                           machine=StateMachineConfig(soft_start_s=0.3))  # fmt: skip
+        cfg = RunnerConfig(
+            auto_start=True, stats_every_s=0.0, damping_s=0.5, machine=StateMachineConfig(soft_start_s=0.3)
+        )
         out = io.StringIO()
         runner = Runner(
             ROBOT, DdsRobot(ROBOT, domain, "lo"), policy, make_input("idle", ROBOT), cfg, Console(out)
@@ -318,8 +334,8 @@ class Operator:
 
 @pytest.fixture(scope="module")
 def bundled_student(tmp_path_factory):
-    from hover.export import export_onnx
-    from hover.policies import load_policy
+    from hover.training.export import export_onnx
+    from hover.training.policies import load_policy
 
     return export_onnx(load_policy("builtin:student"), tmp_path_factory.mktemp("bundled") / "student.onnx")
 
@@ -335,8 +351,14 @@ def test_hand_over_from_hold_to_policy_never_drops_the_robot(tmp_path, bundled_s
         ref: list = []
         source = Operator(ref, delay_s, policy_s=1.0)
         cfg = RunnerConfig(stats_every_s=0.0, damping_s=0.1, machine=StateMachineConfig(soft_start_s=1.0))
-        runner = Runner(ROBOT, DdsRobot(ROBOT, domain, "lo"), load_student_policy(str(bundled_student), ROBOT),
-                        source, cfg, Console(io.StringIO()))  # fmt: skip
+        runner = Runner(
+            ROBOT,
+            DdsRobot(ROBOT, domain, "lo"),
+            load_student_policy(str(bundled_student), ROBOT),
+            source,
+            cfg,
+            Console(io.StringIO()),
+        )
         ref.append(runner)
         report = runner.run(20.0)
     finally:
@@ -375,8 +397,15 @@ def test_readme_robot_recipe_goes_through_soft_start_into_policy(tmp_path):
     )
     script = "set -e\n" + "\n".join(lines) + "\n"
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    proc = subprocess.Popen(["bash", "-c", script], cwd=tmp_path, env=env, stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    proc = subprocess.Popen(
+        ["bash", "-c", script],
+        cwd=tmp_path,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     out, err = Lines(proc.stdout), Lines(proc.stderr)
     sim_pid = None
     try:

@@ -21,12 +21,12 @@ import torch
 pytest.importorskip("cyclonedds")
 
 from hover.commands import command_from_vr, command_layout  # noqa: E402
-from hover.deploy.inputs.base import CommandSample, Event, make_input  # noqa: E402
-from hover.deploy.policy import PolicyMetadataError  # noqa: E402
+from hover.deploy.inputs import CommandSample, Event, make_input  # noqa: E402
+from hover.deploy.onboard_runner import LatencyStats, Runner, RunnerConfig, load_student_policy, sleep_until  # noqa: E402
 from hover.deploy.robot_io import DdsRobot  # noqa: E402
-from hover.deploy.runner import LatencyStats, Runner, RunnerConfig, load_student_policy, sleep_until  # noqa: E402
 from hover.deploy.sim_robot import spawn_sim_robot, stop_sim_robot  # noqa: E402
 from hover.deploy.state_machine import State, StateMachine, StateMachineConfig  # noqa: E402
+from hover.policy_metadata import PolicyMetadataError  # noqa: E402
 from hover.robots import get_robot  # noqa: E402
 
 ROBOT = get_robot("h1")
@@ -81,8 +81,11 @@ def test_soft_start_replaces_non_finite_measurements():
 
 
 def test_stop_is_damping_held_from_any_state():
-    for prepare in (lambda sm: None, lambda sm: sm.start(0.0, DEFAULT),
-                    lambda sm: (sm.start(0.0, DEFAULT), sm.update(5.0), sm.enter_policy(5.0))):  # fmt: skip
+    for prepare in (
+        lambda sm: None,
+        lambda sm: sm.start(0.0, DEFAULT),
+        lambda sm: (sm.start(0.0, DEFAULT), sm.update(5.0), sm.enter_policy(5.0)),
+    ):
         sm = _machine()
         prepare(sm)
         assert sm.stop(6.0)
@@ -127,8 +130,8 @@ def test_latency_stats_percentiles():
 # ----- models --------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def teacher_onnx(tmp_path_factory):
-    from hover.export import export_onnx
-    from hover.policies import load_policy
+    from hover.training.export import export_onnx
+    from hover.training.policies import load_policy
 
     return export_onnx(load_policy("builtin:teacher"), tmp_path_factory.mktemp("teacher") / "teacher.onnx")
 
@@ -160,7 +163,9 @@ class StaticVR:
         root = torch.tensor([[0.0, 0.0, ROBOT.root_init_height]], dtype=torch.float64)
         poses = fk(root, torch.tensor([[1.0, 0, 0, 0]], dtype=torch.float64), torch.as_tensor(DEFAULT)[None])
         names = ROBOT.tracked_body_names
-        pts = [poses.pos[:, names.index(n)] - root for n in ("head_link", "left_hand_link", "right_hand_link")]
+        pts = [
+            poses.pos[:, names.index(n)] - root for n in ("head_link", "left_hand_link", "right_hand_link")
+        ]
         cmd, mask = command_from_vr(*pts, layout=command_layout(ROBOT))
         self._command, self._mask = cmd[0].numpy().astype(np.float32), mask[0].numpy().astype(np.float32)
 
@@ -183,9 +188,12 @@ def _drive(tmp_path, policy_path, source, seconds):
     report_path = tmp_path / f"sim{domain}.json"
     sim = spawn_sim_robot(domain, "lo", ["--report", str(report_path), "--no-band"])
     try:
-        cfg = RunnerConfig(auto_start=True, stats_every_s=0.0, damping_s=0.2, machine=StateMachineConfig(soft_start_s=0.3))
-        runner = Runner(ROBOT, DdsRobot(ROBOT, domain, "lo"), load_student_policy(str(policy_path), ROBOT),
-                        source, cfg)  # fmt: skip
+        cfg = RunnerConfig(
+            auto_start=True, stats_every_s=0.0, damping_s=0.2, machine=StateMachineConfig(soft_start_s=0.3)
+        )
+        runner = Runner(
+            ROBOT, DdsRobot(ROBOT, domain, "lo"), load_student_policy(str(policy_path), ROBOT), source, cfg
+        )
         report = runner.run(seconds)
     finally:
         stop_sim_robot(sim)
@@ -217,8 +225,8 @@ def test_runner_drives_a_student_over_dds(tmp_path, small_student, mode):
 
 
 def _bundled_student_onnx(tmp_path):
-    from hover.export import export_onnx
-    from hover.policies import load_policy
+    from hover.training.export import export_onnx
+    from hover.training.policies import load_policy
 
     try:
         loaded = load_policy("builtin:student")
@@ -232,7 +240,9 @@ def _bundled_student_onnx(tmp_path):
 def test_student_keeps_h1_standing_20s(tmp_path, mode):
     runner, report, sim = _drive(tmp_path, _bundled_student_onnx(tmp_path), _source(mode), seconds=20.0)
     falls = [e for e in runner.events if e.check == "fall"]
-    assert not falls, f"the bundled student fell in {mode} mode: {falls[0].reason} at t={falls[0].time - runner.trace[0].time:.2f} s"
+    assert not falls, (
+        f"the bundled student fell in {mode} mode: {falls[0].reason} at t={falls[0].time - runner.trace[0].time:.2f} s"
+    )
     assert report["state_before_exit"] == "policy" and sim["min_pelvis_height"] > 0.75
     assert sim["non_finite_commands"] == 0
 
@@ -250,7 +260,7 @@ def test_runner_without_policy_follows_operator_events(tmp_path):
         def events(self, view, now):
             self.t0 = now if self.t0 is None else self.t0
             due = [ev for at, ev in self.pending if now - self.t0 >= at]
-            self.pending = self.pending[len(due):]
+            self.pending = self.pending[len(due) :]
             return due
 
         def command(self, view, now):
@@ -268,5 +278,8 @@ def test_runner_without_policy_follows_operator_events(tmp_path):
     finally:
         stop_sim_robot(sim)
     assert [(t.src.value, t.dst.value) for t in runner.machine.history][:3] == [
-        ("passive", "soft_start"), ("soft_start", "hold"), ("hold", "damping")]  # fmt: skip
+        ("passive", "soft_start"),
+        ("soft_start", "hold"),
+        ("hold", "damping"),
+    ]
     assert report["state_before_exit"] == "damping" and not runner.events

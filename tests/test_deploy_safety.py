@@ -1,6 +1,6 @@
 """Safety layer: the pure checks, and every safety case end to end over real DDS on loopback.
 
-End-to-end cases run the real runner (``hover.deploy.runner``) with a real ONNX Runtime policy against
+End-to-end cases run the real runner (``hover.deploy.onboard_runner``) with a real ONNX Runtime policy against
 ``hover sim-robot`` in a subprocess (real MuJoCo), and read what the simulated robot actually received
 from its report. Faults are injected where they arise on a robot: the sim-robot's state (NaN, frozen
 tick), the input source's samples (NaN, no longer refreshed), the policy's output (an ONNX whose
@@ -19,9 +19,9 @@ import torch
 pytest.importorskip("cyclonedds")
 
 from hover.commands import command_layout  # noqa: E402
-from hover.deploy.inputs.base import make_input  # noqa: E402
+from hover.deploy.inputs import make_input  # noqa: E402
+from hover.deploy.onboard_runner import Runner, RunnerConfig, load_student_policy  # noqa: E402
 from hover.deploy.robot_io import DdsRobot  # noqa: E402
-from hover.deploy.runner import Runner, RunnerConfig, load_student_policy  # noqa: E402
 from hover.deploy.safety import (  # noqa: E402
     SafetyConfig,
     check_action_finite,
@@ -32,7 +32,7 @@ from hover.deploy.safety import (  # noqa: E402
     check_state_stale,
     clip_targets,
     projected_gravity_np,
-)  # fmt: skip
+)
 from hover.deploy.sim_robot import spawn_sim_robot, stop_sim_robot, wait_sim_robot_ready  # noqa: E402
 from hover.deploy.state_machine import StateMachineConfig  # noqa: E402
 from hover.robots import get_robot  # noqa: E402
@@ -67,7 +67,9 @@ def test_staleness_checks_use_age_against_the_limit():
 def test_fall_check_and_projected_gravity_match_the_torch_helper():
     for rotvec in ([0.0, 0.0, 0.0], [0.3, -0.2, 1.0], [1.2, 0.0, 0.0], [0.0, 2.0, 0.5]):
         q = quat_from_rotvec(torch.tensor([rotvec], dtype=torch.float64))[0]
-        np.testing.assert_allclose(projected_gravity_np(q.numpy()), projected_gravity(q[None])[0].numpy(), atol=1e-12)
+        np.testing.assert_allclose(
+            projected_gravity_np(q.numpy()), projected_gravity(q[None])[0].numpy(), atol=1e-12
+        )
     upright = np.array([1.0, 0.0, 0.0, 0.0])
     assert check_fall(projected_gravity_np(upright), -0.5) is None
     tilt_50 = quat_from_rotvec(torch.tensor([[np.radians(50), 0.0, 0.0]]))[0].numpy()
@@ -150,10 +152,14 @@ def policies(tmp_path_factory):
 # sim-robot arguments per case; all are started at once (their start-up overlaps) and each waits,
 # physics paused, for its runner's first command
 SIM_ARGS = {
-    "nan_command": ["--band-s", "100"], "stale_input": ["--band-s", "100"], "nan_action": ["--band-s", "100"],
-    "out_of_range": ["--band-s", "100"], "nan_state": ["--band-s", "100", "--events", "nan_state@0.6"],
-    "stale_state": ["--band-s", "100", "--events", "stale_state@0.6"], "fall": ["--no-band"],
-}  # fmt: skip
+    "nan_command": ["--band-s", "100"],
+    "stale_input": ["--band-s", "100"],
+    "nan_action": ["--band-s", "100"],
+    "out_of_range": ["--band-s", "100"],
+    "nan_state": ["--band-s", "100", "--events", "nan_state@0.6"],
+    "stale_state": ["--band-s", "100", "--events", "stale_state@0.6"],
+    "fall": ["--no-band"],
+}
 
 
 @pytest.fixture(scope="module")
@@ -163,7 +169,11 @@ def sims(tmp_path_factory):
     for case, args in SIM_ARGS.items():
         domain = next(_DOMAINS)
         report = d / f"{case}.json"
-        procs[case] = (domain, spawn_sim_robot(domain, "lo", ["--report", str(report), *args], wait=False), report)
+        procs[case] = (
+            domain,
+            spawn_sim_robot(domain, "lo", ["--report", str(report), *args], wait=False),
+            report,
+        )
     yield procs
     for _, proc, _ in procs.values():
         stop_sim_robot(proc)
@@ -174,16 +184,28 @@ def _run_case(sims, case, policy, source, seconds=1.2, safety=None):
     domain, sim, report_path = sims[case]
     wait_sim_robot_ready(sim)
     try:
-        cfg = RunnerConfig(auto_start=True, stats_every_s=0.0, damping_s=0.2, machine=StateMachineConfig(soft_start_s=0.3),
-                           safety=safety or SafetyConfig())  # fmt: skip
-        runner = Runner(ROBOT, DdsRobot(ROBOT, domain, "lo"), None if policy is None else load_student_policy(str(policy), ROBOT),
-                        source, cfg)  # fmt: skip
+        cfg = RunnerConfig(
+            auto_start=True,
+            stats_every_s=0.0,
+            damping_s=0.2,
+            machine=StateMachineConfig(soft_start_s=0.3),
+            safety=safety or SafetyConfig(),
+        )
+        runner = Runner(
+            ROBOT,
+            DdsRobot(ROBOT, domain, "lo"),
+            None if policy is None else load_student_policy(str(policy), ROBOT),
+            source,
+            cfg,
+        )
         report = runner.run(seconds)
     finally:
         stop_sim_robot(sim)
     sim_report = json.loads(report_path.read_text())
     assert sim_report["commands_received"] > 50
-    assert sim_report["non_finite_commands"] == 0 and sim_report["bad_crc"] == 0  # nothing non-finite published
+    assert (
+        sim_report["non_finite_commands"] == 0 and sim_report["bad_crc"] == 0
+    )  # nothing non-finite published
     return runner, report, sim_report
 
 
@@ -230,8 +252,9 @@ def test_nan_action_goes_to_damping_and_nothing_non_finite_is_published(sims, po
 
 def test_out_of_range_targets_are_clipped_before_publishing(sims, policies):
     source = make_input("idle", ROBOT, command_layout(ROBOT))
-    runner, report, sim = _run_case(sims, "out_of_range", policies["huge"], source, seconds=0.8,
-                                    safety=SafetyConfig(fall_gravity_z=2.0))  # fmt: skip
+    runner, report, sim = _run_case(
+        sims, "out_of_range", policies["huge"], source, seconds=0.8, safety=SafetyConfig(fall_gravity_z=2.0)
+    )
     ev = next(e for e in runner.events if e.check == "target_limits")
     assert ev.action == "clip" and ev.time == _transition(runner, "policy").time
     assert report["state_before_exit"] == "policy"

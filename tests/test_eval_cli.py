@@ -27,8 +27,10 @@ def checkpoint(tmp_path_factory):
     model = MLPModel(env.get_observations(), {"actor": ["policy"]}, "actor", env.num_actions, **actor_cfg)
     env.backend.close()
     path = tmp_path_factory.mktemp("policy") / "random.pt"
-    torch.save({"kind": "teacher", "iter": 0, "config": config_to_json(cfg),
-                "actor_state_dict": model.state_dict()}, path)  # fmt: skip
+    torch.save(
+        {"kind": "teacher", "iter": 0, "config": config_to_json(cfg), "actor_state_dict": model.state_dict()},
+        path,
+    )
     return path
 
 

@@ -15,11 +15,12 @@ import torch
 from rsl_rl.models import MLPModel
 from tensordict import TensorDict
 
+from hover.checkpoints import LoadedPolicy
 from hover.cli import main as hover_main
 from hover.commands import MODE_NAMES, command_layout, mask_for_mode, mode_elements
 from hover.envs.tracking.config import TrackingEnvConfig
 from hover.evaluation.metrics import METRIC_NAMES
-from hover.evaluation.modes import (
+from hover.evaluation.per_mode import (
     TABLE_COLUMNS,
     TEACHER_NOTE,
     _MaskProbe,
@@ -31,7 +32,6 @@ from hover.evaluation.modes import (
 from hover.motion.builtin import load_builtin_motions
 from hover.motion.format import MotionClip, save_motions
 from hover.motion.library import MotionLibrary
-from hover.policies import LoadedPolicy
 
 BODY_FREE_MODES = ("exbody", "humanplus", "locomotion")
 
@@ -44,7 +44,7 @@ def _short_clip(seconds: float = 0.4) -> MotionClip:
 
 def save_untrained_student(path, seed: int = 0) -> None:
     """A randomly initialised student saved in the training checkpoint format (weights only)."""
-    from hover.training import student as S
+    from hover.training import distillation as S
 
     cfg = S.prepare(S.StudentTrainConfig(model=S.StudentModelConfig(hidden_dims=(32, 32))))
     teacher_actor = {"class_name": "MLPModel", "hidden_dims": [8]}
@@ -53,8 +53,15 @@ def save_untrained_student(path, seed: int = 0) -> None:
     torch.manual_seed(seed)
     obs = TensorDict({"student": torch.zeros(1, 1782)}, batch_size=[1])
     model = MLPModel(obs, {"actor": ["student"]}, "actor", 19, **model_cfg)
-    torch.save({"kind": "student", "iter": 0, "config": S.config_to_json(cfg, teacher_actor),
-                "student_state_dict": model.state_dict()}, path)  # fmt: skip
+    torch.save(
+        {
+            "kind": "student",
+            "iter": 0,
+            "config": S.config_to_json(cfg, teacher_actor),
+            "student_state_dict": model.state_dict(),
+        },
+        path,
+    )
 
 
 @pytest.fixture(scope="module")

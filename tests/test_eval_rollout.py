@@ -26,10 +26,12 @@ from hover.motion.library import MotionLibrary
 
 @dataclass
 class ZeroPolicy:
-    """Same interface as ``hover.policies.LoadedPolicy``: holds the default pose."""
+    """Same interface as ``hover.checkpoints.LoadedPolicy``: holds the default pose."""
 
     kind: str = "teacher"
-    env_cfg: TrackingEnvConfig = field(default_factory=hover_paper)  # absolute actions around the default pose
+    env_cfg: TrackingEnvConfig = field(
+        default_factory=hover_paper
+    )  # absolute actions around the default pose
     source: str = "zero-action"
 
     def act(self, obs: Any) -> torch.Tensor:

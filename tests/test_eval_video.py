@@ -6,7 +6,7 @@ import imageio.v2 as imageio
 import numpy as np
 import pytest
 
-from hover.evaluation import video as V
+from hover import video as V
 from hover.motion.builtin import load_builtin_motions
 from hover.robots import get_robot
 from hover.robots.mjcf import default_qpos

@@ -12,10 +12,10 @@ import torch
 from tensordict import TensorDict
 
 from hover.cli import main as hover_main
-from hover.deploy.policy import OnnxPolicy, PolicyMetadataError, read_metadata
-from hover.export import teacher_observation_layout
-from hover.policies import load_policy
+from hover.deploy.policy import OnnxPolicy, read_metadata
+from hover.policy_metadata import PolicyMetadataError, teacher_observation_layout
 from hover.robots import get_robot
+from hover.training.policies import load_policy
 from hover.training.teacher import TeacherTrainConfig, config_to_json, rsl_rl_config
 
 
@@ -28,8 +28,13 @@ def checkpoint(tmp_path_factory) -> Path:
     actor = dict(rsl_rl_config(cfg)["actor"])
     actor.pop("class_name")
     torch.manual_seed(0)
-    model = MLPModel(TensorDict({"policy": torch.zeros(1, 913)}, batch_size=[1]), {"actor": ["policy"]},
-                     "actor", 19, **actor)  # fmt: skip
+    model = MLPModel(
+        TensorDict({"policy": torch.zeros(1, 913)}, batch_size=[1]),
+        {"actor": ["policy"]},
+        "actor",
+        19,
+        **actor,
+    )
     state = model.state_dict()
     state["obs_normalizer._mean"] = torch.randn_like(state["obs_normalizer._mean"])
     state["obs_normalizer._var"] = torch.rand_like(state["obs_normalizer._var"]) * 4 + 0.1

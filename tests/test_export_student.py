@@ -9,15 +9,20 @@ import pytest
 import torch
 from tensordict import TensorDict
 
+from hover.checkpoints import LoadedPolicy
 from hover.commands import MODE_NAMES, command_layout, mode_elements
-from hover.deploy.policy import OnnxPolicy, PolicyMetadataError, read_metadata, require_student
+from hover.deploy.policy import OnnxPolicy, read_metadata
 from hover.envs.tracking.config import TrackingEnvConfig
-from hover.export import export_onnx, parity_error
-from hover.policies import LoadedPolicy
+from hover.policy_metadata import PolicyMetadataError, require_student
 from hover.student import student_obs_layout
+from hover.training.export import export_onnx, parity_error
 
-ACTOR = {"hidden_dims": [512, 256, 128], "activation": "elu", "obs_normalization": True,
-         "distribution_cfg": {"class_name": "GaussianDistribution", "init_std": 1.0, "std_type": "scalar"}}  # fmt: skip
+ACTOR = {
+    "hidden_dims": [512, 256, 128],
+    "activation": "elu",
+    "obs_normalization": True,
+    "distribution_cfg": {"class_name": "GaussianDistribution", "init_std": 1.0, "std_type": "scalar"},
+}
 
 
 def make_policy(kind: str, obs_dim: int, seed: int = 0) -> LoadedPolicy:
@@ -27,8 +32,9 @@ def make_policy(kind: str, obs_dim: int, seed: int = 0) -> LoadedPolicy:
 
     group = "student" if kind == "student" else "policy"
     torch.manual_seed(seed)
-    model = MLPModel(TensorDict({group: torch.zeros(1, obs_dim)}, batch_size=[1]), {"actor": [group]}, "actor", 19,
-                     **ACTOR)  # fmt: skip
+    model = MLPModel(
+        TensorDict({group: torch.zeros(1, obs_dim)}, batch_size=[1]), {"actor": [group]}, "actor", 19, **ACTOR
+    )
     norm = model.obs_normalizer
     norm._mean.copy_(torch.randn_like(norm._mean))
     norm._var.copy_(torch.rand_like(norm._var) * 4 + 0.1)
@@ -97,7 +103,7 @@ def test_student_metadata(student):
     assert meta["control_dt"] == pytest.approx(0.02) and meta["action_scale"] == 0.25
     policy = OnnxPolicy(path)
     assert policy.kind == "student"
-    require_student(policy)  # no error
+    require_student(policy.metadata, str(policy.path))  # no error
 
 
 def test_teacher_export_says_teacher_and_is_refused_where_a_student_is_needed(tmp_path):
@@ -107,7 +113,7 @@ def test_teacher_export_says_teacher_and_is_refused_where_a_student_is_needed(tm
     assert policy.kind == "teacher" and "student_observation" not in policy.metadata
     assert parity_error(loaded, path) < 1e-5
     with pytest.raises(PolicyMetadataError, match="teacher policy.*privileged"):
-        require_student(policy)
+        require_student(policy.metadata, str(policy.path))
 
 
 def test_student_with_a_width_no_layout_fits_is_refused(tmp_path):
@@ -131,7 +137,7 @@ def write_student_checkpoint(path: Path, seed: int = 2) -> Path:
 
     from rsl_rl.models import MLPModel
 
-    from hover.training import student as S
+    from hover.training import distillation as S
     from hover.training.teacher import TeacherTrainConfig, rsl_rl_config
 
     cfg = S.prepare(S.StudentTrainConfig())
@@ -139,8 +145,13 @@ def write_student_checkpoint(path: Path, seed: int = 2) -> Path:
     model_cfg = dict(json.loads(text)["rsl_rl"]["student"])
     model_cfg.pop("class_name")
     torch.manual_seed(seed)
-    model = MLPModel(TensorDict({"student": torch.zeros(1, 1782)}, batch_size=[1]), {"actor": ["student"]}, "actor",
-                     19, **model_cfg)  # fmt: skip
+    model = MLPModel(
+        TensorDict({"student": torch.zeros(1, 1782)}, batch_size=[1]),
+        {"actor": ["student"]},
+        "actor",
+        19,
+        **model_cfg,
+    )
     state = model.state_dict()
     state["obs_normalizer._mean"] = torch.randn_like(state["obs_normalizer._mean"])
     torch.save({"kind": "student", "iter": 7, "config": text, "student_state_dict": state}, path)
@@ -152,7 +163,7 @@ def test_hover_export_cli_from_a_student_checkpoint(tmp_path, capsys):
     import json
 
     from hover.cli import main as hover_main
-    from hover.policies import load_policy
+    from hover.training.policies import load_policy
 
     ckpt = write_student_checkpoint(tmp_path / "student_7.pt")
     out = tmp_path / "student.onnx"

@@ -23,7 +23,11 @@ def test_fk_matches_mujoco_on_random_configurations(dtype, tol):
     root_quat = rng.normal(size=(n, 4))
     root_quat /= np.linalg.norm(root_quat, axis=1, keepdims=True)
     root_pos = rng.uniform(-2, 2, size=(n, 3))
-    out = fk(torch.tensor(root_pos, dtype=dtype), torch.tensor(root_quat, dtype=dtype), torch.tensor(q, dtype=dtype))
+    out = fk(
+        torch.tensor(root_pos, dtype=dtype),
+        torch.tensor(root_quat, dtype=dtype),
+        torch.tensor(q, dtype=dtype),
+    )
     assert out.pos.shape == (n, 23, 3) and out.quat.shape == (n, 23, 4)
     site_ids = [model.site(e.name).id for e in robot.extended_bodies]
     for i in range(n):

@@ -55,10 +55,13 @@ def test_regular_install_builds_a_wheel_with_the_same_namespace(tmp_path):
     assert len(wheels) == 1
     install = subprocess.run(
         [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(site), str(wheels[0])],
-        capture_output=True, text=True,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+    )
     assert install.returncode == 0, install.stderr
-    assert not (site / "envs").exists() and not (site / "retarget").exists() and not (site / "deploy").exists()
+    assert (
+        not (site / "envs").exists() and not (site / "retarget").exists() and not (site / "deploy").exists()
+    )
     code = (
         "import hover, hover.envs.backends.base, hover.retarget, hover.deploy, hover.robots.h1;"
         "from pathlib import Path; import sys;"

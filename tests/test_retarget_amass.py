@@ -50,8 +50,13 @@ def _write(path, **arrays):
 
 
 def test_bad_files_give_clear_errors(tmp_path):
-    good = {"poses": np.zeros((20, 156)), "trans": np.zeros((20, 3)), "betas": np.zeros(16),
-            "gender": np.array("neutral"), "mocap_framerate": np.array(120.0)}  # fmt: skip
+    good = {
+        "poses": np.zeros((20, 156)),
+        "trans": np.zeros((20, 3)),
+        "betas": np.zeros(16),
+        "gender": np.array("neutral"),
+        "mocap_framerate": np.array(120.0),
+    }
     assert read_amass_file(_write(tmp_path / "good.npz", **good)).num_frames == 20
     missing = dict(good)
     del missing["trans"]
@@ -70,7 +75,9 @@ def test_bad_files_give_clear_errors(tmp_path):
     with pytest.raises(AmassFormatError, match="trans has shape"):
         read_amass_file(_write(tmp_path / "trans.npz", **dict(good, trans=np.zeros((19, 3)))))
     with pytest.raises(AmassFormatError, match="only 5 frames"):
-        read_amass_file(_write(tmp_path / "short.npz", **dict(good, poses=np.zeros((5, 156)), trans=np.zeros((5, 3)))))
+        read_amass_file(
+            _write(tmp_path / "short.npz", **dict(good, poses=np.zeros((5, 156)), trans=np.zeros((5, 3))))
+        )
     obj = tmp_path / "obj.npz"
     np.savez(obj, poses=np.array([{"a": 1}], dtype=object), trans=np.zeros((1, 3)))
     with pytest.raises(AmassFormatError, match="without pickled objects"):

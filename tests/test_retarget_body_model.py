@@ -44,10 +44,13 @@ def test_smplx_joints_equal_own_fk_and_rest_pose_is_human():
     pose = 0.4 * torch.randn(5, 24, 3, generator=gen, dtype=torch.float64)
     trans = torch.randn(5, 3, generator=gen, dtype=torch.float64)
     betas = 0.5 * torch.randn(5, 10, generator=gen, dtype=torch.float64)
-    out = model.smpl(betas=betas, global_orient=pose[:, 0], body_pose=pose[:, 1:].reshape(5, -1), transl=trans)
+    out = model.smpl(
+        betas=betas, global_orient=pose[:, 0], body_pose=pose[:, 1:].reshape(5, -1), transl=trans
+    )
     zero = torch.zeros(5, 3, dtype=torch.float64)
-    rest_smplx = model.smpl(betas=betas, global_orient=zero, body_pose=torch.zeros(5, 69, dtype=torch.float64),
-                            transl=zero).joints[:, :24]  # fmt: skip
+    rest_smplx = model.smpl(
+        betas=betas, global_orient=zero, body_pose=torch.zeros(5, 69, dtype=torch.float64), transl=zero
+    ).joints[:, :24]
     torch.testing.assert_close(model.rest_joints(betas), rest_smplx, atol=1e-9, rtol=0)
     for i in range(5):
         rest = model.rest_joints(betas[i : i + 1])[0]
@@ -99,8 +102,9 @@ def test_official_topology_uses_smplx_vertex_ids(tmp_path):
         "posedirs": np.concatenate([a["posedirs"], np.zeros((pad, 3, 207))]),
         "J_regressor": np.concatenate([a["J_regressor"], np.zeros((24, pad))], 1),
         "weights": np.concatenate([a["weights"], np.tile(np.eye(24)[:1], (pad, 1))]),
-        "kintree_table": a["kintree_table"], "f": a["f"],
-    }  # fmt: skip
+        "kintree_table": a["kintree_table"],
+        "f": a["f"],
+    }
     save_body_model(tmp_path / "SMPL_NEUTRAL.npz", big)
     model = load_body_model(tmp_path)
     small = load_synthetic_body_model()

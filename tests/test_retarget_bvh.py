@@ -12,13 +12,13 @@ import pytest
 import torch
 from scipy.spatial.transform import Rotation
 
+from hover.cli.retarget import main
 from hover.retarget.amass import HumanClip
 from hover.retarget.body_model import load_synthetic_body_model
 from hover.retarget.bvh import BvhError, BvhJoint, BvhSkeleton, forward_kinematics, read_bvh
 from hover.retarget.bvh_export import STYLES, write_style_bvh
 from hover.retarget.bvh_input import BvhInputError, BvhOptions, load_bvh_clip
 from hover.retarget.bvh_writer import write_bvh
-from hover.retarget.cli import main
 from hover.retarget.human_skeletons import SkeletonError, load_skeleton_map, normalised_names, recognise
 from hover.retarget.keypoints import UNITS
 from hover.retarget.pipeline import builtin_human_clips
@@ -41,10 +41,14 @@ def walk():
 
 # (unit, up, fps, rest is an upright stance) each style must be read back with
 EXPECTED = {
-    "cmu": ("cmu", "y", 120.0, True), "lafan1": ("cm", "y", 30.0, False), "bandai_namco": ("cm", "y", 30.0, True),
-    "mixamo": ("cm", "y", 30.0, True), "rigify": ("m", "z", 24.0, True), "humanik": ("cm", "y", 60.0, True),
+    "cmu": ("cmu", "y", 120.0, True),
+    "lafan1": ("cm", "y", 30.0, False),
+    "bandai_namco": ("cm", "y", 30.0, True),
+    "mixamo": ("cm", "y", 30.0, True),
+    "rigify": ("m", "z", 24.0, True),
+    "humanik": ("cm", "y", 60.0, True),
     "smpl": ("m", "z", 100.0, True),
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("style", list(STYLES))
@@ -81,8 +85,14 @@ def _random_skeleton(rng: np.random.Generator) -> tuple[BvhSkeleton, np.ndarray]
     """A chain skeleton whose joints use every Euler order (also a proper-Euler ZXZ), 3 or 6 channels,
     positions before or after rotations, and random values."""
     orders = ["XYZ", "XZY", "YXZ", "YZX", "ZXY", "ZYX", "ZXZ"]
-    joints = [BvhJoint("root", -1, np.array([0.1, 0.9, -0.2]), ("Zposition", "Xposition", "Yposition", "Yrotation",
-                                                                    "Xrotation", "Zrotation"))]  # fmt: skip
+    joints = [
+        BvhJoint(
+            "root",
+            -1,
+            np.array([0.1, 0.9, -0.2]),
+            ("Zposition", "Xposition", "Yposition", "Yrotation", "Xrotation", "Zrotation"),
+        )
+    ]
     for k, order in enumerate(orders):
         rot = tuple(f"{a}rotation" for a in order)
         pos = ("Xposition", "Yposition", "Zposition")
@@ -169,8 +179,10 @@ def test_recognition_by_names():
     assert recognise(hik).convention == "humanik"
     assert recognise([f"mixamorig1:{n}" for n in hik]).convention == "mixamo"
     assert recognise([f"Character1_{n}" for n in hik]).convention == "humanik"
-    assert normalised_names(["Character1_Hips", "Character1_LeftUpLeg"]) == {"hips": "Character1_Hips",
-                                                                            "leftupleg": "Character1_LeftUpLeg"}  # fmt: skip
+    assert normalised_names(["Character1_Hips", "Character1_LeftUpLeg"]) == {
+        "hips": "Character1_Hips",
+        "leftupleg": "Character1_LeftUpLeg",
+    }
     assert recognise(["root", "thigh_left", "thigh_right"]) is None
     assert recognise(hik[:-1]) is None  # no right hand: not usable
 
@@ -205,9 +217,11 @@ def test_map_file_maps_any_skeleton_and_refuses_names_the_file_lacks(tmp_path, r
     np.testing.assert_allclose(mapped.frames, ref.frames, atol=1e-9)
     # refused: a joint the file lacks, a missing keypoint, an unknown keypoint, not JSON
     names = read_bvh(odd).skeleton.joint_names()
-    for bad, msg in (({**kp, "Head": "head_top"}, r"joints \['head_top'\] are not in"),
-                     ({k: v for k, v in kp.items() if k != "R_Hand"}, r"missing keypoints \['R_Hand'\]"),
-                     ({**kp, "L_Eye": "skull"}, r"unknown keypoints \['L_Eye'\]")):  # fmt: skip
+    for bad, msg in (
+        ({**kp, "Head": "head_top"}, r"joints \['head_top'\] are not in"),
+        ({k: v for k, v in kp.items() if k != "R_Hand"}, r"missing keypoints \['R_Hand'\]"),
+        ({**kp, "L_Eye": "skull"}, r"unknown keypoints \['L_Eye'\]"),
+    ):
         mp.write_text(json.dumps({"keypoints": bad}))
         with pytest.raises(SkeletonError, match=msg):
             load_skeleton_map(mp, names, str(odd))

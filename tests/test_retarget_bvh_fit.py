@@ -20,11 +20,11 @@ import numpy as np
 import pytest
 import torch
 
+from hover.cli.retarget import main
 from hover.kinematics import ForwardKinematics
 from hover.motion.format import load_motion_sources
 from hover.retarget.bvh_export import STYLES, write_style_bvh
 from hover.retarget.bvh_input import load_bvh_clip
-from hover.retarget.cli import main
 from hover.retarget.keypoint_fit import retarget_keypoint_clips
 from hover.retarget.motion_fit import RetargetConfig, retarget_clips
 from hover.retarget.pipeline import builtin_body_and_shape, builtin_human_clips
@@ -84,14 +84,21 @@ def _compare(a, b) -> dict[str, float]:
     n = min(len(la), len(lb))
     d = np.linalg.norm(la[:n] - lb[:n], axis=-1)
     dt = np.linalg.norm(ta[:n] - tb[:n], axis=-1)
-    return {"body_mean": d.mean(), "body_max": d.max(), "root_mean": dt.mean(), "root_max": dt.max(),
-            "joint_mean": np.abs(a.joint_pos[:n] - b.joint_pos[:n]).mean()}  # fmt: skip
+    return {
+        "body_mean": d.mean(),
+        "body_max": d.max(),
+        "root_mean": dt.mean(),
+        "root_max": dt.max(),
+        "joint_mean": np.abs(a.joint_pos[:n] - b.joint_pos[:n]).mean(),
+    }
 
 
 @pytest.fixture(scope="module")
 def bvh_results(written):
-    return {style: retarget_keypoint_clips([load_bvh_clip(p)[0] for p in paths], config=CFG)
-            for style, (paths, _) in written.items()}  # fmt: skip
+    return {
+        style: retarget_keypoint_clips([load_bvh_clip(p)[0] for p in paths], config=CFG)
+        for style, (paths, _) in written.items()
+    }
 
 
 def test_bvh_round_trip_matches_the_smpl_path(written, bvh_results, body):
@@ -146,8 +153,13 @@ def test_joint_positions_input_matches_the_bvh_input(tmp_path, written, bvh_resu
     assert all(q.mean_keypoint_error_m < 0.03 for q in res.quality)
     # the CLI on one of them, and a malformed one
     out = tmp_path / "out"
-    assert main(["positions", str(tmp_path / f"{paths[0].stem}.npz"), "--out", str(out), "--quiet"],
-                "hover retarget") == 0  # fmt: skip
+    assert (
+        main(
+            ["positions", str(tmp_path / f"{paths[0].stem}.npz"), "--out", str(out), "--quiet"],
+            "hover retarget",
+        )
+        == 0
+    )
     assert [c.name for c in load_motion_sources(out)] == [paths[0].stem]
     np.savez(
         tmp_path / "bad.npz", positions=np.zeros((5, 3)), joint_names=np.array(["a", "b", "c"]), fps=30.0

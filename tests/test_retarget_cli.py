@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import torch
 
+from hover.cli.retarget import main
 from hover.motion.format import load_motion_sources, load_motions
 from hover.retarget.body_model import load_body_model, make_synthetic_model
-from hover.retarget.cli import main
 from hover.retarget.convert import convert_smpl
 
 
@@ -73,11 +73,16 @@ def _fake_chumpy_pickle(path, arrays):
     sys.modules["chumpy"], sys.modules["chumpy.ch"] = pkg, ch_mod
     try:
         data = {
-            "v_template": Ch(arrays["v_template"]), "shapedirs": Ch(arrays["shapedirs"]),
-            "posedirs": arrays["posedirs"], "J_regressor": scipy.sparse.csc_matrix(arrays["J_regressor"]),
-            "weights": Ch(arrays["weights"]), "kintree_table": arrays["kintree_table"], "f": arrays["f"],
-            "bs_style": "lbs", "J": Ch(np.zeros((24, 3))),
-        }  # fmt: skip
+            "v_template": Ch(arrays["v_template"]),
+            "shapedirs": Ch(arrays["shapedirs"]),
+            "posedirs": arrays["posedirs"],
+            "J_regressor": scipy.sparse.csc_matrix(arrays["J_regressor"]),
+            "weights": Ch(arrays["weights"]),
+            "kintree_table": arrays["kintree_table"],
+            "f": arrays["f"],
+            "bs_style": "lbs",
+            "J": Ch(np.zeros((24, 3))),
+        }
         path.write_bytes(pickle.dumps(data, protocol=2))
     finally:
         del sys.modules["chumpy"], sys.modules["chumpy.ch"]
@@ -129,9 +134,9 @@ def test_filter_keeps_clips_the_policy_can_track():
     from typing import Any
 
     from hover.envs.tracking.config import TrackingEnvConfig
+    from hover.evaluation.feasibility import filter_clips
     from hover.motion.builtin import load_builtin_motions
     from hover.motion.format import MotionClip
-    from hover.retarget.filter import filter_clips
 
     @dataclass
     class ZeroPolicy:
@@ -148,7 +153,9 @@ def test_filter_keeps_clips_the_policy_can_track():
         n = int(round(seconds * stand.fps)) + 1
         return MotionClip(name, stand.fps, stand.root_pos[:n], stand.root_quat[:n], stand.joint_pos[:n])
 
-    kept, records = filter_clips([head(0.4, "short"), head(4.0, "long")], ZeroPolicy(), threshold=0.5, num_envs=2)
+    kept, records = filter_clips(
+        [head(0.4, "short"), head(4.0, "long")], ZeroPolicy(), threshold=0.5, num_envs=2
+    )
     assert [c.name for c in kept] == ["short"]
     assert records[0]["kept"] and records[0]["max_body_dev_m"] < 0.5
     assert not records[1]["kept"]

@@ -81,17 +81,21 @@ def test_robot_motion_round_trip_recovers_joint_angles(robot):
     clips = [_robot_motion(robot, 60, 0), _robot_motion(robot, 45, 1)]
     rp, rq, q = (torch.cat(x) for x in zip(*clips, strict=True))
     poses = fk(rp, rq, q)
-    feet = [robot.body_index(b) for b, _ in cfg.orientation_pairs]
+    feet = [robot.body_index(b) for b, _ in robot.retarget_orientation_pairs]
     lengths = [60, 45]
     tilt = torch.tensor([math.cos(0.05), math.sin(0.05), 0.0, 0.0], dtype=torch.float64)
     from hover.rotations import quat_mul
 
     targets = FitTargets(
-        keypoints=poses.pos[:, ri], root_pos=rp + torch.tensor([0.03, -0.02, 0.04], dtype=torch.float64),
-        root_quat=quat_mul(tilt.expand_as(rq), rq), orient=poses.quat[:, feet],
-        clip_id=torch.repeat_interleave(torch.arange(2), torch.tensor(lengths)), starts=[0, 60], lengths=lengths,
+        keypoints=poses.pos[:, ri],
+        root_pos=rp + torch.tensor([0.03, -0.02, 0.04], dtype=torch.float64),
+        root_quat=quat_mul(tilt.expand_as(rq), rq),
+        orient=poses.quat[:, feet],
+        clip_id=torch.repeat_interleave(torch.arange(2), torch.tensor(lengths)),
+        starts=[0, 60],
+        lengths=lengths,
         contact=torch.ones(105, dtype=torch.float64),
-    )  # fmt: skip
+    )
     rp_fit, rq_fit, q_fit, err = fit_frames(targets, robot, cfg, feet)
     assert float(err.mean()) < 0.002 and float(err.max()) < 0.01  # m
     dq = (q_fit - q).abs()
@@ -141,8 +145,10 @@ def test_retarget_quality_grounding_and_limits(retargeted, robot):
     for clip, q in zip(res.clips, res.quality, strict=True):
         assert clip.fps == 30.0 and clip.num_frames == 121
         assert q.mean_keypoint_error_m < 0.03 and q.max_keypoint_error_m < 0.12
-        lows = [_mujoco_lowest(mj_model, data, clip.root_pos[t], clip.root_quat[t], clip.joint_pos[t])
-                for t in range(0, clip.num_frames, 5)]  # fmt: skip
+        lows = [
+            _mujoco_lowest(mj_model, data, clip.root_pos[t], clip.root_quat[t], clip.joint_pos[t])
+            for t in range(0, clip.num_frames, 5)
+        ]
         assert min(lows) > -0.005 and max(lows) < 0.005, (clip.name, min(lows), max(lows))
         assert abs(q.lowest_point_min_m - min(lows)) < 0.005
         assert np.all(clip.joint_pos >= lo - 1e-6) and np.all(clip.joint_pos <= hi + 1e-6)
@@ -192,12 +198,17 @@ def test_geom_points_match_mujoco_lowest_point(robot):
 @pytest.mark.slow
 def test_shipped_builtin_motions_are_reproduced_by_the_retargeting(tmp_path):
     """`hover retarget --builtin --fps 50 --single-file builtin.npz` regenerates the shipped set."""
+    from hover.cli.retarget import main
     from hover.motion.builtin import BUILTIN_MOTIONS_PATH
     from hover.motion.format import load_motions
-    from hover.retarget.cli import main
 
-    assert main(["--builtin", "--fps", "50", "--out", str(tmp_path), "--single-file", "builtin.npz", "--quiet"],
-                "hover retarget") == 0  # fmt: skip
+    assert (
+        main(
+            ["--builtin", "--fps", "50", "--out", str(tmp_path), "--single-file", "builtin.npz", "--quiet"],
+            "hover retarget",
+        )
+        == 0
+    )
     fresh = load_motions(tmp_path / "builtin.npz")
     shipped = load_motions(BUILTIN_MOTIONS_PATH)
     assert [c.name for c in fresh] == [c.name for c in shipped]

@@ -109,9 +109,15 @@ def _feet(forces, quat=None, vel=None, first=None, air=None, height=None) -> Fee
     n, f = forces.shape[:2]
     q = torch.tensor([1.0, 0.0, 0.0, 0.0]).expand(n, f, 4) if quat is None else quat
     z = torch.zeros(n, f)
-    return FeetData(forces, q, torch.zeros(n, f, 3) if vel is None else vel, forces[..., 2] > 1.0,
-                    torch.zeros(n, f, dtype=torch.bool) if first is None else first, z if air is None else air,
-                    z if height is None else height)  # fmt: skip
+    return FeetData(
+        forces,
+        q,
+        torch.zeros(n, f, 3) if vel is None else vel,
+        forces[..., 2] > 1.0,
+        torch.zeros(n, f, dtype=torch.bool) if first is None else first,
+        z if air is None else air,
+        z if height is None else height,
+    )
 
 
 def test_paper_contact_penalties(make_step):
@@ -162,10 +168,12 @@ def test_feet_timers_air_time_and_max_height(make_step):
 def test_compute_reward_weights_scale_and_penalty_curriculum(make_step):
     s = make_step(terminated=torch.tensor([False, True]))
     s.actions[:, 0] = 1.0  # action rate 1
-    terms = {"anchor": RewardTerm("anchor_pos_error_exp", 0.5, {"std": 0.3}),
-             "rate": RewardTerm("action_rate_l2", -0.1, penalty=True),
-             "fail": RewardTerm("termination", -200.0, penalty=True),
-             "off": RewardTerm("stumble", 0.0, penalty=True)}  # fmt: skip
+    terms = {
+        "anchor": RewardTerm("anchor_pos_error_exp", 0.5, {"std": 0.3}),
+        "rate": RewardTerm("action_rate_l2", -0.1, penalty=True),
+        "fail": RewardTerm("termination", -200.0, penalty=True),
+        "off": RewardTerm("stumble", 0.0, penalty=True),
+    }
     total, weighted = W.compute_reward(s, terms, reward_scale=0.02, penalty_scale=0.5)
     assert set(weighted) == {"anchor", "rate", "fail"}  # zero weights are skipped (no feet needed)
     expected = 0.02 * (0.5 - 0.5 * 0.1) + torch.tensor([0.0, 0.02 * 0.5 * -200.0])

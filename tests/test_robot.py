@@ -49,7 +49,9 @@ def test_limits_and_gains_match_figures(robot, model):
     assert (j["torso"].kp, j["torso"].kd) == (300, 6)
     for i, name in enumerate(robot.joint_names):
         np.testing.assert_allclose(model.jnt_range[i + 1], j[name].range)
-        np.testing.assert_allclose(model.actuator_forcerange[i], [-j[name].effort_limit, j[name].effort_limit])
+        np.testing.assert_allclose(
+            model.actuator_forcerange[i], [-j[name].effort_limit, j[name].effort_limit]
+        )
         assert model.actuator_gainprm[i, 0] == j[name].kp
         np.testing.assert_allclose(model.actuator_biasprm[i, :3], [0, -j[name].kp, -j[name].kd])
 
@@ -57,12 +59,16 @@ def test_limits_and_gains_match_figures(robot, model):
 def test_default_pose_and_motor_map(robot):
     q = default_qpos(robot)
     j = dict(zip(robot.joint_names, q[7:], strict=True))
-    assert j["left_hip_pitch"] == -0.4 and j["right_knee"] == 0.8 and j["left_ankle"] == -0.4 and j["torso"] == 0
+    assert (
+        j["left_hip_pitch"] == -0.4 and j["right_knee"] == 0.8 and j["left_ankle"] == -0.4 and j["torso"] == 0
+    )
     motor = {x.name: x.motor_index for x in robot.joints}
     assert motor["right_hip_roll"] == 0 and motor["left_hip_yaw"] == 7 and motor["left_elbow"] == 19
     assert 9 not in motor.values()
     weak = {x.name for x in robot.joints if not x.strong_motor}
-    assert weak == {"left_ankle", "right_ankle"} | {n for n in robot.joint_names if "shoulder" in n or "elbow" in n}
+    assert weak == {"left_ankle", "right_ankle"} | {
+        n for n in robot.joint_names if "shoulder" in n or "elbow" in n
+    }
 
 
 def test_extended_bodies_at_published_offsets(robot, model):

@@ -32,8 +32,11 @@ def test_matrix_and_rotvec_round_trips():
     q = torch.where(q[:, :1] < 0, -q, q)
     torch.testing.assert_close(R.matrix_to_quat(R.quat_to_matrix(q)), q)
     torch.testing.assert_close(R.quat_from_rotvec(R.quat_to_rotvec(q)), q)
-    torch.testing.assert_close(R.quat_from_euler_xyz(R.quat_to_euler_xyz(q)) * torch.sign(
-        (R.quat_from_euler_xyz(R.quat_to_euler_xyz(q)) * q).sum(-1, keepdim=True)), q)
+    torch.testing.assert_close(
+        R.quat_from_euler_xyz(R.quat_to_euler_xyz(q))
+        * torch.sign((R.quat_from_euler_xyz(R.quat_to_euler_xyz(q)) * q).sum(-1, keepdim=True)),
+        q,
+    )
 
 
 def test_rotate_inverse_and_heading_frame():

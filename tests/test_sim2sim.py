@@ -14,12 +14,12 @@ import pytest
 import torch
 
 from hover.cli import main as hover_main
-from hover.deploy.sim2sim import Sim2SimConfig, benchmark_sim2sim, run_sim2sim
-from hover.deploy.sim2sim_physics import MujocoRobot, PhysicsConfig
-from hover.export import export_onnx
+from hover.evaluation.sim2sim import Sim2SimConfig, benchmark_sim2sim, run_sim2sim
+from hover.evaluation.sim2sim_physics import MujocoRobot, PhysicsConfig
 from hover.robots import get_robot
 from hover.robots.mjcf import build_model, build_spec, default_qpos
 from hover.student import student_obs_layout
+from hover.training.export import export_onnx
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_export_student import make_policy, write_student_checkpoint  # noqa: E402
@@ -42,8 +42,12 @@ def reordered_mjcf(path: Path) -> Path:
             name = parent[name]
         return False
 
-    order = [ROBOT.bodies[0]] + [b for root in ("torso_link", "right_hip_yaw_link", "left_hip_yaw_link")
-                                 for b in ROBOT.bodies if under(b.name, root)]  # fmt: skip
+    order = [ROBOT.bodies[0]] + [
+        b
+        for root in ("torso_link", "right_hip_yaw_link", "left_hip_yaw_link")
+        for b in ROBOT.bodies
+        if under(b.name, root)
+    ]
     assert len(order) == ROBOT.num_bodies
     tree = ET.fromstring(build_spec(dataclasses.replace(ROBOT, bodies=tuple(order))).to_xml())
     for j in tree.iter("joint"):
@@ -158,8 +162,13 @@ def test_short_run_reports_finite_metrics(onnx_dir, tmp_path, capsys):
 
 
 def test_two_worker_processes_match_one(onnx_dir):
-    base = Sim2SimConfig(policy=str(onnx_dir / "student.onnx"), clips=("stand_still", "wave_both"), seconds=0.4,
-                         mode="h2o", workers=1)  # fmt: skip
+    base = Sim2SimConfig(
+        policy=str(onnx_dir / "student.onnx"),
+        clips=("stand_still", "wave_both"),
+        seconds=0.4,
+        mode="h2o",
+        workers=1,
+    )
     one, _ = run_sim2sim(base)
     two, outcomes = run_sim2sim(dataclasses.replace(base, workers=2))
     assert two["workers"] == 2 and len(outcomes) == 2
@@ -191,8 +200,9 @@ def test_video_of_one_clip(onnx_dir, tmp_path, capsys):
 
 def test_a_checkpoint_is_exported_first(tmp_path):
     ckpt = write_student_checkpoint(tmp_path / "student_7.pt")
-    report, outcomes = run_sim2sim(Sim2SimConfig(policy=str(ckpt), clips=("stand_still",), seconds=0.2,
-                                                 mode="head", workers=1))  # fmt: skip
+    report, outcomes = run_sim2sim(
+        Sim2SimConfig(policy=str(ckpt), clips=("stand_still",), seconds=0.2, mode="head", workers=1)
+    )
     assert report["policy"] == str(ckpt) and len(outcomes) == 1 and outcomes[0].frames >= 1
     assert np.isfinite(report["modes"]["head"]["mpjpe_g_mm"])
 
@@ -215,7 +225,7 @@ def test_first_observation_equals_the_training_envs(onnx_dir):
     """Same state, same clip and mode: sim2sim's student observation (deploy path, MuJoCo qvel in the
     pelvis frame) equals the tracking env's ``student`` group (world angular velocity rotated)."""
     from hover.deploy.policy import OnnxPolicy
-    from hover.deploy.sim2sim_worker import ClipBatch
+    from hover.evaluation.sim2sim_worker import ClipBatch
     from hover.motion.library import MotionLibrary
     from hover.training.teacher import TeacherTrainConfig, make_env
 
@@ -252,7 +262,7 @@ def _builtin_clips():
 
 
 def test_jobs_split_items_by_duration_and_carry_only_their_clips():
-    from hover.deploy.sim2sim import plan_jobs
+    from hover.evaluation.sim2sim import plan_jobs
 
     clips = _builtin_clips()[:5]
     cfg = Sim2SimConfig(policy="p.onnx", workers=2, video="v.mp4", video_clip=clips[3].name)

@@ -40,7 +40,9 @@ def test_torque_is_the_commands_pd_not_the_models_servo():
     for _ in range(3):
         q, dq = sim.data.qpos[7:].copy(), sim.data.qvel[6:].copy()
         sim.step()
-        expected = np.clip(tau_ff + kp * (q_cmd.astype(np.float32) - q) + kd * (0 - dq), -sim.effort, sim.effort)
+        expected = np.clip(
+            tau_ff + kp * (q_cmd.astype(np.float32) - q) + kd * (0 - dq), -sim.effort, sim.effort
+        )
         np.testing.assert_allclose(sim.data.actuator_force, expected, rtol=1e-5, atol=1e-4)
     # zero gains = zero torque: the servo gains of the model never act
     assert sim.apply_command(_cmd(DEFAULT, np.zeros(19), np.zeros(19)))
@@ -74,7 +76,9 @@ def test_bad_crc_and_non_finite_commands_are_dropped():
 
 def test_low_state_holds_joints_imu_tick_and_remote():
     sim = SimRobot(ROBOT, events=parse_events(["press:start@0.01"]))
-    assert sim.apply_command(_cmd(DEFAULT, np.array([j.kp for j in ROBOT.joints]), np.array([j.kd for j in ROBOT.joints])))
+    assert sim.apply_command(
+        _cmd(DEFAULT, np.array([j.kp for j in ROBOT.joints]), np.array([j.kd for j in ROBOT.joints]))
+    )
     sim.data.qvel[3:6] = [0.3, -0.2, 0.5]  # some pelvis rotation to check the gyro path
     for _ in range(25):
         sim.step()
@@ -97,7 +101,11 @@ def test_low_state_holds_joints_imu_tick_and_remote():
 
 def test_event_parsing_rejects_bad_specs():
     ev = parse_events(["push@2", "nan_state@1.5", "press:A@0.5"])
-    assert [(e.kind, e.time, e.arg) for e in ev] == [("press", 0.5, "A"), ("nan_state", 1.5, ""), ("push", 2.0, "")]
+    assert [(e.kind, e.time, e.arg) for e in ev] == [
+        ("press", 0.5, "A"),
+        ("nan_state", 1.5, ""),
+        ("push", 2.0, ""),
+    ]
     for bad in ("nan_state", "explode@1", "press@1", "push@x"):
         with pytest.raises(ValueError, match="bad sim-robot event"):
             parse_events([bad])
@@ -116,8 +124,13 @@ def test_over_dds_tick_advances_in_real_time_and_commands_arrive(tmp_path):
     proc = spawn_sim_robot(domain, "lo", ["--report", str(report), "--band-s", "100"])
     try:
         robot = DdsRobot(ROBOT, domain, "lo")
-        targets = MotorTargets(DEFAULT, np.zeros(19), np.array([j.kp for j in ROBOT.joints]),
-                               np.array([j.kd for j in ROBOT.joints]), np.zeros(19))  # fmt: skip
+        targets = MotorTargets(
+            DEFAULT,
+            np.zeros(19),
+            np.array([j.kp for j in ROBOT.joints]),
+            np.array([j.kd for j in ROBOT.joints]),
+            np.zeros(19),
+        )
         first = None
         t_end = time.monotonic() + 1.5
         while time.monotonic() < t_end:
@@ -130,12 +143,16 @@ def test_over_dds_tick_advances_in_real_time_and_commands_arrive(tmp_path):
         assert first is not None and robot.bad_crc == 0
         sim_ms = last.view.tick - first[0]
         wall_ms = (last.received - first[1]) * 1e3
-        assert sim_ms > 0 and 0.6 < sim_ms / wall_ms < 1.2  # paced to the wall clock (loaded machine: some lag)
+        assert (
+            sim_ms > 0 and 0.6 < sim_ms / wall_ms < 1.2
+        )  # paced to the wall clock (loaded machine: some lag)
         np.testing.assert_allclose(last.view.joint_pos, DEFAULT, atol=0.1)  # PD on the band holds the pose
         # a second participant writing, then going away (its samples' instance becomes invalid):
         # the sim-robot keeps running; and the runner side survives the sim going away
-        code = ("import sys, time, numpy as np; from hover.deploy.robot_io import DdsRobot, zero_torque; "
-                "r = DdsRobot('h1', int(sys.argv[1]), 'lo'); [(r.write(zero_torque(r.robot)), time.sleep(0.01)) for _ in range(30)]")
+        code = (
+            "import sys, time, numpy as np; from hover.deploy.robot_io import DdsRobot, zero_torque; "
+            "r = DdsRobot('h1', int(sys.argv[1]), 'lo'); [(r.write(zero_torque(r.robot)), time.sleep(0.01)) for _ in range(30)]"
+        )
         subprocess.run([sys.executable, "-c", code, str(domain)], check=True, timeout=60)
         time.sleep(0.3)
         assert proc.poll() is None, proc.stderr.read()

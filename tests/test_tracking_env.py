@@ -31,8 +31,10 @@ def tracking_action(env: TrackingEnv) -> torch.Tensor:
     return env.actions_for_targets(env.reference_state().joint_pos)
 
 
-@pytest.mark.parametrize(("recipe", "policy_dim", "critic_dim", "episode"),
-                         [(TrackingEnvConfig, 182, 182 + 69 + 76, 500), (hover_paper, 913, 913 + 76, 1000)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("recipe", "policy_dim", "critic_dim", "episode"),
+    [(TrackingEnvConfig, 182, 182 + 69 + 76, 500), (hover_paper, 913, 913 + 76, 1000)],
+)
 def test_observation_groups_and_sizes(motions, recipe, policy_dim, critic_dim, episode):
     env = make_env(motions, recipe())
     obs = env.get_observations()

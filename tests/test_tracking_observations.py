@@ -34,9 +34,11 @@ def _transform(s: BodyState, yaw: float, shift: torch.Tensor) -> BodyState:
     q = quat_from_axis_angle(torch.tensor([0.0, 0.0, 1.0]), torch.tensor(yaw))
     qv = q.expand(*s.pos.shape[:-1], 4)
     return BodyState(
-        quat_rotate(qv, s.pos) + shift, quat_mul(q.expand_as(s.quat), s.quat), quat_rotate(qv, s.lin_vel),
+        quat_rotate(qv, s.pos) + shift,
+        quat_mul(q.expand_as(s.quat), s.quat),
+        quat_rotate(qv, s.lin_vel),
         quat_rotate(qv, s.ang_vel),
-    )  # fmt: skip
+    )
 
 
 def test_policy_observation_dims_match_the_paper():
@@ -45,10 +47,18 @@ def test_policy_observation_dims_match_the_paper():
     terms = O.policy_terms(robot, ref, torch.zeros(3, 19))
     dims = {k: v.shape[1] for k, v in terms.items()}
     assert dims == {
-        "body_pos": 66, "body_rot": 138, "body_lin_vel": 69, "body_ang_vel": 69, "ref_pos_diff": 69,
-        "ref_rot_diff": 138, "ref_lin_vel_diff": 69, "ref_ang_vel_diff": 69, "ref_body_pos": 69,
-        "ref_body_rot": 138, "last_action": 19,
-    }  # fmt: skip
+        "body_pos": 66,
+        "body_rot": 138,
+        "body_lin_vel": 69,
+        "body_ang_vel": 69,
+        "ref_pos_diff": 69,
+        "ref_rot_diff": 138,
+        "ref_lin_vel_diff": 69,
+        "ref_ang_vel_diff": 69,
+        "ref_body_pos": 69,
+        "ref_body_rot": 138,
+        "last_action": 19,
+    }
     assert O.concat(terms, O.POLICY_TERMS).shape == (3, 913)
 
 
@@ -116,8 +126,16 @@ def test_privileged_terms_dims_and_values():
     quat = quat_from_axis_angle(torch.tensor([0.0, 0.0, 1.0]), torch.tensor(math.pi / 2)).expand(n, 4)
     terms = O.privileged_terms(params, torch.arange(8), effort, forces, quat, torch.tensor([True, False]))
     dims = {k: v.shape[1] for k, v in terms.items()}
-    assert dims == {"torso_com_offset": 3, "friction": 1, "mass_scale": 8, "kp_scale": 19, "kd_scale": 19,
-                    "torque_noise": 19, "feet_contact_forces": 6, "recovering": 1}  # fmt: skip
+    assert dims == {
+        "torso_com_offset": 3,
+        "friction": 1,
+        "mass_scale": 8,
+        "kp_scale": 19,
+        "kd_scale": 19,
+        "torque_noise": 19,
+        "feet_contact_forces": 6,
+        "recovering": 1,
+    }
     assert terms["torque_noise"][0, 0].item() == pytest.approx(0.1)
     assert torch.allclose(terms["feet_contact_forces"][0, :3], torch.tensor([0.0, 0.0, 3.0]), atol=1e-6)
     assert terms["recovering"].flatten().tolist() == [1.0, 0.0]

@@ -41,7 +41,9 @@ def test_mode_switch_changes_the_mask_and_nothing_else():
     try:
         obs, *_ = env.step(torch.zeros(env.num_envs, 19))
         before = obs["student"].clone()
-        assert torch.equal(before[:, SLICES["mask"]], mask_for_mode("omnih2o", LAYOUT).expand(env.num_envs, -1))
+        assert torch.equal(
+            before[:, SLICES["mask"]], mask_for_mode("omnih2o", LAYOUT).expand(env.num_envs, -1)
+        )
         env.set_mode(torch.tensor([1, 3]), "humanplus")
         after = env.get_observations()["student"]
         changed = (after != before).any(0)
@@ -55,7 +57,9 @@ def test_mode_switch_changes_the_mask_and_nothing_else():
         # the command is the same unmasked command, seen through the new mask
         state, ref = env.robot_state(), env.reference_state()
         full = command_from_reference(ref, state.root_pos, state.root_quat, state.joint_pos, LAYOUT)
-        assert torch.allclose(after[1, SLICES["command"]], apply_mask(full[1:2], m[None], LAYOUT)[0], atol=1e-6)
+        assert torch.allclose(
+            after[1, SLICES["command"]], apply_mask(full[1:2], m[None], LAYOUT)[0], atol=1e-6
+        )
         # it sticks through the next step and is redrawn from the episode modes only at a reset
         obs, *_ = env.step(torch.zeros(env.num_envs, 19))
         assert torch.equal(obs["student"][3, SLICES["mask"]], m)

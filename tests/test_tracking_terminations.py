@@ -45,7 +45,9 @@ def test_anchor_and_end_effector_terms_ignore_horizontal_drift(make_step):
     s.robot.pos[1, :, 2] -= 0.3  # sagged 0.3 m
     hand = s.idx.end_effectors[-1]
     s.robot.pos[2, hand, 2] += 0.3  # one hand 0.3 m too high
-    s.robot.quat[3, s.idx.anchor] = quat_from_euler_xyz(torch.tensor([[0.0, 1.4, 0.0]]))[0]  # torso pitched 80 deg
+    s.robot.quat[3, s.idx.anchor] = quat_from_euler_xyz(torch.tensor([[0.0, 1.4, 0.0]]))[
+        0
+    ]  # torso pitched 80 deg
     assert T.anchor_height_error(s, 0.25).tolist() == [False, True, False, False]
     assert T.end_effector_height_error(s, 0.25).tolist() == [False, True, True, False]
     assert T.anchor_gravity_z_error(s, 0.8).tolist() == [False, False, False, True]
@@ -62,8 +64,10 @@ def test_push_grace_and_termination_curriculum(make_step):
     s = make_step()
     s.robot.pos[:, 5, 0] += 1.0  # one body 1 m off
     s.robot.pos[:, s.idx.anchor, 2] -= 0.3  # anchor 0.3 m low
-    terms = {"far": TerminationTerm("max_body_distance", {"threshold": 0.5}, during_push_grace=False),
-             "low": TerminationTerm("anchor_height_error", {"threshold": 0.25}, curriculum=True)}  # fmt: skip
+    terms = {
+        "far": TerminationTerm("max_body_distance", {"threshold": 0.5}, during_push_grace=False),
+        "low": TerminationTerm("anchor_height_error", {"threshold": 0.25}, curriculum=True),
+    }
     out = T.compute_failures(s, terms, torch.tensor([10, 100]), push_grace_steps=60)
     assert out["far"].tolist() == [False, True] and out["low"].tolist() == [True, True]
     loose = T.compute_failures(s, terms, torch.tensor([100, 100]), 60, threshold_scale=2.0)  # 0.5 m: no

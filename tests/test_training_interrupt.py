@@ -9,7 +9,7 @@ import time
 
 import torch
 
-from hover.training.runner import latest_checkpoint
+from hover.checkpoints import latest_checkpoint
 
 
 def test_sigterm_saves_a_resumable_checkpoint(tmp_path):

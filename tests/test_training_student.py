@@ -6,14 +6,21 @@ import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from hover.policies import load_policy
-from hover.training import student as S
-from hover.training.runner import list_checkpoints
+from hover.checkpoints import list_checkpoints
+from hover.training import distillation as S
+from hover.training.policies import load_policy
 
 
 def _cfg(tmp_path, iterations, **kw):
-    cfg = S.StudentTrainConfig(num_envs=8, max_iterations=iterations, run_dir=str(tmp_path / "run"),
-                               save_interval=5, num_threads=1, update_threads=1, **kw)  # fmt: skip
+    cfg = S.StudentTrainConfig(
+        num_envs=8,
+        max_iterations=iterations,
+        run_dir=str(tmp_path / "run"),
+        save_interval=5,
+        num_threads=1,
+        update_threads=1,
+        **kw,
+    )
     cfg.distillation.num_steps_per_env = 8
     cfg.distillation.gradient_length = 4
     return cfg

@@ -8,13 +8,14 @@ from pathlib import Path
 import pytest
 import torch
 
-from hover.policies import load_policy
-from hover.training.runner import HoverRunner, NonFiniteLossError, list_checkpoints
+from hover.checkpoints import list_checkpoints
+from hover.cli.train_teacher import main
+from hover.training.policies import load_policy
+from hover.training.runner import HoverRunner, NonFiniteLossError
 from hover.training.teacher import (
     TeacherTrainConfig,
     config_from_json,
     export_bundled,
-    main,
     make_env,
     rsl_rl_config,
     train,
@@ -54,8 +55,12 @@ def test_short_run_writes_config_logs_and_checkpoints_with_finite_losses(run_dir
     ckpt = torch.load(run_dir / "model_1.pt", weights_only=True)
     assert ckpt["iter"] == 1 and ckpt["logger"]["tot_timesteps"] == 2 * 4 * 8
     assert "obs_normalizer._mean" in ckpt["actor_state_dict"] and ckpt["optimizer_state_dict"]["state"]
-    assert set(ckpt["env_state"]) == {"penalty_scale", "termination_scale", "episode_length_ema",
-                                      "sampler_failure_ema"}  # fmt: skip
+    assert set(ckpt["env_state"]) == {
+        "penalty_scale",
+        "termination_scale",
+        "episode_length_ema",
+        "sampler_failure_ema",
+    }
 
 
 def test_resume_restores_iteration_optimiser_normaliser_and_continues_the_curve(run_dir, tmp_path):
@@ -116,8 +121,9 @@ def test_policy_errors_name_the_problem(tmp_path):
 
 
 def test_non_finite_update_is_reported(tmp_path):
-    cfg = TeacherTrainConfig(num_envs=4, num_threads=1, max_iterations=1, run_dir=str(tmp_path / "nan"),
-                             eval_interval=0)  # fmt: skip
+    cfg = TeacherTrainConfig(
+        num_envs=4, num_threads=1, max_iterations=1, run_dir=str(tmp_path / "nan"), eval_interval=0
+    )
     cfg.ppo.num_steps_per_env = 4
     cfg.ppo.value_loss_coef = float("nan")
     with pytest.raises(NonFiniteLossError):
@@ -141,8 +147,14 @@ def test_set_action_std_changes_the_exploration_noise_only():
 
     obs = TensorDict({"policy": torch.randn(4, 7)}, batch_size=[4])
     for std_type in ("scalar", "log"):
-        actor = MLPModel(obs, {"actor": ["policy"]}, "actor", 3, hidden_dims=[8],
-                         distribution_cfg={"class_name": "GaussianDistribution", "init_std": 1.0, "std_type": std_type})  # fmt: skip
+        actor = MLPModel(
+            obs,
+            {"actor": ["policy"]},
+            "actor",
+            3,
+            hidden_dims=[8],
+            distribution_cfg={"class_name": "GaussianDistribution", "init_std": 1.0, "std_type": std_type},
+        )
         mean = actor(obs).clone()
         set_action_std(actor, 0.2)
         actor(obs, stochastic_output=True)
@@ -184,14 +196,22 @@ def test_paper_recipe_run_resumes_with_the_same_recipe_and_overrides(tmp_path):
     assert not saved.env.actions.residual and saved.env.observations.policy[0] == "body_pos"
     assert main(["--resume", str(out), "--max-iterations", "2"], prog="hover train teacher") == 0
     resumed = config_from_json((out / "config.json").read_text())
-    assert (resumed.recipe, resumed.env, resumed.ppo, resumed.model) == (saved.recipe, saved.env, saved.ppo, saved.model)
+    assert (resumed.recipe, resumed.env, resumed.ppo, resumed.model) == (
+        saved.recipe,
+        saved.env,
+        saved.ppo,
+        saved.model,
+    )
     assert (out / "model_1.pt").is_file()
     with pytest.raises(SystemExit):  # a different recipe cannot continue this run
-        main(["--resume", str(out), "--recipe", "tracking", "--max-iterations", "3"], prog="hover train teacher")
+        main(
+            ["--resume", str(out), "--recipe", "tracking", "--max-iterations", "3"],
+            prog="hover train teacher",
+        )
 
 
 def test_old_paper_configs_are_read_as_the_paper_recipe():
-    from hover.policies import ASSET_DIR
+    from hover.checkpoints import ASSET_DIR
 
     text = (ASSET_DIR / "teacher.json").read_text()
     if '"recipe"' in text:
@@ -211,7 +231,15 @@ def test_periodic_eval_logs_success_to_tensorboard_console_and_csv(tmp_path, cap
     short = MotionClip("stand_short", clip.fps, clip.root_pos[:16], clip.root_quat[:16], clip.joint_pos[:16])
     save_motions(tmp_path / "short.npz", [short])
     out = tmp_path / "run"
-    args = [*FAST, "--eval-interval", "1", "--eval-motions", str(tmp_path / "short.npz"), "--run-dir", str(out)]
+    args = [
+        *FAST,
+        "--eval-interval",
+        "1",
+        "--eval-motions",
+        str(tmp_path / "short.npz"),
+        "--run-dir",
+        str(out),
+    ]
     assert main([*args, "--max-iterations", "2"], prog="hover train teacher") == 0
     assert "[eval] iteration 1" in capsys.readouterr().out
     rows = list(csv.DictReader((out / "eval.csv").open()))

@@ -13,8 +13,8 @@ from hover.deploy.inputs.base import (
     InputSource,
     OptionalDependencyError,
     RobotView,
-    make_input,
 )
+from hover.deploy.inputs.factory import make_input
 from hover.deploy.inputs.gamepad import GamepadCommander, GamepadConfig, GamepadMapping, PadState
 from hover.deploy.inputs.idle import IdleConfig, IdleInput
 from hover.deploy.inputs.switching import SwitchingInput

@@ -87,16 +87,3 @@ def require(module: str, package: str, what: str):
         raise OptionalDependencyError(
             f"{what} needs the {package!r} package: pip install 'hover[deploy]' (or pip install {package})"
         ) from exc
-
-
-def make_input(spec: str, robot=None, layout=None, **options) -> InputSource:
-    """Build an input source from a spec string (implemented in :mod:`deploy.inputs.factory`).
-
-    Specs: ``"idle"``, ``"joystick"``, ``"remote"``, ``"keyboard"``, ``"vr:<ip>"``,
-    ``"playback"`` (built-in set), ``"playback:<file>[:<clip>]"``; ``"a+b+..."`` switches between
-    several at run time. ``options`` are fields of the sources' config dataclasses (e.g.
-    ``mode="h2o"``, ``loop=False``, ``max_lin_vel_x=0.5``); an option no chosen source knows is an error.
-    """
-    from hover.deploy.inputs.factory import build_input
-
-    return build_input(spec, robot, layout, **options)

@@ -29,14 +29,25 @@ def _key_name(key: str) -> str:
     return "space" if key == " " else key
 
 
-def button_map(pad: GamepadMapping | None = None, keys: KeyboardMapping | None = None
-               ) -> list[tuple[str, str, str, str]]:  # fmt: skip
+def button_map(
+    pad: GamepadMapping | None = None, keys: KeyboardMapping | None = None
+) -> list[tuple[str, str, str, str]]:
     """Rows (event, remote/joystick buttons, keyboard key, effect) in START, POLICY, STOP, ... order."""
     pad, keys = pad or GamepadMapping(), keys or KeyboardMapping()
-    pads = {Event.START: pad.start, Event.POLICY: pad.policy, Event.STOP: pad.stop,
-            Event.NEXT_MODE: pad.next_mode, Event.NEXT_SOURCE: pad.next_source}  # fmt: skip
-    keyed = {Event.START: keys.start, Event.POLICY: keys.policy, Event.STOP: keys.stop,
-             Event.NEXT_MODE: keys.next_mode, Event.NEXT_SOURCE: keys.next_source}  # fmt: skip
+    pads = {
+        Event.START: pad.start,
+        Event.POLICY: pad.policy,
+        Event.STOP: pad.stop,
+        Event.NEXT_MODE: pad.next_mode,
+        Event.NEXT_SOURCE: pad.next_source,
+    }
+    keyed = {
+        Event.START: keys.start,
+        Event.POLICY: keys.policy,
+        Event.STOP: keys.stop,
+        Event.NEXT_MODE: keys.next_mode,
+        Event.NEXT_SOURCE: keys.next_source,
+    }
     return [(ev.value.upper(), " or ".join(pads[ev]), _key_name(keyed[ev]), EFFECTS[ev]) for ev in EFFECTS]
 
 
@@ -68,6 +79,8 @@ def how_to(event: Event, source_names: Iterable[str]) -> str:
     if names & set(KEY_SOURCES):
         ways.append(f"keyboard: {row[2]}")
     if not ways:
-        return (f"{row[0]} (input {'+'.join(sorted(names)) or 'none'} has no buttons: use --input keyboard, "
-                "remote or joystick, or --runner.auto-start in simulation)")  # fmt: skip
+        return (
+            f"{row[0]} (input {'+'.join(sorted(names)) or 'none'} has no buttons: use --input keyboard, "
+            "remote or joystick, or --runner.auto-start in simulation)"
+        )
     return f"{row[0]} ({'; '.join(ways)})"

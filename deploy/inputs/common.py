@@ -10,14 +10,14 @@ from torch import Tensor
 
 from hover.commands.layout import CommandLayout, command_layout
 from hover.deploy.inputs.base import CommandSample
-from hover.robots import RobotSpec, get_robot
+from hover.robots import DEFAULT_ROBOT, RobotSpec, get_robot
 
 
 def resolve_robot(
     robot: RobotSpec | str | None, layout: CommandLayout | None
 ) -> tuple[RobotSpec, CommandLayout]:
-    """``robot`` (spec, registered name or None = "h1") and its command layout (given or built)."""
-    spec = get_robot(robot or "h1") if not isinstance(robot, RobotSpec) else robot
+    """``robot`` (spec, registered name or None = DEFAULT_ROBOT) and its command layout (given or built)."""
+    spec = get_robot(robot or DEFAULT_ROBOT) if not isinstance(robot, RobotSpec) else robot
     lay = layout or command_layout(spec)
     if tuple(lay.joint_names) != tuple(spec.joint_names):
         raise ValueError(f"command layout of {lay.robot_name!r} does not match robot {spec.name!r}")

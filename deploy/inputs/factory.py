@@ -24,6 +24,7 @@ import dataclasses
 from typing import Any
 
 from hover.commands.layout import CommandLayout
+from hover.deploy.inputs.base import InputSource
 from hover.deploy.inputs.common import resolve_robot
 from hover.deploy.inputs.switching import SwitchingInput
 from hover.robots import RobotSpec
@@ -43,13 +44,15 @@ def _configure(config: Any, options: dict[str, Any], used: set[str]) -> Any:
     return config
 
 
-def build_input(spec: str, robot: RobotSpec | str | None = None, layout: CommandLayout | None = None,
-                **options: Any) -> SwitchingInput:  # fmt: skip
-    """See the module docstring."""
+def make_input(
+    spec: str, robot: RobotSpec | str | None = None, layout: CommandLayout | None = None, **options: Any
+) -> SwitchingInput:
+    """Build an input source from a spec string (see the module docstring); an option no chosen source
+    knows is an error."""
     robot, layout = resolve_robot(robot, layout)
     stream = options.pop("stream", None)
     used: set[str] = set()
-    sources = []
+    sources: list[InputSource] = []
     for part in spec.split("+"):
         kind, _, arg = part.strip().partition(":")
         kind = kind.lower()

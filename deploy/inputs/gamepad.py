@@ -66,8 +66,13 @@ class GamepadMapping:
 
     def events_of(self, pressed: frozenset[str]) -> list[Event]:
         """Events of newly pressed buttons, in START, POLICY, STOP, NEXT_MODE, NEXT_SOURCE order."""
-        table = ((self.start, Event.START), (self.policy, Event.POLICY), (self.stop, Event.STOP),
-                 (self.next_mode, Event.NEXT_MODE), (self.next_source, Event.NEXT_SOURCE))  # fmt: skip
+        table = (
+            (self.start, Event.START),
+            (self.policy, Event.POLICY),
+            (self.stop, Event.STOP),
+            (self.next_mode, Event.NEXT_MODE),
+            (self.next_source, Event.NEXT_SOURCE),
+        )
         return [ev for names, ev in table if pressed.intersection(names)]
 
 
@@ -177,8 +182,9 @@ class HeadingTarget:
         """Integrate ``yaw_rate`` (rad/s) over ``dt`` (s); return the [1] yaw_delta command (rad)."""
         robot_yaw = float(yaw_from_quat(root_quat)[0])
         start = robot_yaw if self.target is None else self.target
-        target = integrate_heading(torch.tensor([start], dtype=torch.float64),
-                                   torch.tensor([yaw_rate], dtype=torch.float64), dt)  # fmt: skip
+        target = integrate_heading(
+            torch.tensor([start], dtype=torch.float64), torch.tensor([yaw_rate], dtype=torch.float64), dt
+        )
         err = float(wrap_to_pi(target - robot_yaw)[0])
         if abs(err) > self.max_error:  # keep the target near the robot (no wind-up)
             target = wrap_to_pi(
@@ -188,8 +194,9 @@ class HeadingTarget:
         return yaw_delta_to_target(target, root_quat.to(torch.float64))
 
 
-def locomotion_sample(vx: float, vy: float, height: float, yaw_delta: Tensor, layout: CommandLayout,
-                      stamp: float) -> CommandSample:  # fmt: skip
+def locomotion_sample(
+    vx: float, vy: float, height: float, yaw_delta: Tensor, layout: CommandLayout, stamp: float
+) -> CommandSample:
     """Locomotion CommandSample from velocities (m/s, heading frame), height (m), yaw_delta [1] (rad)."""
     command, mask = command_from_joystick(
         torch.tensor([[vx, vy]], dtype=torch.float64),

@@ -28,8 +28,12 @@ class IdleInput:
 
     name = "idle"
 
-    def __init__(self, robot: RobotSpec | str | None = None, layout: CommandLayout | None = None,
-                 config: IdleConfig | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        robot: RobotSpec | str | None = None,
+        layout: CommandLayout | None = None,
+        config: IdleConfig | None = None,
+    ) -> None:
         self.robot, self.layout = resolve_robot(robot, layout)
         self.config = config or IdleConfig()
         height = torch.tensor([default_height(self.robot, self.config.height)], dtype=torch.float64)

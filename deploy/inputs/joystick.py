@@ -63,8 +63,12 @@ class JoystickInput:
 
     name = "joystick"
 
-    def __init__(self, robot: RobotSpec | str | None = None, layout: CommandLayout | None = None,
-                 config: JoystickConfig | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        robot: RobotSpec | str | None = None,
+        layout: CommandLayout | None = None,
+        config: JoystickConfig | None = None,
+    ) -> None:
         self.robot, self.layout = resolve_robot(robot, layout)
         self.config = config or JoystickConfig()
         os.environ.setdefault("SDL_JOYSTICK_ALLOW_BACKGROUND_EVENTS", "1")
@@ -94,8 +98,10 @@ class JoystickInput:
     def problems(self) -> list[str]:
         """What the operator must know now (no pad found yet)."""
         if self._joy is None and not self._was_connected:
-            return [f"no joystick found (pygame sees {self._pg.joystick.get_count()} pads, device index "
-                    f"{self.config.device_index}): plug one in, or use --input keyboard or remote"]  # fmt: skip
+            return [
+                f"no joystick found (pygame sees {self._pg.joystick.get_count()} pads, device index "
+                f"{self.config.device_index}): plug one in, or use --input keyboard or remote"
+            ]
         return []
 
     def _poll(self, now: float) -> None:

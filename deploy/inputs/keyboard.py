@@ -126,8 +126,13 @@ class KeyboardInput:
 
     name = "keyboard"
 
-    def __init__(self, robot: RobotSpec | str | None = None, layout: CommandLayout | None = None,
-                 config: KeyboardConfig | None = None, stream: IO | int | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        robot: RobotSpec | str | None = None,
+        layout: CommandLayout | None = None,
+        config: KeyboardConfig | None = None,
+        stream: IO | int | None = None,
+    ) -> None:
         self.robot, self.layout = resolve_robot(robot, layout)
         self.config = config or KeyboardConfig()
         self.reader = KeyReader(stream)
@@ -152,22 +157,39 @@ class KeyboardInput:
     def press(self, key: str) -> None:
         """Apply one key (also usable directly, e.g. from a GUI)."""
         c, k = self.config, self.config.mapping
-        events = {k.start: Event.START, k.policy: Event.POLICY, k.stop: Event.STOP,
-                  k.next_mode: Event.NEXT_MODE, k.next_source: Event.NEXT_SOURCE}  # fmt: skip
+        events = {
+            k.start: Event.START,
+            k.policy: Event.POLICY,
+            k.stop: Event.STOP,
+            k.next_mode: Event.NEXT_MODE,
+            k.next_source: Event.NEXT_SOURCE,
+        }
         if key in events:
             self._pending.append(events[key])
         elif key in (k.forward, k.backward):
-            self.vx = _clip(self.vx + (c.lin_vel_step if key == k.forward else -c.lin_vel_step),
-                            -c.max_lin_vel_x_back, c.max_lin_vel_x)  # fmt: skip
+            self.vx = _clip(
+                self.vx + (c.lin_vel_step if key == k.forward else -c.lin_vel_step),
+                -c.max_lin_vel_x_back,
+                c.max_lin_vel_x,
+            )
         elif key in (k.left, k.right):
-            self.vy = _clip(self.vy + (c.lin_vel_step if key == k.left else -c.lin_vel_step),
-                            -c.max_lin_vel_y, c.max_lin_vel_y)  # fmt: skip
+            self.vy = _clip(
+                self.vy + (c.lin_vel_step if key == k.left else -c.lin_vel_step),
+                -c.max_lin_vel_y,
+                c.max_lin_vel_y,
+            )
         elif key in (k.turn_left, k.turn_right):
-            self.yaw_rate = _clip(self.yaw_rate + (c.yaw_rate_step if key == k.turn_left else -c.yaw_rate_step),
-                                  -c.max_yaw_rate, c.max_yaw_rate)  # fmt: skip
+            self.yaw_rate = _clip(
+                self.yaw_rate + (c.yaw_rate_step if key == k.turn_left else -c.yaw_rate_step),
+                -c.max_yaw_rate,
+                c.max_yaw_rate,
+            )
         elif key in (k.height_up, k.height_down):
-            self.height = _clip(self.height + (c.height_step if key == k.height_up else -c.height_step),
-                                c.min_height, c.max_height)  # fmt: skip
+            self.height = _clip(
+                self.height + (c.height_step if key == k.height_up else -c.height_step),
+                c.min_height,
+                c.max_height,
+            )
         elif key == k.zero:
             self.vx = self.vy = self.yaw_rate = 0.0
 

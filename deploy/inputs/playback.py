@@ -70,8 +70,12 @@ class PlaybackInput:
 
     name = "playback"
 
-    def __init__(self, robot: RobotSpec | str | None = None, layout: CommandLayout | None = None,
-                 config: PlaybackConfig | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        robot: RobotSpec | str | None = None,
+        layout: CommandLayout | None = None,
+        config: PlaybackConfig | None = None,
+    ) -> None:
         self.robot, self.layout = resolve_robot(robot, layout)
         self.config = config or PlaybackConfig()
         if not self.config.speed > 0:

@@ -34,8 +34,12 @@ class UnitreeRemoteInput:
 
     name = "remote"
 
-    def __init__(self, robot: RobotSpec | str | None = None, layout: CommandLayout | None = None,
-                 config: RemoteConfig | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        robot: RobotSpec | str | None = None,
+        layout: CommandLayout | None = None,
+        config: RemoteConfig | None = None,
+    ) -> None:
         self.robot, self.layout = resolve_robot(robot, layout)
         self.config = config or RemoteConfig()
         self.commander = GamepadCommander(self.robot, self.layout, self.config.gamepad)

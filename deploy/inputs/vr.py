@@ -40,6 +40,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -124,10 +125,10 @@ class VRKeypoints:
             torch.tensor([[1.0, 0, 0, 0]], dtype=torch.float64),
             joints,
         )
-        names = list(robot.tracked_body_names)
+        head = robot.mode_bodies["omnih2o"][0]  # head, left hand, right hand: the VR command's points
         self.head_default = (
-            poses.pos[0, names.index("head_link")].numpy().copy()
-        )  # rel. pelvis, heading frame
+            poses.pos[0, robot.body_index(head)].numpy().copy()
+        )  # rel. the root, heading frame
         self.robot_head_height = float(robot.root_init_height + self.head_default[2])
         self.points: dict[str, np.ndarray] = {}
         self.good_at: dict[str, float] = {}
@@ -187,18 +188,23 @@ class VRInput:
 
     name = "vr"
 
-    def __init__(self, robot: RobotSpec | str | None = None, layout: CommandLayout | None = None,
-                 config: VRConfig | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        robot: RobotSpec | str | None = None,
+        layout: CommandLayout | None = None,
+        config: VRConfig | None = None,
+    ) -> None:
         self.robot, self.layout = resolve_robot(robot, layout)
         self.config = config or VRConfig()
         if not self.config.ip:
             raise ValueError("VR input needs the headset's address: vr:<ip>")
         streamer_cls = _import_streamer()
-        self.keypoints = VRKeypoints(self.robot, default_scale(self.config), self.config.det_tolerance,
-                                     self.config.scale_from_height)  # fmt: skip
+        self.keypoints = VRKeypoints(
+            self.robot, default_scale(self.config), self.config.det_tolerance, self.config.scale_from_height
+        )
         self.samples = 0  # new samples received
         self.error: BaseException | None = None
-        self.streamer = None
+        self.streamer: Any = None
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._cls = self._streamer_class(streamer_cls)

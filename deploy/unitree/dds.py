@@ -49,11 +49,11 @@ class DdsDomain:
 
     def writer(self, topic_name: str, msg_type: type, depth: int = 1) -> DataWriter:
         """Best-effort, keep-last writer (low-level control: the newest sample is the only one that matters)."""
-        topic = Topic(self.participant, topic_name, msg_type)
+        topic: Topic[Any] = Topic(self.participant, topic_name, msg_type)
         return DataWriter(self.participant, topic, qos=_qos(depth))
 
     def reader(self, topic_name: str, msg_type: type, depth: int = 1, listener: Any = None) -> DataReader:
-        topic = Topic(self.participant, topic_name, msg_type)
+        topic: Topic[Any] = Topic(self.participant, topic_name, msg_type)
         return DataReader(self.participant, topic, qos=_qos(depth), listener=listener)
 
 

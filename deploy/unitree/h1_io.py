@@ -9,6 +9,7 @@ and placeholders (``motors.py``) and sets the CRC.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any  # the unitree_go messages: cyclonedds IDL fields carry no static types
 
 import numpy as np
 
@@ -38,12 +39,14 @@ class LowStateView:
 class H1LowLevel:
     """Policy order <-> Unitree messages for a robot whose IMU is on ``robot.imu_body``."""
 
-    def __init__(self, robot: RobotSpec, imu_joint: str | None = "torso"):
+    def __init__(self, robot: RobotSpec):
         self.robot = robot
         self.motor_map = MotorMap.from_robot(robot)
-        self.imu_joint = None if imu_joint is None else robot.joint_index(imu_joint)
+        imu = next((b for b in robot.bodies if b.name == robot.imu_body), None)
+        # the joint that turns the IMU's body about the root's z axis (the H1's torso joint); None: IMU on the root
+        self.imu_joint = None if imu is None or imu.joint is None else robot.joint_index(imu.joint.name)
 
-    def decode_low_state(self, msg: object) -> LowStateView:
+    def decode_low_state(self, msg: Any) -> LowStateView:
         q, dq, tau = read_motor_state(msg, self.motor_map)
         imu = msg.imu_state
         quat = np.asarray(imu.quaternion, dtype=np.float64)
@@ -53,20 +56,27 @@ class H1LowLevel:
         else:
             pelvis_quat, pelvis_gyro = torso_imu_to_pelvis(quat, gyro, q[self.imu_joint], dq[self.imu_joint])
         return LowStateView(
-            joint_pos=q, joint_vel=dq, joint_tau=tau, pelvis_quat=pelvis_quat, pelvis_ang_vel=pelvis_gyro,
-            imu_quat=quat, imu_gyro=gyro, accelerometer=np.asarray(imu.accelerometer, dtype=np.float64),
-            remote=parse_remote(bytes(msg.wireless_remote)), tick=int(msg.tick),
-        )  # fmt: skip
+            joint_pos=q,
+            joint_vel=dq,
+            joint_tau=tau,
+            pelvis_quat=pelvis_quat,
+            pelvis_ang_vel=pelvis_gyro,
+            imu_quat=quat,
+            imu_gyro=gyro,
+            accelerometer=np.asarray(imu.accelerometer, dtype=np.float64),
+            remote=parse_remote(bytes(msg.wireless_remote)),
+            tick=int(msg.tick),
+        )
 
     def encode_low_cmd(
         self,
-        msg: object,
+        msg: Any,
         q: np.ndarray,
         kp: np.ndarray,
         kd: np.ndarray,
         dq: np.ndarray | None = None,
         tau: np.ndarray | None = None,
-    ) -> object:
+    ) -> Any:
         """Fill ``msg`` (a LowCmd_) from policy-order targets and gains and set its CRC.
 
         Raises ValueError when any value is NaN or infinite: nothing non-finite is ever encoded.

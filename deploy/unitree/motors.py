@@ -10,6 +10,7 @@ the SDK's stop placeholders q = PosStopF (2.146e9), dq = VelStopF (16000.0).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any  # the unitree_go messages: cyclonedds IDL fields carry no static types
 
 import numpy as np
 
@@ -66,14 +67,14 @@ class MotorMap:
 
 
 def fill_low_cmd(
-    msg: object,
+    msg: Any,
     motor_map: MotorMap,
     q: np.ndarray,
     kp: np.ndarray,
     kd: np.ndarray,
     dq: np.ndarray | None = None,
     tau: np.ndarray | None = None,
-) -> object:
+) -> Any:
     """Write policy-order targets [J] (rad, rad/s, N m; gains N m/rad, N m s/rad) into ``msg.motor_cmd``.
 
     Driven slots get their motor mode; unused slots the stop placeholders with zero gains. The CRC
@@ -81,8 +82,10 @@ def fill_low_cmd(
     """
     j = len(motor_map.joint_names)
     zeros = np.zeros(j)
-    columns = [np.asarray(a, dtype=np.float64).reshape(j) for a in (q, zeros if dq is None else dq,
-                                                                   zeros if tau is None else tau, kp, kd)]  # fmt: skip
+    columns = [
+        np.asarray(a, dtype=np.float64).reshape(j)
+        for a in (q, zeros if dq is None else dq, zeros if tau is None else tau, kp, kd)
+    ]
     q_s, dq_s, tau_s, kp_s, kd_s = (motor_map.to_slots(c).tolist() for c in columns)
     modes = motor_map.mode_of_slot.tolist()
     joint_of_slot = motor_map.joint_of_slot.tolist()
@@ -101,7 +104,7 @@ def fill_low_cmd(
     return msg
 
 
-def read_motor_state(msg: object, motor_map: MotorMap) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def read_motor_state(msg: Any, motor_map: MotorMap) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Policy-order joint angle, velocity and estimated torque [J] from ``msg.motor_state``."""
     states = msg.motor_state
     arr = np.array([(m.q, m.dq, m.tau_est) for m in states], dtype=np.float64)

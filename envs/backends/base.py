@@ -54,7 +54,9 @@ class PhysicsParams:
     torque_noise: Tensor  # [N, J] constant torque added to each actuator (N m)
 
     @staticmethod
-    def nominal(num_envs: int, num_bodies: int, num_joints: int, device: str | torch.device = "cpu") -> PhysicsParams:
+    def nominal(
+        num_envs: int, num_bodies: int, num_joints: int, device: str | torch.device = "cpu"
+    ) -> PhysicsParams:
         ones = torch.ones
         return PhysicsParams(
             friction=ones(num_envs, device=device),

@@ -37,6 +37,7 @@ row per world.
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import mujoco
 import numpy as np
@@ -166,7 +167,7 @@ class MjwarpBackend(SimBackend):
         torso = robot.imu_body or robot.root.name
         self._torso_id = robot.body_names.index(torso) + 1
 
-        wp.config.quiet = True
+        wp.config.quiet = True  # type: ignore[attr-defined]  # a warp setting its stubs do not declare
         wp.init()
         with wp.ScopedDevice(self.wp_device):
             self.mjw_model = mjw.put_model(self.model, batch_sizes={f: num_envs for f in BATCHED_FIELDS})
@@ -177,7 +178,7 @@ class MjwarpBackend(SimBackend):
         if self.device.type == "cuda":
             self._torch_stream = torch.cuda.Stream(self.device)
             self._stream = wp.stream_from_torch(self._torch_stream)
-        self._graphs: dict[str, object] = {}
+        self._graphs: dict[str, Any] = {}  # name -> wp.Graph, or _PLAIN
 
         d, m = self.mjw_data, self.mjw_model
         self._d = {
@@ -412,8 +413,14 @@ class MjwarpBackend(SimBackend):
             and torch.equal(m["body_inertia"][ids], inertia)
             and torch.equal(m["body_ipos"][ids], ipos)
         )
-        for name, value in (("geom_friction", friction), ("body_mass", body_mass), ("body_inertia", inertia),
-                            ("body_ipos", ipos), ("actuator_gainprm", gain), ("actuator_biasprm", bias)):  # fmt: skip
+        for name, value in (
+            ("geom_friction", friction),
+            ("body_mass", body_mass),
+            ("body_inertia", inertia),
+            ("body_ipos", ipos),
+            ("actuator_gainprm", gain),
+            ("actuator_biasprm", bias),
+        ):
             m[name][ids] = value
         if inertial_changed:  # subtree masses, inverse weights, actuator_acc0 (as mj_setConst)
             groups = mjw.SetConstGroup.FIXED | mjw.SetConstGroup.INERT0

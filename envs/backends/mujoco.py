@@ -73,8 +73,15 @@ class WorkerError(RuntimeError):
 class _WorkerPool:
     """Worker processes, one per chunk, each owning its envs' MjData (see ``mujoco_worlds``)."""
 
-    def __init__(self, model: mujoco.MjModel, chunks: list[tuple[int, int]], shm_name: str, num_envs: int,
-                 decimation: int, torso_id: int) -> None:  # fmt: skip
+    def __init__(
+        self,
+        model: mujoco.MjModel,
+        chunks: list[tuple[int, int]],
+        shm_name: str,
+        num_envs: int,
+        decimation: int,
+        torso_id: int,
+    ) -> None:
         # fork: a worker runs only MuJoCo and numpy (never torch, so the parent's OpenMP threads do not
         # matter) and, unlike spawn, it does not re-import the user's __main__ script.
         ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
@@ -82,8 +89,12 @@ class _WorkerPool:
         self.conns, self.procs = [], []
         for a, b in chunks:
             parent, child = ctx.Pipe()
-            p = ctx.Process(target=worker_main, args=(child, shm_name, model, num_envs, a, b, decimation, torso_id),
-                            daemon=True, name=f"mujoco-{a}-{b}")  # fmt: skip
+            p = ctx.Process(  # type: ignore[attr-defined]  # typeshed's BaseContext lacks Process
+                target=worker_main,
+                args=(child, shm_name, model, num_envs, a, b, decimation, torso_id),
+                daemon=True,
+                name=f"mujoco-{a}-{b}",
+            )
             p.start()
             child.close()
             self.conns.append(parent)
@@ -114,7 +125,10 @@ class _WorkerPool:
             sel = [k for k, i in enumerate(ids) if a <= i < b]
             if not sel:
                 continue
-            args = ([ids[k] for k in sel], *[r[sel] if isinstance(r, np.ndarray) else [r[k] for k in sel] for r in rows])
+            args = (
+                [ids[k] for k in sel],
+                *[r[sel] if isinstance(r, np.ndarray) else [r[k] for k in sel] for r in rows],
+            )
             self.conns[w].send((name, args))
             busy.append(w)
         self._collect(busy)
@@ -174,16 +188,20 @@ class MujocoBackend(SimBackend):
         size = buffer_bytes(self.model, num_envs)
         if self.processes:
             self._shm = shared_memory.SharedMemory(create=True, size=size)
+            assert self._shm.buf is not None  # None only after close
             self._buf = buffer_views(self._shm.buf, self.model, num_envs)
-            self._workers = _WorkerPool(self.model, self._chunks, self._shm.name, num_envs, self.decimation,
-                                        self._torso_id)  # fmt: skip
+            self._workers = _WorkerPool(
+                self.model, self._chunks, self._shm.name, num_envs, self.decimation, self._torso_id
+            )
         else:
             self._buf = buffer_views(bytearray(size), self.model, num_envs)
-            self._worlds = [MujocoWorlds(self.model, a, b, self._buf, self.decimation, self._torso_id)
-                            for a, b in self._chunks]  # fmt: skip
+            self._worlds = [
+                MujocoWorlds(self.model, a, b, self._buf, self.decimation, self._torso_id)
+                for a, b in self._chunks
+            ]
             if len(self._worlds) > 1:
                 self._pool = ThreadPoolExecutor(len(self._worlds), "mujoco")
-        self._ctrl = self._buf["ctrl"]
+        self._ctrl: np.ndarray | None = self._buf["ctrl"]  # None once closed
 
     # ------------------------------------------------------------------ internals
     def _world_of(self, env_id: int) -> tuple[MujocoWorlds, int]:
@@ -224,6 +242,7 @@ class MujocoBackend(SimBackend):
         if not np.isfinite(targets).all():
             bad = np.flatnonzero(~np.isfinite(targets).all(axis=1))
             raise ValueError(f"MujocoBackend: non-finite joint_targets in envs {bad[:5].tolist()}")
+        assert self._ctrl is not None, "MujocoBackend: closed"
         np.copyto(self._ctrl, targets)
         if self._workers is not None:
             self._workers.call_all("step")
@@ -317,8 +336,15 @@ class MujocoBackend(SimBackend):
         rows = [(float(fr[k]), mass[k], com[k], kp[k], kd[k], noise[k]) for k in range(n)]
         self._per_chunk("set_params", ids, rows)
 
-    def param_fields(self, friction: float, mass: np.ndarray, com: np.ndarray, kp: np.ndarray, kd: np.ndarray,
-                     noise: np.ndarray) -> dict[str, np.ndarray]:  # fmt: skip
+    def param_fields(
+        self,
+        friction: float,
+        mass: np.ndarray,
+        com: np.ndarray,
+        kp: np.ndarray,
+        kd: np.ndarray,
+        noise: np.ndarray,
+    ) -> dict[str, np.ndarray]:
         """The model arrays that realise one env's PhysicsParams (see ``mujoco_worlds.param_fields``)."""
         return param_fields(self.model, self._torso_id, friction, mass, com, kp, kd, noise)
 

@@ -51,7 +51,9 @@ def buffer_bytes(model: mujoco.MjModel, num_envs: int) -> int:
     return sum(int(np.prod(s)) * 8 for s, _ in buffer_layout(model, num_envs).values())
 
 
-def buffer_views(block: memoryview | bytearray, model: mujoco.MjModel, num_envs: int) -> dict[str, np.ndarray]:
+def buffer_views(
+    block: memoryview | bytearray, model: mujoco.MjModel, num_envs: int
+) -> dict[str, np.ndarray]:
     """float64 views of the row buffers inside ``block`` (shared memory or a plain bytearray)."""
     return {
         name: np.ndarray(shape, dtype=np.float64, buffer=block, offset=offset)
@@ -59,8 +61,16 @@ def buffer_views(block: memoryview | bytearray, model: mujoco.MjModel, num_envs:
     }
 
 
-def param_fields(base: mujoco.MjModel, torso_id: int, friction: float, mass: np.ndarray, com: np.ndarray,
-                 kp: np.ndarray, kd: np.ndarray, noise: np.ndarray) -> dict[str, np.ndarray]:  # fmt: skip
+def param_fields(
+    base: mujoco.MjModel,
+    torso_id: int,
+    friction: float,
+    mass: np.ndarray,
+    com: np.ndarray,
+    kp: np.ndarray,
+    kd: np.ndarray,
+    noise: np.ndarray,
+) -> dict[str, np.ndarray]:
     """The model arrays that realise one env's physics parameters, computed from the nominal model.
 
     friction: sliding friction of every geom; mass [nb]: body mass and inertia scales; com [3]: torso
@@ -94,8 +104,15 @@ def param_fields(base: mujoco.MjModel, torso_id: int, friction: float, mass: np.
 class MujocoWorlds:
     """Envs ``[start, stop)`` of a batch; ``buffers`` are the full row buffers (all envs)."""
 
-    def __init__(self, model: mujoco.MjModel, start: int, stop: int, buffers: dict[str, np.ndarray],
-                 decimation: int, torso_id: int) -> None:  # fmt: skip
+    def __init__(
+        self,
+        model: mujoco.MjModel,
+        start: int,
+        stop: int,
+        buffers: dict[str, np.ndarray],
+        decimation: int,
+        torso_id: int,
+    ) -> None:
         self.model, self.start, self.stop = model, start, stop
         self.decimation, self.torso_id = decimation, torso_id
         self.models: list[mujoco.MjModel] = [model] * (stop - start)
@@ -110,10 +127,15 @@ class MujocoWorlds:
     def _views(self, k: int, b: dict[str, np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
         d, i = self.datas[k], self.start + k
         return [
-            (b["qpos"][i], d.qpos), (b["qvel"][i], d.qvel), (b["xpos"][i], d.xpos[1:]),
-            (b["xquat"][i], d.xquat[1:]), (b["cvel"][i], d.cvel[1:]), (b["com"][i], d.subtree_com[1]),
-            (b["cfrc"][i], d.cfrc_ext[1:]), (b["torque"][i], d.actuator_force),
-        ]  # fmt: skip
+            (b["qpos"][i], d.qpos),
+            (b["qvel"][i], d.qvel),
+            (b["xpos"][i], d.xpos[1:]),
+            (b["xquat"][i], d.xquat[1:]),
+            (b["cvel"][i], d.cvel[1:]),
+            (b["com"][i], d.subtree_com[1]),
+            (b["cfrc"][i], d.cfrc_ext[1:]),
+            (b["torque"][i], d.actuator_force),
+        ]
 
     def refresh(self, k: int) -> None:
         """Recompute local env ``k``'s derived quantities after its state or model changed; copy them out."""
@@ -126,7 +148,12 @@ class MujocoWorlds:
     def step(self) -> None:
         """One policy step of every env with the targets in the ``ctrl`` rows."""
         extra = self.decimation - 1
-        step1, step2, step, rne = mujoco.mj_step1, mujoco.mj_step2, mujoco.mj_step, mujoco.mj_rnePostConstraint
+        step1, step2, step, rne = (
+            mujoco.mj_step1,
+            mujoco.mj_step2,
+            mujoco.mj_step,
+            mujoco.mj_rnePostConstraint,
+        )
         ctrl, copyto = self.ctrl, np.copyto
         for k in range(self.stop - self.start):
             m, d = self.models[k], self.datas[k]
@@ -174,8 +201,16 @@ class MujocoWorlds:
             self.refresh(k)
 
 
-def worker_main(conn: Any, shm_name: str, model: mujoco.MjModel, num_envs: int, start: int, stop: int,
-                decimation: int, torso_id: int) -> None:  # fmt: skip
+def worker_main(
+    conn: Any,
+    shm_name: str,
+    model: mujoco.MjModel,
+    num_envs: int,
+    start: int,
+    stop: int,
+    decimation: int,
+    torso_id: int,
+) -> None:
     """Worker process: own envs [start, stop) with row buffers in shared memory ``shm_name``.
 
     Commands arrive as ``(name, args)`` on ``conn``: ``step``, ``reset``, ``push``, ``set_params``,
@@ -185,7 +220,10 @@ def worker_main(conn: Any, shm_name: str, model: mujoco.MjModel, num_envs: int, 
     shm = shared_memory.SharedMemory(name=shm_name)
     worlds = None
     try:
-        worlds = MujocoWorlds(model, start, stop, buffer_views(shm.buf, model, num_envs), decimation, torso_id)
+        assert shm.buf is not None  # None only after close
+        worlds = MujocoWorlds(
+            model, start, stop, buffer_views(shm.buf, model, num_envs), decimation, torso_id
+        )
         conn.send(None)
         while True:
             name, args = conn.recv()
@@ -202,4 +240,3 @@ def worker_main(conn: Any, shm_name: str, model: mujoco.MjModel, num_envs: int, 
     finally:
         del worlds
         shm.close()
-

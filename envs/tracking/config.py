@@ -22,7 +22,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from hover.config import config_from_dict
+from hover.config_codec import config_from_dict
 
 __all__ = [
     "ActionConfig",
@@ -163,18 +163,30 @@ class ObservationConfig:
     """
 
     policy: tuple[str, ...] = (
-        "ref_joint_pos", "ref_joint_vel", "ref_anchor_pos", "ref_anchor_rot", "ref_body_pos_local",
-        "root_lin_vel_local", "root_ang_vel_local", "projected_gravity", "joint_pos_rel", "joint_vel",
+        "ref_joint_pos",
+        "ref_joint_vel",
+        "ref_anchor_pos",
+        "ref_anchor_rot",
+        "ref_body_pos_local",
+        "root_lin_vel_local",
+        "root_ang_vel_local",
+        "projected_gravity",
+        "joint_pos_rel",
+        "joint_vel",
         "last_action",
-    )  # fmt: skip
+    )
     critic: tuple[str, ...] = ("body_pos_local", "privileged")
     noise: bool = True
     noise_scales: dict[str, float] = field(
         default_factory=lambda: {
-            "joint_pos_rel": 0.01, "joint_vel": 0.2, "root_lin_vel_local": 0.1, "root_ang_vel_local": 0.1,
-            "projected_gravity": 0.02, "ref_anchor_pos": 0.01,
+            "joint_pos_rel": 0.01,
+            "joint_vel": 0.2,
+            "root_lin_vel_local": 0.1,
+            "root_ang_vel_local": 0.1,
+            "projected_gravity": 0.02,
+            "ref_anchor_pos": 0.01,
         }
-    )  # fmt: skip
+    )
     ref_offset: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
 
@@ -236,9 +248,18 @@ class StudentObsConfig:
 
     enabled: bool = False
     modes: tuple[str, ...] = (
-        "random", "random", "exbody", "humanplus", "h2o", "omnih2o", "left_hand", "right_hand",
-        "two_hands", "head", "locomotion",
-    )  # fmt: skip
+        "random",
+        "random",
+        "exbody",
+        "humanplus",
+        "h2o",
+        "omnih2o",
+        "left_hand",
+        "right_hand",
+        "two_hands",
+        "head",
+        "locomotion",
+    )
     sparsity: bool = True  # the paper's per-element sparsity bits in "random" masks
     history_length: int = 25
 

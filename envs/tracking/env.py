@@ -14,7 +14,7 @@ targets of any action in the current state (the student's teacher labels).
 Observations (TensorDict): ``policy`` (actor) and ``critic`` (actor terms without noise + the
 recipe's critic terms), built from the term names of ``cfg.observations`` (``observations.py``).
 With ``cfg.student.enabled`` also ``student`` (proprioception, masked command, mask, last action,
-25-step history; ``student.py``), whose per-episode mask :meth:`TrackingEnv.set_mode` switches at run
+25-step history; ``student_group.py``), whose per-episode mask :meth:`TrackingEnv.set_mode` switches at run
 time. Rewards: the recipe's terms (``rewards.py``) x weights, ``reward_scale`` and the penalty
 curriculum; episode sums per term are logged in ``extras["log"]``.
 """
@@ -36,7 +36,7 @@ from hover.envs.tracking.config import ActionConfig, TrackingEnvConfig
 from hover.envs.tracking.curriculum import step_penalty_scale, update_length_ema, update_termination_scale
 from hover.envs.tracking.sampling import AdaptiveSampler
 from hover.envs.tracking.step import FeetData, StepData, TrackingIndices
-from hover.envs.tracking.student import StudentObsGroup
+from hover.envs.tracking.student_group import StudentObsGroup
 from hover.motion.library import MotionLibrary, MotionState
 
 
@@ -78,8 +78,9 @@ class TrackingEnv(VecEnv):
         self.action_scale = action_scales(cfg.actions, self.idx)
         self.joint_lower, self.joint_upper = self.idx.joint_lower, self.idx.joint_upper
         mass_bodies = cfg.domain_rand.mass_bodies or robot.mass_randomized_bodies
-        self.mass_body_ids = torch.tensor([robot.body_names.index(b) for b in mass_bodies], dtype=torch.long,
-                                          device=dev)  # fmt: skip
+        self.mass_body_ids = torch.tensor(
+            [robot.body_names.index(b) for b in mass_bodies], dtype=torch.long, device=dev
+        )
         self.extend = ExtendedBodies(robot, dev)
         self.sampler = AdaptiveSampler(motions.clip_durations, cfg.sampling, dev)
         self.uses_feet = any(t.func in W.FEET_FUNCTIONS and t.weight != 0.0 for t in cfg.rewards.values())
@@ -103,7 +104,9 @@ class TrackingEnv(VecEnv):
         self.frozen = torch.zeros(n, dtype=torch.bool, device=dev)
         self.auto_reset = True
         self.penalty_scale = cfg.curriculum.initial_penalty_scale if cfg.curriculum.enabled else 1.0
-        self.termination_scale = cfg.curriculum.initial_termination_scale if cfg.curriculum.termination else 1.0
+        self.termination_scale = (
+            cfg.curriculum.initial_termination_scale if cfg.curriculum.termination else 1.0
+        )
         self.episode_length_ema = -1.0
         self.student = (
             StudentObsGroup(cfg.student, robot, n, self.generator, dev) if cfg.student.enabled else None
@@ -208,20 +211,32 @@ class TrackingEnv(VecEnv):
 
         state = self.backend.get_state()
         n = self.num_envs
-        parts = (state.root_pos, state.root_quat, state.joint_pos, state.joint_vel, state.body_pos, state.body_lin_vel,
-                 state.body_ang_vel, state.contact_forces, state.joint_torque)  # fmt: skip
+        parts = (
+            state.root_pos,
+            state.root_quat,
+            state.joint_pos,
+            state.joint_vel,
+            state.body_pos,
+            state.body_lin_vel,
+            state.body_ang_vel,
+            state.contact_forces,
+            state.joint_torque,
+        )
         diverged = ~torch.isfinite(torch.cat([t.reshape(n, -1) for t in parts], 1)).all(1)
         bodies = self.extend(state.body_pos, state.body_quat, state.body_lin_vel, state.body_ang_vel)
         ref = self.motions.get_state(self.motion_ids, self.motion_times)
         step = self._step_data(state, bodies, ref, diverged)
 
-        terms = T.compute_failures(step, cfg.terminations, self.steps_since_push, cfg.push_grace_steps,
-                                   self.termination_scale)  # fmt: skip
+        terms = T.compute_failures(
+            step, cfg.terminations, self.steps_since_push, cfg.push_grace_steps, self.termination_scale
+        )
         failed = diverged.clone()
         for v in terms.values():
             failed |= v
         failed &= live
-        terms["motion_end"] = T.motion_end(self.motion_times, self.motions.clip_durations[self.motion_ids], self.dt)
+        terms["motion_end"] = T.motion_end(
+            self.motion_times, self.motions.clip_durations[self.motion_ids], self.dt
+        )
         terms["episode_length"] = T.episode_length(self.episode_length_buf, self.max_episode_length)
         time_out = (terms["motion_end"] | terms["episode_length"]) & ~failed & live
         for name in terms:
@@ -259,7 +274,9 @@ class TrackingEnv(VecEnv):
             self._refresh(state, bodies, ref, step)
         return self._obs, reward, dones, extras
 
-    def _step_data(self, state: SimState, bodies: BodyState, ref: MotionState, diverged: Tensor | None) -> StepData:
+    def _step_data(
+        self, state: SimState, bodies: BodyState, ref: MotionState, diverged: Tensor | None
+    ) -> StepData:
         ref_bodies = BodyState(ref.body_pos, ref.body_quat, ref.body_lin_vel, ref.body_ang_vel)
         return StepData(
             robot=bodies, ref=ref_bodies, joint_pos=state.joint_pos, joint_vel=state.joint_vel,
@@ -275,8 +292,9 @@ class TrackingEnv(VecEnv):
         self.feet_state, first, air_time, max_height = W.update_feet(
             self.feet_state, contact, state.body_pos[:, ids, 2], self.dt
         )
-        return FeetData(forces, state.body_quat[:, ids], state.body_lin_vel[:, ids], contact, first, air_time,
-                        max_height)  # fmt: skip
+        return FeetData(
+            forces, state.body_quat[:, ids], state.body_lin_vel[:, ids], contact, first, air_time, max_height
+        )
 
     def _apply_pushes(self, live: Tensor) -> None:
         dr = self.cfg.domain_rand
@@ -297,9 +315,13 @@ class TrackingEnv(VecEnv):
         for k, v in terms.items():
             log[f"Episode_Termination/{k}"] = v[ids].float().mean()
         cur = self.cfg.curriculum
-        self.episode_length_ema = update_length_ema(self.episode_length_ema, self.episode_length_buf[ids], cur.ema)
+        self.episode_length_ema = update_length_ema(
+            self.episode_length_ema, self.episode_length_buf[ids], cur.ema
+        )
         self.penalty_scale = step_penalty_scale(self.penalty_scale, self.episode_length_ema, cur)
-        self.termination_scale = update_termination_scale(self.termination_scale, self.episode_length_ema, cur)
+        self.termination_scale = update_termination_scale(
+            self.termination_scale, self.episode_length_ema, cur
+        )
         log["Curriculum/penalty_scale"] = self.penalty_scale
         log["Curriculum/termination_scale"] = self.termination_scale
         log["Curriculum/episode_length_ema"] = self.episode_length_ema
@@ -335,13 +357,19 @@ class TrackingEnv(VecEnv):
             self.ref_offset[ids] = 0.0
         self.actions[ids] = 0.0
         self.prev_actions[ids] = 0.0
-        base = ref.joint_pos + cfg.actions.lookahead_s * ref.joint_vel if cfg.actions.residual else self.default_joint_pos
+        base = (
+            ref.joint_pos + cfg.actions.lookahead_s * ref.joint_vel
+            if cfg.actions.residual
+            else self.default_joint_pos
+        )
         self.target_history[:, ids] = base
         self.prev_joint_vel[ids] = ref.joint_vel
         self.episode_length_buf[ids] = 0
         self.steps_since_push[ids] = 1 << 30
         if self.push_interval > 0:
-            self.push_countdown[ids] = torch.randint(1, self.push_interval + 1, (n,), generator=gen, device=dev)
+            self.push_countdown[ids] = torch.randint(
+                1, self.push_interval + 1, (n,), generator=gen, device=dev
+            )
         for f in (self.feet_state.air_time, self.feet_state.max_height):
             f[ids] = 0.0
         self.feet_state.last_contact[ids] = True
@@ -352,8 +380,13 @@ class TrackingEnv(VecEnv):
         self.frozen[ids] = False
 
     # ----- observations -----
-    def _refresh(self, state: SimState | None = None, bodies: BodyState | None = None,
-                 ref: MotionState | None = None, step: StepData | None = None) -> None:  # fmt: skip
+    def _refresh(
+        self,
+        state: SimState | None = None,
+        bodies: BodyState | None = None,
+        ref: MotionState | None = None,
+        step: StepData | None = None,
+    ) -> None:
         """Build the observations from the backend state and the reference at ``motion_times``
         (read afresh unless the caller passes the ones it already has)."""
         cfg = self.cfg.observations
@@ -370,7 +403,9 @@ class TrackingEnv(VecEnv):
         if bool(self.ref_offset.any()):
             O.shift_reference(actor, self.ref_offset, state.root_quat)
         if cfg.noise:
-            O.add_uniform_noise(actor, {k: v for k, v in cfg.noise_scales.items() if k in actor}, self.generator)
+            O.add_uniform_noise(
+                actor, {k: v for k, v in cfg.noise_scales.items() if k in actor}, self.generator
+            )
         policy = O.concat(actor, cfg.policy)
         critic = torch.cat((O.concat(clean, cfg.policy), O.concat(clean, cfg.critic)), dim=-1)
         if self.cfg.check_finite and not bool(torch.isfinite(policy).all() and torch.isfinite(critic).all()):

@@ -71,10 +71,18 @@ from hover.rotations import (
 )
 
 POLICY_TERMS = (
-    "body_pos", "body_rot", "body_lin_vel", "body_ang_vel",
-    "ref_pos_diff", "ref_rot_diff", "ref_lin_vel_diff", "ref_ang_vel_diff",
-    "ref_body_pos", "ref_body_rot", "last_action",
-)  # fmt: skip
+    "body_pos",
+    "body_rot",
+    "body_lin_vel",
+    "body_ang_vel",
+    "ref_pos_diff",
+    "ref_rot_diff",
+    "ref_lin_vel_diff",
+    "ref_ang_vel_diff",
+    "ref_body_pos",
+    "ref_body_rot",
+    "last_action",
+)
 ROBOT_STATE_TERMS = ("body_pos", "body_rot", "body_lin_vel", "body_ang_vel")
 
 
@@ -239,7 +247,9 @@ def _paper(x: ObsInputs) -> dict[str, Tensor]:
 def _privileged(x: ObsInputs) -> dict[str, Tensor]:
     s = x.step
     feet = s.contact_forces[:, s.idx.sim_feet]
-    terms = privileged_terms(x.params, x.mass_body_ids, s.idx.effort_limit, feet, s.robot.quat[:, 0], x.recovering)
+    terms = privileged_terms(
+        x.params, x.mass_body_ids, s.idx.effort_limit, feet, s.robot.quat[:, 0], x.recovering
+    )
     return {"privileged": torch.cat(list(terms.values()), dim=-1)}
 
 
@@ -267,7 +277,9 @@ def check_observation_terms(names: tuple[str, ...] | list[str], group: str) -> N
     """ValueError naming an unknown term of observation group ``group``."""
     for name in names:
         if name not in OBSERVATION_TERMS:
-            raise ValueError(f"observation group {group!r}: unknown term {name!r}; known: {sorted(OBSERVATION_TERMS)}")
+            raise ValueError(
+                f"observation group {group!r}: unknown term {name!r}; known: {sorted(OBSERVATION_TERMS)}"
+            )
 
 
 def compute_terms(x: ObsInputs, names: set[str]) -> dict[str, Tensor]:

@@ -100,6 +100,10 @@ def perturb_reset(
     pos[:, 2] += uniform((n,), 0.0, cfg.pos_z, generator, dev)
     euler = torch.cat((u((n, 2), cfg.roll_pitch), u((n, 1), cfg.yaw)), dim=1)
     quat = quat_mul(quat_from_euler_xyz(euler), root_quat)  # world-frame perturbation about the root
-    return pos, quat, lin_vel + u((n, 3), cfg.lin_vel), ang_vel + u((n, 3), cfg.ang_vel), joint_pos + u(
-        tuple(joint_pos.shape), cfg.joint_pos
+    return (
+        pos,
+        quat,
+        lin_vel + u((n, 3), cfg.lin_vel),
+        ang_vel + u((n, 3), cfg.ang_vel),
+        joint_pos + u(tuple(joint_pos.shape), cfg.joint_pos),
     )

@@ -33,8 +33,11 @@ def hover_paper_rewards() -> dict[str, RewardTerm]:
         "joint_vel": t("joint_vel_exp", 16.0, {"sigma": 1.0}),
         "body_lin_vel": t("body_lin_vel_exp", 8.0, {"sigma": 10.0}),
         "body_ang_vel": t("body_ang_vel_exp", 8.0, {"sigma": 10.0}),
-        "body_pos": t("body_pos_split_exp", 30.0,
-                      {"lower_sigma": 0.5, "upper_sigma": 0.03, "lower_weight": 0.5, "upper_weight": 1.0}),
+        "body_pos": t(
+            "body_pos_split_exp",
+            30.0,
+            {"lower_sigma": 0.5, "upper_sigma": 0.03, "lower_weight": 0.5, "upper_weight": 1.0},
+        ),
         "vr_keypoints": t("vr_keypoints_exp", 50.0, {"sigma": 0.03}),
         "torques": t("torques_l2", -1e-4, penalty=True),
         "torque_limits": t("torque_limits", -2.0, {"fraction": 0.85}, penalty=True),
@@ -53,7 +56,7 @@ def hover_paper_rewards() -> dict[str, RewardTerm]:
         "both_feet_in_air": t("both_feet_in_air", -200.0, penalty=True),
         "base_orientation": t("base_orientation", -200.0, penalty=True),
         "feet_max_height": t("feet_max_height", -2500.0, {"target": 0.25}, penalty=True),
-    }  # fmt: skip
+    }
 
 
 def hover_paper_terminations() -> dict[str, TerminationTerm]:
@@ -76,9 +79,12 @@ def hover_paper() -> TrackingEnvConfig:
         terminations=hover_paper_terminations(),
         actions=ActionConfig(residual=False, scale=0.25, scale_mode="uniform"),
         curriculum=CurriculumConfig(enabled=True),
-        observations=ObservationConfig(policy=POLICY_TERMS, critic=("privileged",), noise_scales=noise,
-                                       ref_offset=(0.02, 0.02, 0.1)),  # fmt: skip
-        reset=ResetConfig(pos_xy=0.0, pos_z=0.0, roll_pitch=0.0, yaw=0.0, joint_pos=0.05, lin_vel=0.05, ang_vel=0.0),
+        observations=ObservationConfig(
+            policy=POLICY_TERMS, critic=("privileged",), noise_scales=noise, ref_offset=(0.02, 0.02, 0.1)
+        ),
+        reset=ResetConfig(
+            pos_xy=0.0, pos_z=0.0, roll_pitch=0.0, yaw=0.0, joint_pos=0.05, lin_vel=0.05, ang_vel=0.0
+        ),
     )
 
 
@@ -99,17 +105,24 @@ def env_recipe(name: str) -> TrackingEnvConfig:
 
 # ----------------------------------------------------------------------------- configs from before recipes
 _OLD_REWARD_PARAMS = {  # old flat RewardConfig: term -> {param: old field}
-    "joint_pos": {"sigma": "joint_pos_sigma"}, "joint_vel": {"sigma": "joint_vel_sigma"},
-    "body_lin_vel": {"sigma": "body_lin_vel_sigma"}, "body_ang_vel": {"sigma": "body_ang_vel_sigma"},
-    "body_pos": {"lower_sigma": "body_pos_lower_sigma", "upper_sigma": "body_pos_upper_sigma",
-                 "lower_weight": "body_pos_lower_weight", "upper_weight": "body_pos_upper_weight"},
-    "vr_keypoints": {"sigma": "vr_keypoints_sigma"}, "torque_limits": {"fraction": "torque_limit_fraction"},
+    "joint_pos": {"sigma": "joint_pos_sigma"},
+    "joint_vel": {"sigma": "joint_vel_sigma"},
+    "body_lin_vel": {"sigma": "body_lin_vel_sigma"},
+    "body_ang_vel": {"sigma": "body_ang_vel_sigma"},
+    "body_pos": {
+        "lower_sigma": "body_pos_lower_sigma",
+        "upper_sigma": "body_pos_upper_sigma",
+        "lower_weight": "body_pos_lower_weight",
+        "upper_weight": "body_pos_upper_weight",
+    },
+    "vr_keypoints": {"sigma": "vr_keypoints_sigma"},
+    "torque_limits": {"fraction": "torque_limit_fraction"},
     "joint_pos_limits": {"soft_fraction": "soft_joint_pos_limit"},
     "joint_vel_limits": {"soft_fraction": "soft_joint_vel_limit"},
     "feet_contact_force": {"max_force": "max_contact_force"},
     "feet_air_time": {"target": "feet_air_time_target", "min_ref_speed": "feet_air_time_min_ref_speed"},
     "feet_max_height": {"target": "feet_max_height_target"},
-}  # fmt: skip
+}
 
 
 def upgrade_env_dict(env: dict) -> dict:
@@ -131,16 +144,27 @@ def upgrade_env_dict(env: dict) -> dict:
     t = env.get("terminations", {})
     far = "max_body_distance" if t.get("ref_distance_mode", "max") == "max" else "mean_body_distance"
     new["terminations"]["gravity_tilt"]["params"]["limit"] = float(t.get("gravity_xy_limit", 0.7))
-    new["terminations"]["undesired_contacts"]["params"]["threshold"] = float(t.get("contact_force_limit", 1.0))
-    new["terminations"]["ref_distance"].update(func=far, params={"threshold": float(t.get("ref_distance", 0.5))})
+    new["terminations"]["undesired_contacts"]["params"]["threshold"] = float(
+        t.get("contact_force_limit", 1.0)
+    )
+    new["terminations"]["ref_distance"].update(
+        func=far, params={"threshold": float(t.get("ref_distance", 0.5))}
+    )
     if not t.get("undesired_contacts", True):
         del new["terminations"]["undesired_contacts"]
     new["push_grace_steps"] = int(t.get("push_grace_steps", 60))
     obs = env.get("observations", {})
     new["observations"]["noise"] = bool(obs.get("noise", True))
     new["observations"]["ref_offset"] = list(obs.get("ref_offset", (0.02, 0.02, 0.1)))
-    for k in ("episode_length_s", "control_delay_steps", "clip_actions", "check_finite", "seed", "sampling",
-              "student"):  # fmt: skip
+    for k in (
+        "episode_length_s",
+        "control_delay_steps",
+        "clip_actions",
+        "check_finite",
+        "seed",
+        "sampling",
+        "student",
+    ):
         if k in env:
             new[k] = env[k]
     dr = dict(env.get("domain_rand", {}))

@@ -239,16 +239,25 @@ REWARD_FUNCTIONS: dict[str, RewardFunction] = {
 }  # fmt: skip
 #: terms that need per-foot bookkeeping (StepData.feet)
 FEET_FUNCTIONS = frozenset(
-    {"feet_contact_force", "stumble", "slippage", "feet_orientation", "feet_air_time", "both_feet_in_air",
-     "feet_max_height"}
-)  # fmt: skip
+    {
+        "feet_contact_force",
+        "stumble",
+        "slippage",
+        "feet_orientation",
+        "feet_air_time",
+        "both_feet_in_air",
+        "feet_max_height",
+    }
+)
 
 
 def check_reward_terms(terms: dict[str, RewardTerm]) -> None:
     """ValueError naming the term whose function is unknown."""
     for name, t in terms.items():
         if t.func not in REWARD_FUNCTIONS:
-            raise ValueError(f"reward term {name!r}: unknown function {t.func!r}; known: {sorted(REWARD_FUNCTIONS)}")
+            raise ValueError(
+                f"reward term {name!r}: unknown function {t.func!r}; known: {sorted(REWARD_FUNCTIONS)}"
+            )
 
 
 def compute_reward(

@@ -122,7 +122,9 @@ class StepData:
     def anchor_heading_delta(self) -> Tensor:
         """[N, 4] yaw rotation taking the reference anchor's heading to the robot anchor's."""
         a = self.idx.anchor
-        return quat_mul(heading_quat(self.robot.quat[:, a]), quat_conjugate(heading_quat(self.ref.quat[:, a])))
+        return quat_mul(
+            heading_quat(self.robot.quat[:, a]), quat_conjugate(heading_quat(self.ref.quat[:, a]))
+        )
 
     @cached_property
     def ref_anchored(self) -> BodyState:

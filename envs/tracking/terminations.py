@@ -104,10 +104,16 @@ TerminationFunction = Callable[..., Tensor]
 TERMINATION_FUNCTIONS: dict[str, TerminationFunction] = {
     f.__name__: f
     for f in (
-        gravity_tilt, undesired_contacts, max_body_distance, mean_body_distance, anchor_height_error,
-        anchor_gravity_z_error, end_effector_height_error, sim_diverged,
+        gravity_tilt,
+        undesired_contacts,
+        max_body_distance,
+        mean_body_distance,
+        anchor_height_error,
+        anchor_gravity_z_error,
+        end_effector_height_error,
+        sim_diverged,
     )
-}  # fmt: skip
+}
 
 
 def check_termination_terms(terms: dict[str, TerminationTerm]) -> None:

@@ -6,7 +6,7 @@
   ``--seconds`` against ``hover sim-robot`` started as a subprocess (DDS on ``lo``), robot held by the
   sim's elastic band, ``idle`` input, policy running (fall check off: this measures timing, not control);
   per-stage latencies (read_state, build_obs, inference, publish) come with it;
-- ``sim2sim_realtime_factor``: ``hover.deploy.sim2sim.benchmark_sim2sim`` (simulated s / wall s, all
+- ``sim2sim_realtime_factor``: ``hover.evaluation.sim2sim.benchmark_sim2sim`` (simulated s / wall s, all
   workers), when that module is present.
 
 The policy is an exported student ONNX, a student checkpoint/``builtin:student`` (exported to a
@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from hover.robots import RobotSpec, get_robot
+from hover.robots import DEFAULT_ROBOT, RobotSpec, get_robot
 
 
 @dataclass
@@ -45,7 +45,7 @@ class DeployBenchConfig:
     rt_priority: int = 0
     """SCHED_FIFO priority of the runner's threads (0 = normal scheduling)"""
     sim2sim: bool = True
-    """also measure sim2sim throughput (needs hover.deploy.sim2sim)"""
+    """also measure sim2sim throughput (needs hover.evaluation.sim2sim)"""
     sim2sim_clips: int = 4
     """clips rolled out by the sim2sim measurement"""
     sim2sim_workers: int = 2
@@ -54,7 +54,7 @@ class DeployBenchConfig:
     """simulated seconds per sim2sim clip (at most)"""
     domain: int | None = None
     """DDS domain for the runner <-> sim-robot link (default: random in 100..199)"""
-    robot: str = "h1"
+    robot: str = DEFAULT_ROBOT
     """robot name"""
     json: bool = False
     """print exactly one JSON object"""
@@ -64,15 +64,21 @@ def _student_metadata(robot: RobotSpec, obs_dim: int) -> dict[str, Any]:
     """The metadata ``hover export`` writes for a student, for an untrained stand-in model."""
     from types import SimpleNamespace
 
-    from hover.export import policy_metadata
+    from hover.policy_metadata import policy_metadata
 
-    stand_in = SimpleNamespace(kind="student", source="hover.benchmarks.deploy.write_student_onnx", iteration=0,
-                               env_cfg=None)  # fmt: skip
+    stand_in = SimpleNamespace(
+        kind="student", source="hover.benchmarks.deploy.write_student_onnx", iteration=0, env_cfg=None
+    )
     return policy_metadata(stand_in, robot, obs_dim, robot.num_joints)
 
 
-def write_student_onnx(path: str | os.PathLike, module: Any = None, robot: RobotSpec | str = "h1",
-                       hidden_dims: tuple[int, ...] = (640, 384, 256), seed: int = 0) -> Path:  # fmt: skip
+def write_student_onnx(
+    path: str | os.PathLike,
+    module: Any = None,
+    robot: RobotSpec | str = DEFAULT_ROBOT,
+    hidden_dims: tuple[int, ...] = (640, 384, 256),
+    seed: int = 0,
+) -> Path:
     """Write a torch module [N, obs_dim] -> [N, J] as a student ONNX with hover metadata.
 
     ``module`` None = an untrained ELU MLP of ``hidden_dims`` (the student's default size). For
@@ -100,9 +106,16 @@ def write_student_onnx(path: str | os.PathLike, module: Any = None, robot: Robot
         raw = Path(tmp) / "raw.onnx"
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
-            torch.onnx.export(module, (torch.zeros(1, obs_dim),), str(raw), input_names=["obs"], output_names=["actions"],
-                              dynamic_axes={"obs": {0: "batch"}, "actions": {0: "batch"}}, opset_version=18,
-                              dynamo=False)  # fmt: skip
+            torch.onnx.export(
+                module,
+                (torch.zeros(1, obs_dim),),
+                str(raw),
+                input_names=["obs"],
+                output_names=["actions"],
+                dynamic_axes={"obs": {0: "batch"}, "actions": {0: "batch"}},
+                opset_version=18,
+                dynamo=False,
+            )
         model = onnx.load(str(raw))
     entry = model.metadata_props.add()
     entry.key, entry.value = "hover", json.dumps(_student_metadata(robot, obs_dim))
@@ -113,13 +126,13 @@ def write_student_onnx(path: str | os.PathLike, module: Any = None, robot: Robot
 
 
 def resolve_policy(spec: str, tmp: Path, robot: RobotSpec) -> tuple[Path, str]:
-    """(ONNX path, note) for ``spec``: an .onnx file, ``random``, or a checkpoint spec exported with hover.export."""
+    """(ONNX path, note) for ``spec``: an .onnx file, ``random``, or a checkpoint spec exported with hover.training.export."""
     if spec.endswith(".onnx"):
         return Path(spec), "given ONNX"
     if spec == "random":
         return write_student_onnx(tmp / "random_student.onnx", robot=robot), "untrained student-sized MLP"
-    from hover.export import export_onnx
-    from hover.policies import load_policy
+    from hover.training.export import export_onnx
+    from hover.training.policies import load_policy
 
     try:
         loaded = load_policy(spec)
@@ -131,8 +144,8 @@ def resolve_policy(spec: str, tmp: Path, robot: RobotSpec) -> tuple[Path, str]:
 
 def bench_inference(path: Path, robot: RobotSpec, iters: int, rt_priority: int = 0) -> dict[str, float]:
     """Single-observation ONNX Runtime latency (one thread), under SCHED_FIFO when ``rt_priority`` > 0."""
+    from hover.deploy.onboard_runner import set_realtime_priority
     from hover.deploy.policy import OnnxPolicy
-    from hover.deploy.runner import set_realtime_priority
 
     policy = OnnxPolicy(path, robot, threads=1)
     raised = set_realtime_priority(rt_priority)
@@ -153,29 +166,38 @@ def _time_inference(policy: Any, iters: int) -> dict[str, float]:
         policy(obs)
         times[i] = time.perf_counter() - t0
     t = times * 1e3
-    return {"inference_p50_ms": float(np.percentile(t, 50)), "inference_p99_ms": float(np.percentile(t, 99)),
-            "inference_max_ms": float(t.max())}  # fmt: skip
+    return {
+        "inference_p50_ms": float(np.percentile(t, 50)),
+        "inference_p99_ms": float(np.percentile(t, 99)),
+        "inference_max_ms": float(t.max()),
+    }
 
 
 def bench_loop(path: Path, robot: RobotSpec, seconds: float, domain: int, rt_priority: int) -> dict[str, Any]:
     """The runner against a sim-robot subprocess for ``seconds``; period error and stage latencies."""
     from hover.commands import command_layout
-    from hover.deploy.inputs.base import make_input
+    from hover.deploy.inputs import make_input
+    from hover.deploy.onboard_runner import Runner, RunnerConfig, load_student_policy
     from hover.deploy.robot_io import DdsRobot
-    from hover.deploy.runner import Runner, RunnerConfig, load_student_policy
     from hover.deploy.safety import SafetyConfig
     from hover.deploy.state_machine import StateMachineConfig
 
-    cmd = [sys.executable, "-m", "hover.deploy.sim_robot", "--domain", str(domain), "--net", "lo",
+    cmd = [sys.executable, "-m", "hover", "sim-robot", "--domain", str(domain), "--net", "lo",
            "--duration-s", str(seconds + 30.0), "--band-s", "1e9", "--robot", robot.name]  # fmt: skip
     sim = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    assert sim.stdout is not None  # a pipe
     try:
         sim.stdout.readline()  # "sim-robot ready"
         policy = load_student_policy(str(path), robot)
         source = make_input("idle", robot, command_layout(robot))
-        cfg = RunnerConfig(auto_start=True, stats_every_s=0.0, rt_priority=rt_priority, damping_s=0.5,
-                           machine=StateMachineConfig(soft_start_s=1.0),
-                           safety=SafetyConfig(fall_gravity_z=2.0))  # fmt: skip
+        cfg = RunnerConfig(
+            auto_start=True,
+            stats_every_s=0.0,
+            rt_priority=rt_priority,
+            damping_s=0.5,
+            machine=StateMachineConfig(soft_start_s=1.0),
+            safety=SafetyConfig(fall_gravity_z=2.0),
+        )
         runner = Runner(robot, DdsRobot(robot, domain, "lo"), policy, source, cfg)
         report = runner.run(seconds)
     finally:
@@ -190,10 +212,13 @@ def bench_loop(path: Path, robot: RobotSpec, seconds: float, domain: int, rt_pri
         "loop_period_p99_error_ms": report["period_error_p99_ms"],
         "loop_period_p50_error_ms": report["period_error_p50_ms"],
         "loop_period_max_error_ms": report["period_error_max_ms"],
-        "loop_ticks": report["ticks"], "loop_overruns": report["overruns"], "loop_policy_ticks": policy_ticks,
-        "loop_final_state": report["state"], "loop_safety_events": len(report["safety_events"]),
+        "loop_ticks": report["ticks"],
+        "loop_overruns": report["overruns"],
+        "loop_policy_ticks": policy_ticks,
+        "loop_final_state": report["state"],
+        "loop_safety_events": len(report["safety_events"]),
         "stage_latency_ms": {k: {"p50": v["p50_ms"], "p99": v["p99_ms"]} for k, v in lat.items()},
-    }  # fmt: skip
+    }
 
 
 def run_bench(cfg: DeployBenchConfig) -> dict[str, Any]:
@@ -210,31 +235,16 @@ def run_bench(cfg: DeployBenchConfig) -> dict[str, Any]:
         out["loop_seconds"], out["rt_priority"] = cfg.seconds, cfg.rt_priority
         if cfg.sim2sim:
             try:
-                from hover.deploy.sim2sim import benchmark_sim2sim
+                from hover.evaluation.sim2sim import benchmark_sim2sim
             except ImportError as e:
-                out["sim2sim_note"] = f"skipped: hover.deploy.sim2sim unavailable ({e})"
+                out["sim2sim_note"] = f"skipped: hover.evaluation.sim2sim unavailable ({e})"
             else:
                 try:
-                    res = benchmark_sim2sim(str(path), cfg.sim2sim_clips, cfg.sim2sim_workers, cfg.sim2sim_seconds)
+                    res = benchmark_sim2sim(
+                        str(path), cfg.sim2sim_clips, cfg.sim2sim_workers, cfg.sim2sim_seconds
+                    )
                     out["sim2sim_realtime_factor"] = res.get("realtime_factor")
                     out["sim2sim"] = res
                 except Exception as e:  # noqa: BLE001 - another module's failure must not lose the timings
                     out["sim2sim_note"] = f"failed: {e!r}"
     return out
-
-
-def main(argv: list[str], prog: str) -> int:
-    import tyro
-
-    cfg = tyro.cli(DeployBenchConfig, args=argv, prog=prog, description=__doc__.split("\n\n")[0])
-    try:
-        result = run_bench(cfg)
-    except (ValueError, FileNotFoundError) as e:
-        print(f"{prog}: {e}", file=sys.stderr)
-        return 2
-    if cfg.json:
-        print(json.dumps(result))
-    else:
-        for k, v in result.items():
-            print(f"{k}: {v}")
-    return 0

@@ -16,15 +16,12 @@ over that whole time; ``read_frames_per_s`` counts source frames over the readin
 
 from __future__ import annotations
 
-import json
 import os
 import statistics
-import sys
 from dataclasses import dataclass, replace
 from typing import Literal
 
 import torch
-import tyro
 
 
 @dataclass
@@ -151,23 +148,3 @@ def run(cfg: RetargetBenchConfig) -> dict:
         "load_avg_1min": os.getloadavg()[0],
         "cpu_count": os.cpu_count(),
     }
-
-
-def main(argv: list[str], prog: str = "hover bench retarget") -> int:
-    cfg = tyro.cli(RetargetBenchConfig, args=argv, prog=prog, description=__doc__)
-    try:
-        out = run(cfg)
-    except ValueError as e:
-        print(f"{prog}: {e}", file=sys.stderr)
-        return 2
-    if cfg.json:
-        print(json.dumps(out))
-    else:
-        print(f"{out['frames']} frames ({out['clips']} clips) on {out['device']} ({out['threads']} thread(s)): "
-              f"{out['frames_per_s']:.0f} frames/s; keypoint error mean {100 * out['mean_keypoint_error_m']:.2f} cm, "
-              f"max {100 * out['max_keypoint_error_m']:.2f} cm; load average {out['load_avg_1min']:.2f}")  # fmt: skip
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

@@ -27,9 +27,8 @@ from dataclasses import dataclass
 import mujoco
 import numpy as np
 import torch
-import tyro
 
-from hover.robots import get_robot
+from hover.robots import DEFAULT_ROBOT, get_robot
 
 
 @dataclass
@@ -50,7 +49,7 @@ class SimBenchConfig:
     """MuJoCo: chunks in worker processes with shared-memory read-out (else threads in this process)"""
     side_by_side: bool = False
     """MuJoCo: also run N single-thread bench processes side by side and report multicore_efficiency"""
-    robot: str = "h1"
+    robot: str = DEFAULT_ROBOT
     """robot name"""
     episode_s: float = 1.0
     """simulated seconds between resets to the standing pose"""
@@ -102,9 +101,14 @@ def run_bench(cfg: SimBenchConfig) -> dict:
 
         def reset() -> None:
             backend.reset_envs(
-                ids, start.root_pos, start.root_quat, start.root_lin_vel, start.root_ang_vel, start.joint_pos,
+                ids,
+                start.root_pos,
+                start.root_quat,
+                start.root_lin_vel,
+                start.root_ang_vel,
+                start.joint_pos,
                 start.joint_vel,
-            )  # fmt: skip
+            )
 
         for _ in range(2):  # warm-up: thread pool, allocations
             backend.step(target)
@@ -185,8 +189,12 @@ def side_by_side(cfg: SimBenchConfig, processes: int, env_steps_per_s: float) ->
             raise RuntimeError(f"side-by-side bench process failed (exit {p.returncode})")
         rates.append(json.loads(out.strip().splitlines()[-1])["env_steps_per_s"])
     total = float(sum(rates))
-    return {"side_by_side_processes": processes, "side_by_side_env_steps_per_s": total,
-            "side_by_side_rates": rates, "multicore_efficiency": env_steps_per_s / total}  # fmt: skip
+    return {
+        "side_by_side_processes": processes,
+        "side_by_side_env_steps_per_s": total,
+        "side_by_side_rates": rates,
+        "multicore_efficiency": env_steps_per_s / total,
+    }
 
 
 def _warp_versions(backend: str) -> dict[str, str]:
@@ -198,7 +206,7 @@ def _warp_versions(backend: str) -> dict[str, str]:
     return {"mujoco_warp_version": mujoco_warp.__version__, "warp_version": warp.config.version}
 
 
-def _summary(r: dict) -> str:
+def format_summary(r: dict) -> str:
     return "\n".join(
         [
             f"backend {r['backend']} on {r['device']} ({r['robot']}), {r['num_envs']} envs, {r['threads']} threads, "
@@ -211,18 +219,13 @@ def _summary(r: dict) -> str:
             f"state read-out {r['profile_s_per_step']['state_readout'] * 1e3:.3f} ms",
             f"  (1-min load average before the run: {r['load_avg_1min_before']:.2f} on {r['cpu_count']} cores)",
         ]
-        + ([f"  {r['side_by_side_processes']} single-thread processes side by side: "
-            f"{r['side_by_side_env_steps_per_s']:,.0f} env steps/s; multicore efficiency "
-            f"{r['multicore_efficiency']:.2f}"] if "multicore_efficiency" in r else [])  # fmt: skip
+        + (
+            [
+                f"  {r['side_by_side_processes']} single-thread processes side by side: "
+                f"{r['side_by_side_env_steps_per_s']:,.0f} env steps/s; multicore efficiency "
+                f"{r['multicore_efficiency']:.2f}"
+            ]
+            if "multicore_efficiency" in r
+            else []
+        )
     )
-
-
-def main(argv: list[str], prog: str) -> int:
-    cfg = tyro.cli(SimBenchConfig, args=argv, prog=prog, description=__doc__.split("\n\n")[0])
-    try:
-        result = run_bench(cfg)
-    except (ValueError, NotImplementedError) as e:
-        print(f"{prog}: {e}", file=sys.stderr)
-        return 2
-    print(json.dumps(result) if cfg.json else _summary(result))
-    return 0

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import os
 import sys
 import time
@@ -80,9 +79,15 @@ def bench_train(cfg: BenchTrainConfig) -> dict:
     if cfg.torch_threads:
         torch.set_num_threads(cfg.torch_threads)
     tcfg = teacher_recipe(cfg.recipe)
-    tcfg = dataclasses.replace(tcfg, backend=cfg.backend, num_threads=cfg.num_threads, device=cfg.device,
-                               update_threads=cfg.update_threads, sim_workers=cfg.sim_workers,
-                               num_envs=cfg.num_envs or tcfg.num_envs)  # fmt: skip
+    tcfg = dataclasses.replace(
+        tcfg,
+        backend=cfg.backend,
+        num_threads=cfg.num_threads,
+        device=cfg.device,
+        update_threads=cfg.update_threads,
+        sim_workers=cfg.sim_workers,
+        num_envs=cfg.num_envs or tcfg.num_envs,
+    )
     if cfg.num_steps_per_env:
         tcfg.ppo.num_steps_per_env = cfg.num_steps_per_env
     steps_per_env = tcfg.ppo.num_steps_per_env
@@ -159,23 +164,3 @@ def bench_train(cfg: BenchTrainConfig) -> dict:
         "load_avg_1min": os.getloadavg()[0],
         "profile_s": profiler.report(cfg.profile_iterations) if cfg.profile_iterations > 0 else {},
     }
-
-
-def main(argv: list[str], prog: str) -> int:
-    import tyro
-
-    cfg = tyro.cli(BenchTrainConfig, args=argv, prog=prog, description=__doc__.splitlines()[0])
-    if cfg.iterations < 1:
-        raise SystemExit(f"{prog}: --iterations must be >= 1")
-    res = bench_train(cfg)
-    if cfg.json:
-        print(json.dumps(res))
-    else:
-        profile = res.pop("profile_s")
-        for k, v in res.items():
-            print(f"{k:>24}: {v:.4g}" if isinstance(v, float) else f"{k:>24}: {v}")
-        if profile:
-            print("profile (s per iteration, exclusive, slowest first):")
-            for k, v in profile.items():
-                print(f"{k:>24}: {v:.4g}")
-    return 0

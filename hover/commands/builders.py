@@ -23,6 +23,7 @@ from torch import Tensor
 
 from hover.commands.layout import CommandLayout, apply_mask, command_layout
 from hover.commands.modes import mask_for_mode
+from hover.robots import DEFAULT_ROBOT, get_robot
 from hover.rotations import (
     heading_quat_inverse,
     quat_from_euler_xyz,
@@ -47,8 +48,9 @@ def body_commands(ref_body_pos: Tensor, robot_root_pos: Tensor, robot_root_quat:
     return rel.reshape(rel.shape[0], -1)
 
 
-def root_commands(ref_root_pos: Tensor, ref_root_quat: Tensor, ref_root_lin_vel: Tensor,
-                  robot_root_quat: Tensor) -> Tensor:  # fmt: skip
+def root_commands(
+    ref_root_pos: Tensor, ref_root_quat: Tensor, ref_root_lin_vel: Tensor, robot_root_quat: Tensor
+) -> Tensor:
     """[N, 7]: ref root lin. velocity in the ref root frame (m/s), ref roll, ref pitch (rad),
     wrap(ref yaw - robot yaw) (rad), ref root height z (m). Inputs world frame."""
     vel = quat_rotate_inverse(ref_root_quat, ref_root_lin_vel)
@@ -65,8 +67,13 @@ def _check_layout(layout: CommandLayout, n_bodies: int, n_joints: int) -> None:
         )
 
 
-def command_from_reference(ref: MotionState, robot_root_pos: Tensor, robot_root_quat: Tensor,
-                           robot_joint_pos: Tensor, layout: CommandLayout | None = None) -> Tensor:  # fmt: skip
+def command_from_reference(
+    ref: MotionState,
+    robot_root_pos: Tensor,
+    robot_root_quat: Tensor,
+    robot_joint_pos: Tensor,
+    layout: CommandLayout | None = None,
+) -> Tensor:
     """Full command [N, command_dim] tracking a reference state (e.g. ``MotionLibrary`` samples).
 
     ``ref``: world frame (root_pos, root_quat, root_lin_vel, joint_pos, body_pos [N, B, 3] used);
@@ -74,7 +81,7 @@ def command_from_reference(ref: MotionState, robot_root_pos: Tensor, robot_root_
     Bodies: ref - robot root in the robot heading frame; joints: ref - robot (rad); root: :func:`root_commands`.
     Invariant to a common world yaw rotation and horizontal translation of robot and reference.
     """
-    layout = layout or command_layout("h1")
+    layout = layout or command_layout(DEFAULT_ROBOT)
     _check_layout(layout, ref.body_pos.shape[1], ref.joint_pos.shape[-1])
     bodies = body_commands(ref.body_pos, robot_root_pos, robot_root_quat)
     joints = ref.joint_pos - robot_joint_pos
@@ -95,9 +102,14 @@ def yaw_delta_to_target(target_yaw: Tensor, robot_root_quat: Tensor) -> Tensor:
     return wrap_to_pi(target_yaw - yaw_from_quat(robot_root_quat))
 
 
-def command_from_joystick(lin_vel: Tensor, height: Tensor, yaw_delta: Tensor | None = None,
-                          roll: Tensor | None = None, pitch: Tensor | None = None,
-                          layout: CommandLayout | None = None) -> tuple[Tensor, Tensor]:  # fmt: skip
+def command_from_joystick(
+    lin_vel: Tensor,
+    height: Tensor,
+    yaw_delta: Tensor | None = None,
+    roll: Tensor | None = None,
+    pitch: Tensor | None = None,
+    layout: CommandLayout | None = None,
+) -> tuple[Tensor, Tensor]:
     """Locomotion command from joystick figures: ``(masked command [N, command_dim], mask [N, mask_dim])``.
 
     ``lin_vel`` [N, 2] or [N, 3]: desired root velocity (m/s) in the desired heading frame (x forward,
@@ -106,7 +118,7 @@ def command_from_joystick(lin_vel: Tensor, height: Tensor, yaw_delta: Tensor | N
     keep heading (turn with :func:`integrate_heading` + :func:`yaw_delta_to_target`); ``roll``/``pitch``
     [N] desired pelvis roll/pitch (rad, default 0). Mask: the ``locomotion`` mode (all 7 root elements).
     """
-    layout = layout or command_layout("h1")
+    layout = layout or command_layout(DEFAULT_ROBOT)
     n = lin_vel.shape[0]
     zeros = torch.zeros(n, dtype=lin_vel.dtype, device=lin_vel.device)
     if lin_vel.shape[-1] == 2:
@@ -128,9 +140,14 @@ def command_from_joystick(lin_vel: Tensor, height: Tensor, yaw_delta: Tensor | N
     return apply_mask(command, mask, layout), mask
 
 
-def command_from_vr(head_pos: Tensor, left_hand_pos: Tensor, right_hand_pos: Tensor,
-                    robot_root_pos: Tensor | None = None, robot_root_quat: Tensor | None = None,
-                    layout: CommandLayout | None = None) -> tuple[Tensor, Tensor]:  # fmt: skip
+def command_from_vr(
+    head_pos: Tensor,
+    left_hand_pos: Tensor,
+    right_hand_pos: Tensor,
+    robot_root_pos: Tensor | None = None,
+    robot_root_quat: Tensor | None = None,
+    layout: CommandLayout | None = None,
+) -> tuple[Tensor, Tensor]:
     """OmniH2O (VR) command from head and hand points: ``(masked command, mask)`` with the ``omnih2o`` mask.
 
     Positions [N, 3] m. Without ``robot_root_pos``/``robot_root_quat`` they are already relative to the
@@ -138,12 +155,12 @@ def command_from_vr(head_pos: Tensor, left_hand_pos: Tensor, right_hand_pos: Ten
     go into the slots unchanged. With both given, the points and the root pose are in one common world
     frame and are converted: heading_inverse(root quat) * (point - root pos).
     """
-    layout = layout or command_layout("h1")
+    layout = layout or command_layout(DEFAULT_ROBOT)
     if (robot_root_pos is None) != (robot_root_quat is None):
         raise ValueError("command_from_vr: give both robot_root_pos and robot_root_quat, or neither")
-    names = ("head_link", "left_hand_link", "right_hand_link")
+    names = get_robot(layout.robot_name).mode_bodies["omnih2o"]  # head, left hand, right hand
     points = torch.stack((head_pos, left_hand_pos, right_hand_pos), dim=1)  # [N, 3, 3]
-    if robot_root_pos is not None:
+    if robot_root_pos is not None and robot_root_quat is not None:
         points = body_commands(points, robot_root_pos, robot_root_quat).reshape(points.shape)
     n = points.shape[0]
     command = torch.zeros(n, layout.command_dim, dtype=points.dtype, device=points.device)

@@ -39,22 +39,28 @@ Regions (upper / lower, for the paper's per-region mask sampling), taken from th
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Literal
 
 import torch
 from torch import Tensor
 
-from hover.robots import RobotSpec, get_robot
+from hover.robots import DEFAULT_ROBOT, RobotSpec, get_robot
 
 Kind = Literal["body", "joint", "root"]
 Region = Literal["upper", "lower"]
 
 ROOT_NAMES: tuple[str, ...] = ("lin_vel_x", "lin_vel_y", "lin_vel_z", "roll", "pitch", "yaw_delta", "height")
 _ROOT_UNITS = ("m/s", "m/s", "m/s", "rad", "rad", "rad", "m")
-_ROOT_FRAMES = ("ref root", "ref root", "ref root", "ref root (euler xyz)", "ref root (euler xyz)",
-                "wrap(ref - robot)", "world z")  # fmt: skip
+_ROOT_FRAMES = (
+    "ref root",
+    "ref root",
+    "ref root",
+    "ref root (euler xyz)",
+    "ref root (euler xyz)",
+    "wrap(ref - robot)",
+    "world z",
+)
 
 
 @dataclass(frozen=True)
@@ -164,8 +170,12 @@ class CommandLayout:
             ]
         )
 
-    def mask_from_names(self, names: list[str] | tuple[str, ...], dtype: torch.dtype = torch.float32,
-                        device: torch.device | str | None = None) -> Tensor:  # fmt: skip
+    def mask_from_names(
+        self,
+        names: list[str] | tuple[str, ...],
+        dtype: torch.dtype = torch.float32,
+        device: torch.device | str | None = None,
+    ) -> Tensor:
         """[mask_dim] mask with exactly the named elements on (names as in ``element_names``)."""
         mask = torch.zeros(self.mask_dim, dtype=dtype, device=device)
         for n in names:
@@ -191,7 +201,7 @@ def _upper_bodies(robot: RobotSpec) -> set[str]:
     return upper
 
 
-def command_layout(robot: RobotSpec | str = "h1") -> CommandLayout:
+def command_layout(robot: RobotSpec | str = DEFAULT_ROBOT) -> CommandLayout:
     """Build the layout of ``robot`` (a RobotSpec or a registered robot name)."""
     if isinstance(robot, str):
         robot = get_robot(robot)
@@ -251,40 +261,3 @@ def format_layout_table(layout: CommandLayout) -> str:
         cols = f"{e.start}" if e.stop == e.start + 1 else f"{e.start}:{e.stop}"
         rows.append(f"{e.index:>4}  {cols:>9}  {e.name:<32} {e.kind:<5} {e.region:<6} {e.unit:<4} {e.frame}")
     return "\n".join(rows)
-
-
-@dataclass
-class LayoutCommandConfig:
-    """Print the command and mask layout table of a robot (and the named modes)."""
-
-    robot: str = "h1"
-    """registered robot name"""
-    json: bool = False
-    """print JSON (elements and modes) instead of the table"""
-
-
-def main(argv: list[str], prog: str) -> int:
-    import tyro
-
-    from hover.commands.modes import MODE_NAMES, mode_elements
-
-    cfg = tyro.cli(
-        LayoutCommandConfig, args=argv, prog=prog, description="Print the command and mask layout."
-    )
-    layout = command_layout(cfg.robot)
-    modes = {m: list(mode_elements(m, layout)) for m in MODE_NAMES}
-    if cfg.json:
-        out = {
-            "robot": layout.robot_name,
-            "command_dim": layout.command_dim,
-            "mask_dim": layout.mask_dim,
-            "elements": [asdict(e) for e in layout.elements],
-            "modes": modes,
-        }
-        print(json.dumps(out, indent=2))
-        return 0
-    print(format_layout_table(layout))
-    print("\nnamed modes (mask elements on):")
-    for m, names in modes.items():
-        print(f"  {m:<11} {len(names):>2}: {', '.join(n.split(':', 1)[1] for n in names)}")
-    return 0

@@ -45,31 +45,51 @@ import torch
 from torch import Tensor
 
 from hover.commands.layout import CommandLayout, command_layout
+from hover.robots import DEFAULT_ROBOT, get_robot
 
 MODE_NAMES: tuple[str, ...] = (
-    "exbody", "humanplus", "h2o", "omnih2o", "left_hand", "right_hand", "two_hands", "head", "locomotion",
-)  # fmt: skip
+    "exbody",
+    "humanplus",
+    "h2o",
+    "omnih2o",
+    "left_hand",
+    "right_hand",
+    "two_hands",
+    "head",
+    "locomotion",
+)
 ALIASES = {"joystick": "locomotion"}
 RANDOM = "random"
 
-# Mode -> element-name patterns (fnmatch on layout element names). Special tokens: "@upper_joints".
+# Mode -> element-name patterns (fnmatch on layout element names). Special token "@upper_joints"; the
+# body-command modes (BODY_MODES) take their bodies from the robot's ``RobotSpec.mode_bodies``.
 _MODE_PATTERNS: dict[str, tuple[str, ...]] = {
     "exbody": ("@upper_joints", "root:*"),
     "humanplus": ("joint:*", "root:*"),
-    "h2o": ("body:*_shoulder_pitch_link", "body:*_shoulder_roll_link", "body:*_shoulder_yaw_link",
-            "body:*_elbow_link", "body:*_hand_link", "body:*_ankle_link"),
-    "omnih2o": ("body:head_link", "body:left_hand_link", "body:right_hand_link"),
-    "left_hand": ("body:left_hand_link",),
-    "right_hand": ("body:right_hand_link",),
-    "two_hands": ("body:left_hand_link", "body:right_hand_link"),
-    "head": ("body:head_link",),
     "locomotion": ("root:*",),
-}  # fmt: skip
+}
+BODY_MODES: tuple[str, ...] = ("h2o", "omnih2o", "left_hand", "right_hand", "two_hands", "head")
+
+
+def _mode_patterns(mode: str, layout: CommandLayout) -> tuple[str, ...]:
+    if mode not in BODY_MODES:
+        return _MODE_PATTERNS[mode]
+    bodies = get_robot(layout.robot_name).mode_bodies.get(mode)
+    if not bodies:
+        raise ValueError(
+            f"mode {mode}: the {layout.robot_name} description names no bodies for it (mode_bodies)"
+        )
+    return tuple(f"body:{b}" for b in bodies)
+
 
 # (region, kind) of each mode bit of the random sampler, in mode-bit column order.
 MODE_BITS: tuple[tuple[str, str], ...] = (
-    ("upper", "body"), ("upper", "joint"), ("lower", "body"), ("lower", "joint"), ("lower", "root"),
-)  # fmt: skip
+    ("upper", "body"),
+    ("upper", "joint"),
+    ("lower", "body"),
+    ("lower", "joint"),
+    ("lower", "root"),
+)
 
 
 def canonical_mode(name: str) -> str:
@@ -104,7 +124,7 @@ def mode_elements(mode: str, layout: CommandLayout) -> tuple[str, ...]:
         return tuple(n for n in layout.element_names if n in union)
     upper_joints = {e.name for e in layout.elements if e.kind == "joint" and e.region == "upper"}
     chosen: set[str] = set()
-    for pattern in _MODE_PATTERNS[key]:
+    for pattern in _mode_patterns(key, layout):
         hits = (
             upper_joints if pattern == "@upper_joints" else set(fnmatch.filter(layout.element_names, pattern))
         )
@@ -116,10 +136,14 @@ def mode_elements(mode: str, layout: CommandLayout) -> tuple[str, ...]:
     return tuple(n for n in layout.element_names if n in chosen)
 
 
-def mask_for_mode(mode: str, layout: CommandLayout | None = None, dtype: torch.dtype = torch.float32,
-                  device: torch.device | str | None = None) -> Tensor:  # fmt: skip
+def mask_for_mode(
+    mode: str,
+    layout: CommandLayout | None = None,
+    dtype: torch.dtype = torch.float32,
+    device: torch.device | str | None = None,
+) -> Tensor:
     """[mask_dim] 0/1 mask of a named mode (default layout: the H1)."""
-    layout = layout or command_layout("h1")
+    layout = layout or command_layout(DEFAULT_ROBOT)
     return layout.mask_from_names(mode_elements(mode, layout), dtype=dtype, device=device)
 
 
@@ -137,8 +161,15 @@ class RandomMasks:
     sparsity: Tensor  # [n, mask_dim]
 
 
-def sample_random_masks(n: int, layout: CommandLayout, generator: torch.Generator, mode_prob: float = 0.5,
-                        sparsity_prob: float = 0.5, sparsity: bool = True, max_redraws: int = 100) -> RandomMasks:  # fmt: skip
+def sample_random_masks(
+    n: int,
+    layout: CommandLayout,
+    generator: torch.Generator,
+    mode_prob: float = 0.5,
+    sparsity_prob: float = 0.5,
+    sparsity: bool = True,
+    max_redraws: int = 100,
+) -> RandomMasks:
     """The paper's per-region mode x sparsity masks for ``n`` envs, never all-zero (module docstring).
 
     Drawn on ``generator.device``; with ``sparsity=False`` every sparsity bit is 1 (public-code default).
@@ -188,8 +219,9 @@ class MaskSamplerConfig:
     max_redraws: int = 100
 
 
-def sample_masks(env_ids: Tensor, generator: torch.Generator, layout: CommandLayout,
-                 cfg: MaskSamplerConfig | None = None) -> Tensor:  # fmt: skip
+def sample_masks(
+    env_ids: Tensor, generator: torch.Generator, layout: CommandLayout, cfg: MaskSamplerConfig | None = None
+) -> Tensor:
     """New episode masks [len(env_ids), mask_dim] (float 0/1) for the given envs, on env_ids' device."""
     cfg = cfg or MaskSamplerConfig()
     n = int(env_ids.numel())
@@ -206,9 +238,17 @@ def sample_masks(env_ids: Tensor, generator: torch.Generator, layout: CommandLay
         if rows.numel() == 0:
             continue
         if m == RANDOM:
-            out[rows] = sample_random_masks(rows.numel(), layout, generator, cfg.mode_prob, cfg.sparsity_prob,
-                                            cfg.sparsity, cfg.max_redraws).mask  # fmt: skip
+            out[rows] = sample_random_masks(
+                rows.numel(),
+                layout,
+                generator,
+                cfg.mode_prob,
+                cfg.sparsity_prob,
+                cfg.sparsity,
+                cfg.max_redraws,
+            ).mask
         else:
+            assert table is not None  # m is a named mode
             out[rows] = table[named.index(m)]
     return out.to(env_ids.device)
 
@@ -265,8 +305,14 @@ class EpisodeMasks:
     ``masks`` [num_envs, mask_dim] float 0/1 on ``device``; draws use ``generator`` (its own device).
     """
 
-    def __init__(self, num_envs: int, layout: CommandLayout, generator: torch.Generator,
-                 cfg: MaskSamplerConfig | None = None, device: torch.device | str = "cpu") -> None:  # fmt: skip
+    def __init__(
+        self,
+        num_envs: int,
+        layout: CommandLayout,
+        generator: torch.Generator,
+        cfg: MaskSamplerConfig | None = None,
+        device: torch.device | str = "cpu",
+    ) -> None:
         self.layout = layout
         self.cfg = cfg or MaskSamplerConfig()
         self.generator = generator

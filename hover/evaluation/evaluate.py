@@ -31,7 +31,7 @@ from hover.evaluation.metrics import (
     first_failure_frame,
     summarize,
 )
-from hover.evaluation.video import ClipRecording, qpos_rows
+from hover.video import ClipRecording, qpos_rows
 
 #: env termination terms that end a clip without failing it
 TIME_OUT_TERMS = ("motion_end", "episode_length", "time_out")
@@ -128,8 +128,10 @@ class _WaveBuffer:
         self.ref_q[:, k] = ref.joint_pos[:n].cpu()
 
     def trajectories(self) -> tuple[Trajectory, Trajectory]:
-        return (Trajectory(self.pos, self.quat, self.vel, self.q),
-                Trajectory(self.ref_pos, self.ref_quat, self.ref_vel, self.ref_q))  # fmt: skip
+        return (
+            Trajectory(self.pos, self.quat, self.vel, self.q),
+            Trajectory(self.ref_pos, self.ref_quat, self.ref_vel, self.ref_q),
+        )
 
 
 def _fired_failures(extras: dict, dones: Tensor, n: int) -> tuple[Tensor, list[list[str]]]:
@@ -244,12 +246,12 @@ def rollout_clips(
                         robot_traj.root_pos[i, : last + 1].numpy(),
                         robot_traj.root_quat[i, : last + 1].numpy(),
                         robot_traj.joint_pos[i, : last + 1].numpy(),
-                    ),  # fmt: skip
+                    ),
                     ref_qpos=qpos_rows(
                         ref_traj.root_pos[i, : last + 1].numpy(),
                         ref_traj.root_quat[i, : last + 1].numpy(),
                         ref_traj.joint_pos[i, : last + 1].numpy(),
-                    ),  # fmt: skip
+                    ),
                     failed_frame=last if bool(failed_clip[i]) else None,
                 )
             results[c] = ClipResult(
@@ -333,7 +335,7 @@ def evaluate(
     backend: str = "mujoco",
     num_threads: int | None = None,
 ) -> EvalReport:
-    """Evaluate ``policy`` (a ``hover.policies.LoadedPolicy``) on every clip of ``motions`` (or the
+    """Evaluate ``policy`` (a ``hover.checkpoints.LoadedPolicy``) on every clip of ``motions`` (or the
     named ones) with ``num_envs`` envs (default: one per clip, at most 64). ``record``: keep qpos
     of all (True) or the named clips for videos."""
     names = list(motions.clip_names)

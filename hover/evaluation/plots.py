@@ -19,13 +19,14 @@ import math
 import os
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
+from typing import TypeGuard
 
 from hover.io import atomic_path
 
 Scores = Mapping[str, Mapping[str, float | None]]  # {series: {axis: value}}
 
 
-def _finite(v: float | None) -> bool:
+def _finite(v: float | None) -> TypeGuard[float]:
     return v is not None and isinstance(v, int | float) and math.isfinite(v)
 
 

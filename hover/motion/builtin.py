@@ -22,7 +22,6 @@ Code must not rely on particular clip names or counts of the shipped set (only "
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -32,7 +31,7 @@ import torch
 
 from hover.kinematics import ForwardKinematics
 from hover.motion.format import MotionClip, load_motions, save_motions
-from hover.robots import RobotSpec, get_robot
+from hover.robots import RobotSpec, get_robot, joint_space_motions
 from hover.rotations import quat_from_euler_xyz, quat_rotate
 
 BUILTIN_MOTIONS_PATH: Path = Path(__file__).resolve().parent.parent / "assets" / "motions" / "builtin.npz"
@@ -41,7 +40,7 @@ LIMIT_MARGIN = 0.05  # rad kept free from each joint limit
 EASE_S = 1.0  # seconds of ease-in and ease-out
 
 # A motion is a function of time (s, [T]) returning joint offsets from the default pose (name -> [T]),
-# plus an optional pelvis pitch (rad, [T]) under the key "pelvis_pitch".
+# plus an optional root pitch (rad, [T]) under the key "root_pitch" (hover.robots.joint_space_motions).
 MotionFn = Callable[[np.ndarray], dict[str, np.ndarray]]
 
 
@@ -53,110 +52,6 @@ def _ease(t: np.ndarray, duration: float) -> np.ndarray:
         return x * x * x * (x * (6 * x - 15) + 10)
 
     return smooth(t / EASE_S) * smooth((duration - t) / EASE_S)
-
-
-def _sin(t: np.ndarray, freq: float, phase: float = 0.0) -> np.ndarray:
-    return np.sin(2 * math.pi * freq * t + phase)
-
-
-def _bump(t: np.ndarray, freq: float, start: float = EASE_S, count: int = 1) -> np.ndarray:
-    """``count`` raised-cosine bumps 0 -> 1 -> 0 of ``freq`` Hz from ``start`` s; 0 elsewhere (C1)."""
-    inside = (t >= start) & (t <= start + count / freq)
-    return np.where(inside, 0.5 * (1.0 - np.cos(2 * math.pi * freq * (t - start))), 0.0)
-
-
-def _squat_depth(d: np.ndarray) -> dict[str, np.ndarray]:
-    """Symmetric knee bend by d (rad) around the default stance: hip -d, knee +2d, ankle -d."""
-    out = {}
-    for s in ("left", "right"):
-        out[f"{s}_hip_pitch"] = -d
-        out[f"{s}_knee"] = 2 * d
-        out[f"{s}_ankle"] = -d
-    return out
-
-
-def _arm(side: str, pitch=0.0, roll=0.0, yaw=0.0, elbow=0.0) -> dict[str, np.ndarray]:
-    """Arm offsets; ``roll`` > 0 lifts the arm sideways on either side (mirrored for the right)."""
-    m = 1.0 if side == "left" else -1.0
-    return {
-        f"{side}_shoulder_pitch": pitch,
-        f"{side}_shoulder_roll": m * roll,
-        f"{side}_shoulder_yaw": m * yaw,
-        f"{side}_elbow": elbow,
-    }
-
-
-def _motions() -> list[tuple[str, float, MotionFn]]:
-    """(name, duration s, offsets function) of each built-in clip. Offsets are added to the default pose."""
-
-    def stand(t):
-        return {"torso": 0.03 * _sin(t, 0.2)}  # nearly still, a slow small sway
-
-    def squat(t):
-        return _squat_depth(0.35 * _bump(t, 0.25, count=2))
-
-    def wave(sides):
-        def fn(t):
-            out = {}
-            for s in sides:
-                out.update(_arm(s, roll=1.35, yaw=1.5, elbow=0.45 * _sin(t, 1.2)))
-            return out
-
-        return fn
-
-    def reach_forward(t):
-        lift = _bump(t, 0.25)
-        out = _arm("left", pitch=-1.35 * lift, roll=0.3 * lift, elbow=1.4 * lift)
-        out.update(_arm("right", pitch=-1.35 * lift, roll=0.3 * lift, elbow=1.4 * lift))
-        return out
-
-    def reach_up(t):
-        lift = _bump(t, 0.2)
-        out = _arm("left", pitch=-2.5 * lift, roll=0.7 * lift, elbow=1.2 * lift)
-        out.update(_arm("right", pitch=-2.5 * lift, roll=0.7 * lift, elbow=1.2 * lift))
-        return out
-
-    def torso_turn(t):
-        turn = _sin(t, 0.25)
-        out = {"torso": 0.8 * turn}
-        out.update(_arm("left", pitch=0.3 * turn, elbow=0.5))
-        out.update(_arm("right", pitch=-0.3 * turn, elbow=0.5))
-        return out
-
-    def bow(t):
-        lean = 0.35 * _bump(t, 0.25)
-        out = {"pelvis_pitch": lean, "left_hip_pitch": -lean, "right_hip_pitch": -lean}
-        out.update(_arm("left", pitch=-0.5 * lean / 0.35, elbow=0.8))
-        out.update(_arm("right", pitch=-0.5 * lean / 0.35, elbow=0.8))
-        return out
-
-    def squat_reach(t):
-        depth = _bump(t, 0.25)
-        out = _squat_depth(0.3 * depth)
-        out.update(_arm("left", pitch=-1.3 * depth, roll=0.3 * depth, elbow=1.3 * depth))
-        out.update(_arm("right", pitch=-1.3 * depth, roll=0.3 * depth, elbow=1.3 * depth))
-        return out
-
-    def arm_swing(t):
-        swing = _sin(t, 0.9)
-        out = _arm("left", pitch=0.5 * swing, roll=0.15, elbow=0.3)
-        out.update(_arm("right", pitch=-0.5 * swing, roll=0.15, elbow=0.3))
-        out["torso"] = 0.15 * swing
-        return out
-
-    return [
-        ("stand_still", 5.0, stand),
-        ("squat", 10.0, squat),
-        ("wave_left", 6.0, wave(("left",))),
-        ("wave_right", 6.0, wave(("right",))),
-        ("wave_both", 6.0, wave(("left", "right"))),
-        ("reach_forward", 6.0, reach_forward),
-        ("reach_up", 7.0, reach_up),
-        ("torso_turn", 10.0, torso_turn),
-        ("bow", 6.0, bow),
-        ("squat_reach", 6.0, squat_reach),
-        ("arm_swing", 6.0, arm_swing),
-    ]
 
 
 def _foot_points(robot: RobotSpec) -> list[tuple[int, np.ndarray, float]]:
@@ -195,14 +90,14 @@ def _clip_from_offsets(
     env = _ease(t, duration)
     offsets = fn(t)
     joint_pos = np.tile(np.array([j.default_pos for j in robot.joints]), (n, 1))
-    pelvis_pitch = np.zeros(n)
+    root_pitch = np.zeros(n)
     for key, value in offsets.items():
         value = env * np.broadcast_to(np.asarray(value, dtype=np.float64), (n,))
-        if key == "pelvis_pitch":
-            pelvis_pitch = value
+        if key == "root_pitch":
+            root_pitch = value
         else:
             joint_pos[:, robot.joint_index(key)] += value
-    euler = np.stack([np.zeros(n), pelvis_pitch, np.zeros(n)], -1)
+    euler = np.stack([np.zeros(n), root_pitch, np.zeros(n)], -1)
     root_quat = quat_from_euler_xyz(torch.as_tensor(euler)).numpy()
     root_pos = _solve_root(robot, fk, root_quat, joint_pos)
     return MotionClip(name=name, fps=FPS, root_pos=root_pos, root_quat=root_quat, joint_pos=joint_pos)
@@ -227,7 +122,10 @@ def generate_builtin_clips(robot: RobotSpec | None = None) -> list[MotionClip]:
     """The built-in clips (deterministic), at 50 fps, checked against the joint limits with a margin."""
     robot = robot or get_robot()
     fk = ForwardKinematics(robot, "cpu", torch.float64)
-    clips = [_clip_from_offsets(name, dur, fn, robot, fk) for name, dur, fn in _motions()]
+    clips = [
+        _clip_from_offsets(name, dur, fn, robot, fk)
+        for name, dur, fn in joint_space_motions(robot.name, EASE_S)
+    ]
     lo = np.array([j.range[0] for j in robot.joints]) + LIMIT_MARGIN
     hi = np.array([j.range[1] for j in robot.joints]) - LIMIT_MARGIN
     for c in clips:

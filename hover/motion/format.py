@@ -25,6 +25,7 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -32,7 +33,16 @@ from hover.io import atomic_open, read_npz
 from hover.robots import RobotSpec, get_robot
 
 FORMAT_VERSION = 1
-REQUIRED_KEYS = ("robot", "joint_names", "clip_names", "clip_lengths", "fps", "root_pos", "root_quat", "joint_pos")
+REQUIRED_KEYS = (
+    "robot",
+    "joint_names",
+    "clip_names",
+    "clip_lengths",
+    "fps",
+    "root_pos",
+    "root_quat",
+    "joint_pos",
+)
 
 
 class MotionFormatError(ValueError):
@@ -59,7 +69,9 @@ class MotionClip:
         return (self.num_frames - 1) / self.fps
 
 
-def save_motions(path: str | os.PathLike, clips: Sequence[MotionClip], robot: RobotSpec | None = None) -> Path:
+def save_motions(
+    path: str | os.PathLike, clips: Sequence[MotionClip], robot: RobotSpec | None = None
+) -> Path:
     """Write ``clips`` to ``path`` (atomically: a temporary file renamed into place)."""
     robot = robot or get_robot()
     if not clips:
@@ -68,7 +80,7 @@ def save_motions(path: str | os.PathLike, clips: Sequence[MotionClip], robot: Ro
         _check_clip(c, robot, where=f"clip {c.name!r}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    arrays = {
+    arrays: dict[str, Any] = {  # Any: numpy's stub types **kwds against its own allow_pickle flag
         "format_version": np.array(FORMAT_VERSION),
         "robot": np.array(robot.name),
         "joint_names": np.array(robot.joint_names),
@@ -95,12 +107,16 @@ def load_motions(path: str | os.PathLike, robot: RobotSpec | None = None) -> lis
     if missing:
         raise MotionFormatError(f"{path}: missing keys {missing}")
     if str(arrays["robot"]) != robot.name:
-        raise MotionFormatError(f"{path}: motion is for robot {str(arrays['robot'])!r}, expected {robot.name!r}")
+        raise MotionFormatError(
+            f"{path}: motion is for robot {str(arrays['robot'])!r}, expected {robot.name!r}"
+        )
     names = [str(n) for n in np.atleast_1d(arrays["joint_names"])]
     if sorted(names) != sorted(robot.joint_names):
         extra, absent = set(names) - set(robot.joint_names), set(robot.joint_names) - set(names)
-        raise MotionFormatError(f"{path}: joint names do not match {robot.name}: unknown {sorted(extra)}, "
-                                f"missing {sorted(absent)}")  # fmt: skip
+        raise MotionFormatError(
+            f"{path}: joint names do not match {robot.name}: unknown {sorted(extra)}, "
+            f"missing {sorted(absent)}"
+        )
     order = [names.index(n) for n in robot.joint_names]
     lengths = np.atleast_1d(arrays["clip_lengths"]).astype(np.int64)
     clip_names = [str(n) for n in np.atleast_1d(arrays["clip_names"])]

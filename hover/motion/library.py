@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -94,11 +95,16 @@ class MotionLibrary:
 
         nb = len(self.robot.tracked_body_names)
         nj = self.robot.num_joints
-        kw = {"device": self.device, "dtype": dtype}
+        kw: dict[str, Any] = {"device": self.device, "dtype": dtype}
         # Everything that is blended linearly lives in one packed [F, K] tensor, so get_state gathers
         # two rows per sample once; body_pos, body_lin_vel, ... are views into it.
-        self._layout = {"body_pos": (nb, 3), "body_lin_vel": (nb, 3), "body_ang_vel": (nb, 3),
-                        "joint_pos": (nj,), "joint_vel": (nj,)}  # fmt: skip
+        self._layout = {
+            "body_pos": (nb, 3),
+            "body_lin_vel": (nb, 3),
+            "body_ang_vel": (nb, 3),
+            "joint_pos": (nj,),
+            "joint_vel": (nj,),
+        }
         width = sum(int(np.prod(shape)) for shape in self._layout.values())
         self._linear = torch.empty(self.num_frames, width, **kw)
         self.body_pos, self.body_lin_vel, self.body_ang_vel, self.joint_pos, self.joint_vel = self._unpack(
@@ -268,8 +274,10 @@ class MotionLibrary:
         return clip_ids.long()
 
     def __repr__(self) -> str:
-        return (f"MotionLibrary({self.num_clips} clips, {self.num_frames} frames, "
-                f"{self.total_duration:.1f} s, robot={self.robot.name}, device={self.device})")  # fmt: skip
+        return (
+            f"MotionLibrary({self.num_clips} clips, {self.num_frames} frames, "
+            f"{self.total_duration:.1f} s, robot={self.robot.name}, device={self.device})"
+        )
 
 
 def _chunk_clips(lengths: np.ndarray, max_frames: int) -> list[list[int]]:

@@ -26,19 +26,55 @@ MOTOR_INDEX = {
 }  # fmt: skip
 
 # (kp, kd) per joint family; default standing pose (bent knees).
-GAINS = {"hip": (200.0, 5.0), "knee": (300.0, 6.0), "ankle": (40.0, 2.0), "torso": (300.0, 6.0),
-         "shoulder": (100.0, 2.0), "elbow": (100.0, 2.0)}  # fmt: skip
+GAINS = {
+    "hip": (200.0, 5.0),
+    "knee": (300.0, 6.0),
+    "ankle": (40.0, 2.0),
+    "torso": (300.0, 6.0),
+    "shoulder": (100.0, 2.0),
+    "elbow": (100.0, 2.0),
+}
 DEFAULT_POSE = {"hip_pitch": -0.4, "knee": 0.8, "ankle": -0.4}
 
+# Robot body -> SMPL joint: H2O's 14 pairs, except that the human hip joint is paired with the H1's
+# hip-pitch body (where the thigh starts, 0.2 m off the midline) rather than the hip-yaw motor
+# (0.09 m off): with the yaw body the shape fit must trade hip against knee/ankle width (8.5 cm error).
+SMPL_PAIRS: tuple[tuple[str, str], ...] = (
+    ("pelvis", "Pelvis"),
+    ("left_hip_pitch_link", "L_Hip"),
+    ("left_knee_link", "L_Knee"),
+    ("left_ankle_link", "L_Ankle"),
+    ("right_hip_pitch_link", "R_Hip"),
+    ("right_knee_link", "R_Knee"),
+    ("right_ankle_link", "R_Ankle"),
+    ("left_shoulder_roll_link", "L_Shoulder"),
+    ("left_elbow_link", "L_Elbow"),
+    ("left_hand_link", "L_Hand"),
+    ("right_shoulder_roll_link", "R_Shoulder"),
+    ("right_elbow_link", "R_Elbow"),
+    ("right_hand_link", "R_Hand"),
+    ("head_link", "Head"),
+)
 
-def _joint(name: str, axis: tuple[float, float, float], lo: float, hi: float, effort: float, vel: float) -> Joint:
+
+def _joint(
+    name: str, axis: tuple[float, float, float], lo: float, hi: float, effort: float, vel: float
+) -> Joint:
     family = next(f for f in GAINS if f in name)
     kp, kd = GAINS[family]
     default = next((v for k, v in DEFAULT_POSE.items() if name.endswith(k)), 0.0)
     return Joint(
-        name=name, axis=axis, range=(lo, hi), effort_limit=effort, velocity_limit=vel, kp=kp, kd=kd,
-        default_pos=default, motor_index=MOTOR_INDEX[name], strong_motor=MOTOR_INDEX[name] < 10,
-    )  # fmt: skip
+        name=name,
+        axis=axis,
+        range=(lo, hi),
+        effort_limit=effort,
+        velocity_limit=vel,
+        kp=kp,
+        kd=kd,
+        default_pos=default,
+        motor_index=MOTOR_INDEX[name],
+        strong_motor=MOTOR_INDEX[name] < 10,
+    )
 
 
 def _leg(side: str) -> list[Body]:
@@ -133,20 +169,34 @@ def _arm(side: str) -> list[Body]:
 def make_h1() -> RobotSpec:
     """Build the H1 description (validated)."""
     pelvis = Body(
-        "pelvis", None, (0.0, 0.0, 1.0),
-        Inertial(5.39, (-0.0002, 4e-05, -0.04522), (0.498303, 0.499454, -0.500496, 0.501741),
-                 (0.0490211, 0.0445821, 0.00824619)),
-    )  # fmt: skip
+        "pelvis",
+        None,
+        (0.0, 0.0, 1.0),
+        Inertial(
+            5.39,
+            (-0.0002, 4e-05, -0.04522),
+            (0.498303, 0.499454, -0.500496, 0.501741),
+            (0.0490211, 0.0445821, 0.00824619),
+        ),
+    )
     torso = Body(
-        "torso_link", "pelvis", (0.0, 0.0, 0.0),
-        Inertial(17.789, (0.000489, 0.002797, 0.20484), (0.999989, -0.00130808, -0.00282289, -0.00349105),
-                 (0.487315, 0.409628, 0.127837)),
+        "torso_link",
+        "pelvis",
+        (0.0, 0.0, 0.0),
+        Inertial(
+            17.789,
+            (0.000489, 0.002797, 0.20484),
+            (0.999989, -0.00130808, -0.00282289, -0.00349105),
+            (0.487315, 0.409628, 0.127837),
+        ),
         joint=_joint("torso", (0, 0, 1), -2.35, 2.35, 200, 23),
-        geoms=(Geom("box", (0.07, 0.1, 0.22), pos=(0, 0, 0.25)),
-               Geom("capsule", (0.06,), fromto=(0.05, 0, 0.68, 0.05, 0, 0.6)),
-               Geom("sphere", (0.073,), pos=(0.045, 0, 0.68)),
-               Geom("capsule", (0.05,), fromto=(0, -0.1, -0.05, 0, 0.1, -0.05))),
-    )  # fmt: skip
+        geoms=(
+            Geom("box", (0.07, 0.1, 0.22), pos=(0, 0, 0.25)),
+            Geom("capsule", (0.06,), fromto=(0.05, 0, 0.68, 0.05, 0, 0.6)),
+            Geom("sphere", (0.073,), pos=(0.045, 0, 0.68)),
+            Geom("capsule", (0.05,), fromto=(0, -0.1, -0.05, 0, 0.1, -0.05)),
+        ),
+    )
     bodies = (pelvis, *_leg("left"), *_leg("right"), torso, *_arm("left"), *_arm("right"))
     spec = RobotSpec(
         name="h1",
@@ -177,6 +227,18 @@ def make_h1() -> RobotSpec:
         end_effectors=("left_ankle_link", "right_ankle_link", "left_hand_link", "right_hand_link"),
         mass_randomized_bodies=("pelvis", "left_hip_yaw_link", "left_hip_roll_link", "left_hip_pitch_link",
                                 "right_hip_yaw_link", "right_hip_roll_link", "right_hip_pitch_link", "torso_link"),
+        mode_bodies={
+            "h2o": tuple(f"{s}_{b}_link" for s in ("left", "right")
+                         for b in ("shoulder_pitch", "shoulder_roll", "shoulder_yaw", "elbow", "hand", "ankle")),
+            "omnih2o": ("head_link", "left_hand_link", "right_hand_link"),
+            "left_hand": ("left_hand_link",),
+            "right_hand": ("right_hand_link",),
+            "two_hands": ("left_hand_link", "right_hand_link"),
+            "head": ("head_link",),
+        },
+        retarget_pairs=SMPL_PAIRS,
+        retarget_orientation_pairs=(("left_ankle_link", "L_Ankle"), ("right_ankle_link", "R_Ankle")),
+        retarget_hand_pairs=(("left_elbow_link", "L_Elbow"), ("right_elbow_link", "R_Elbow")),
         num_motor_slots=20,
         subsets={
             "vr": ("head_link", "left_hand_link", "right_hand_link"),

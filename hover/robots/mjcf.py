@@ -40,7 +40,9 @@ class ModelOptions:
     integrator: str = "implicitfast"  # euler | implicitfast | rk4
 
 
-def _add_geom(body: mujoco.MjsBody, g: Geom, rgba: tuple[float, float, float, float], contype: int, conaff: int) -> None:
+def _add_geom(
+    body: mujoco.MjsBody, g: Geom, rgba: tuple[float, float, float, float], contype: int, conaff: int
+) -> None:
     kwargs: dict = {"type": _GEOM_TYPES[g.type], "rgba": rgba, "contype": contype, "conaffinity": conaff}
     if g.name:
         kwargs["name"] = g.name
@@ -74,11 +76,25 @@ def build_spec(robot: RobotSpec, options: ModelOptions | None = None) -> mujoco.
     robot_contype, robot_conaff = (1, 1) if opt.self_collisions else (1, 0)
     world = spec.worldbody
     if opt.floor:
-        spec.add_texture(name="grid", type=mujoco.mjtTexture.mjTEXTURE_2D, builtin=mujoco.mjtBuiltin.mjBUILTIN_CHECKER,
-                         rgb1=[0.2, 0.3, 0.4], rgb2=[0.1, 0.15, 0.2], width=300, height=300)  # fmt: skip
+        spec.add_texture(
+            name="grid",
+            type=mujoco.mjtTexture.mjTEXTURE_2D,
+            builtin=mujoco.mjtBuiltin.mjBUILTIN_CHECKER,
+            rgb1=[0.2, 0.3, 0.4],
+            rgb2=[0.1, 0.15, 0.2],
+            width=300,
+            height=300,
+        )
         spec.add_material(name="grid", texrepeat=[8, 8], reflectance=0.1, textures=["", "grid"])
-        world.add_geom(name="floor", type=mujoco.mjtGeom.mjGEOM_PLANE, size=[0, 0, 0.05], material="grid",
-                       contype=2, conaffinity=1, friction=[opt.friction, 0.005, 0.0001])  # fmt: skip
+        world.add_geom(
+            name="floor",
+            type=mujoco.mjtGeom.mjGEOM_PLANE,
+            size=[0, 0, 0.05],
+            material="grid",
+            contype=2,
+            conaffinity=1,
+            friction=[opt.friction, 0.005, 0.0001],
+        )
     world.add_light(pos=[0, 0, 4], dir=[0, 0, -1], type=mujoco.mjtLightType.mjLIGHT_DIRECTIONAL)
 
     bodies: dict[str, mujoco.MjsBody] = {}
@@ -93,12 +109,23 @@ def build_spec(robot: RobotSpec, options: ModelOptions | None = None) -> mujoco.
         body.explicitinertial = True
         if b.parent is None:
             body.add_freejoint(name="root")
-            body.add_camera(name="track", pos=[0.0, -3.0, 0.3], xyaxes=[1, 0, 0, 0, 0.2, 1],
-                            mode=mujoco.mjtCamLight.mjCAMLIGHT_TRACKCOM)  # fmt: skip
+            body.add_camera(
+                name="track",
+                pos=[0.0, -3.0, 0.3],
+                xyaxes=[1, 0, 0, 0, 0.2, 1],
+                mode=mujoco.mjtCamLight.mjCAMLIGHT_TRACKCOM,
+            )
         elif b.joint is not None:
             j = b.joint
-            body.add_joint(name=j.name, type=mujoco.mjtJoint.mjJNT_HINGE, axis=list(j.axis), range=list(j.range),
-                           limited=mujoco.mjtLimited.mjLIMITED_TRUE, damping=j.damping, armature=j.armature)  # fmt: skip
+            body.add_joint(
+                name=j.name,
+                type=mujoco.mjtJoint.mjJNT_HINGE,
+                axis=list(j.axis),
+                range=list(j.range),
+                limited=mujoco.mjtLimited.mjLIMITED_TRUE,
+                damping=j.damping,
+                armature=j.armature,
+            )
         for g in b.geoms:
             _add_geom(body, g, colors[i % 2 == 0], robot_contype, robot_conaff)
         bodies[b.name] = body
@@ -107,8 +134,8 @@ def build_spec(robot: RobotSpec, options: ModelOptions | None = None) -> mujoco.
         bodies[e.parent].add_site(name=e.name, pos=list(e.pos), size=[0.03, 0, 0], rgba=[1.0, 0.4, 0.1, 1.0])
     for s in robot.sites:
         bodies[s.body].add_site(name=s.name, pos=list(s.pos), size=[0.01, 0, 0])
-    for a, b in robot.contact_exclusions:
-        spec.add_exclude(bodyname1=a, bodyname2=b)
+    for first, second in robot.contact_exclusions:
+        spec.add_exclude(bodyname1=first, bodyname2=second)
 
     for j in robot.joints:
         act = spec.add_actuator(name=j.name, target=j.name, trntype=mujoco.mjtTrn.mjTRN_JOINT)
@@ -117,7 +144,9 @@ def build_spec(robot: RobotSpec, options: ModelOptions | None = None) -> mujoco.
         act.forcerange = [-j.effort_limit, j.effort_limit]
         act.ctrllimited = mujoco.mjtLimited.mjLIMITED_FALSE
 
-    default_qpos = [0.0, 0.0, robot.root_init_height, 1.0, 0.0, 0.0, 0.0] + [j.default_pos for j in robot.joints]
+    default_qpos = [0.0, 0.0, robot.root_init_height, 1.0, 0.0, 0.0, 0.0] + [
+        j.default_pos for j in robot.joints
+    ]
     spec.add_key(name="default", qpos=default_qpos, ctrl=[j.default_pos for j in robot.joints])
     return spec
 
@@ -139,4 +168,6 @@ def check_model_matches(robot: RobotSpec, model: mujoco.MjModel) -> None:
 
 def default_qpos(robot: RobotSpec) -> np.ndarray:
     """Standing configuration (root at init height, identity orientation, default joint angles)."""
-    return np.array([0, 0, robot.root_init_height, 1, 0, 0, 0] + [j.default_pos for j in robot.joints], dtype=np.float64)
+    return np.array(
+        [0, 0, robot.root_init_height, 1, 0, 0, 0] + [j.default_pos for j in robot.joints], dtype=np.float64
+    )

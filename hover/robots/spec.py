@@ -116,6 +116,15 @@ class RobotSpec:
     anchor_body: str = ""  # body that anchors motion tracking (re-anchored references); "" = the root
     end_effectors: tuple[str, ...] = ()  # tracked bodies whose height tracking terms check (feet, hands)
     mass_randomized_bodies: tuple[str, ...] = ()  # bodies whose mass domain randomisation scales
+    # tracked bodies of each body-command mode (hover.commands.modes); "omnih2o" lists head, left hand,
+    # right hand in this order: the points of the VR command (hover.commands.command_from_vr)
+    mode_bodies: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # retargeting (hover.retarget): (robot body, human keypoint = SMPL joint name) pairs whose positions are
+    # matched, the root's first; pairs whose orientation is matched too (the feet); the extra orientation
+    # pairs of ``--hand-orientation`` (the forearms)
+    retarget_pairs: tuple[tuple[str, str], ...] = ()
+    retarget_orientation_pairs: tuple[tuple[str, str], ...] = ()
+    retarget_hand_pairs: tuple[tuple[str, str], ...] = ()
     num_motor_slots: int = 0
     weak_motor_mode: int = 0x01
     strong_motor_mode: int = 0x0A
@@ -197,8 +206,12 @@ class RobotSpec:
         for e in self.extended_bodies:
             if e.parent not in names:
                 raise ValueError(f"{self.name}: extended body {e.name} has unknown parent {e.parent}")
-        for n in (*self.feet, *self.termination_contact_bodies, *self.mass_randomized_bodies,
-                  *([self.anchor_body] if self.anchor_body else [])):  # fmt: skip
+        for n in (
+            *self.feet,
+            *self.termination_contact_bodies,
+            *self.mass_randomized_bodies,
+            *([self.anchor_body] if self.anchor_body else []),
+        ):
             if n not in names:
                 raise ValueError(f"{self.name}: unknown body {n}")
         for n in self.upper_body_joints:
@@ -215,3 +228,10 @@ class RobotSpec:
             for n in members:
                 if n not in self.tracked_body_names:
                     raise ValueError(f"{self.name}: subset {subset} names unknown body {n}")
+        for mode, members in self.mode_bodies.items():
+            for n in members:
+                if n not in self.tracked_body_names:
+                    raise ValueError(f"{self.name}: mode {mode} names unknown body {n}")
+        for n, _ in (*self.retarget_pairs, *self.retarget_orientation_pairs, *self.retarget_hand_pairs):
+            if n not in self.tracked_body_names:
+                raise ValueError(f"{self.name}: retarget pair names unknown body {n}")

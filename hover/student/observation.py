@@ -33,7 +33,7 @@ import torch
 from torch import Tensor
 
 from hover.commands.layout import command_layout
-from hover.robots import RobotSpec, get_robot
+from hover.robots import DEFAULT_ROBOT, RobotSpec, get_robot
 
 HISTORY_LENGTH = 25
 """Steps of (proprio, action) history in the student observation (the paper's 25)."""
@@ -47,6 +47,7 @@ class StudentObsLayout:
     command_dim: int
     mask_dim: int
     history_length: int = HISTORY_LENGTH
+    root_frame: str = "root"  # name of the robot's root body: the frame of base_ang_vel and projected_gravity
 
     @property
     def proprio_dim(self) -> int:
@@ -59,7 +60,13 @@ class StudentObsLayout:
 
     @property
     def obs_dim(self) -> int:
-        return self.proprio_dim + self.command_dim + self.mask_dim + self.num_joints + self.history_length * self.frame_dim
+        return (
+            self.proprio_dim
+            + self.command_dim
+            + self.mask_dim
+            + self.num_joints
+            + self.history_length * self.frame_dim
+        )
 
     def sizes(self) -> dict[str, int]:
         """Term name -> size, in observation order."""
@@ -90,22 +97,29 @@ class StudentObsLayout:
             "proprio_terms": [
                 {"name": "joint_pos_minus_default", "size": j, "unit": "rad"},
                 {"name": "joint_vel", "size": j, "unit": "rad/s"},
-                {"name": "base_ang_vel", "size": 3, "unit": "rad/s", "frame": "pelvis"},
-                {"name": "projected_gravity", "size": 3, "unit": "1", "frame": "pelvis"},
+                {"name": "base_ang_vel", "size": 3, "unit": "rad/s", "frame": self.root_frame},
+                {"name": "projected_gravity", "size": 3, "unit": "1", "frame": self.root_frame},
             ],
             "history_frame": "proprio then action, newest first",
         }
 
 
-def student_obs_layout(robot: RobotSpec | str = "h1", history_length: int = HISTORY_LENGTH) -> StudentObsLayout:
+def student_obs_layout(
+    robot: RobotSpec | str = DEFAULT_ROBOT, history_length: int = HISTORY_LENGTH
+) -> StudentObsLayout:
     """The student observation layout of a robot (command and mask sizes from its command layout)."""
     robot = get_robot(robot) if isinstance(robot, str) else robot
     cl = command_layout(robot)
-    return StudentObsLayout(robot.num_joints, cl.command_dim, cl.mask_dim, history_length)
+    return StudentObsLayout(robot.num_joints, cl.command_dim, cl.mask_dim, history_length, robot.root.name)
 
 
-def proprioception(joint_pos: Tensor, joint_vel: Tensor, default_joint_pos: Tensor, base_ang_vel: Tensor,
-                   projected_gravity: Tensor) -> Tensor:  # fmt: skip
+def proprioception(
+    joint_pos: Tensor,
+    joint_vel: Tensor,
+    default_joint_pos: Tensor,
+    base_ang_vel: Tensor,
+    projected_gravity: Tensor,
+) -> Tensor:
     """Proprio term [N, 2J + 6].
 
     ``joint_pos``, ``joint_vel`` [N, J] (rad, rad/s; ``robot.joint_names`` order); ``default_joint_pos``
@@ -121,16 +135,25 @@ class StudentObservation:
     ``history`` [N, history_length, frame_dim]; ``last_action`` [N, J].
     """
 
-    def __init__(self, num_envs: int, layout: StudentObsLayout, device: torch.device | str = "cpu",
-                 dtype: torch.dtype = torch.float32) -> None:  # fmt: skip
+    def __init__(
+        self,
+        num_envs: int,
+        layout: StudentObsLayout,
+        device: torch.device | str = "cpu",
+        dtype: torch.dtype = torch.float32,
+    ) -> None:
         self.layout = layout
         self.num_envs = num_envs
-        self.history = torch.zeros(num_envs, layout.history_length, layout.frame_dim, device=device, dtype=dtype)
+        self.history = torch.zeros(
+            num_envs, layout.history_length, layout.frame_dim, device=device, dtype=dtype
+        )
         self.last_action = torch.zeros(num_envs, layout.num_joints, device=device, dtype=dtype)
 
     def _check(self, name: str, t: Tensor, size: int) -> None:
         if t.shape != (self.num_envs, size):
-            raise ValueError(f"student observation: {name} has shape {tuple(t.shape)}, expected ({self.num_envs}, {size})")
+            raise ValueError(
+                f"student observation: {name} has shape {tuple(t.shape)}, expected ({self.num_envs}, {size})"
+            )
 
     def reset(self, env_ids: Tensor | None, proprio: Tensor) -> None:
         """Start ``env_ids`` (None = all) afresh: history = (current proprio, zero action), last action 0.

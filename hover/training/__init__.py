@@ -1,1 +1,3 @@
-"""Training: ``teacher`` (config, ``hover train teacher``, ``export_bundled``) and ``runner`` (rsl-rl glue)."""
+"""Training (application tier): ``configs`` (typed run configs), ``recipes``, ``teacher`` (PPO),
+``distillation`` (the DAgger student), ``loop`` and ``runner`` (rsl-rl glue, checkpoints), ``export``
+(ONNX with metadata), ``policies`` (trained policies with their typed configs), ``checks`` (bad input)."""

@@ -1,16 +1,15 @@
 """Compare training runs by the evaluation protocol's success (the ablation table and curves).
 
-``python -m hover.training.ablation RUNS_DIR [--motions NAME] [--out PNG]`` reads the ``eval.csv`` of
-every run folder under ``RUNS_DIR`` (written by the periodic evaluation of ``hover train teacher``),
-prints a markdown table (final and best success, the env steps and training time at which a run first
+:func:`compare_runs` (``hover train curves RUNS_DIR [--motions NAME] [--out PNG]``) reads the
+``eval.csv`` of every run folder under ``RUNS_DIR`` (written by the periodic evaluation of ``hover
+train teacher``), returns a markdown table (final and best success, the env steps and training time at which a run first
 reached half and full success, final E_g-mpjpe) and draws success against env steps and against
 training time (:func:`hover.training.curve.plot_eval_curves`).
 """
 
 from __future__ import annotations
 
-import argparse
-import sys
+import os
 from pathlib import Path
 
 from hover.training.curve import eval_curve, plot_eval_curves
@@ -49,27 +48,20 @@ def markdown_table(rows: list[dict[str, str]]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m hover.training.ablation", description=__doc__.splitlines()[0])
-    p.add_argument("runs_dir", help="folder whose sub-folders are training runs with eval.csv")
-    p.add_argument("--motions", default=None, help="motion set name in eval.csv (default: the first one found)")
-    p.add_argument("--out", default=None, help="PNG with the success curves")
-    a = p.parse_args(sys.argv[1:] if argv is None else argv)
-    runs = sorted(d for d in Path(a.runs_dir).iterdir() if (d / "eval.csv").is_file())
+def compare_runs(runs_dir: str | os.PathLike, motions: str | None = None, out: str | None = None) -> str:
+    """The markdown table of every run under ``runs_dir`` with an ``eval.csv`` (motion set ``motions``,
+    default: the first one found); with ``out`` also the success curves as a PNG. FileNotFoundError if
+    no run has an ``eval.csv``."""
+    runs = (
+        sorted(d for d in Path(runs_dir).iterdir() if (d / "eval.csv").is_file())
+        if Path(runs_dir).is_dir()
+        else []
+    )
     if not runs:
-        print(f"{a.runs_dir}: no run folder with an eval.csv", file=sys.stderr)
-        return 2
-    motions = a.motions
+        raise FileNotFoundError(f"{runs_dir}: no run folder with an eval.csv")
     if motions is None:
-        first = (runs[0] / "eval.csv").read_text().splitlines()[1].split(",")
-        motions = first[4]
+        motions = (runs[0] / "eval.csv").read_text().splitlines()[1].split(",")[4]
     table = [summary_row(r.name, rows) for r in runs if (rows := eval_curve(r, motions))]
-    print(markdown_table(table))
-    if a.out:
-        plot_eval_curves({r.name: str(r) for r in runs}, a.out, motions=motions)
-        print(f"wrote {a.out}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    if out:
+        plot_eval_curves({r.name: str(r) for r in runs}, out, motions=motions)
+    return markdown_table(table)

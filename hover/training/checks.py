@@ -14,6 +14,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from hover.robots import DEFAULT_ROBOT
+
 KINDS = ("teacher", "student")
 
 
@@ -129,13 +131,13 @@ def check_config(cfg: Any) -> None:
     and ``modes``); call before ``train`` so that a refused run leaves no folder behind."""
     from hover.robots import get_robot
 
-    robot = getattr(cfg, "robot", "h1")
+    robot = getattr(cfg, "robot", DEFAULT_ROBOT)
     get_robot(robot)  # ValueError for an unknown robot
     check_motions(getattr(cfg, "motions", None), robot)
     if hasattr(cfg, "teacher"):
         check_teacher(cfg.teacher)
     if hasattr(cfg, "modes"):
-        from hover.training.student import student_modes
+        from hover.training.distillation import student_modes
 
         try:
             student_modes(cfg.modes)

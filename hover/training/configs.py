@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from hover.config import config_from_dict
+from hover.config_codec import config_from_dict
 from hover.envs.tracking.config import ActionConfig, TrackingEnvConfig
 from hover.envs.tracking.recipes import upgrade_env_dict
 from hover.robots import DEFAULT_ROBOT, get_robot
@@ -106,7 +106,9 @@ def student_env() -> TrackingEnvConfig:
     """The student's task: the tracking recipe's episodes with ABSOLUTE actions (default pose +
     ``RobotSpec.action_scale`` x a), the convention the exported policy uses on the robot."""
     cfg = TrackingEnvConfig()
-    cfg.actions = ActionConfig(residual=False, scale=get_robot(DEFAULT_ROBOT).action_scale, scale_mode="uniform")
+    cfg.actions = ActionConfig(
+        residual=False, scale=get_robot(DEFAULT_ROBOT).action_scale, scale_mode="uniform"
+    )
     return cfg
 
 

@@ -1,15 +1,15 @@
 """Learning curve of a training run, read back from its TensorBoard event files.
 
-``python -m hover.training.curve RUN_DIR [TAG ...] > curve.csv`` prints one CSV row per iteration
-(default tags: mean reward, mean episode length, penalty scale, collection/learning seconds).
-:func:`plot_learning_curves` draws several runs' tags side by side (PNG).
+:func:`learning_curve` gives one row per iteration (default tags: mean reward, mean episode length,
+penalty scale, value loss, collection/learning seconds; as CSV: ``python -m hover.cli.curve RUN_DIR [TAG ...]``).
+:func:`plot_learning_curves` draws several runs' tags side by side (PNG); :func:`eval_curve` and
+:func:`plot_eval_curves` read and draw the evaluation protocol's success from each run's ``eval.csv``.
 """
 
 from __future__ import annotations
 
 import csv
 import os
-import sys
 
 DEFAULT_TAGS = (
     "Train/mean_reward",
@@ -42,8 +42,9 @@ def learning_curve(
     return [rows[k] for k in sorted(rows)]
 
 
-def plot_learning_curves(runs: dict[str, str | os.PathLike], tags: tuple[str, ...],
-                         path: str | os.PathLike, smooth: int = 10) -> str:  # fmt: skip
+def plot_learning_curves(
+    runs: dict[str, str | os.PathLike], tags: tuple[str, ...], path: str | os.PathLike, smooth: int = 10
+) -> str:
     """One panel per tag, one line per run (``{label: run_dir}``), moving average over ``smooth`` iterations."""
     import matplotlib
 
@@ -114,19 +115,3 @@ def plot_eval_curves(runs: dict[str, str | os.PathLike], path: str | os.PathLike
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return str(path)
-
-
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if not argv:
-        print("usage: python -m hover.training.curve RUN_DIR [TAG ...]", file=sys.stderr)
-        return 2
-    tags = tuple(argv[1:]) or DEFAULT_TAGS
-    writer = csv.DictWriter(sys.stdout, fieldnames=["iteration", *tags], restval="")
-    writer.writeheader()
-    writer.writerows(learning_curve(argv[0], tags))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -11,17 +11,20 @@ from __future__ import annotations
 import dataclasses
 import os
 import signal
-import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import torch
 
+from hover.checkpoints import latest_checkpoint
 from hover.io import atomic_write_text
-from hover.training.runner import atomic_torch_save, latest_checkpoint
+from hover.training.runner import atomic_torch_save
 
-T = TypeVar("T")
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+T = TypeVar("T", bound="DataclassInstance")
 
 
 def resolve_resume(resume: str) -> tuple[Path, Path]:
@@ -58,7 +61,9 @@ def learn_until(runner, max_iterations: int, run_dir: Path) -> None:
         if remaining > 0:
             runner.learn(remaining, init_at_random_ep_len=False)
         else:
-            print(f"nothing to do: the run is at iteration {runner.current_learning_iteration} >= {max_iterations}")
+            print(
+                f"nothing to do: the run is at iteration {runner.current_learning_iteration} >= {max_iterations}"
+            )
     except KeyboardInterrupt:
         if runner.logger.tot_timesteps > steps_at_start:
             path = Path(run_dir) / f"model_{runner.current_learning_iteration}.pt"
@@ -89,8 +94,14 @@ def resume_defaults(argv: list[str], default: T, from_json: Callable[[str, str],
 BUNDLE_DIR = Path(__file__).resolve().parents[1] / "assets" / "policies"
 
 
-def bundle_checkpoint(run_dir: str | os.PathLike, out_dir: str | os.PathLike | None, name: str, kind: str,
-                      weights_key: str, config_text: Callable[[str], str] = lambda t: t) -> Path:  # fmt: skip
+def bundle_checkpoint(
+    run_dir: str | os.PathLike,
+    out_dir: str | os.PathLike | None,
+    name: str,
+    kind: str,
+    weights_key: str,
+    config_text: Callable[[str], str] = lambda t: t,
+) -> Path:
     """Newest checkpoint of a run (or a checkpoint file) -> ``<out_dir>/<name>.pt`` + ``<name>.json``.
 
     The ``.pt`` keeps only ``weights_key`` (the policy network with its observation normaliser),
@@ -105,17 +116,13 @@ def bundle_checkpoint(run_dir: str | os.PathLike, out_dir: str | os.PathLike | N
     text = config_text(ckpt.get("config") or (src.parent / "config.json").read_text())
     out = Path(out_dir) if out_dir else BUNDLE_DIR
     out.mkdir(parents=True, exist_ok=True)
-    slim = {"kind": kind, "iter": int(ckpt["iter"]), "config": text, "source": str(src), weights_key: ckpt[weights_key]}
+    slim = {
+        "kind": kind,
+        "iter": int(ckpt["iter"]),
+        "config": text,
+        "source": str(src),
+        weights_key: ckpt[weights_key],
+    }
     atomic_torch_save(slim, out / f"{name}.pt")
     atomic_write_text(out / f"{name}.json", text)
     return out / f"{name}.pt"
-
-
-def bundle_main(argv: list[str], module: str, bundle: Callable[..., Path]) -> int:
-    """``python -m <module> RUN [OUT_DIR] [NAME]``: write a bundle from the shell."""
-    if not argv:
-        print(f"usage: python -m {module} RUN_DIR_OR_CKPT [OUT_DIR] [NAME]", file=sys.stderr)
-        return 2
-    path = bundle(argv[0], *argv[1:3])
-    print(f"wrote {path} and {path.with_suffix('.json')}")
-    return 0

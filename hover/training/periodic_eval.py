@@ -33,7 +33,9 @@ CSV_FIELDS = ("iteration", "env_steps", "train_time_s", "wall_time_s", "motions"
 
 def load_motion_set(spec: str, robot: RobotSpec) -> MotionLibrary:
     """``builtin`` or a motion file / folder."""
-    return MotionLibrary.builtin(robot) if spec == "builtin" else MotionLibrary.from_sources(spec, robot=robot)
+    return (
+        MotionLibrary.builtin(robot) if spec == "builtin" else MotionLibrary.from_sources(spec, robot=robot)
+    )
 
 
 def set_name(spec: str) -> str:
@@ -42,7 +44,7 @@ def set_name(spec: str) -> str:
 
 @dataclass
 class _PolicyView:
-    """The interface ``make_eval_env`` reads (``hover.policies.LoadedPolicy``-like)."""
+    """The interface ``make_eval_env`` reads (``hover.checkpoints.LoadedPolicy``-like)."""
 
     env_cfg: TrackingEnvConfig
     source: str = "training"
@@ -51,13 +53,22 @@ class _PolicyView:
 class PeriodicEval:
     """Evaluate ``act(obs) -> actions`` on each motion set; see the module docstring."""
 
-    def __init__(self, env_cfg: TrackingEnvConfig, sets: Sequence[str], robot: RobotSpec, interval: int,
-                 run_dir: str | os.PathLike | None, max_envs: int = 64) -> None:  # fmt: skip
+    def __init__(
+        self,
+        env_cfg: TrackingEnvConfig,
+        sets: Sequence[str],
+        robot: RobotSpec,
+        interval: int,
+        run_dir: str | os.PathLike | None,
+        max_envs: int = 64,
+    ) -> None:
         self.interval = interval
         self.run_dir = Path(run_dir) if run_dir else None
         self.sets = [(set_name(s), load_motion_set(s, robot)) for s in sets] if interval > 0 else []
-        self.envs = [make_eval_env(_PolicyView(env_cfg), m, min(max_envs, m.num_clips), num_threads=1)
-                     for _, m in self.sets]  # fmt: skip
+        self.envs = [
+            make_eval_env(_PolicyView(env_cfg), m, min(max_envs, m.num_clips), num_threads=1)
+            for _, m in self.sets
+        ]
         self.last: dict[str, dict[str, float]] = {}
         self.start = time.time()
 
@@ -71,23 +82,38 @@ class PeriodicEval:
             t0 = time.perf_counter()
             results = rollout_clips(env, act, motions)
             summary = report_from_results(results, motions.robot.control_dt).summary
-            out[name] = {"num_clips": motions.num_clips, "success_rate": summary["success_rate"],
-                         "mpjpe_g_mm": summary["mpjpe_g_mm"], "mpjpe_l_mm": summary["mpjpe_l_mm"],
-                         "eval_s": time.perf_counter() - t0}  # fmt: skip
+            out[name] = {
+                "num_clips": motions.num_clips,
+                "success_rate": summary["success_rate"],
+                "mpjpe_g_mm": summary["mpjpe_g_mm"],
+                "mpjpe_l_mm": summary["mpjpe_l_mm"],
+                "eval_s": time.perf_counter() - t0,
+            }
         self.last = out
         return out
 
-    def log(self, results: dict[str, dict[str, Any]], iteration: int, env_steps: int, train_time_s: float,
-            writer: Any = None) -> None:  # fmt: skip
+    def log(
+        self,
+        results: dict[str, dict[str, Any]],
+        iteration: int,
+        env_steps: int,
+        train_time_s: float,
+        writer: Any = None,
+    ) -> None:
         """TensorBoard scalars, one console line, rows of ``eval.csv``."""
         parts = []
         for name, r in results.items():
             for key in ("success_rate", "mpjpe_g_mm", "mpjpe_l_mm"):
                 if writer is not None and r[key] is not None:
                     writer.add_scalar(f"Eval/{name}/{key}", r[key], iteration)
-            parts.append(f"{name}: success {r['success_rate']:.2f} ({round(r['success_rate'] * r['num_clips'])}/"
-                         f"{r['num_clips']}), E_g-mpjpe {r['mpjpe_g_mm']:.1f} mm")  # fmt: skip
-        print(f"[eval] iteration {iteration} ({env_steps / 1e6:.2f} M env steps): " + "; ".join(parts), flush=True)
+            parts.append(
+                f"{name}: success {r['success_rate']:.2f} ({round(r['success_rate'] * r['num_clips'])}/"
+                f"{r['num_clips']}), E_g-mpjpe {r['mpjpe_g_mm']:.1f} mm"
+            )
+        print(
+            f"[eval] iteration {iteration} ({env_steps / 1e6:.2f} M env steps): " + "; ".join(parts),
+            flush=True,
+        )
         if self.run_dir is None:
             return
         path = self.run_dir / "eval.csv"
@@ -97,10 +123,17 @@ class PeriodicEval:
             if new:
                 w.writeheader()
             for name, r in results.items():
-                w.writerow({"iteration": iteration, "env_steps": env_steps, "train_time_s": round(train_time_s, 1),
-                            "wall_time_s": round(time.time() - self.start, 1), "motions": name,
-                            **{k: r[k] for k in ("num_clips", "success_rate", "mpjpe_g_mm", "mpjpe_l_mm")},
-                            "eval_s": round(r["eval_s"], 2)})  # fmt: skip
+                w.writerow(
+                    {
+                        "iteration": iteration,
+                        "env_steps": env_steps,
+                        "train_time_s": round(train_time_s, 1),
+                        "wall_time_s": round(time.time() - self.start, 1),
+                        "motions": name,
+                        **{k: r[k] for k in ("num_clips", "success_rate", "mpjpe_g_mm", "mpjpe_l_mm")},
+                        "eval_s": round(r["eval_s"], 2),
+                    }
+                )
 
     def close(self) -> None:
         for env in self.envs:

@@ -26,8 +26,15 @@ def tracking() -> TeacherTrainConfig:
         recipe="tracking",
         num_envs=512,
         env=env_recipe("tracking"),
-        ppo=PPOConfig(num_steps_per_env=24, num_learning_epochs=5, num_mini_batches=4, entropy_coef=0.005,
-                      max_grad_norm=1.0, schedule="fixed", learning_rate=3e-4),  # fmt: skip
+        ppo=PPOConfig(
+            num_steps_per_env=24,
+            num_learning_epochs=5,
+            num_mini_batches=4,
+            entropy_coef=0.005,
+            max_grad_norm=1.0,
+            schedule="fixed",
+            learning_rate=3e-4,
+        ),
         model=ModelConfig(init_noise_std=0.3, std_range=(0.05, 0.6), actor_output_gain=0.01),
     )
 
@@ -42,7 +49,10 @@ def hover_paper() -> TeacherTrainConfig:
     )
 
 
-TEACHER_RECIPES: dict[str, Callable[[], TeacherTrainConfig]] = {"tracking": tracking, "hover-paper": hover_paper}
+TEACHER_RECIPES: dict[str, Callable[[], TeacherTrainConfig]] = {
+    "tracking": tracking,
+    "hover-paper": hover_paper,
+}
 
 
 def teacher_recipe(name: str) -> TeacherTrainConfig:

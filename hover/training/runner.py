@@ -16,17 +16,16 @@ from __future__ import annotations
 
 import math
 import os
-import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import torch
 from rsl_rl.algorithms import PPO, Distillation
 from rsl_rl.runners import DistillationRunner, OnPolicyRunner
 
+from hover.checkpoints import list_checkpoints
 from hover.io import atomic_open
-
-CHECKPOINT_RE = re.compile(r"^model_(\d+)\.pt$")
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -99,30 +98,29 @@ def atomic_torch_save(obj: object, path: str | os.PathLike) -> None:
         torch.save(obj, f)
 
 
-def list_checkpoints(run_dir: str | os.PathLike) -> list[Path]:
-    """``model_<it>.pt`` files of a run folder, oldest iteration first."""
-    run_dir = Path(run_dir)
-    found = [(int(m.group(1)), p) for p in run_dir.glob("model_*.pt") if (m := CHECKPOINT_RE.match(p.name))]
-    return [p for _, p in sorted(found)]
+if TYPE_CHECKING:  # the mixin's attributes and __init__ are the rsl-rl runner's (no type hints: Any)
+    from rsl_rl.runners import OnPolicyRunner as _RunnerBase
+else:
+    _RunnerBase = object
 
 
-def latest_checkpoint(run_dir: str | os.PathLike) -> Path:
-    ckpts = list_checkpoints(run_dir)
-    if not ckpts:
-        raise FileNotFoundError(f"{run_dir}: no checkpoint (model_<iteration>.pt) in this run folder")
-    return ckpts[-1]
-
-
-class _HoverCheckpoints:
+class _HoverCheckpoints(_RunnerBase):
     """Mixin for rsl-rl runners: env state in checkpoints, atomic saves, weights-only loads, exact resume."""
 
-    def __init__(self, env, train_cfg: dict, log_dir: str | None = None, device: str = "cpu",
-                 config_json: str = "", keep_checkpoints: int = 5):  # fmt: skip
+    def __init__(
+        self,
+        env,
+        train_cfg: dict,
+        log_dir: str | None = None,
+        device: str = "cpu",
+        config_json: str = "",
+        keep_checkpoints: int = 5,
+    ):
         super().__init__(env, train_cfg, log_dir=log_dir, device=device)
         self.config_json = config_json
         self.keep_checkpoints = keep_checkpoints
         #: called as ``hook(runner, iteration)`` after each iteration's update and log line
-        self.iteration_hooks: list[Callable[[object, int], None]] = []
+        self.iteration_hooks: list[Callable[[Any, int], None]] = []
         log = self.logger.log
 
         def log_then_hooks(*args, **kwargs):
@@ -146,8 +144,9 @@ class _HoverCheckpoints:
             for old in list_checkpoints(Path(path).parent)[: -self.keep_checkpoints]:
                 old.unlink(missing_ok=True)
 
-    def load(self, path: str, load_cfg: dict | None = None, strict: bool = True,
-             map_location: str | None = None) -> dict:  # fmt: skip
+    def load(
+        self, path: str, load_cfg: dict | None = None, strict: bool = True, map_location: str | None = None
+    ) -> dict:
         """Restore weights, optimiser, normalisers, env state and the iteration counter."""
         ckpt = torch.load(path, weights_only=True, map_location=map_location or self.device)
         self.alg.load(ckpt, load_cfg, strict)

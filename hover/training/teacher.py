@@ -20,7 +20,6 @@ import dataclasses
 import json
 import math
 import os
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -39,12 +38,20 @@ from hover.training.configs import (
     TeacherTrainConfig,
     teacher_config_from_json,
 )
-from hover.training.loop import bundle_checkpoint, bundle_main, learn_until, resolve_resume, resume_defaults
+from hover.training.loop import bundle_checkpoint, learn_until, resolve_resume
 from hover.training.periodic_eval import PeriodicEval, policy_act
 from hover.training.runner import HoverRunner
 
 config_from_json = teacher_config_from_json
-__all__ = ["ModelConfig", "PPOConfig", "TeacherTrainConfig", "config_from_json", "make_env", "rsl_rl_config", "train"]
+__all__ = [
+    "ModelConfig",
+    "PPOConfig",
+    "TeacherTrainConfig",
+    "config_from_json",
+    "make_env",
+    "rsl_rl_config",
+    "train",
+]
 
 
 def rsl_rl_config(cfg: TeacherTrainConfig) -> dict[str, Any]:
@@ -96,7 +103,9 @@ def make_env(cfg: RunConfig) -> TrackingEnv:
         motions = MotionLibrary.from_sources(cfg.motions, robot=robot, device=cfg.device)
     else:
         motions = MotionLibrary.builtin(robot=robot, device=cfg.device)
-    options = {"num_threads": cfg.num_threads, "processes": cfg.sim_workers} if cfg.backend == "mujoco" else {}
+    options = (
+        {"num_threads": cfg.num_threads, "processes": cfg.sim_workers} if cfg.backend == "mujoco" else {}
+    )
     backend = make_backend(cfg.backend, robot, cfg.num_envs, device=cfg.device, **options)
     env_cfg = dataclasses.replace(cfg.env, seed=cfg.seed)
     return TrackingEnv(env_cfg, motions, backend)
@@ -129,8 +138,14 @@ def train(cfg: TeacherTrainConfig) -> Path:
 
     env = make_env(rank_cfg)
     runner_cls = dist.DistributedHoverRunner if info.is_distributed else HoverRunner
-    runner = runner_cls(env, rsl_rl_config(cfg), log_dir=str(run_dir) if info.is_main else None,
-                        device=rank_cfg.device, config_json=text, keep_checkpoints=cfg.keep_checkpoints)  # fmt: skip
+    runner = runner_cls(
+        env,
+        rsl_rl_config(cfg),
+        log_dir=str(run_dir) if info.is_main else None,
+        device=rank_cfg.device,
+        config_json=text,
+        keep_checkpoints=cfg.keep_checkpoints,
+    )
     runner.add_git_repo_to_log(str(Path(__file__).resolve()))
     evaluator = add_periodic_eval(runner, cfg, run_dir if info.is_main else None) if info.is_main else None
     if ckpt is not None:
@@ -152,7 +167,9 @@ def train(cfg: TeacherTrainConfig) -> Path:
     return run_dir
 
 
-def add_periodic_eval(runner: HoverRunner, cfg: TeacherTrainConfig, run_dir: Path | None) -> PeriodicEval | None:
+def add_periodic_eval(
+    runner: HoverRunner, cfg: TeacherTrainConfig, run_dir: Path | None
+) -> PeriodicEval | None:
     """Evaluate the current policy every ``cfg.eval_interval`` iterations (see ``periodic_eval``)."""
     if cfg.eval_interval <= 0 or not cfg.eval_motions:
         return None
@@ -161,7 +178,9 @@ def add_periodic_eval(runner: HoverRunner, cfg: TeacherTrainConfig, run_dir: Pat
     def hook(r: HoverRunner, iteration: int) -> None:
         if evaluator.due(iteration):
             results = evaluator.run(policy_act(r.alg.get_policy()))
-            evaluator.log(results, iteration, int(r.logger.tot_timesteps), float(r.logger.tot_time), r.logger.writer)
+            evaluator.log(
+                results, iteration, int(r.logger.tot_timesteps), float(r.logger.tot_time), r.logger.writer
+            )
 
     runner.iteration_hooks.append(hook)
     return evaluator
@@ -180,7 +199,7 @@ def set_action_std(actor: torch.nn.Module, std: float) -> None:
     """Set the Gaussian action noise of an rsl-rl actor (scalar or log std parameter) to ``std``."""
     if std <= 0:
         raise ValueError(f"action std must be > 0, got {std}")
-    dist = actor.distribution
+    dist: Any = actor.distribution  # an rsl-rl distribution module
     with torch.no_grad():
         if hasattr(dist, "std_param"):
             dist.std_param.fill_(std)
@@ -190,37 +209,9 @@ def set_action_std(actor: torch.nn.Module, std: float) -> None:
             raise ValueError(f"{type(dist).__name__}: no std parameter to set")
 
 
-def export_bundled(run_dir: str | os.PathLike, out_dir: str | os.PathLike | None = None,
-                   name: str = "teacher") -> Path:  # fmt: skip
+def export_bundled(
+    run_dir: str | os.PathLike, out_dir: str | os.PathLike | None = None, name: str = "teacher"
+) -> Path:
     """Newest checkpoint's actor weights (+ normaliser) and config -> ``<out_dir>/<name>.pt`` and ``.json``
     (``out_dir`` defaults to ``hover/assets/policies``; see :func:`hover.training.loop.bundle_checkpoint`)."""
     return bundle_checkpoint(run_dir, out_dir, name, "teacher", "actor_state_dict")
-
-
-def main(argv: list[str], prog: str) -> int:
-    import tyro
-
-    from hover.training.checks import check_config, check_resume
-    from hover.training.recipes import recipe_argument, teacher_recipe
-
-    check_resume(argv, "teacher")  # bad input: one line, exit 2, before anything is read or written
-    default = resume_defaults(argv, teacher_recipe(recipe_argument(argv) or "tracking"), config_from_json)
-    cfg = tyro.cli(TeacherTrainConfig, args=argv, prog=prog, default=default,
-                   description="Train the oracle teacher (PPO, rsl-rl) on the tracking env. --recipe NAME "
-                               "(tracking | hover-paper) sets every default below; any of them can be overridden.")  # fmt: skip
-    if cfg.recipe != default.recipe:
-        raise SystemExit(f"{prog}: --recipe {cfg.recipe} must come with a fresh run, not --resume of a "
-                         f"{default.recipe} run")  # fmt: skip
-    check_config(cfg)
-    run_dir = train(cfg)
-    print(f"run folder: {run_dir}")
-    return 0
-
-
-def export_main(argv: list[str] | None = None) -> int:
-    """``python -m hover.training.teacher RUN [OUT_DIR] [NAME]``: :func:`export_bundled` from the shell."""
-    return bundle_main(sys.argv[1:] if argv is None else argv, "hover.training.teacher", export_bundled)
-
-
-if __name__ == "__main__":
-    sys.exit(export_main())

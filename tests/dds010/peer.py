@@ -43,9 +43,18 @@ SLOT_JOINTS = ["right_hip_roll", "right_hip_pitch", "right_knee", "left_hip_roll
                "torso", "left_hip_yaw", "right_hip_yaw", None, "left_ankle", "right_ankle",
                "right_shoulder_pitch", "right_shoulder_roll", "right_shoulder_yaw", "right_elbow",
                "left_shoulder_pitch", "left_shoulder_roll", "left_shoulder_yaw", "left_elbow"]  # fmt: skip
-GAINS = {"hip_yaw": (200, 5), "hip_roll": (200, 5), "hip_pitch": (200, 5), "knee": (300, 6), "ankle": (40, 2),
-         "torso": (300, 6), "shoulder_pitch": (100, 2), "shoulder_roll": (100, 2), "shoulder_yaw": (100, 2),
-         "elbow": (100, 2)}  # fmt: skip
+GAINS = {
+    "hip_yaw": (200, 5),
+    "hip_roll": (200, 5),
+    "hip_pitch": (200, 5),
+    "knee": (300, 6),
+    "ankle": (40, 2),
+    "torso": (300, 6),
+    "shoulder_pitch": (100, 2),
+    "shoulder_roll": (100, 2),
+    "shoulder_yaw": (100, 2),
+    "elbow": (100, 2),
+}
 BUTTON_BITS = {"R1": 0, "L1": 1, "start": 2, "select": 3, "R2": 4, "L2": 5, "F1": 6, "F2": 7, "A": 8, "B": 9,
                "X": 10, "Y": 11, "up": 12, "right": 13, "down": 14, "left": 15}  # fmt: skip
 
@@ -152,13 +161,17 @@ class Layout:
 # ----- DDS --------------------------------------------------------------------------------------------------
 def config_xml(config: str, net: str) -> str:
     if config == "unitree":  # unitree_sdk2 / unitree_sdk2py ChannelFactoryInitialize(domain, net)
-        return ("<CycloneDDS><Domain Id='any'><General><Interfaces>"
-                f"<NetworkInterface name='{net}' priority='default' multicast='default'/>"
-                "</Interfaces></General></Domain></CycloneDDS>")  # fmt: skip
-    return ("<CycloneDDS><Domain id='any'><General><Interfaces>"
-            f"<NetworkInterface name='{net}'/></Interfaces><AllowMulticast>false</AllowMulticast></General>"
-            "<Discovery><ParticipantIndex>auto</ParticipantIndex><MaxAutoParticipantIndex>50</MaxAutoParticipantIndex>"
-            "<Peers><Peer address='127.0.0.1'/></Peers></Discovery></Domain></CycloneDDS>")  # fmt: skip
+        return (
+            "<CycloneDDS><Domain Id='any'><General><Interfaces>"
+            f"<NetworkInterface name='{net}' priority='default' multicast='default'/>"
+            "</Interfaces></General></Domain></CycloneDDS>"
+        )
+    return (
+        "<CycloneDDS><Domain id='any'><General><Interfaces>"
+        f"<NetworkInterface name='{net}'/></Interfaces><AllowMulticast>false</AllowMulticast></General>"
+        "<Discovery><ParticipantIndex>auto</ParticipantIndex><MaxAutoParticipantIndex>50</MaxAutoParticipantIndex>"
+        "<Peers><Peer address='127.0.0.1'/></Peers></Discovery></Domain></CycloneDDS>"
+    )
 
 
 def generate_types(out_dir: str):
@@ -221,10 +234,24 @@ def run_robot(args, msgs, layout: Layout, stop: threading.Event) -> dict:
                   for s in range(20)]  # fmt: skip
         remote = [0] * 40
         remote[2], remote[3] = buttons & 0xFF, buttons >> 8
-        imu = msgs.IMUState_(quaternion=[1.0, 0.0, 0.0, 0.0], gyroscope=[0.0] * 3,
-                             accelerometer=[0.0, 0.0, 9.81], rpy=[0.0] * 3, temperature=40)  # fmt: skip
-        bms = msgs.BmsState_(version_high=1, version_low=0, status=0, soc=90, current=0, cycle=0, bq_ntc=[0, 0],
-                             mcu_ntc=[0, 0], cell_vol=[0] * 15)  # fmt: skip
+        imu = msgs.IMUState_(
+            quaternion=[1.0, 0.0, 0.0, 0.0],
+            gyroscope=[0.0] * 3,
+            accelerometer=[0.0, 0.0, 9.81],
+            rpy=[0.0] * 3,
+            temperature=40,
+        )
+        bms = msgs.BmsState_(
+            version_high=1,
+            version_low=0,
+            status=0,
+            soc=90,
+            current=0,
+            cycle=0,
+            bq_ntc=[0, 0],
+            mcu_ntc=[0, 0],
+            cell_vol=[0] * 15,
+        )
         state = msgs.LowState_(head=[0xFE, 0xEF], level_flag=0xFF, frame_reserve=0, sn=[0, 0], version=[0, 0],
                                bandwidth=0, imu_state=imu, motor_state=motors, bms_state=bms, foot_force=[0] * 4,
                                foot_force_est=[0] * 4, tick=int(now * 1000) & 0xFFFFFFFF, wireless_remote=remote,
@@ -244,11 +271,18 @@ def run_robot(args, msgs, layout: Layout, stop: threading.Event) -> dict:
             report["cmd_crc_ok" if ok else "cmd_crc_bad"] += 1
             if bytes(cmd.head) != b"\xfe\xef" or cmd.level_flag != 0xFF:
                 report["cmd_bad_header"] += 1
-            slots = [{"mode": int(m.mode), "q": m.q, "dq": m.dq, "tau": m.tau, "kp": m.kp, "kd": m.kd}
-                     for m in cmd.motor_cmd]  # fmt: skip
+            slots = [
+                {"mode": int(m.mode), "q": m.q, "dq": m.dq, "tau": m.tau, "kp": m.kp, "kd": m.kd}
+                for m in cmd.motor_cmd
+            ]
             kps = [s["kp"] for s in slots]
-            kind = "zero_torque" if not any(kps) and not any(s["kd"] for s in slots) else \
-                "damping" if not any(kps) else "position"  # fmt: skip
+            kind = (
+                "zero_torque"
+                if not any(kps) and not any(s["kd"] for s in slots)
+                else "damping"
+                if not any(kps)
+                else "position"
+            )
             report["kinds"][kind] = report["kinds"].get(kind, 0) + 1
             entry = {"time": t, "slots": slots, "crc_ok": ok}
             if kind == "position" and report["first_active"] is None:
@@ -277,8 +311,16 @@ def run_controller(args, msgs, layout: Layout, stop: threading.Event) -> dict:
     writer = DataWriter(dp, Topic(dp, "rt/lowcmd", msgs.LowCmd_), qos=qos)
     reader = DataReader(dp, Topic(dp, "rt/lowstate", msgs.LowState_), qos=qos)
     rate = Rate()
-    report = {"role": "controller", "state_received": 0, "state_crc_ok": 0, "state_crc_bad": 0, "cmds_sent": 0,
-              "first_state": None, "last_state": None, "ticks": []}  # fmt: skip
+    report = {
+        "role": "controller",
+        "state_received": 0,
+        "state_crc_ok": 0,
+        "state_crc_bad": 0,
+        "cmds_sent": 0,
+        "first_state": None,
+        "last_state": None,
+        "ticks": [],
+    }
     hold_q = None
     period = 1.0 / args.cmd_hz
     t0 = time.monotonic()
@@ -293,8 +335,13 @@ def run_controller(args, msgs, layout: Layout, stop: threading.Event) -> dict:
             report["state_received"] += 1
             ok = int(st.crc) == layout.crc("LowState_", st)
             report["state_crc_ok" if ok else "state_crc_bad"] += 1
-            entry = {"time": t, "tick": int(st.tick), "q": [m.q for m in st.motor_state],
-                     "quaternion": list(st.imu_state.quaternion), "crc_ok": ok}  # fmt: skip
+            entry = {
+                "time": t,
+                "tick": int(st.tick),
+                "q": [m.q for m in st.motor_state],
+                "quaternion": list(st.imu_state.quaternion),
+                "crc_ok": ok,
+            }
             report["first_state"] = report["first_state"] or entry
             report["last_state"] = entry
             report["ticks"].append((t, int(st.tick)))

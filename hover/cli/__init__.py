@@ -19,84 +19,89 @@ from collections.abc import Sequence
 
 # (words, "module:function", one-line help). Order = order shown in --help.
 COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
-    (("demo",), "hover.demo:main", "run the built-in default end to end and write a video + JSON report"),
+    (("demo",), "hover.cli.demo:main", "run the built-in default end to end and write a video + JSON report"),
     (
         ("retarget",),
-        "hover.retarget.cli:main",
+        "hover.cli.retarget:main",
         "human motion (AMASS/SMPL or the built-in synthetic set) to robot motion files",
     ),
     (
         ("motion", "info"),
-        "hover.motion.cli:info_main",
+        "hover.cli.motion_info:main",
         "print clips, durations, fps and joint ranges of motion files",
     ),
-    (("motion", "builtin"), "hover.motion.cli:builtin_main", "write the built-in motion set to a folder"),
+    (("motion", "builtin"), "hover.cli.motion_builtin:main", "write the built-in motion set to a folder"),
     (
         ("motion", "generate"),
-        "hover.motion.cli:generate_main",
+        "hover.cli.motion_generate:main",
         "make varied synthetic robot motions (walk 0-1.2 m/s, turns, side steps, arms, squats, ...), "
         "deterministic per seed",
     ),
     (
         ("train", "teacher"),
-        "hover.training.teacher:main",
+        "hover.cli.train_teacher:main",
         "train the oracle teacher with PPO (rsl-rl); run folders, resume",
     ),
     (
         ("train", "student"),
-        "hover.training.student:main",
+        "hover.cli.train_student:main",
         "distil the teacher into the masked multi-mode student (DAgger)",
     ),
     (
+        ("train", "curves"),
+        "hover.cli.train_curves:main",
+        "compare training runs: the evaluation protocol's success as a table and curves (from eval.csv)",
+    ),
+    (
         ("eval",),
-        "hover.evaluation.cli:main",
+        "hover.cli.eval:main",
         "evaluate a policy on a motion set: the paper's metrics as JSON/CSV, a video",
     ),
     (
         ("compare",),
-        "hover.evaluation.compare:main",
+        "hover.cli.compare:main",
         "policies side by side per command mode: the paper's 12 metrics and who wins each",
     ),
-    (("export",), "hover.export:main", "export a trained policy to ONNX with robot/observation metadata"),
+    (("export",), "hover.cli.export:main", "export a trained policy to ONNX with robot/observation metadata"),
     (
         ("sim2sim",),
-        "hover.deploy.sim2sim:main",
+        "hover.cli.sim2sim:main",
         "run an exported student ONNX in a differently configured MuJoCo over many clips; metrics per mode",
     ),
     (
         ("sim-robot",),
-        "hover.deploy.sim_robot:main",
+        "hover.cli.sim_robot:main",
         "a MuJoCo H1 speaking the robot's DDS topics (rt/lowstate, rt/lowcmd) for hover run",
     ),
     (
         ("inputs", "show"),
-        "hover.deploy.inputs.cli:main",
+        "hover.cli.inputs_show:main",
         "print the commands and events of an input source (joystick, remote, VR, playback, keyboard) to check a device",
     ),
     (
         ("run",),
-        "hover.deploy.cli:main",
+        "hover.cli.run:main",
         "run an exported student on the robot (or sim-robot) over DDS: 50 Hz loop, states, safety",
     ),
-    (("commands", "layout"), "hover.commands.layout:main", "print the command and mask layout table"),
+    (("commands", "layout"), "hover.cli.commands_layout:main", "print the command and mask layout table"),
     (
         ("bench", "sim"),
-        "hover.benchmarks.sim:main",
+        "hover.cli.bench_sim:main",
         "simulation throughput (env steps/s, physics limit ratio) as JSON",
     ),
     (
         ("bench", "retarget"),
-        "hover.benchmarks.retarget:main",
+        "hover.cli.bench_retarget:main",
         "retargeting throughput (frames/s) and keypoint error as JSON",
     ),
     (
         ("bench", "deploy"),
-        "hover.benchmarks.deploy:main",
+        "hover.cli.bench_deploy:main",
         "onboard runner: ONNX inference latency, 50 Hz loop period error, sim2sim speed as JSON",
     ),
     (
         ("bench", "train"),
-        "hover.benchmarks.train:main",
+        "hover.cli.bench_train:main",
         "PPO training throughput (env steps/s, iteration time) as JSON",
     ),
 ]
@@ -158,8 +163,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
 
-BAD_INPUT = (FileNotFoundError, FileExistsError, NotADirectoryError, IsADirectoryError, PermissionError, ValueError,
-             ImportError)  # fmt: skip
+BAD_INPUT = (
+    FileNotFoundError,
+    FileExistsError,
+    NotADirectoryError,
+    IsADirectoryError,
+    PermissionError,
+    ValueError,
+    ImportError,
+)
 """Exceptions that mean bad input (a file, a folder, an option value, a missing optional package)."""
 
 
@@ -169,7 +181,3 @@ def one_line(error: BaseException) -> str:
     if isinstance(error, OSError) and error.filename is not None and str(error.filename) not in text:
         text = f"{error.filename}: {text}"
     return text or type(error).__name__
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -20,7 +20,9 @@ def _convert(tp: Any, value: Any, where: str) -> Any:
     origin = typing.get_origin(tp)
     if dataclasses.is_dataclass(tp):
         if not isinstance(value, dict):
-            raise ValueError(f"{where}: expected a mapping for {tp.__name__}, got {type(value).__name__}")
+            raise ValueError(
+                f"{where}: expected a mapping for {getattr(tp, '__name__', tp)}, got {type(value).__name__}"
+            )
         return config_from_dict(tp, value, where)  # type: ignore[arg-type]
     if origin is tuple:
         args = typing.get_args(tp)
@@ -35,8 +37,8 @@ def _convert(tp: Any, value: Any, where: str) -> Any:
     if origin in (typing.Union, types.UnionType):
         if value is None:
             return None
-        args = [a for a in typing.get_args(tp) if a is not type(None)]
-        return _convert(args[0], value, where) if len(args) == 1 else value
+        members = [a for a in typing.get_args(tp) if a is not type(None)]
+        return _convert(members[0], value, where) if len(members) == 1 else value
     if tp is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     return value

@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import json
 import signal
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hover.deploy.runner import RunnerConfig
+from hover.deploy.onboard_runner import RunnerConfig
+from hover.robots import DEFAULT_ROBOT
 
 
 @dataclass
@@ -37,7 +37,7 @@ class RunConfig:
     """network interface of the robot link (eth0 on the robot's network; lo for hover sim-robot)"""
     domain: int = 1
     """DDS domain id (0 = the real robot, 1 = hover sim-robot's default)"""
-    robot: str = "h1"
+    robot: str = DEFAULT_ROBOT
     """robot name (the model's metadata must match it)"""
     duration_s: float = 0.0
     """stop after this many seconds (0 = until Ctrl-C); the robot is left in damping"""
@@ -55,8 +55,8 @@ class RunConfig:
 
 def build(cfg: RunConfig):  # noqa: ANN201 - a Runner
     """Check ``cfg`` and build robot I/O, policy and input; ValueError/FileNotFoundError for bad input."""
+    from hover.deploy.onboard_runner import Runner, load_student_policy
     from hover.deploy.robot_io import DdsRobot
-    from hover.deploy.runner import Runner, load_student_policy
     from hover.deploy.unitree.dds import check_interface
     from hover.robots import get_robot
 
@@ -108,8 +108,10 @@ def main(argv: list[str], prog: str) -> int:
         runner = build(cfg)  # bad input raises; hover.cli prints one line and returns 2
         if pending:
             runner.request_stop(pending[0], "signal during start-up")
-        runner.console.say(f"hover run: policy {cfg.policy}, input {cfg.input}, {runner.io.describe()}, "
-                           f"{1 / runner.period:.0f} Hz policy, {cfg.runner.publish_hz:.0f} Hz publisher")  # fmt: skip
+        runner.console.say(
+            f"hover run: policy {cfg.policy}, input {cfg.input}, {runner.io.describe()}, "
+            f"{1 / runner.period:.0f} Hz policy, {cfg.runner.publish_hz:.0f} Hz publisher"
+        )
         report = runner.run(cfg.duration_s)
     finally:
         for sig, handler in previous.items():
@@ -121,7 +123,3 @@ def main(argv: list[str], prog: str) -> int:
     if cfg.json:
         print(json.dumps(report), flush=True)
     return exit_code(report)
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:], "python -m hover.deploy.cli"))

@@ -68,9 +68,12 @@ def format_table(report: EvalReport) -> str:
     """Human-readable summary: the metrics over all/successful clips, subsets, then one line per clip."""
     s = report.summary
     ok = s["successful_only"]
-    lines = [f"policy {report.policy_source}: {s['num_clips']} clips, success rate {_fmt(s['success_rate'])} "
-             f"({s['num_successful']}/{s['num_clips']}); frame = {report.control_dt:g} s", "",
-             f"{'metric':<24}{'all clips':>12}{'successful':>12}"]  # fmt: skip
+    lines = [
+        f"policy {report.policy_source}: {s['num_clips']} clips, success rate {_fmt(s['success_rate'])} "
+        f"({s['num_successful']}/{s['num_clips']}); frame = {report.control_dt:g} s",
+        "",
+        f"{'metric':<24}{'all clips':>12}{'successful':>12}",
+    ]
     for name in METRIC_NAMES:
         lines.append(f"{name:<24}{_fmt(s[name]):>12}{_fmt(ok[name]):>12}")
     for subset, vals in s["subset"].items():
@@ -79,8 +82,10 @@ def format_table(report: EvalReport) -> str:
             lines.append(f"{key:<24}{_fmt(vals[name]):>12}{_fmt(ok['subset'][subset][name]):>12}")
     lines += ["", f"{'clip':<24}{'ok':>4}{'mpjpe_g':>9}{'mpjpe_l':>9}{'fail_s':>8}  reason"]
     for c in report.clips:
-        lines.append(f"{c.name:<24}{'yes' if c.success else 'no':>4}{_fmt(c.metrics['mpjpe_g_mm'], 1):>9}"
-                     f"{_fmt(c.metrics['mpjpe_l_mm'], 1):>9}{_fmt(c.fail_time_s, 2):>8}  {c.fail_reason or ''}")  # fmt: skip
+        lines.append(
+            f"{c.name:<24}{'yes' if c.success else 'no':>4}{_fmt(c.metrics['mpjpe_g_mm'], 1):>9}"
+            f"{_fmt(c.metrics['mpjpe_l_mm'], 1):>9}{_fmt(c.fail_time_s, 2):>8}  {c.fail_reason or ''}"
+        )
     return "\n".join(lines)
 
 
@@ -110,13 +115,16 @@ def main(argv: list[str], prog: str) -> int:
     cfg = tyro.cli(EvalConfig, args=argv, prog=prog, description=inspect.cleandoc(EvalConfig.__doc__ or ""))
     from hover.evaluation.evaluate import evaluate
     from hover.motion.library import MotionLibrary
-    from hover.policies import load_policy
+    from hover.training.policies import load_policy
 
     log = sys.stderr if cfg.json else sys.stdout
     try:
         policy = load_policy(cfg.policy, device=cfg.device)
-        motions = (MotionLibrary.from_sources(cfg.motions, device=cfg.device) if cfg.motions
-                   else MotionLibrary.builtin(device=cfg.device))  # fmt: skip
+        motions = (
+            MotionLibrary.from_sources(cfg.motions, device=cfg.device)
+            if cfg.motions
+            else MotionLibrary.builtin(device=cfg.device)
+        )
         video_names = _video_names(cfg, list(motions.clip_names))
     except (FileNotFoundError, ValueError) as err:
         print(f"{prog}: {err}", file=sys.stderr)
@@ -125,17 +133,34 @@ def main(argv: list[str], prog: str) -> int:
     if cfg.mode is not None and policy.kind == "student":
         return _eval_modes(cfg, policy, motions, num_envs, log, prog)
     if cfg.mode is not None:
-        print(f"note: --mode {cfg.mode} ignored: {policy.source} is a {policy.kind} policy, which sees the "
-              "full reference (modes are student masks)" + ("; --out is for per-mode results, nothing written there"
-              if cfg.out else ""), file=sys.stderr)  # fmt: skip
+        print(
+            f"note: --mode {cfg.mode} ignored: {policy.source} is a {policy.kind} policy, which sees the "
+            "full reference (modes are student masks)"
+            + ("; --out is for per-mode results, nothing written there" if cfg.out else ""),
+            file=sys.stderr,
+        )
     elif policy.kind == "student":
-        print("note: no --mode: the student's episode masks are drawn from its training mix "
-              f"{tuple(policy.env_cfg.student.modes)}; use --mode NAME|all for per-mode results", file=sys.stderr)  # fmt: skip
-    print(f"evaluating {policy.source} on {motions.num_clips} clips ({motions.total_duration:.1f} s of motion) "
-          f"with {num_envs} envs ...", file=log, flush=True)  # fmt: skip
+        print(
+            "note: no --mode: the student's episode masks are drawn from its training mix "
+            f"{tuple(policy.env_cfg.student.modes)}; use --mode NAME|all for per-mode results",
+            file=sys.stderr,
+        )
+    print(
+        f"evaluating {policy.source} on {motions.num_clips} clips ({motions.total_duration:.1f} s of motion) "
+        f"with {num_envs} envs ...",
+        file=log,
+        flush=True,
+    )
     t0 = time.perf_counter()
-    report = evaluate(policy, motions, num_envs=num_envs, record=(True if video_names == [] else (video_names or False)),
-                      domain_rand=cfg.domain_rand, backend=cfg.backend, num_threads=cfg.num_threads)  # fmt: skip
+    report = evaluate(
+        policy,
+        motions,
+        num_envs=num_envs,
+        record=(True if video_names == [] else (video_names or False)),
+        domain_rand=cfg.domain_rand,
+        backend=cfg.backend,
+        num_threads=cfg.num_threads,
+    )
     wall = time.perf_counter() - t0
     simulated = sum(c.frames - 1 for c in report.clips) * report.control_dt
     print(
@@ -158,7 +183,7 @@ def main(argv: list[str], prog: str) -> int:
 
 def _eval_modes(cfg: EvalConfig, policy, motions, num_envs: int, log, prog: str) -> int:
     """``--mode`` for a student: per-mode evaluation, table or JSON, optional files."""
-    from hover.evaluation.modes import (
+    from hover.evaluation.per_mode import (
         evaluate_modes,
         format_modes_table,
         write_mode_files,
@@ -166,18 +191,32 @@ def _eval_modes(cfg: EvalConfig, policy, motions, num_envs: int, log, prog: str)
     )
 
     if cfg.video:
-        print(f"{prog}: --video is not supported with --mode; evaluate one mode without --video first, "
-              "or use `hover demo`", file=sys.stderr)  # fmt: skip
+        print(
+            f"{prog}: --video is not supported with --mode; evaluate one mode without --video first, "
+            "or use `hover demo`",
+            file=sys.stderr,
+        )
         return 2
+    assert cfg.mode is not None  # called for --mode only
     t0 = time.perf_counter()
     try:
-        report = evaluate_modes(policy, motions, cfg.mode, num_envs=num_envs, backend=cfg.backend,
-                                num_threads=cfg.num_threads, log=lambda m: print(m, file=log, flush=True))  # fmt: skip
+        report = evaluate_modes(
+            policy,
+            motions,
+            cfg.mode,
+            num_envs=num_envs,
+            backend=cfg.backend,
+            num_threads=cfg.num_threads,
+            log=lambda m: print(m, file=log, flush=True),
+        )
     except ValueError as err:
         print(f"{prog}: {err}", file=sys.stderr)
         return 2
-    print(f"done in {time.perf_counter() - t0:.1f} s: {len(report.results)} mode(s) x {motions.num_clips} clips",
-          file=log, flush=True)  # fmt: skip
+    print(
+        f"done in {time.perf_counter() - t0:.1f} s: {len(report.results)} mode(s) x {motions.num_clips} clips",
+        file=log,
+        flush=True,
+    )
     if cfg.csv:
         print(f"wrote {write_per_clip_csv(cfg.csv, report)}", file=log)
     if cfg.out:
@@ -192,12 +231,13 @@ def _eval_modes(cfg: EvalConfig, policy, motions, num_envs: int, log, prog: str)
 
 def _write_video(cfg: EvalConfig, report: EvalReport, motions, names: list[str], log, prog: str) -> int:
     """Render the named clips (default: the worst one); 0, or 1 with a message when rendering fails."""
-    from hover.evaluation.video import render_recordings, write_video
+    from hover.video import render_recordings, write_video
 
     chosen = [report.clips[motions.clip_names.index(n)] for n in names] if names else [_worst(report)]
+    recordings = [c.recording for c in chosen if c.recording is not None]  # every clip was recorded
+    assert cfg.video is not None and len(recordings) == len(chosen)
     try:
-        frames = render_recordings([c.recording for c in chosen], motions.robot, width=cfg.video_width,
-                                   height=cfg.video_height)  # fmt: skip
+        frames = render_recordings(recordings, motions.robot, width=cfg.video_width, height=cfg.video_height)
         path = write_video(cfg.video, frames, fps=30.0)
     except (RuntimeError, ValueError, OSError) as err:  # no OpenGL library, bad size, unwritable path
         print(f"{prog}: no video: {err}", file=sys.stderr)

@@ -55,8 +55,11 @@ from hover.io import atomic_open, atomic_write_json
 MASKED = "masked"
 #: columns of the modes x metrics table (after "mode")
 TABLE_COLUMNS: tuple[str, ...] = (
-    "num_clips", "success_rate", *METRIC_NAMES, *(f"{MASKED}/{m}" for m in BODY_METRIC_NAMES),
-)  # fmt: skip
+    "num_clips",
+    "success_rate",
+    *METRIC_NAMES,
+    *(f"{MASKED}/{m}" for m in BODY_METRIC_NAMES),
+)
 TEACHER_NOTE = "teacher policy: it sees the full reference, so the mode does not change its actions"
 
 
@@ -219,7 +222,7 @@ def evaluate_modes(
     num_threads: int | None = None,
     log: Callable[[str], None] | None = None,
 ) -> ModesReport:
-    """Evaluate ``policy`` (a ``hover.policies.LoadedPolicy``) on ``motions`` once per mode.
+    """Evaluate ``policy`` (a ``hover.checkpoints.LoadedPolicy``) on ``motions`` once per mode.
 
     ``modes``: ``"all"``, a comma list (``"omnih2o,h2o"``) or a sequence of names (aliases accepted).
     ``num_envs`` default: one per clip, at most 64. Raises ValueError for an unknown mode or clip and
@@ -297,8 +300,10 @@ def format_modes_table(report: ModesReport) -> str:
     lines += [head, "-" * len(head)]
     for row in report.rows():
         lines.append(f"{row['mode']:<12}" + "".join(f"{_fmt(row[c], c):>{w}}" for c in TABLE_COLUMNS))
-    lines.append("units: g-mpjpe/mpjpe mm, vel mm/frame, acc mm/frame^2, joints/roll/pitch/yaw rad, rootZ m, "
-                 "rootV m/s; m: = the mode's masked bodies (n/a: the mode commands no body)")  # fmt: skip
+    lines.append(
+        "units: g-mpjpe/mpjpe mm, vel mm/frame, acc mm/frame^2, joints/roll/pitch/yaw rad, rootZ m, "
+        "rootV m/s; m: = the mode's masked bodies (n/a: the mode commands no body)"
+    )
     return "\n".join(lines)
 
 

@@ -1,7 +1,7 @@
 """The rollouts of ``hover sim2sim``: clips played with the deploy code path in one process.
 
 :class:`ClipBatch` plays ``n`` clips together in one named mode on a
-:class:`~hover.deploy.sim2sim_physics.MujocoRobot`: ONNX Runtime inference
+:class:`~hover.evaluation.sim2sim_physics.MujocoRobot`: ONNX Runtime inference
 (:class:`hover.deploy.policy.OnnxPolicy`, 1 thread, batched over the clips), the student observation
 from :class:`hover.student.StudentObservation` + ``proprioception`` (pelvis-frame IMU quantities from
 the simulator, as a robot measures them) and commands from ``hover.commands.command_from_reference``
@@ -29,7 +29,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from hover.deploy.sim2sim_physics import MujocoRobot, PhysicsConfig
+from hover.evaluation.sim2sim_physics import MujocoRobot, PhysicsConfig
 
 #: a fall: pelvis below this height (m) or tilted more than FALL_TILT_RAD from upright
 FALL_HEIGHT_M = 0.4
@@ -86,8 +86,15 @@ class ClipBatch:
     Use :meth:`observation` and :meth:`advance` per policy step, or :meth:`run` for the whole clips.
     """
 
-    def __init__(self, policy, sim: MujocoRobot, lib, mode: str, max_seconds: float | None = None,
-                 latency_ms: float = 0.0):  # fmt: skip
+    def __init__(
+        self,
+        policy,
+        sim: MujocoRobot,
+        lib,
+        mode: str,
+        max_seconds: float | None = None,
+        latency_ms: float = 0.0,
+    ):
         from hover.commands import command_layout, mask_for_mode
         from hover.deploy.policy import student_layout
         from hover.evaluation.evaluate import clip_num_steps
@@ -112,8 +119,10 @@ class ClipBatch:
         self.history = StudentObservation(n, student_layout(policy))
         self.default = torch.as_tensor(policy.default_joint_pos, dtype=torch.float32)
         self.ids = torch.arange(n)
-        self.rec = {k: np.zeros((n, self.frames, d)) for k, d in zip(_RECORDED, (3, 4, 3, policy.robot.num_joints),
-                                                                        strict=True)}  # fmt: skip
+        self.rec = {
+            k: np.zeros((n, self.frames, d))
+            for k, d in zip(_RECORDED, (3, 4, 3, policy.robot.num_joints), strict=True)
+        }
         self.targets = np.tile(policy.default_joint_pos, (n, 1))
         self.alive = np.ones(n, dtype=bool)
         self.end = self.steps.copy()  # last frame of each clip
@@ -140,8 +149,9 @@ class ClipBatch:
         for key in _RECORDED:
             self.rec[key][self.alive, self.k] = s[key].double().numpy()[self.alive]
         self.state = s
-        self.proprio = proprioception(s["joint_pos"], s["joint_vel"], self.default, s["base_ang_vel"],
-                                      projected_gravity(s["root_quat"]))  # fmt: skip
+        self.proprio = proprioception(
+            s["joint_pos"], s["joint_vel"], self.default, s["base_ang_vel"], projected_gravity(s["root_quat"])
+        )
 
     def observation(self) -> Tensor:
         """Student observation [n, obs_dim] at frame k (reference at t = k * control_dt)."""
@@ -157,7 +167,7 @@ class ClipBatch:
         p, sim = self.policy, self.sim
         self.history.record(self.proprio, torch.as_tensor(actions, dtype=torch.float32))
         new = np.clip(p.joint_targets(actions), p.joint_pos_lower, p.joint_pos_upper)
-        for i in np.flatnonzero(self.alive):
+        for i in np.flatnonzero(self.alive).tolist():
             if self.delay:
                 sim.step(i, self.targets[i], self.delay)
             sim.step(i, new[i], self.decimation - self.delay)
@@ -165,7 +175,7 @@ class ClipBatch:
         self.k += 1
         k = self.k
         self._read()
-        for i in np.flatnonzero(self.alive):
+        for i in np.flatnonzero(self.alive).tolist():
             if sim.diverged(i):  # the recorded frame k is MuJoCo's reset pose, not the robot's
                 self.diverged_at[i], self.end[i], self.alive[i] = k, k - 1, False
             elif fell(self.rec["root_pos"][i, k], self.rec["root_quat"][i, k]):
@@ -194,13 +204,17 @@ class ClipBatch:
         # frames after a clip's end hold zeros: repeat its last frame so FK stays well defined
         idx = torch.minimum(arange, torch.as_tensor(end)[:, None])
         t = {}
-        for key, v in self.rec.items():
-            v = torch.as_tensor(v, dtype=torch.float32)
+        for key, rec in self.rec.items():
+            v = torch.as_tensor(rec, dtype=torch.float32)
             t[key] = torch.gather(v, 1, idx[..., None].expand(-1, -1, v.shape[-1]))
         pos = ForwardKinematics(self.policy.robot)(t["root_pos"], t["root_quat"], t["joint_pos"]).pos
         robot_traj = Trajectory(pos, t["root_quat"], t["root_lin_vel"], t["joint_pos"])
-        ref_traj = Trajectory(ref.body_pos.reshape(n, frames, -1, 3), ref.root_quat.reshape(n, frames, 4),
-                              ref.root_lin_vel.reshape(n, frames, 3), ref.joint_pos.reshape(n, frames, -1))  # fmt: skip
+        ref_traj = Trajectory(
+            ref.body_pos.reshape(n, frames, -1, 3),
+            ref.root_quat.reshape(n, frames, 4),
+            ref.root_lin_vel.reshape(n, frames, 3),
+            ref.joint_pos.reshape(n, frames, -1),
+        )
         valid = arange <= torch.as_tensor(end)[:, None]
         crit = first_failure_frame(
             robot_traj.body_pos, ref_traj.body_pos, valid, FAILURE_MEAN_DISTANCE_M
@@ -221,14 +235,22 @@ class ClipBatch:
         for i in range(n):
             last = int(end[i])
             keep = record == i
-            out.append(ClipOutcome(
-                mode=self.mode, name=self.lib.clip_names[i], success=reasons[i] is None, fell=bool(self.fell_at[i] >= 0),
-                diverged=bool(self.diverged_at[i] >= 0), frames=last, simulated_s=float(stopped[i] * self.dt),
-                fail_time_s=None if reasons[i] is None else last * self.dt, fail_reason=reasons[i],
-                metrics={key: float(v[i]) for key, v in per_clip.items()},
-                robot_qpos=_qpos(robot_traj, i, last) if keep else None,
-                ref_qpos=_qpos(ref_traj, i, last) if keep else None,
-            ))  # fmt: skip
+            out.append(
+                ClipOutcome(
+                    mode=self.mode,
+                    name=self.lib.clip_names[i],
+                    success=reasons[i] is None,
+                    fell=bool(self.fell_at[i] >= 0),
+                    diverged=bool(self.diverged_at[i] >= 0),
+                    frames=last,
+                    simulated_s=float(stopped[i] * self.dt),
+                    fail_time_s=None if reasons[i] is None else last * self.dt,
+                    fail_reason=reasons[i],
+                    metrics={key: float(v[i]) for key, v in per_clip.items()},
+                    robot_qpos=_qpos(robot_traj, i, last) if keep else None,
+                    ref_qpos=_qpos(ref_traj, i, last) if keep else None,
+                )
+            )
         return out
 
 
@@ -250,8 +272,15 @@ def run_job(job: Job) -> JobResult:
     by_mode: dict[str, list[int]] = {}
     for mode, c in job.items:
         by_mode.setdefault(mode, []).append(c)
-    sim = MujocoRobot(policy.robot, policy.joint_names, policy.kp, policy.kd, policy.effort_limit, job.physics,
-                      num_envs=max(1, min(job.batch, len(job.items))))  # fmt: skip
+    sim = MujocoRobot(
+        policy.robot,
+        policy.joint_names,
+        policy.kp,
+        policy.kd,
+        policy.effort_limit,
+        job.physics,
+        num_envs=max(1, min(job.batch, len(job.items))),
+    )
     for mode, ids in by_mode.items():
         for k in range(0, len(ids), job.batch):
             chunk = ids[k : k + job.batch]

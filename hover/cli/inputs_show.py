@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hover.deploy.inputs.base import CommandSample, RobotView, make_input
+from hover.deploy.inputs import CommandSample, RobotView, make_input
+from hover.robots import DEFAULT_ROBOT
 
 
 @dataclass
@@ -26,7 +27,7 @@ class ShowInputConfig:
     """how long to run (s)"""
     rate: float = 10.0
     """lines per second"""
-    robot: str = "h1"
+    robot: str = DEFAULT_ROBOT
 
 
 def describe(sample: CommandSample | None, layout, now: float) -> str:

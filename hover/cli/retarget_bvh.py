@@ -21,7 +21,7 @@ from typing import Annotated
 
 import tyro
 
-from hover.retarget.cli import FitOptions, _config
+from hover.cli.retarget_options import FitOptions, retarget_config
 
 
 @dataclass
@@ -68,27 +68,38 @@ def inspect_file(path: Path, options) -> str:
 
     motion = read_bvh(path)
     sk = motion.skeleton
-    lines = [f"{path}", format_hierarchy(sk), "",
-             f"joints: {len(sk.joint_names())} (+ {len(sk.joints) - len(sk.joint_names())} End Sites), "
-             f"channels: {sk.num_channels}",
-             f"frames: {motion.num_frames}, frame time {motion.frame_time:.7g} s = {motion.fps:g} fps, "
-             f"duration {(motion.num_frames - 1) / motion.fps:.2f} s"]  # fmt: skip
+    lines = [
+        f"{path}",
+        format_hierarchy(sk),
+        "",
+        f"joints: {len(sk.joint_names())} (+ {len(sk.joints) - len(sk.joint_names())} End Sites), "
+        f"channels: {sk.num_channels}",
+        f"frames: {motion.num_frames}, frame time {motion.frame_time:.7g} s = {motion.fps:g} fps, "
+        f"duration {(motion.num_frames - 1) / motion.fps:.2f} s",
+    ]
     try:
         _, info = bvh_to_clip(motion, options, path.stem)
     except BvhInputError as e:
         lines.append(f"convention: not usable: {e}")
         return "\n".join(lines)
-    lines += [f"convention: {info.convention}", f"units: {info.unit} ({info.metres_per_unit:g} m per unit); keypoint "
-              f"height (legs + trunk + neck) {info.height_m:.3f} m", f"up axis: {info.up}",
-              f"rest pose: {'an upright stance (neutral pose)' if info.rest_is_stance else 'not a stance (neutral pose from the motion)'}",
-              "keypoints: " + ", ".join(f"{k}={v}" for k, v in info.keypoints.items())]  # fmt: skip
+    lines += [
+        f"convention: {info.convention}",
+        f"units: {info.unit} ({info.metres_per_unit:g} m per unit); keypoint "
+        f"height (legs + trunk + neck) {info.height_m:.3f} m",
+        f"up axis: {info.up}",
+        f"rest pose: {'an upright stance (neutral pose)' if info.rest_is_stance else 'not a stance (neutral pose from the motion)'}",
+        "keypoints: " + ", ".join(f"{k}={v}" for k, v in info.keypoints.items()),
+    ]
     return "\n".join(lines)
 
 
 def _load_all(files, loader, options, prog: str) -> tuple[list, list, list[tuple[str, str]], int]:
     """(clips, infos, skipped, exit code): explicit bad files stop with exit 2, bad files found in folders
     are skipped."""
-    clips, infos, skipped, bad = [], [], [], 0
+    clips: list = []
+    infos: list = []
+    skipped: list[tuple[str, str]] = []
+    bad = 0
     for path, name, explicit in files:
         try:
             clip, info = loader(path, options, name)
@@ -133,7 +144,7 @@ def _retarget(a, prog: str, files, loader) -> int:
     if not clips:
         _err(prog, f"no usable input ({len(skipped)} file(s) skipped)")
         return 2
-    cfg = _config(a)
+    cfg = retarget_config(a)
     result = RetargetResult([], [], [], 0.0, 0)
     with tqdm(total=len(clips), desc="retarget", unit="clip", disable=a.quiet) as bar:
         for batch in clip_batches(clips, cfg.fps, a.batch_frames):

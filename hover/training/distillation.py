@@ -17,7 +17,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -26,9 +25,11 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from hover.checkpoints import latest_checkpoint
 from hover.commands.modes import RANDOM, canonical_mode
 from hover.envs.tracking.config import ActionConfig, StudentObsConfig, TrackingEnvConfig
 from hover.io import atomic_write_text
+from hover.robots import DEFAULT_ROBOT
 from hover.training.configs import (
     BUILTIN_TEACHER,
     DistillationConfig,
@@ -38,14 +39,21 @@ from hover.training.configs import (
     student_config_from_json,
     teacher_config_from_json,
 )
-from hover.training.loop import bundle_checkpoint, bundle_main, learn_until, resolve_resume, resume_defaults
-from hover.training.runner import HoverDistillationRunner, latest_checkpoint
+from hover.training.loop import bundle_checkpoint, learn_until, resolve_resume
+from hover.training.runner import HoverDistillationRunner
 from hover.training.teacher import make_env
 from hover.training.teacher import rsl_rl_config as teacher_rsl_rl_config
 
 config_from_json = student_config_from_json
-__all__ = ["BUILTIN_TEACHER", "DistillationConfig", "StudentModelConfig", "StudentTrainConfig", "config_from_json",
-           "prepare", "train"]  # fmt: skip
+__all__ = [
+    "BUILTIN_TEACHER",
+    "DistillationConfig",
+    "StudentModelConfig",
+    "StudentTrainConfig",
+    "config_from_json",
+    "prepare",
+    "train",
+]
 
 
 def student_modes(spec: str) -> tuple[str, ...]:
@@ -60,9 +68,9 @@ def student_modes(spec: str) -> tuple[str, ...]:
 
 def teacher_checkpoint(spec: str) -> Path:
     """Path of the teacher weights for ``--teacher`` (bundle, checkpoint or run folder)."""
-    from hover.policies import _resolve
+    from hover.checkpoints import resolve_policy
 
-    path = _resolve(spec)
+    path = resolve_policy(spec)
     return latest_checkpoint(path) if path.is_dir() else path
 
 
@@ -127,8 +135,10 @@ def rsl_rl_config(cfg: StudentTrainConfig, teacher_actor: dict[str, Any]) -> dic
 
 
 def config_to_json(cfg: StudentTrainConfig, teacher_actor: dict[str, Any]) -> str:
-    return json.dumps({"kind": "student", "train": dataclasses.asdict(cfg),
-                       "rsl_rl": rsl_rl_config(cfg, teacher_actor)}, indent=2)  # fmt: skip
+    return json.dumps(
+        {"kind": "student", "train": dataclasses.asdict(cfg), "rsl_rl": rsl_rl_config(cfg, teacher_actor)},
+        indent=2,
+    )
 
 
 def prepare(cfg: StudentTrainConfig, teacher_env: TrackingEnvConfig | None = None) -> StudentTrainConfig:
@@ -137,7 +147,9 @@ def prepare(cfg: StudentTrainConfig, teacher_env: TrackingEnvConfig | None = Non
     cfg = dataclasses.replace(cfg, env=dataclasses.replace(cfg.env))
     cfg.env.student = dataclasses.replace(cfg.env.student, enabled=True, modes=student_modes(cfg.modes))
     if teacher_env is not None:
-        cfg.env.observations = dataclasses.replace(teacher_env.observations, noise=False, ref_offset=(0.0, 0.0, 0.0))
+        cfg.env.observations = dataclasses.replace(
+            teacher_env.observations, noise=False, ref_offset=(0.0, 0.0, 0.0)
+        )
     return cfg
 
 
@@ -162,8 +174,14 @@ def train(cfg: StudentTrainConfig) -> Path:
     atomic_write_text(run_dir / "config.json", text)
 
     env = make_env(cfg)
-    runner = HoverDistillationRunner(env, rsl_rl_config(cfg, teacher_actor), log_dir=str(run_dir),
-                                     device=cfg.device, config_json=text, keep_checkpoints=cfg.keep_checkpoints)  # fmt: skip
+    runner = HoverDistillationRunner(
+        env,
+        rsl_rl_config(cfg, teacher_actor),
+        log_dir=str(run_dir),
+        device=cfg.device,
+        config_json=text,
+        keep_checkpoints=cfg.keep_checkpoints,
+    )
     runner.add_git_repo_to_log(str(Path(__file__).resolve()))
     runner.alg.label_transform = label_transform(env, teacher_cfg.env.actions)
     if ckpt is not None:
@@ -179,8 +197,9 @@ def train(cfg: StudentTrainConfig) -> Path:
     return run_dir
 
 
-def export_bundled(run_dir: str | os.PathLike, out_dir: str | os.PathLike | None = None,
-                   name: str = "student") -> Path:  # fmt: skip
+def export_bundled(
+    run_dir: str | os.PathLike, out_dir: str | os.PathLike | None = None, name: str = "student"
+) -> Path:
     """Newest checkpoint's student weights (+ normaliser) and config -> ``<out_dir>/<name>.pt`` and ``.json``
     (``out_dir`` defaults to ``hover/assets/policies``; see :func:`hover.training.loop.bundle_checkpoint`)."""
     return bundle_checkpoint(run_dir, out_dir, name, "student", "student_state_dict", _with_layouts)
@@ -188,39 +207,15 @@ def export_bundled(run_dir: str | os.PathLike, out_dir: str | os.PathLike | None
 
 def _with_layouts(config_text: str) -> str:
     """The run config plus the observation, command/mask layout and named modes (for readers of the bundle)."""
-    from hover.export import command_layout_metadata, mode_metadata
+    from hover.policy_metadata import command_layout_metadata, mode_metadata
     from hover.robots import get_robot
     from hover.student import student_obs_layout
 
     data = json.loads(config_text)
     train = data.get("train", {})
-    robot = get_robot(train.get("robot", "h1"))
+    robot = get_robot(train.get("robot", DEFAULT_ROBOT))
     history = train.get("env", {}).get("student", {}).get("history_length", 25)
     data["student_observation"] = student_obs_layout(robot, history).to_dict()
     data["command_layout"] = command_layout_metadata(robot)
     data["modes"] = mode_metadata(robot)
     return json.dumps(data, indent=2)
-
-
-def main(argv: list[str], prog: str) -> int:
-    import tyro
-
-    from hover.training.checks import check_config, check_resume
-
-    check_resume(argv, "student")  # bad input: one line, exit 2, before anything is read or written
-    default = resume_defaults(argv, StudentTrainConfig(), config_from_json)
-    cfg = tyro.cli(StudentTrainConfig, args=argv, prog=prog, default=default,
-                   description="Distil the HOVER teacher into the masked multi-mode student (DAgger, rsl-rl).")  # fmt: skip
-    check_config(cfg)
-    run_dir = train(cfg)
-    print(f"run folder: {run_dir}")
-    return 0
-
-
-def export_main(argv: list[str] | None = None) -> int:
-    """``python -m hover.training.student RUN [OUT_DIR] [NAME]``: :func:`export_bundled` from the shell."""
-    return bundle_main(sys.argv[1:] if argv is None else argv, "hover.training.student", export_bundled)
-
-
-if __name__ == "__main__":
-    sys.exit(export_main())

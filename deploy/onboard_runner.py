@@ -57,11 +57,11 @@ from hover.deploy.safety import (
     check_state_stale,
     clip_targets,
     projected_gravity_np,
-)  # fmt: skip
+)
 from hover.deploy.state_machine import MotorTargets, State, StateMachine, StateMachineConfig
 from hover.robots import RobotSpec
 
-logger = logging.getLogger("hover.deploy.runner")
+logger = logging.getLogger("hover.deploy.onboard_runner")
 STAGES = ("read_state", "build_obs", "inference", "publish")
 NORMAL_EXITS = ("duration", "SIGINT", "stop")
 
@@ -91,13 +91,19 @@ class LatencyStats:
         for stage, values in self.samples.items():
             if values:
                 a = np.asarray(values) * 1e3
-                out[stage] = {"p50_ms": float(np.percentile(a, 50)), "p99_ms": float(np.percentile(a, 99)),
-                              "max_ms": float(a.max()), "n": int(a.size)}  # fmt: skip
+                out[stage] = {
+                    "p50_ms": float(np.percentile(a, 50)),
+                    "p99_ms": float(np.percentile(a, 99)),
+                    "max_ms": float(a.max()),
+                    "n": int(a.size),
+                }
         return out
 
     def format(self) -> str:
-        rows = [f"{s:<10} p50 {v['p50_ms']:7.3f} ms  p99 {v['p99_ms']:7.3f} ms  max {v['max_ms']:7.3f} ms  (n={v['n']})"
-                for s, v in self.summary().items()]  # fmt: skip
+        rows = [
+            f"{s:<10} p50 {v['p50_ms']:7.3f} ms  p99 {v['p99_ms']:7.3f} ms  max {v['max_ms']:7.3f} ms  (n={v['n']})"
+            for s, v in self.summary().items()
+        ]
         return "latency per stage:\n  " + "\n  ".join(rows) if rows else "latency per stage: no samples"
 
 
@@ -164,8 +170,15 @@ class Runner:
     ``source``: an ``InputSource`` (``hover.deploy.inputs``) or None (no operator events/commands).
     """
 
-    def __init__(self, robot: RobotSpec, io: Any, policy: Any = None, source: Any = None,
-                 config: RunnerConfig | None = None, console: Console | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        robot: RobotSpec,
+        io: Any,
+        policy: Any = None,
+        source: Any = None,
+        config: RunnerConfig | None = None,
+        console: Console | None = None,
+    ) -> None:
         self.robot, self.io, self.policy, self.source = robot, io, policy, source
         self.cfg = config or RunnerConfig()
         if self.cfg.damping_s < 0:
@@ -256,14 +269,21 @@ class Runner:
             v = reading.view
             view = RobotView(v.joint_pos, v.joint_vel, v.pelvis_quat, v.pelvis_ang_vel, reading.remote_bytes)
         if self.active:
-            if view is not None and (reason := check_state_finite(view.joint_pos, view.joint_vel, view.root_quat,
-                                                                  view.base_ang_vel)):  # fmt: skip
+            if view is not None and (
+                reason := check_state_finite(
+                    view.joint_pos, view.joint_vel, view.root_quat, view.base_ang_vel
+                )
+            ):
                 self._fault(now, "state_finite", reason, "damping")
-            elif reason := check_state_stale(None if reading is None else reading.tick_advanced, now,
-                                             sc.state_timeout_s):  # fmt: skip
+            elif reason := check_state_stale(
+                None if reading is None else reading.tick_advanced, now, sc.state_timeout_s
+            ):
                 self._fault(now, "state_stale", reason, sc.on_stale_state)
-        state_ok = view is not None and getattr(reading, "finite", True) and check_state_finite(view.joint_pos, view.joint_vel, view.root_quat,
-                                                           view.base_ang_vel) is None  # fmt: skip
+        state_ok = (
+            view is not None
+            and getattr(reading, "finite", True)
+            and check_state_finite(view.joint_pos, view.joint_vel, view.root_quat, view.base_ang_vel) is None
+        )
         events: list = []
         if self.source is not None and view is not None:  # also with a bad state: STOP must always work
             try:
@@ -278,7 +298,7 @@ class Runner:
         for ev in events:
             if ev == Event.STOP:
                 sm.stop(now, "stop event")
-            elif ev == Event.START and state_ok:
+            elif ev == Event.START and state_ok and view is not None:
                 sm.start(now, view.joint_pos)
             elif ev == Event.POLICY and self.policy is not None:
                 if sm.enter_policy(now):
@@ -288,6 +308,7 @@ class Runner:
         if (
             self.active
             and state_ok
+            and view is not None
             and (reason := check_fall(projected_gravity_np(view.root_quat), sc.fall_gravity_z))
         ):
             self._fault(now, "fall", reason, "damping")
@@ -318,8 +339,15 @@ class Runner:
         if sm.state in (State.SOFT_START, State.HOLD, State.POLICY):
             self.last_safe_q = targets.q.copy()
         self.latest = targets
-        self.trace.append(TickRecord(now, sm.state.value, None if reading is None else reading.view.tick,
-                                     state_ok, float(np.max(np.abs(targets.kp)))))  # fmt: skip
+        self.trace.append(
+            TickRecord(
+                now,
+                sm.state.value,
+                None if reading is None else reading.view.tick,
+                state_ok,
+                float(np.max(np.abs(targets.kp))),
+            )
+        )
         self._write(targets)
         self.stats.record("publish", time.monotonic() - t3)
         self.ticks += 1
@@ -341,6 +369,9 @@ class Runner:
         if reason := check_input_stale(None if sample is None else sample.stamp, now, sc.input_timeout_s):
             self._fault(now, "input_stale", reason, sc.on_stale_input)
             return None
+        assert (
+            sample is not None and self._obs is not None and self.policy is not None
+        )  # checked above; POLICY has a policy
         torch = self._torch
         from hover.rotations import projected_gravity
         from hover.student import proprioception
@@ -348,9 +379,11 @@ class Runner:
         quat = torch.as_tensor(np.asarray(view.root_quat, dtype=np.float32))[None]
         proprio = proprioception(
             torch.as_tensor(np.asarray(view.joint_pos, dtype=np.float32))[None],
-            torch.as_tensor(np.asarray(view.joint_vel, dtype=np.float32))[None], self._default_t,
-            torch.as_tensor(np.asarray(view.base_ang_vel, dtype=np.float32))[None], projected_gravity(quat),
-        )  # fmt: skip
+            torch.as_tensor(np.asarray(view.joint_vel, dtype=np.float32))[None],
+            self._default_t,
+            torch.as_tensor(np.asarray(view.base_ang_vel, dtype=np.float32))[None],
+            projected_gravity(quat),
+        )
         if self._fresh_policy:
             self._obs.reset(None, proprio)
             self._fresh_policy = False
@@ -398,8 +431,9 @@ class Runner:
         pub = None
         set_realtime_priority(self.cfg.rt_priority)
         if self.cfg.publish_hz > 0:
-            pub = threading.Thread(target=self._publisher, args=(self.cfg.publish_hz,), daemon=True,
-                                   name="hover-publisher")  # fmt: skip
+            pub = threading.Thread(
+                target=self._publisher, args=(self.cfg.publish_hz,), daemon=True, name="hover-publisher"
+            )
             pub.start()
         t_start = time.monotonic()
         self.watch.start(t_start)
@@ -427,8 +461,10 @@ class Runner:
                     logger.info(self.stats.format())
                     if (link := self._link_report()) is not None:  # the state counts, live
                         refused = ", ".join(f"{k} {v}" for k, v in link["refused"].items() if v) or "none"
-                        self.console.say(f"robot state: {link['received']} received, {link['accepted']} "
-                                         f"accepted, refused: {refused} ({link['where']})")  # fmt: skip
+                        self.console.say(
+                            f"robot state: {link['received']} received, {link['accepted']} "
+                            f"accepted, refused: {refused} ({link['where']})"
+                        )
                     next_stats += self.cfg.stats_every_s
         except KeyboardInterrupt:
             self.request_stop("SIGINT", "Ctrl-C")
@@ -464,8 +500,10 @@ class Runner:
         final = self.machine.targets(now)
         self.latest = final
         hz = max(self.cfg.publish_hz, 1.0 / self.period)
-        self.console.say(f"publishing damping (kp = 0, kd = {self.cfg.machine.damping_kd:g}) for "
-                         f"{self.cfg.damping_s:g} s at {hz:.0f} Hz before exiting")  # fmt: skip
+        self.console.say(
+            f"publishing damping (kp = 0, kd = {self.cfg.machine.damping_kd:g}) for "
+            f"{self.cfg.damping_s:g} s at {hz:.0f} Hz before exiting"
+        )
         t0, k = time.monotonic(), 0
         while True:
             self._write(final)

@@ -61,8 +61,15 @@ def kinematic_recording(clip: MotionClip) -> ClipRecording:
 def render_model(robot: RobotSpec) -> mujoco.MjModel:
     """The robot's simulation model dressed for pictures: sky gradient, brighter light, lighter floor."""
     spec = build_spec(robot)
-    spec.add_texture(name="sky", type=mujoco.mjtTexture.mjTEXTURE_SKYBOX, builtin=mujoco.mjtBuiltin.mjBUILTIN_GRADIENT,
-                     rgb1=[0.55, 0.7, 0.85], rgb2=[0.95, 0.97, 1.0], width=512, height=3072)  # fmt: skip
+    spec.add_texture(
+        name="sky",
+        type=mujoco.mjtTexture.mjTEXTURE_SKYBOX,
+        builtin=mujoco.mjtBuiltin.mjBUILTIN_GRADIENT,
+        rgb1=[0.55, 0.7, 0.85],
+        rgb2=[0.95, 0.97, 1.0],
+        width=512,
+        height=3072,
+    )
     for tex in spec.textures:
         if tex.name == "grid":
             tex.rgb1, tex.rgb2 = [0.55, 0.6, 0.65], [0.42, 0.47, 0.52]
@@ -258,8 +265,16 @@ def write_video(path: str | os.PathLike, frames: np.ndarray, fps: float = 30.0) 
             h, w = frames.shape[1:3]
             if h % 2 or w % 2:  # yuv420p needs even sizes
                 frames = frames[:, : h - h % 2, : w - w % 2]
-            writer = imageio.get_writer(tmp, format="FFMPEG", mode="I", fps=fps, codec="libx264", quality=7,
-                                        pixelformat="yuv420p", macro_block_size=1)  # fmt: skip
+            writer = imageio.get_writer(
+                tmp,
+                format="FFMPEG",
+                mode="I",
+                fps=fps,
+                codec="libx264",
+                quality=7,
+                pixelformat="yuv420p",
+                macro_block_size=1,
+            )
             try:
                 for f in frames:
                     writer.append_data(f)

@@ -24,8 +24,14 @@ from hover.student import StudentObservation, proprioception, student_obs_layout
 class StudentObsGroup:
     """Masks (fixed per episode, switchable), commands and the history of every env."""
 
-    def __init__(self, cfg: StudentObsConfig, robot: RobotSpec, num_envs: int, generator: torch.Generator,
-                 device: torch.device) -> None:  # fmt: skip
+    def __init__(
+        self,
+        cfg: StudentObsConfig,
+        robot: RobotSpec,
+        num_envs: int,
+        generator: torch.Generator,
+        device: torch.device,
+    ) -> None:
         self.cfg = cfg
         self.layout = command_layout(robot)
         self.obs_layout = student_obs_layout(robot, cfg.history_length)
@@ -48,8 +54,13 @@ class StudentObsGroup:
     def proprio(self, state: SimState) -> Tensor:
         """[N, 44] from the simulator state, as a robot would measure it (pelvis-frame IMU)."""
         ang_vel = quat_rotate_inverse(state.root_quat, state.root_ang_vel)
-        return proprioception(state.joint_pos, state.joint_vel, self.default_joint_pos, ang_vel,
-                              projected_gravity(state.root_quat))  # fmt: skip
+        return proprioception(
+            state.joint_pos,
+            state.joint_vel,
+            self.default_joint_pos,
+            ang_vel,
+            projected_gravity(state.root_quat),
+        )
 
     def command(self, state: SimState, ref: MotionState) -> Tensor:
         """Masked command [N, 95] tracking ``ref`` from the robot's current state."""

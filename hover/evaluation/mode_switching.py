@@ -14,7 +14,7 @@ from torch import Tensor
 
 from hover.commands import MaskSchedule
 from hover.evaluation.evaluate import ClipResult, clip_ids, make_eval_env, rollout_clips
-from hover.evaluation.modes import mode_env_config
+from hover.evaluation.per_mode import mode_env_config
 
 
 def scheduled_actor(env: Any, act: Any, schedule: MaskSchedule) -> Any:
@@ -23,7 +23,7 @@ def scheduled_actor(env: Any, act: Any, schedule: MaskSchedule) -> Any:
     Steps count calls since the last reset; the observation is rebuilt after a switch, so the
     action at a switch step already sees the new mask.
     """
-    state = {"step": 0, "mode": None}
+    state: dict[str, Any] = {"step": 0, "mode": None}
 
     def scheduled(obs: Any) -> Tensor:
         mode = schedule.mode_at(state["step"])
@@ -37,8 +37,9 @@ def scheduled_actor(env: Any, act: Any, schedule: MaskSchedule) -> Any:
     return scheduled
 
 
-def rollout_with_schedule(policy: Any, motions: Any, clip_name: str, schedule: MaskSchedule,
-                          num_threads: int | None = None) -> ClipResult:  # fmt: skip
+def rollout_with_schedule(
+    policy: Any, motions: Any, clip_name: str, schedule: MaskSchedule, num_threads: int | None = None
+) -> ClipResult:
     """Evaluate a student on one clip from t = 0 while its mode follows ``schedule``; recorded for video."""
     if policy.kind != "student":
         raise ValueError(f"{policy.source}: mode switching needs a student policy, not a {policy.kind}")

@@ -22,29 +22,9 @@ from typing import Annotated, Literal
 
 import tyro
 
+from hover.cli.retarget_options import FitOptions, retarget_config
+
 SUBCOMMANDS = ("fit-shape", "motions", "bvh", "positions", "preview", "convert-smpl", "filter")
-
-
-@dataclass
-class FitOptions:
-    fps: float = 30.0
-    """output frame rate (Hz); sources are resampled with slerp/lerp"""
-    device: str = "cpu"
-    """torch device of the optimisation (cpu, cuda, ...)"""
-    workers: int = 1
-    """CPU threads for the optimisation (all clips are batched into one optimisation per --batch-frames)"""
-    iterations: int = 10
-    """Gauss-Newton iterations"""
-    batch_frames: int = 50_000
-    """frames per optimisation batch (bounds memory: ~6 kB per frame in float32)"""
-    hand_orientation: bool = False
-    """also match forearm orientation (H1 has no wrist); feet orientation is always on"""
-    single_file: str | None = None
-    """write all clips into OUT/SINGLE_FILE (e.g. builtin.npz) instead of one file per clip"""
-    report: Path | None = None
-    """write the per-clip quality report as JSON (default OUT/report.json)"""
-    quiet: bool = False
-    """no progress bar or table"""
 
 
 @dataclass
@@ -104,27 +84,24 @@ def _body(body: str, smpl_dir: Path | None, gender: str):
     return load_synthetic_body_model() if body == "synthetic" else load_body_model(smpl_dir, gender)
 
 
-def _config(a: FitOptions):
-    from hover.retarget.motion_fit import RetargetConfig
-
-    return RetargetConfig(fps=a.fps, device=a.device, num_threads=a.workers, iterations=a.iterations,
-                          extra_hand_orientation=a.hand_orientation)  # fmt: skip
-
-
 def _run_and_write(a: FitOptions, out: Path, clips, model, shape, skipped, extra: dict) -> int:
     from tqdm import tqdm
 
     from hover.retarget.pipeline import format_table, run_retarget, summary, write_motion_files, write_report
 
     with tqdm(total=len(clips), desc="retarget", unit="clip", disable=a.quiet) as bar:
-        result = run_retarget(clips, model, shape, _config(a), batch_frames=a.batch_frames, progress=bar.update)
+        result = run_retarget(
+            clips, model, shape, retarget_config(a), batch_frames=a.batch_frames, progress=bar.update
+        )
     result.skipped = list(skipped) + result.skipped
     paths = write_motion_files(result.clips, out, a.single_file)
     report = write_report(a.report or out / "report.json", result, extra)
     if not a.quiet:
         print(format_table(result))
     s = summary(result)
-    print(f"wrote {len(paths)} motion file(s) to {out} ({s['clips']} clips, {s['frames']} frames); report {report}")
+    print(
+        f"wrote {len(paths)} motion file(s) to {out} ({s['clips']} clips, {s['frames']} frames); report {report}"
+    )
     return 0 if result.clips else 1
 
 
@@ -187,11 +164,15 @@ def _fit_shape(argv: list[str], prog: str) -> int:
     except BodyModelError as e:
         print(f"{prog}: {e}", file=sys.stderr)
         return 2
-    shape = fit_shape(model, config=ShapeFitConfig(iterations=a.iterations, per_chain_scales=a.per_chain_scales))
+    shape = fit_shape(
+        model, config=ShapeFitConfig(iterations=a.iterations, per_chain_scales=a.per_chain_scales)
+    )
     save_shape(a.out, shape)
-    print(f"mean pair distance {100 * shape.pair_error_before:.2f} cm -> {100 * shape.pair_error_after:.2f} cm; "
-          f"scale {shape.scale:.3f}; chain scales { {n: round(float(v), 3) for n, v in zip(shape.chain_names, shape.chain_scales, strict=True)}}; "
-          f"wrote {a.out}")  # fmt: skip
+    print(
+        f"mean pair distance {100 * shape.pair_error_before:.2f} cm -> {100 * shape.pair_error_after:.2f} cm; "
+        f"scale {shape.scale:.3f}; chain scales { {n: round(float(v), 3) for n, v in zip(shape.chain_names, shape.chain_scales, strict=True)} }; "
+        f"wrote {a.out}"
+    )
     return 0
 
 
@@ -204,18 +185,18 @@ def main(argv: list[str], prog: str = "hover retarget") -> int:
         if sub == "motions":
             return _motions(rest, sub_prog)
         if sub in ("bvh", "positions"):
-            from hover.retarget.bvh_cli import bvh_main, positions_main
+            from hover.cli.retarget_bvh import bvh_main, positions_main
 
             return (bvh_main if sub == "bvh" else positions_main)(rest, sub_prog)
         if sub == "preview":
-            from hover.retarget.preview import main as preview_main
+            from hover.cli.retarget_preview import main as preview_main
 
             return preview_main(rest, sub_prog)
         if sub == "convert-smpl":
-            from hover.retarget.convert import main as convert_main
+            from hover.cli.retarget_convert import main as convert_main
 
             return convert_main(rest, sub_prog)
-        from hover.retarget.filter import main as filter_main
+        from hover.cli.retarget_filter import main as filter_main
 
         return filter_main(rest, sub_prog)
     return _builtin(argv, prog)

@@ -1,7 +1,7 @@
 """``hover sim2sim``: an exported student ONNX driven by the deploy code path in a differently
 configured MuJoCo, over many clips in parallel processes, scored with ``hover eval``'s metrics.
 
-Not the training env: each process builds its own model (:mod:`hover.deploy.sim2sim_physics`:
+Not the training env: each process builds its own model (:mod:`hover.evaluation.sim2sim_physics`:
 explicit 1 kHz PD from the exported kp/kd/effort limits, CG solver, Euler integrator by default,
 optionally another MJCF of the robot with ``--model``) and runs the student with
 :class:`hover.deploy.policy.OnnxPolicy`, :class:`hover.student.StudentObservation` and commands from
@@ -19,10 +19,8 @@ metrics are over the frames up to the failure. The report per mode: ``success_ra
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import multiprocessing as mp
-import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -30,13 +28,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from hover.deploy.sim2sim_physics import MujocoRobot, PhysicsConfig
-from hover.deploy.sim2sim_worker import ClipOutcome, Job, JobResult, run_job
+from hover.evaluation.sim2sim_physics import MujocoRobot, PhysicsConfig
+from hover.evaluation.sim2sim_worker import ClipOutcome, Job, JobResult, run_job
+from hover.robots import SIM2SIM_PHYSICS_DT
 
 
 @dataclass
 class Sim2SimConfig:
-    """Check an exported student policy in a differently configured MuJoCo (see ``hover.deploy.sim2sim``)."""
+    """Check an exported student policy in a differently configured MuJoCo (see ``hover.evaluation.sim2sim``)."""
 
     policy: str = (
         "builtin:student"  # exported student .onnx, or a checkpoint/run folder/builtin:NAME (exported first)
@@ -48,7 +47,7 @@ class Sim2SimConfig:
     seconds: float | None = None  # play at most this many seconds of each clip
     workers: int = 2  # parallel processes (spawn), one MuJoCo model each
     batch: int = 8  # clips stepped together in one process (batched inference)
-    physics_dt: float = 0.001  # s (training: 0.005)
+    physics_dt: float = SIM2SIM_PHYSICS_DT  # s (training: 0.005)
     solver: Literal["newton", "cg", "pgs"] = "cg"  # constraint solver (training: newton)
     iterations: int = 50  # solver iterations (training: 10)
     ls_iterations: int = 50  # line-search iterations (training: 20)
@@ -65,9 +64,15 @@ class Sim2SimConfig:
 
 
 def physics_of(cfg: Sim2SimConfig) -> PhysicsConfig:
-    return PhysicsConfig(physics_dt=cfg.physics_dt, solver=cfg.solver, iterations=cfg.iterations,
-                         ls_iterations=cfg.ls_iterations, integrator=cfg.integrator, latency_ms=cfg.latency_ms,
-                         model=None if cfg.model is None else str(Path(cfg.model).resolve()))  # fmt: skip
+    return PhysicsConfig(
+        physics_dt=cfg.physics_dt,
+        solver=cfg.solver,
+        iterations=cfg.iterations,
+        ls_iterations=cfg.ls_iterations,
+        integrator=cfg.integrator,
+        latency_ms=cfg.latency_ms,
+        model=None if cfg.model is None else str(Path(cfg.model).resolve()),
+    )
 
 
 def load_clips(cfg: Sim2SimConfig, robot: Any) -> list:
@@ -91,11 +96,13 @@ def load_clips(cfg: Sim2SimConfig, robot: Any) -> list:
 
 def plan_jobs(cfg: Sim2SimConfig, clips: list, modes: tuple[str, ...]) -> list[Job]:
     """(mode, clip) items split over ``cfg.workers`` jobs, balanced by clip duration (longest first)."""
-    durations = [c.num_frames / c.fps if cfg.seconds is None else min(cfg.seconds, c.num_frames / c.fps)
-                 for c in clips]  # fmt: skip
+    durations = [
+        c.num_frames / c.fps if cfg.seconds is None else min(cfg.seconds, c.num_frames / c.fps) for c in clips
+    ]
     items = sorted(((m, i) for m in modes for i in range(len(clips))), key=lambda it: -durations[it[1]])
     workers = max(1, min(cfg.workers, len(items)))
-    loads, groups = [0.0] * workers, [[] for _ in range(workers)]
+    loads = [0.0] * workers
+    groups: list[list[tuple[str, int]]] = [[] for _ in range(workers)]
     for item in items:
         w = loads.index(min(loads))
         groups[w].append(item)
@@ -110,9 +117,18 @@ def plan_jobs(cfg: Sim2SimConfig, clips: list, modes: tuple[str, ...]) -> list[J
     for g in (g for g in groups if g):  # each job carries only its own clips, re-indexed
         own = sorted({i for _, i in g})
         local = {i: k for k, i in enumerate(own)}
-        rec = (record[0], local[record[1]]) if record in g else None
-        jobs.append(Job(str(Path(cfg.policy).resolve()), [clips[i] for i in own], sorted((m, local[i]) for m, i in g),
-                        physics_of(cfg), cfg.seconds, cfg.batch, rec))  # fmt: skip
+        rec = (record[0], local[record[1]]) if record is not None and record in g else None
+        jobs.append(
+            Job(
+                str(Path(cfg.policy).resolve()),
+                [clips[i] for i in own],
+                sorted((m, local[i]) for m, i in g),
+                physics_of(cfg),
+                cfg.seconds,
+                cfg.batch,
+                rec,
+            )
+        )
     return jobs
 
 
@@ -131,9 +147,15 @@ def _mode_block(outcomes: list[ClipOutcome]) -> dict[str, Any]:
         [o.metrics for o in outcomes], [o.success for o in outcomes], [o.frames for o in outcomes]
     )
     summary.pop("successful_only", None)
-    return {"num_clips": len(outcomes), "success_rate": summary.pop("success_rate"),
-            "mpjpe_g_mm": summary.pop("mpjpe_g_mm"), "mpjpe_l_mm": summary.pop("mpjpe_l_mm"),
-            "falls": sum(o.fell for o in outcomes), "diverged": sum(o.diverged for o in outcomes), "simulated_s": sum(o.simulated_s for o in outcomes)} | summary  # fmt: skip
+    return {
+        "num_clips": len(outcomes),
+        "success_rate": summary.pop("success_rate"),
+        "mpjpe_g_mm": summary.pop("mpjpe_g_mm"),
+        "mpjpe_l_mm": summary.pop("mpjpe_l_mm"),
+        "falls": sum(o.fell for o in outcomes),
+        "diverged": sum(o.diverged for o in outcomes),
+        "simulated_s": sum(o.simulated_s for o in outcomes),
+    } | summary
 
 
 def build_report(cfg: Sim2SimConfig, modes: tuple[str, ...], results: list[JobResult], wall_s: float) -> dict:
@@ -155,8 +177,9 @@ def build_report(cfg: Sim2SimConfig, modes: tuple[str, ...], results: list[JobRe
         "realtime_factor_with_startup": simulated / wall_s if wall_s > 0 else None,
     }
     if cfg.per_clip:
-        report["per_clip"] = [{k: v for k, v in asdict(o).items() if k not in ("robot_qpos", "ref_qpos")}
-                              for o in outcomes]  # fmt: skip
+        report["per_clip"] = [
+            {k: v for k, v in asdict(o).items() if k not in ("robot_qpos", "ref_qpos")} for o in outcomes
+        ]
     return _json_safe(report)
 
 
@@ -169,11 +192,15 @@ def format_table(report: dict) -> str:
     header = f"{'mode':<12} {'clips':>5} {'success':>8} {'E_g-mpjpe mm':>13} {'E_mpjpe mm':>11} {'falls':>6}"
     rows = [header, "-" * len(header)]
     for m, b in report["modes"].items():
-        rows.append(f"{m:<12} {b['num_clips']:>5} {num(b['success_rate'], '8.1%')} {num(b['mpjpe_g_mm'], '13.1f')} "
-                    f"{num(b['mpjpe_l_mm'], '11.1f')} {b['falls']:>6}")  # fmt: skip
+        rows.append(
+            f"{m:<12} {b['num_clips']:>5} {num(b['success_rate'], '8.1%')} {num(b['mpjpe_g_mm'], '13.1f')} "
+            f"{num(b['mpjpe_l_mm'], '11.1f')} {b['falls']:>6}"
+        )
     rt = report.get("realtime_factor")
-    rows.append(f"{report['simulated_s']:.1f} s simulated in {report['rollout_wall_s']:.1f} s with "
-                f"{report['workers']} process(es): {num(rt, '.1f')}x real time")  # fmt: skip
+    rows.append(
+        f"{report['simulated_s']:.1f} s simulated in {report['rollout_wall_s']:.1f} s with "
+        f"{report['workers']} process(es): {num(rt, '.1f')}x real time"
+    )
     return "\n".join(rows)
 
 
@@ -181,12 +208,12 @@ def run_sim2sim(cfg: Sim2SimConfig) -> tuple[dict, list[ClipOutcome]]:
     """Check the policy, plan and run the jobs, write the video; returns (report, outcomes).
 
     ``cfg.policy`` is an exported ``.onnx`` file, or a checkpoint / run folder / ``builtin:NAME``,
-    which is first exported to ONNX (``hover.export``) in a temporary folder.
+    which is first exported to ONNX (``hover.training.export``) in a temporary folder.
     """
     if str(cfg.policy).endswith(".onnx"):
         return _run_onnx(cfg)
-    from hover.export import export_onnx
-    from hover.policies import load_policy
+    from hover.training.export import export_onnx
+    from hover.training.policies import load_policy
 
     loaded = load_policy(cfg.policy)
     with tempfile.TemporaryDirectory() as tmp:
@@ -238,15 +265,27 @@ def _run_onnx(cfg: Sim2SimConfig) -> tuple[dict, list[ClipOutcome]]:
     return report, outcomes
 
 
-def write_video(path: str | Path, outcomes: list[ClipOutcome], control_dt: float, robot: Any,
-                width: int = 960, height: int = 540) -> Path:  # fmt: skip
+def write_video(
+    path: str | Path,
+    outcomes: list[ClipOutcome],
+    control_dt: float,
+    robot: Any,
+    width: int = 960,
+    height: int = 540,
+) -> Path:
     """MP4 of the recorded clip (robot + green reference ghost)."""
-    from hover.evaluation.video import ClipRecording, render_recordings
-    from hover.evaluation.video import write_video as write_frames
+    from hover.video import ClipRecording, render_recordings
+    from hover.video import write_video as write_frames
 
     rec = next(o for o in outcomes if o.robot_qpos is not None)
-    recording = ClipRecording(f"{rec.name} [{rec.mode}] sim2sim", 1.0 / control_dt, rec.robot_qpos, rec.ref_qpos,
-                              None if rec.success else rec.frames)  # fmt: skip
+    assert rec.robot_qpos is not None
+    recording = ClipRecording(
+        f"{rec.name} [{rec.mode}] sim2sim",
+        1.0 / control_dt,
+        rec.robot_qpos,
+        rec.ref_qpos,
+        None if rec.success else rec.frames,
+    )
     return write_frames(path, render_recordings([recording], robot, width=width, height=height))
 
 
@@ -254,8 +293,9 @@ def benchmark_sim2sim(policy_path: str, num_clips: int = 4, workers: int = 2, se
     """sim2sim throughput: ``realtime_factor`` = simulated seconds (all clips) / wall seconds of the
     rollouts (all workers together, process start excluded; ``realtime_factor_with_startup`` includes it),
     on ``num_clips`` built-in clips in the ``humanplus`` mode with the default sim2sim physics."""
-    cfg = Sim2SimConfig(policy=str(policy_path), num_clips=num_clips, workers=workers, seconds=seconds,
-                        mode="humanplus")  # fmt: skip
+    cfg = Sim2SimConfig(
+        policy=str(policy_path), num_clips=num_clips, workers=workers, seconds=seconds, mode="humanplus"
+    )
     report, _ = run_sim2sim(cfg)
     keys = (
         "realtime_factor",
@@ -265,34 +305,11 @@ def benchmark_sim2sim(policy_path: str, num_clips: int = 4, workers: int = 2, se
         "wall_s",
         "workers",
     )
-    return {k: report[k] for k in keys} | {"num_clips": num_clips, "physics_dt": cfg.physics_dt,
-                                            "success_rate": report["modes"]["humanplus"]["success_rate"]}  # fmt: skip
+    return {k: report[k] for k in keys} | {
+        "num_clips": num_clips,
+        "physics_dt": cfg.physics_dt,
+        "success_rate": report["modes"]["humanplus"]["success_rate"],
+    }
 
 
-def main(argv: list[str], prog: str) -> int:
-    import tyro
-
-    from hover.deploy.policy import PolicyMetadataError
-    from hover.io import atomic_write_json
-
-    cfg = tyro.cli(Sim2SimConfig, args=argv, prog=prog,
-                   description="Run an exported student ONNX in a differently configured MuJoCo (1 kHz explicit PD, "
-                               "other solver, optional other MJCF) over many clips; report metrics per mode.")  # fmt: skip
-    try:
-        report, _ = run_sim2sim(cfg)
-    except (FileNotFoundError, ValueError, PolicyMetadataError) as err:
-        print(f"{prog}: {err}", file=sys.stderr)
-        return 2
-    if cfg.out:
-        out = Path(cfg.out)
-        out.mkdir(parents=True, exist_ok=True)
-        atomic_write_json(out / "report.json", report)
-    if "video" in report:
-        print(f"video: {report['video']}", file=sys.stderr)
-    if "video_error" in report:
-        print(f"{prog}: no video: {report['video_error']}", file=sys.stderr)
-    print(json.dumps(report, indent=2) if cfg.json else format_table(report))
-    return 0
-
-
-__all__ = ["Sim2SimConfig", "benchmark_sim2sim", "format_table", "main", "plan_jobs", "run_sim2sim"]
+__all__ = ["Sim2SimConfig", "benchmark_sim2sim", "format_table", "plan_jobs", "run_sim2sim"]

@@ -23,14 +23,14 @@ from typing import Literal
 import mujoco
 import numpy as np
 
-from hover.robots import RobotSpec
+from hover.robots import SIM2SIM_PHYSICS_DT, RobotSpec
 
 
 @dataclass(frozen=True)
 class PhysicsConfig:
     """Simulation settings of sim2sim (defaults differ from training on purpose)."""
 
-    physics_dt: float = 0.001  # s; 1 kHz PD (training: 0.005)
+    physics_dt: float = SIM2SIM_PHYSICS_DT  # s; 1 kHz PD (training: 0.005)
     solver: Literal["newton", "cg", "pgs"] = "cg"  # training: newton
     iterations: int = 50  # solver iterations (training: 10)
     ls_iterations: int = 50  # line-search iterations (training: 20)
@@ -100,8 +100,16 @@ class MujocoRobot:
     ``kp``, ``kd``, ``effort_limit`` [J] in the policy joint order ``joint_names``.
     """
 
-    def __init__(self, robot: RobotSpec, joint_names: list[str], kp: np.ndarray, kd: np.ndarray,
-                 effort_limit: np.ndarray, cfg: PhysicsConfig, num_envs: int = 1):  # fmt: skip
+    def __init__(
+        self,
+        robot: RobotSpec,
+        joint_names: list[str],
+        kp: np.ndarray,
+        kd: np.ndarray,
+        effort_limit: np.ndarray,
+        cfg: PhysicsConfig,
+        num_envs: int = 1,
+    ):
         self.cfg = cfg
         self.model = load_model(robot, cfg)
         where = cfg.model or f"hover {robot.name} model"
@@ -123,8 +131,16 @@ class MujocoRobot:
     def physics_dt(self) -> float:
         return float(self.model.opt.timestep)
 
-    def reset(self, i: int, root_pos: np.ndarray, root_quat: np.ndarray, root_lin_vel: np.ndarray,
-              root_ang_vel: np.ndarray, joint_pos: np.ndarray, joint_vel: np.ndarray) -> None:  # fmt: skip
+    def reset(
+        self,
+        i: int,
+        root_pos: np.ndarray,
+        root_quat: np.ndarray,
+        root_lin_vel: np.ndarray,
+        root_ang_vel: np.ndarray,
+        joint_pos: np.ndarray,
+        joint_vel: np.ndarray,
+    ) -> None:
         """Place env ``i``: root pose/velocities world frame (wxyz), joints in policy order (rad, rad/s)."""
         d = self.data[i]
         mujoco.mj_resetData(self.model, d)
