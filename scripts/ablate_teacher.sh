@@ -33,8 +33,9 @@ declare -A VARIANT=(
   [global_termination]="--env.terminations.mean-body-distance.func max_body_distance"
   [termination_curriculum]="--env.curriculum.termination"
   [random_init_output]="--model.actor-output-gain 1.0"
+  [cpu_sized]="--model.actor-hidden-dims 256 256 128 --model.critic-hidden-dims 256 256 128 --ppo.num-learning-epochs 3"
 )
-ORDER=(tracking hover_paper no_residual adaptive_lr std_1_learned uniform_scale envs_64 uniform_sampling
+ORDER=(tracking cpu_sized hover_paper no_residual adaptive_lr std_1_learned uniform_scale envs_64 uniform_sampling
        global_termination random_init_output termination_curriculum)
 [ $# -gt 0 ] && ORDER=("$@")
 for name in "${ORDER[@]}"; do

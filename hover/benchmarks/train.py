@@ -1,4 +1,4 @@
-"""``hover bench train``: PPO training throughput on the tracking env, against the physics alone.
+"""``hover bench train``: training throughput on the tracking env (PPO teacher or DAgger student), against the physics alone.
 
 Runs ``warmup`` + ``iterations`` PPO iterations of a recipe (rollout of ``num_steps_per_env`` steps
 per env, then the PPO update) without writing a run folder, then, in the same process, steps the same
@@ -35,7 +35,9 @@ import torch
 class BenchTrainConfig:
     """Measure PPO training throughput on the tracking env."""
 
+    kind: str = "teacher"  # teacher (PPO on a recipe) or student (DAgger distillation from --teacher)
     recipe: str = "tracking"  # training recipe (hover.training.recipes) whose settings are measured
+    teacher: str = "builtin:teacher"  # --kind student: the teacher that labels
     backend: str = "mujoco"
     num_envs: int | None = None  # None = the recipe's
     iterations: int = 3
@@ -70,30 +72,48 @@ def physics_only_rate(env, seconds: float, episode_steps: int = 50) -> float:
     return steps * n / elapsed
 
 
+def _runner(cfg: BenchTrainConfig):
+    """(env, runner, steps per env, total envs) of a teacher recipe or of a student distillation."""
+    from hover.training import distillation as S
+    from hover.training.recipes import teacher_recipe
+    from hover.training.runner import HoverDistillationRunner, HoverRunner
+    from hover.training.teacher import make_env, rsl_rl_config
+
+    common = dict(backend=cfg.backend, num_threads=cfg.num_threads, device=cfg.device,
+                  update_threads=cfg.update_threads, sim_workers=cfg.sim_workers)  # fmt: skip
+    if cfg.kind == "teacher":
+        tcfg = teacher_recipe(cfg.recipe)
+        tcfg = dataclasses.replace(tcfg, **common, num_envs=cfg.num_envs or tcfg.num_envs)
+        if cfg.num_steps_per_env:
+            tcfg.ppo.num_steps_per_env = cfg.num_steps_per_env
+        env = make_env(tcfg)
+        with contextlib.redirect_stdout(sys.stderr):  # rsl-rl prints the models; keep stdout for the JSON
+            runner = HoverRunner(env, rsl_rl_config(tcfg), log_dir=None, device=cfg.device)
+        return env, runner, tcfg.ppo.num_steps_per_env
+    if cfg.kind != "student":
+        raise ValueError(f"--kind must be teacher or student, got {cfg.kind!r}")
+    teacher_path = S.teacher_checkpoint(cfg.teacher)
+    teacher_cfg = S.teacher_train_config(teacher_path)
+    scfg = S.StudentTrainConfig(teacher=cfg.teacher, **common)
+    scfg = dataclasses.replace(scfg, num_envs=cfg.num_envs or scfg.num_envs)
+    if cfg.num_steps_per_env:
+        scfg.distillation.num_steps_per_env = cfg.num_steps_per_env
+    scfg = S.prepare(scfg, teacher_cfg.env)
+    env = make_env(scfg)
+    actor = S.teacher_rsl_rl_config(teacher_cfg)["actor"]
+    with contextlib.redirect_stdout(sys.stderr):
+        runner = HoverDistillationRunner(env, S.rsl_rl_config(scfg, actor), log_dir=None, device=cfg.device)
+        runner.load_teacher(str(teacher_path))
+    runner.alg.label_transform = S.label_transform(env, teacher_cfg.env.actions)
+    return env, runner, scfg.distillation.num_steps_per_env
+
+
 def bench_train(cfg: BenchTrainConfig) -> dict:
     from hover.benchmarks.profile import StageProfiler, wrap_training
-    from hover.training.recipes import teacher_recipe
-    from hover.training.runner import HoverRunner
-    from hover.training.teacher import make_env, rsl_rl_config
 
     if cfg.torch_threads:
         torch.set_num_threads(cfg.torch_threads)
-    tcfg = teacher_recipe(cfg.recipe)
-    tcfg = dataclasses.replace(
-        tcfg,
-        backend=cfg.backend,
-        num_threads=cfg.num_threads,
-        device=cfg.device,
-        update_threads=cfg.update_threads,
-        sim_workers=cfg.sim_workers,
-        num_envs=cfg.num_envs or tcfg.num_envs,
-    )
-    if cfg.num_steps_per_env:
-        tcfg.ppo.num_steps_per_env = cfg.num_steps_per_env
-    steps_per_env = tcfg.ppo.num_steps_per_env
-    env = make_env(tcfg)
-    with contextlib.redirect_stdout(sys.stderr):  # rsl-rl prints the models; keep stdout for the JSON
-        runner = HoverRunner(env, rsl_rl_config(tcfg), log_dir=None, device=cfg.device)
+    env, runner, steps_per_env = _runner(cfg)
     alg = runner.alg
     alg.train_mode()
     obs = env.get_observations()
@@ -140,18 +160,19 @@ def bench_train(cfg: BenchTrainConfig) -> dict:
         env.backend.close()
     collect = sum(t[0] for t in times) / len(times)
     learn = sum(t[1] for t in times) / len(times)
-    steps = tcfg.num_envs * steps_per_env
+    steps = env.num_envs * steps_per_env
     rate = steps / (collect + learn)
     return {
-        "recipe": cfg.recipe,
+        "kind": cfg.kind,
+        "recipe": cfg.recipe if cfg.kind == "teacher" else None,
         "backend": cfg.backend,
-        "num_envs": tcfg.num_envs,
+        "num_envs": env.num_envs,
         "num_steps_per_env": steps_per_env,
         "iterations": cfg.iterations,
         "cpu_count": os.cpu_count() or 0,
         "sim_workers": bool(getattr(env.backend, "processes", False)),
         "torch_threads": torch.get_num_threads(),
-        "update_threads": alg.update_threads,
+        "update_threads": getattr(alg, "update_threads", None),
         "env_steps_per_s": rate,
         "collection_steps_per_s": steps / collect,
         "physics_only_steps_per_s": physics,
