@@ -1,25 +1,17 @@
 #!/usr/bin/env bash
-# Teacher recipe ablation: the tracking recipe, the HOVER paper preset, and one lever changed at a time,
-# same seed, same motions, same env-step budget, no domain randomisation. Each run writes
+# Teacher recipe ablation on the built-in set (trained and evaluated on its 17 clips): the tracking
+# recipe, the HOVER paper preset, and one lever changed at a time, same seed, same env-step budget
+# (ITERATIONS x 256 envs x 24 steps), no domain randomisation, one core each. Each run writes
 # runs/ablate/<name>/eval.csv (the evaluation protocol's success every 25 iterations); then
 #   hover train curves runs/ablate --out docs/teacher_ablation.png
 # draws the curves and prints the table. Usage: bash scripts/ablate_teacher.sh [ITERATIONS] [NAMES...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ITER=${1:-250}
+ITER=${1:-330}
 shift || true
 OUT=runs/ablate
 mkdir -p "$OUT"
-python - <<'PY'
-from pathlib import Path
-from hover.motion.builtin import load_builtin_motions
-from hover.motion.format import save_motions
-names = ["stand_still", "wave_both", "squat_1", "walk_forward_short"]
-clips = {c.name: c for c in load_builtin_motions()}
-Path("runs/ablate").mkdir(parents=True, exist_ok=True)
-save_motions("runs/ablate/motions.npz", [clips[n] for n in names])
-PY
-COMMON=(--motions "$OUT/motions.npz" --eval-motions "$OUT/motions.npz" --eval-interval 25 --num-envs 256
+COMMON=(--eval-motions builtin --eval-interval 25 --num-envs 256
         --num-threads 1 --update-threads 1 --env.domain-rand.no-enabled --seed 0 --max-iterations "$ITER")
 declare -A VARIANT=(
   [tracking]=""
