@@ -56,7 +56,7 @@ class PPOConfig:
     gamma: float = 0.99
     lam: float = 0.95
     clip_param: float = 0.2
-    entropy_coef: float = 0.005
+    entropy_coef: float = 0.0
     value_loss_coef: float = 1.0
     max_grad_norm: float = 1.0
     use_clipped_value_loss: bool = True
@@ -69,7 +69,7 @@ class ModelConfig:
     activation: str = "elu"
     obs_normalization: bool = True
     init_noise_std: float = 0.3
-    std_range: tuple[float, float] = (0.05, 0.6)  # the action std is clamped to this range
+    std_range: tuple[float, float] = (0.05, 0.4)  # the action std is clamped to this range
     learn_std: bool = True
     actor_output_gain: float = 0.01  # scales the fresh actor's last layer (0.01: start at zero actions)
 
