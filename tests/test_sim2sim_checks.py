@@ -118,8 +118,8 @@ def test_scripted_pad_commands_the_schedule_through_the_gamepad_commander():
 def test_joystick_check_detects_the_fall_of_pd_alone(onnx, capsys):
     """Zero actions = PD on the default pose: the report's fall time equals a plain PD simulation's."""
     from hover.evaluation.sim2sim_physics import MujocoRobot, PhysicsConfig
+    from hover.evaluation.sim2sim_runner import standing_qpos
     from hover.evaluation.sim2sim_worker import fell
-    from hover.robots.mjcf import default_qpos
 
     code, rep = _run(capsys, "--policy", str(onnx / "zero.onnx"), "--joystick", "idle", "--seconds", "4")
     assert code == 1 and rep["fall_rate"] == 1.0 and rep["seeds"] == 1 and not rep["passed"]
@@ -132,7 +132,8 @@ def test_joystick_check_detects_the_fall_of_pd_alone(onnx, capsys):
     # the same robot under the same PD, outside the runner
     kp, kd, eff = (np.array([getattr(j, k) for j in ROBOT.joints]) for k in ("kp", "kd", "effort_limit"))
     sim = MujocoRobot(ROBOT, ROBOT.joint_names, kp, kd, eff, PhysicsConfig())
-    q0 = default_qpos(ROBOT)
+    q0 = standing_qpos(ROBOT)
+    assert 0.95 < q0[2] < 1.0  # the default pose with the feet on the floor
     sim.reset(0, q0[:3], q0[3:7], np.zeros(3), np.zeros(3), q0[7:], np.zeros(19))
     k = 0
     while not fell(sim.state(0)["root_pos"], sim.state(0)["root_quat"]):
@@ -217,6 +218,7 @@ def test_vr_check_runner_holds_when_stale_and_resumes(onnx, capsys):
     assert not run["fell"] and run["phases"] == {"live": [0.0, 0.4], "frozen": [0.4, 0.8], "jump": [0.8, 1.1]}
     last_sample = 11 / 30  # the last live sample (0.367 s): stale once older than 0.2 s, at the next tick
     assert run["frozen"]["stale_after_s"] == pytest.approx(0.58 - 0.4) and 0.58 - last_sample > 0.2
+    assert run["frozen"]["reached"] and run["jump"]["reached"]
     assert run["frozen"]["runner_state_at_end"] == "hold" and run["jump"]["resumed_policy_at_s"] == 0.8
     assert [t["to"] for t in run["transitions"]][-2:] == ["hold", "policy"]
     assert run["live"]["policy_fraction"] == 1.0 and 0.0 < run["live"]["mean_error_m"] < 0.5
@@ -231,6 +233,7 @@ def test_vr_check_detects_a_fall_and_reports_every_rate(onnx, capsys):
     assert code == 1 and not rep["passed"] and rep["falls"] == 2 and rep["rates_hz"] == [30.0, 90.0]
     for run in rep["runs"]:
         assert run["fell"] and run["fall_phase"] == "live" and 0.0 < run["fall_time_s"] < 2.0
+        assert not run["frozen"]["reached"] and run["frozen"]["runner_state_at_end"] is None
         ticks = int(round(run["fall_time_s"] / 0.02))  # each tick takes the newest sample, if a new one came
         newest = {math.floor(k * 0.02 * run["rate_hz"] + 1e-9) for k in range(ticks)}
         assert run["samples_taken"] == len(newest) == (ticks if run["rate_hz"] > 50 else len(newest))

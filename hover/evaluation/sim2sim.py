@@ -46,7 +46,7 @@ class Sim2SimConfig:
     clips: tuple[str, ...] = ()  # clip names to play; default: all
     num_clips: int | None = None  # only the first N clips
     mode: str = "all"  # command mode(s): a name, a comma list, or all
-    seconds: float | None = None  # play at most this many seconds of each clip
+    seconds: float | None = None  # play at most this many seconds of each clip; --joystick: run length (60)
     workers: int = 2  # parallel processes (spawn), one MuJoCo model each
     batch: int = 8  # clips stepped together in one process (batched inference)
     physics_dt: float = SIM2SIM_PHYSICS_DT  # s (training: 0.005)
@@ -77,7 +77,7 @@ class Sim2SimConfig:
     vr_live_s: float | None = None  # --vr-stream: seconds of live stream (default: the clip's duration)
     vr_freeze_s: float = 1.0  # --vr-stream: then this long without samples (the runner sees them go stale)
     vr_jump_s: float = 3.0  # --vr-stream: then the stream is back with the targets jumped, this long
-    vr_jump_m: tuple[float, float, float] = (0.3, 0.0, 0.0)  # jump (m): x forward, y left, z up
+    vr_jump_m: tuple[float, float, float] = (0.3, 0.0, 0.0)  # --vr-stream: the jump (m): x fwd, y left, z up
     vr_resume: bool = True  # --vr-stream: the operator presses POLICY when the stream is back
     vr_max_error_m: float = 0.1  # --vr-stream: bar on the mean head/hand error while the stream is live (m)
     against_eval: bool = False

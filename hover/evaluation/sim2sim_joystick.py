@@ -195,14 +195,13 @@ class SeedJob:
 
 def run_seed(policy: Any, sim: MujocoRobot, schedule: list[Segment], job: SeedJob) -> dict[str, Any]:
     """One seed: the robot standing in the default pose, the runner in POLICY at t = 0, ``job.seconds``."""
-    from hover.evaluation.sim2sim_runner import RunnerSim
-    from hover.robots.mjcf import default_qpos
+    from hover.evaluation.sim2sim_runner import RunnerSim, standing_qpos
     from hover.rotations import heading_quat_inverse, quat_rotate
 
     robot = policy.robot
     source = ScriptedGamepad(robot, command_layout(robot), schedule, policy.control_dt, job.gamepad)
     rs = RunnerSim(policy, sim, source, job.physics)
-    rs.place(default_qpos(robot))
+    rs.place(standing_qpos(robot))
     rs.start()
     steps = int(round(job.seconds / rs.dt))
     cmd, quat, vel, ang, z = [], [], [], [], []

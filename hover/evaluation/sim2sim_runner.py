@@ -9,8 +9,8 @@ solver, Euler) driven by the runner's motor commands with *their* gains (POLICY/
 kp/kd; DAMPING: kp = 0), and time is simulated: tick ``k`` runs at ``t = k * control_dt`` (s), then the
 physics advances one control period (``latency_ms``: the previous command acts for that long first).
 
-The robot is placed, then put straight into POLICY at t = 0 (soft start skipped: it starts in the
-pose given, which is what the soft start would reach). Times are simulated seconds from that start.
+The robot is placed (the checks: :func:`standing_qpos`, the default pose the soft start reaches,
+feet on the floor), then put straight into POLICY at t = 0 (soft start skipped). Times are simulated seconds from that start.
 Frames: world z up, quaternions wxyz, pelvis angular velocity in the pelvis frame (as the IMU path
 of ``hover run`` delivers it).
 """
@@ -81,6 +81,22 @@ def load_policy_for_runner(path: str) -> Any:
     from hover.deploy.policy import OnnxPolicy
 
     return load_student_policy(path, OnnxPolicy(path).robot)
+
+
+def standing_qpos(robot: Any) -> np.ndarray:
+    """qpos [7 + J] of the robot standing in its default pose (where ``hover run``'s soft start leaves
+    it), upright, heading 0, at the origin, the root lowered so the feet's lowest point is on the floor."""
+    import torch
+
+    from hover.kinematics import ForwardKinematics
+    from hover.motion.builtin import lowest_foot_point
+    from hover.robots.mjcf import default_qpos
+
+    q = default_qpos(robot)
+    t = torch.as_tensor(q, dtype=torch.float64)[None]
+    poses = ForwardKinematics(robot, dtype=torch.float64)(t[:, :3], t[:, 3:7], t[:, 7:])
+    q[2] -= float(lowest_foot_point(robot, poses.pos, poses.quat)[0])
+    return q
 
 
 class RunnerSim:
@@ -191,6 +207,7 @@ class RunnerSim:
 
 __all__ = [
     "RunnerSim",
+    "standing_qpos",
     "SimReading",
     "SimRobotIO",
     "SimView",

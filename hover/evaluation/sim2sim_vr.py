@@ -181,10 +181,9 @@ def _mean(x: np.ndarray) -> float | None:
 def run_vr_job(job: VRJob) -> dict[str, Any]:
     """One stream (one rate) in this process: the rollout and its per-phase report."""
     from hover.commands.builders import body_commands
-    from hover.evaluation.sim2sim_runner import RunnerSim, load_policy_for_runner
+    from hover.evaluation.sim2sim_runner import RunnerSim, load_policy_for_runner, standing_qpos
     from hover.kinematics import ForwardKinematics
     from hover.motion.library import MotionLibrary
-    from hover.robots.mjcf import default_qpos
 
     torch.set_num_threads(1)
     start = time.perf_counter()
@@ -193,7 +192,7 @@ def run_vr_job(job: VRJob) -> dict[str, Any]:
     sim = MujocoRobot(robot, policy.joint_names, policy.kp, policy.kd, policy.effort_limit, job.physics)
     source = StreamedVR(robot, command_layout(robot), MotionLibrary([job.clip], robot=robot), st)
     rs = RunnerSim(policy, sim, source, job.physics, job.safety)
-    rs.place(default_qpos(robot))
+    rs.place(standing_qpos(robot))
     rs.start()
     times, phases, states, cmds, roots, quats, joints, ages = [], [], [], [], [], [], [], []
     steps = int(round(st.end / rs.dt))
@@ -222,9 +221,10 @@ def run_vr_job(job: VRJob) -> dict[str, Any]:
     stale = [e for e in rs.safety_events() if e["check"] == "input_stale"]
     resumed = [tr["time_s"] for tr in rs.transitions() if tr["to"] == "policy" and tr["time_s"] >= st.jump_at]
 
-    def state_at(t_end: float) -> str | None:
-        before = [s for tt, s in zip(times, states, strict=True) if tt < t_end]
-        return before[-1] if before else None
+    def state_at(t_start: float, t_end: float) -> str | None:
+        """The runner's state on the last tick of [t_start, t_end), None when the rollout did not get there."""
+        inside = [s for tt, s in zip(times, states, strict=True) if t_start <= tt < t_end]
+        return inside[-1] if inside else None
 
     jump_policy = (ph == "jump") & policy_ticks
     first = jump_policy & (t_arr < st.jump_at + JUMP_WINDOW_S)
@@ -252,16 +252,18 @@ def run_vr_job(job: VRJob) -> dict[str, Any]:
             "mean_command_age_s": _mean(np.array(ages)[ph == "live"]),
         },
         "frozen": {
+            "reached": rs.t > st.frozen_at,
             "stale_after_s": (stale[0]["time_s"] - st.frozen_at) if stale else None,
-            "runner_state_at_end": state_at(st.jump_at),
+            "runner_state_at_end": state_at(st.frozen_at, st.jump_at),
             "fell": fall_t is not None and st.frozen_at <= fall_t < st.jump_at + 1e-9,
         },
         "jump": {
+            "reached": rs.t > st.jump_at,
             "jump_m": list(st.jump_m),
             "resumed_policy_at_s": resumed[0] if resumed else None,
             "mean_error_m_first": _mean(err[first]),
             "mean_error_m_last": _mean(err[last]),
-            "runner_state_at_end": state_at(st.end + 1.0),
+            "runner_state_at_end": state_at(st.jump_at, st.end + 1.0),
             "fell": fall_t is not None and fall_t >= st.jump_at,
         },
         "transitions": rs.transitions(),
