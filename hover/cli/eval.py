@@ -28,7 +28,9 @@ class EvalConfig:
     A student with ``--mode NAME|all`` is evaluated once per named command mode (its mask fixed to
     that mode), with the metrics also over the mode's masked bodies: a modes x metrics table, and
     with ``--out DIR`` modes.json, modes.csv, per_clip.csv and (two or more modes) radar.png. A
-    teacher sees the full reference and ignores ``--mode`` (a note says so)."""
+    teacher sees the full reference and ignores ``--mode`` (a note says so). ``--switch-pairs``: a
+    student switches between every ordered pair of named modes mid-clip on a walking and a standing
+    clip; a matrix of ok / fell / lost tracking, exit 1 unless every cell is ok."""
 
     policy: str  # checkpoint .pt, run folder (latest checkpoint), builtin:teacher or builtin:student
     mode: str | None = None  # student only: a named command mode, a comma list, or "all" (every named mode)
