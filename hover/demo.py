@@ -4,9 +4,11 @@
 2. loads the bundled policy (``builtin:student`` by default, ``builtin:teacher`` when no student is
    bundled) and evaluates it on every built-in clip in the MuJoCo backend with the paper's protocol
    (from t = 0, no DR, delay 2 steps); a student is evaluated in each of ``--modes``;
-3. a student also tracks ``--switch-clip`` while its command mode changes mid-clip
-   (``--schedule MODE@STEP,...``: the student sees the new mask, nothing else changes; the video
-   names the active mode on every frame);
+3. a student plays the demo clips (``--video-clips``, by default one of each kind: standing with
+   arm motions, walking, turning) in ``--video-mode``, and tracks ``--switch-clip`` while its command
+   mode changes mid-clip (``--schedule MODE@STEP,...``: the student sees the new mask, nothing else
+   changes; the video names the active mode on every frame); the report says per clip whether it
+   tracked to the end or failed (when, why), and the video marks a failure with FAILED;
 4. writes a rollout video (robot + green reference ghost) and ``report.json``.
 Without a bundled policy (or with ``--kinematic``) it plays the clips kinematically instead.
 """
@@ -21,6 +23,9 @@ from typing import Any
 
 from hover.io import atomic_write_json
 
+#: the demo's clips, one of each kind: standing with arm motions, walking, turning
+DEMO_CLIPS: tuple[str, ...] = ("wave_both", "walk_forward", "turn_in_place")
+
 
 @dataclass
 class DemoConfig:
@@ -32,7 +37,8 @@ class DemoConfig:
     modes: str = "humanplus,omnih2o,locomotion"  # modes a student is evaluated in ("all" = every named mode)
     switch_clip: str = "stand_idle"  # clip a student tracks while switching modes (shown in the video)
     schedule: str = "humanplus@0,omnih2o@100,h2o@200"  # mode switches: MODE@POLICY_STEP (50 Hz)
-    video_clips: tuple[str, ...] = ()  # teacher/kinematic video clips; default: the first two clips
+    video_clips: tuple[str, ...] = DEMO_CLIPS  # clips shown: standing with arm motions, walking, turning
+    video_mode: str = "humanplus"  # command mode a student plays the --video-clips in
     video: bool = True  # write a video (MP4, GIF when ffmpeg is missing)
     kinematic: bool = False  # only play the reference motions kinematically (no physics, no policy)
     num_threads: int | None = None  # simulator threads; default: all cores
@@ -57,7 +63,7 @@ def run_demo(cfg: DemoConfig) -> dict[str, Any]:
     motions = MotionLibrary.builtin()
     robot = motions.robot
     names = list(motions.clip_names)
-    chosen = list(cfg.video_clips) or names[:2]
+    chosen = list(cfg.video_clips) or names[:3]
     unknown = [c for c in chosen if c not in names]
     if unknown:
         raise SystemExit(f"hover demo: unknown clips {unknown}; built-in clips: {', '.join(names)}")
@@ -128,11 +134,12 @@ def run_demo(cfg: DemoConfig) -> dict[str, Any]:
 
 def _student_demo(cfg: DemoConfig, policy: Any, motions: Any, report: dict[str, Any]) -> list:
     """Per-mode metrics on every clip, then one clip with run-time mode switches; returns recordings."""
-    from hover.commands import MaskSchedule
+    from hover.commands import MaskSchedule, canonical_mode
     from hover.evaluation.mode_switching import rollout_with_schedule
     from hover.evaluation.per_mode import evaluate_modes, format_modes_table
 
     schedule = MaskSchedule.parse(cfg.schedule)
+    canonical_mode(cfg.video_mode)  # a bad --video-mode fails before the evaluations
     if cfg.switch_clip not in motions.clip_names:
         raise SystemExit(
             f"hover demo: unknown --switch-clip {cfg.switch_clip!r}; built-in clips: "
@@ -144,14 +151,18 @@ def _student_demo(cfg: DemoConfig, policy: Any, motions: Any, report: dict[str, 
     report["mode"] = "student"
     report["policy"] = policy.source
     report["modes"] = modes.to_json(per_clip=False)
+    shown = _shown_clips(cfg, policy, motions)
+    report["shown"] = [
+        {"clip": c.name, "mode": cfg.video_mode, "success": c.success, "status": _status(c),
+         "fail_time_s": c.fail_time_s, "fail_reason": c.fail_reason, "mpjpe_g_mm": c.metrics["mpjpe_g_mm"]}
+        for c in shown
+    ]  # fmt: skip
+    for row in report["shown"]:
+        print(f"  {row['clip']:<16} [{cfg.video_mode}] {row['status']}")
     result = rollout_with_schedule(policy, motions, cfg.switch_clip, schedule, num_threads=cfg.num_threads)
     dt = motions.robot.control_dt
     switches = [{"step": s, "time_s": round(s * dt, 2), "mode": m} for s, m in schedule.events]
-    status = (
-        "tracked to the end"
-        if result.success
-        else f"failed at {result.fail_time_s:.2f} s ({result.fail_reason})"
-    )
+    status = _status(result)
     print(
         f"mode switching on {cfg.switch_clip}: "
         + " -> ".join(
@@ -163,10 +174,39 @@ def _student_demo(cfg: DemoConfig, policy: Any, motions: Any, report: dict[str, 
         "clip": cfg.switch_clip,
         "schedule": switches,
         "success": result.success,
+        "status": status,
         "fail_time_s": result.fail_time_s,
         "metrics": result.metrics,
     }
     rec = result.recording
     assert rec is not None  # rollout_with_schedule records its clip
     rec.label = lambda i: f"mode: {schedule.mode_at(max(i - 1, 0))}"  # frame i is the state after step i - 1
-    return [rec]
+    recordings = []
+    for c in shown:
+        assert c.recording is not None  # recorded by _shown_clips
+        c.recording.label = lambda i, m=cfg.video_mode: f"mode: {m}"
+        recordings.append(c.recording)
+    return [*recordings, rec]
+
+
+def _status(result: Any) -> str:
+    """OK or FAILED (when, why) of one clip's result, as the report and console say it."""
+    if result.success:
+        return "OK: tracked to the end"
+    return f"FAILED at {result.fail_time_s:.2f} s ({result.fail_reason})"
+
+
+def _shown_clips(cfg: DemoConfig, policy: Any, motions: Any) -> list:
+    """The student on ``cfg.video_clips`` in ``cfg.video_mode``, recorded (the evaluation protocol)."""
+    import dataclasses
+
+    from hover.commands import canonical_mode
+    from hover.evaluation.evaluate import evaluate
+    from hover.evaluation.per_mode import mode_env_config
+
+    if not cfg.video_clips:
+        return []
+    mode = canonical_mode(cfg.video_mode)
+    mode_policy = dataclasses.replace(policy, env_cfg=mode_env_config(policy.env_cfg, mode))
+    clips = list(cfg.video_clips)
+    return evaluate(mode_policy, motions, clip_names=clips, record=clips, num_threads=cfg.num_threads).clips

@@ -2,7 +2,7 @@
 
 import json
 
-from hover.demo import DemoConfig, run_demo
+from hover.demo import DEMO_CLIPS, DemoConfig, run_demo
 
 
 def test_kinematic_demo_writes_report(tmp_path):
@@ -37,4 +37,14 @@ def test_demo_runs_the_bundled_student_with_mode_switches(tmp_path):
     sw = report["switching"]
     assert [e["mode"] for e in sw["schedule"]] == ["humanplus", "omnih2o", "locomotion"]
     assert sw["clip"] == "stand_idle" and sw["metrics"]["mpjpe_g_mm"] > 0
+    assert sw["status"].startswith("OK" if sw["success"] else "FAILED")
+    # the clips shown: one standing with arm motions, one walking, one turning, each OK or FAILED
+    assert (
+        [c["clip"] for c in report["shown"]]
+        == list(DEMO_CLIPS)
+        == ["wave_both", "walk_forward", "turn_in_place"]
+    )
+    for c in report["shown"]:
+        assert c["mode"] == "humanplus" and c["status"].startswith("OK" if c["success"] else "FAILED")
+        assert (c["fail_time_s"] is None) == c["success"]
     assert json.loads((tmp_path / "report.json").read_text())["switching"]["clip"] == "stand_idle"

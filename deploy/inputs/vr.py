@@ -170,6 +170,29 @@ class VRKeypoints:
         return min(self.good_at.values())
 
 
+def keypoints_sample(keypoints: VRKeypoints, layout: CommandLayout) -> CommandSample | None:
+    """The OmniH2O command of the calibrated keypoints (head, left hand, right hand; robot command
+    frame), stamped with the receipt time of the oldest point's last good pose; None until all three
+    were seen. What :meth:`VRInput.command` returns (also used by simulated streams)."""
+    stamp = keypoints.stamp()
+    if stamp is None:
+        return None
+    head, left, right = (torch.from_numpy(keypoints.points[k].copy())[None] for k in POINTS)
+    command, mask = command_from_vr(head, left, right, layout=layout)
+    return to_sample(command, mask, "omnih2o", stamp)
+
+
+def avp_pose(point: np.ndarray, yaw: float = 0.0) -> np.ndarray:
+    """The avp-stream 4x4 pose (avp-stream frame) of a point given in robot axes (x forward, y left,
+    z up; m) turned by ``yaw`` (rad) about z: the inverse of the frame change above, so
+    ``head_yaw(avp_pose(p, yaw)) == yaw``. For simulated streams and tests."""
+    c, s = math.cos(yaw), math.sin(yaw)
+    m = np.eye(4)
+    m[:3, :3] = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
+    m[:3, 3] = AVP_TO_ROBOT.T @ np.asarray(point, dtype=np.float64)
+    return m
+
+
 def _import_streamer():
     """avp_stream.VisionProStreamer, importing without keeping the signal handlers avp_stream installs."""
     saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
@@ -249,12 +272,7 @@ class VRInput:
 
     def command(self, view: RobotView, now: float) -> CommandSample | None:
         with self._lock:
-            stamp = self.keypoints.stamp()
-            if stamp is None:
-                return None
-            head, left, right = (torch.from_numpy(self.keypoints.points[k].copy())[None] for k in POINTS)
-        command, mask = command_from_vr(head, left, right, layout=self.layout)
-        return to_sample(command, mask, "omnih2o", stamp)
+            return keypoints_sample(self.keypoints, self.layout)
 
     def close(self) -> None:
         """Stop the receiving thread (the streamer's own gRPC thread is a daemon and ends with the stream)."""

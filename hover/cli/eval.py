@@ -14,6 +14,7 @@ from pathlib import Path
 
 from hover.evaluation.evaluate import DEFAULT_MAX_ENVS, ClipResult, EvalReport
 from hover.evaluation.metrics import BODY_METRIC_NAMES, METRIC_NAMES
+from hover.evaluation.switch_pairs import DEFAULT_CLIPS
 from hover.io import atomic_open
 
 
@@ -27,7 +28,9 @@ class EvalConfig:
     A student with ``--mode NAME|all`` is evaluated once per named command mode (its mask fixed to
     that mode), with the metrics also over the mode's masked bodies: a modes x metrics table, and
     with ``--out DIR`` modes.json, modes.csv, per_clip.csv and (two or more modes) radar.png. A
-    teacher sees the full reference and ignores ``--mode`` (a note says so)."""
+    teacher sees the full reference and ignores ``--mode`` (a note says so). ``--switch-pairs``: a
+    student switches between every ordered pair of named modes mid-clip on a walking and a standing
+    clip; a matrix of ok / fell / lost tracking, exit 1 unless every cell is ok."""
 
     policy: str  # checkpoint .pt, run folder (latest checkpoint), builtin:teacher or builtin:student
     mode: str | None = None  # student only: a named command mode, a comma list, or "all" (every named mode)
@@ -45,6 +48,13 @@ class EvalConfig:
     backend: str = "mujoco"
     device: str = "cpu"
     domain_rand: bool = False  # evaluate with the training domain randomisation on
+    switch_pairs: bool = False
+    """student: switch between every ordered pair of the --switch-modes mid-clip on each --switch-clips
+    clip; a from x to matrix of ok / fell / lost tracking; exit 1 unless every cell is ok"""
+    switch_clips: str = ",".join(DEFAULT_CLIPS)  # --switch-pairs: comma list of clips (walking, standing)
+    switch_modes: str = "all"  # --switch-pairs: the modes paired (a comma list or all)
+    switch_at: float = 0.5  # --switch-pairs: when the mode switches, as a fraction of the clip
+    switch_seconds: float | None = None  # --switch-pairs: play only the first N s of each clip
 
 
 def write_csv(path: str | os.PathLike, clips: list[ClipResult]) -> Path:
@@ -130,6 +140,8 @@ def main(argv: list[str], prog: str) -> int:
         print(f"{prog}: {err}", file=sys.stderr)
         return 2
     num_envs = min(cfg.num_envs or DEFAULT_MAX_ENVS, motions.num_clips)
+    if cfg.switch_pairs:
+        return _eval_switch_pairs(cfg, policy, log, prog)
     if cfg.mode is not None and policy.kind == "student":
         return _eval_modes(cfg, policy, motions, num_envs, log, prog)
     if cfg.mode is not None:
@@ -227,6 +239,39 @@ def _eval_modes(cfg: EvalConfig, policy, motions, num_envs: int, log, prog: str)
     else:
         print(format_modes_table(report))
     return 0
+
+
+def _eval_switch_pairs(cfg: EvalConfig, policy, log, prog: str) -> int:
+    """``--switch-pairs``: the mode-switching matrix (:mod:`hover.evaluation.switch_pairs`)."""
+    from hover.evaluation.switch_pairs import format_switch_pairs, run_switch_pairs, select_clips
+    from hover.motion.builtin import load_builtin_motions
+    from hover.motion.format import load_motion_sources
+    from hover.robots import get_robot
+
+    if cfg.mode is not None or cfg.video or cfg.csv or cfg.out:
+        print(f"{prog}: --switch-pairs takes none of --mode, --video, --csv, --out", file=sys.stderr)
+        return 2
+    robot = get_robot()
+    try:
+        clips = load_motion_sources(cfg.motions, robot) if cfg.motions else load_builtin_motions(robot)
+        names = [n.strip() for n in cfg.switch_clips.split(",") if n.strip()]
+        report = run_switch_pairs(
+            policy,
+            select_clips(clips, names),
+            robot,
+            cfg.switch_modes,
+            cfg.switch_at,
+            cfg.switch_seconds,
+            cfg.num_envs,
+            cfg.backend,
+            cfg.num_threads,
+            log=lambda m: print(m, file=log, flush=True),
+        )
+    except ValueError as err:
+        print(f"{prog}: {err}", file=sys.stderr)
+        return 2
+    print(jsonlib.dumps(report, indent=2) if cfg.json else format_switch_pairs(report))
+    return 0 if report["passed"] else 1
 
 
 def _write_video(cfg: EvalConfig, report: EvalReport, motions, names: list[str], log, prog: str) -> int:

@@ -36,6 +36,9 @@ from hover.video import ClipRecording, qpos_rows
 #: env termination terms that end a clip without failing it
 TIME_OUT_TERMS = ("motion_end", "episode_length", "time_out")
 TEST_CRITERION = "mean_body_distance"
+#: failure terms of the protocol (``envs.tracking.config.eval_terminations``) that mean a fall: the
+#: pelvis tilted, or a body other than the feet/hands touched the ground
+FALL_TERMS = ("gravity_tilt", "undesired_contacts")
 #: envs used when ``num_envs`` is not given (one per clip up to this many)
 DEFAULT_MAX_ENVS = 64
 
@@ -55,6 +58,10 @@ class ClipResult:
     max_mean_body_dev_m: float  # largest mean (over bodies) distance over the scored frames
     metrics: dict[str, float] = field(default_factory=dict)
     recording: ClipRecording | None = None
+    env_fail_reason: str | None = None  # the env's own failure terms that ended the rollout (None: none)
+    env_fail_time_s: float | None = (
+        None  # when they fired (s), even where the test criterion failed it earlier
+    )
 
     def row(self) -> dict[str, Any]:
         """Flat dict for the CSV / JSON ``per_clip`` list (no recording)."""
@@ -88,6 +95,11 @@ def _json_safe(x: Any) -> Any:
     if isinstance(x, float) and not math.isfinite(x):
         return None
     return x
+
+
+def is_fall(fail_reason: str | None) -> bool:
+    """A clip's ``fail_reason`` (terms joined by commas) names a fall term (:data:`FALL_TERMS`)."""
+    return fail_reason is not None and any(t in FALL_TERMS for t in fail_reason.split(","))
 
 
 def clip_num_steps(durations: Tensor, control_dt: float) -> Tensor:
@@ -225,6 +237,7 @@ def rollout_clips(
         # the paper's test criterion, also when the env's own termination differs
         crit = first_failure_frame(robot_traj.body_pos, ref_traj.body_pos, mask, FAILURE_MEAN_DISTANCE_M)
         crit_hit = crit >= 0
+        env_reasons, env_end = list(reasons), end.clone()
         for i in torch.nonzero(crit_hit & (crit < end)).flatten().tolist():
             reasons[i] = TEST_CRITERION
             end[i] = crit[i]
@@ -266,6 +279,8 @@ def rollout_clips(
                 max_mean_body_dev_m=float(dist[i, 1 : last + 1].mean(-1).max()),
                 metrics={k: float(v[i]) for k, v in per_clip.items()},
                 recording=rec,
+                env_fail_reason=env_reasons[i] if bool(env_failed[i]) else None,
+                env_fail_time_s=float(env_end[i]) * dt if bool(env_failed[i]) else None,
             )
     return [results[c] for c in clip_ids]
 
@@ -292,13 +307,21 @@ def make_eval_env(
     domain_rand: bool = False,
     backend: str = "mujoco",
     num_threads: int | None = None,
+    drop_terminations: tuple[str, ...] = (),
 ) -> Any:
     """A TrackingEnv for evaluation: ``policy.env_cfg.eval_config()``, auto-reset off. With
-    ``domain_rand`` the training randomisation and control-delay range are switched back on."""
+    ``domain_rand`` the training randomisation and control-delay range are switched back on;
+    ``drop_terminations``: protocol failure terms left out (``ref_distance``: rollouts go on past a
+    tracking loss until a fall or the clip end; ``rollout_clips`` still applies the test criterion)."""
     from hover.envs.backends import make_backend
     from hover.envs.tracking.env import TrackingEnv
 
     cfg = policy.env_cfg.eval_config()
+    unknown = [t for t in drop_terminations if t not in cfg.terminations]
+    if unknown:
+        raise ValueError(f"drop_terminations {unknown}: the protocol's terms are {list(cfg.terminations)}")
+    for t in drop_terminations:
+        del cfg.terminations[t]
     if domain_rand:  # the training randomisation (physics, pushes, delays), still from t = 0 of every clip
         train = policy.env_cfg
         cfg = dataclasses.replace(
@@ -381,6 +404,7 @@ __all__ = [
     "ReplayResult",
     "clip_num_steps",
     "evaluate",
+    "is_fall",
     "make_eval_env",
     "plan_waves",
     "recordings",

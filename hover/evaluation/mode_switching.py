@@ -7,6 +7,7 @@ steps of a :class:`hover.commands.MaskSchedule`. The rollout itself is the evalu
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -33,6 +34,37 @@ def scheduled_actor(env: Any, act: Any, schedule: MaskSchedule) -> Any:
             state["mode"] = mode
         state["step"] += 1
         return act(obs)
+
+    return scheduled
+
+
+def per_clip_scheduled_actor(env: Any, act: Any, schedules: Sequence[MaskSchedule]) -> Any:
+    """``act(obs)`` wrapper: every env follows the schedule of the clip it plays (``schedules[clip
+    id]``) at its own episode step (``env.episode_length_buf``: policy steps since its reset).
+
+    Before each action, envs whose mask differs from their schedule's mode are switched and the
+    observation is rebuilt (so a reset that drew another mask is overridden before the first action).
+    """
+    from hover.commands import command_layout, mask_for_mode
+
+    layout = command_layout(env.robot)
+    masks = {m: mask_for_mode(m, layout, device=env.device) for s in schedules for _, m in s.events}
+
+    def scheduled(obs: Any) -> Tensor:
+        clips = env.motion_ids.tolist()
+        steps = env.episode_length_buf.tolist()
+        want: dict[str, list[int]] = {}
+        for i, (c, k) in enumerate(zip(clips, steps, strict=True)):
+            want.setdefault(schedules[c].mode_at(k), []).append(i)
+        current = env.masks
+        switched = False
+        for mode, ids in want.items():
+            idx = torch.tensor(ids, device=env.device)
+            stale = idx[(current[idx] != masks[mode]).any(-1)]
+            if stale.numel():
+                env.set_mode(stale, mode)
+                switched = True
+        return act(env.get_observations() if switched else obs)
 
     return scheduled
 

@@ -23,7 +23,9 @@ import math
 import multiprocessing as mp
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -44,7 +46,7 @@ class Sim2SimConfig:
     clips: tuple[str, ...] = ()  # clip names to play; default: all
     num_clips: int | None = None  # only the first N clips
     mode: str = "all"  # command mode(s): a name, a comma list, or all
-    seconds: float | None = None  # play at most this many seconds of each clip
+    seconds: float | None = None  # play at most this many seconds of each clip; --joystick: run length (60)
     workers: int = 2  # parallel processes (spawn), one MuJoCo model each
     batch: int = 8  # clips stepped together in one process (batched inference)
     physics_dt: float = SIM2SIM_PHYSICS_DT  # s (training: 0.005)
@@ -61,6 +63,26 @@ class Sim2SimConfig:
     json: bool = False  # print the report as JSON instead of a table
     out: str | None = None  # folder for report.json (and the video when --video is a bare name)
     per_clip: bool = field(default=False)  # include per-clip rows in the JSON
+    # --- checks of issue 12, one at a time instead of the clips; exit code 1 when the bar is missed ---
+    joystick: Literal["random", "idle"] | None = None
+    """joystick test through hover run's gamepad path: random = per seed random commands (velocity, yaw
+    rate, height) held for random durations within the gamepad limits; idle = sticks released (stand)"""
+    seeds: int = 20  # --joystick random: schedules (seed 0..N-1), each run for --seconds (default 60)
+    joystick_hold_s: tuple[float, float] = (1.0, 4.0)  # --joystick: each command held U(MIN, MAX) s
+    joystick_zero_prob: float = 0.25  # --joystick random: chance that a value is at rest (stick released)
+    max_fall_rate: float = 0.05  # --joystick: bar, exit 1 when the fraction of seeds that fell is above it
+    vr_stream: str | None = None
+    """VR check (OmniH2O): stream this clip's head and hands as VR targets, then freeze, then jump"""
+    vr_rate: tuple[float, ...] = (30.0, 60.0, 90.0)  # --vr-stream: stream rates (Hz), one run each
+    vr_live_s: float | None = None  # --vr-stream: seconds of live stream (default: the clip's duration)
+    vr_freeze_s: float = 1.0  # --vr-stream: then this long without samples (the runner sees them go stale)
+    vr_jump_s: float = 3.0  # --vr-stream: then the stream is back with the targets jumped, this long
+    vr_jump_m: tuple[float, float, float] = (0.3, 0.0, 0.0)  # --vr-stream: the jump (m): x fwd, y left, z up
+    vr_resume: bool = True  # --vr-stream: the operator presses POLICY when the stream is back
+    vr_max_error_m: float = 0.1  # --vr-stream: bar on the mean head/hand error while the stream is live (m)
+    against_eval: bool = False
+    """also run hover eval --mode on the same clips and modes; report success side by side"""
+    max_success_gap: float = 0.05  # --against-eval: bar on max |sim2sim - eval| success over the modes
 
 
 def physics_of(cfg: Sim2SimConfig) -> PhysicsConfig:
@@ -92,6 +114,21 @@ def load_clips(cfg: Sim2SimConfig, robot: Any) -> list:
     if not clips:
         raise ValueError("no clips to play")
     return clips
+
+
+def truncated(clips: list, seconds: float | None) -> list:
+    """The clips cut to their first ``seconds`` (all of a clip when it is shorter; None: unchanged)."""
+    if seconds is None:
+        return list(clips)
+    out = []
+    for c in clips:
+        n = min(c.num_frames, max(2, int(round(seconds * c.fps)) + 1))
+        out.append(
+            dataclasses.replace(
+                c, root_pos=c.root_pos[:n], root_quat=c.root_quat[:n], joint_pos=c.joint_pos[:n]
+            )
+        )
+    return out
 
 
 def plan_jobs(cfg: Sim2SimConfig, clips: list, modes: tuple[str, ...]) -> list[Job]:
@@ -132,12 +169,33 @@ def plan_jobs(cfg: Sim2SimConfig, clips: list, modes: tuple[str, ...]) -> list[J
     return jobs
 
 
+def map_processes(fn: Callable[[Any], Any], jobs: list) -> list:
+    """``[fn(job) for job in jobs]``: in this process for one job, else one spawned process per job
+    (``fn`` and the jobs must be picklable: module-level functions and dataclasses)."""
+    if len(jobs) == 1:
+        return [fn(jobs[0])]
+    with ProcessPoolExecutor(max_workers=len(jobs), mp_context=mp.get_context("spawn")) as pool:
+        return list(pool.map(fn, jobs))
+
+
 def run_jobs(jobs: list[Job]) -> list[JobResult]:
     """Run the jobs: in this process for one job, else one spawned process per job."""
-    if len(jobs) == 1:
-        return [run_job(jobs[0])]
-    with ProcessPoolExecutor(max_workers=len(jobs), mp_context=mp.get_context("spawn")) as pool:
-        return list(pool.map(run_job, jobs))
+    return map_processes(run_job, jobs)
+
+
+@contextmanager
+def exported_policy(policy: str) -> Iterator[str]:
+    """The path of ``policy`` as an exported ONNX: itself for a ``.onnx`` file, else a checkpoint /
+    run folder / ``builtin:NAME`` exported (``hover.training.export``) into a temporary folder."""
+    if str(policy).endswith(".onnx"):
+        yield str(policy)
+        return
+    from hover.training.export import export_onnx
+    from hover.training.policies import load_policy
+
+    loaded = load_policy(policy)
+    with tempfile.TemporaryDirectory() as tmp:
+        yield str(export_onnx(loaded, Path(tmp) / "policy.onnx"))
 
 
 def _mode_block(outcomes: list[ClipOutcome]) -> dict[str, Any]:
@@ -210,15 +268,8 @@ def run_sim2sim(cfg: Sim2SimConfig) -> tuple[dict, list[ClipOutcome]]:
     ``cfg.policy`` is an exported ``.onnx`` file, or a checkpoint / run folder / ``builtin:NAME``,
     which is first exported to ONNX (``hover.training.export``) in a temporary folder.
     """
-    if str(cfg.policy).endswith(".onnx"):
-        return _run_onnx(cfg)
-    from hover.training.export import export_onnx
-    from hover.training.policies import load_policy
-
-    loaded = load_policy(cfg.policy)
-    with tempfile.TemporaryDirectory() as tmp:
-        path = export_onnx(loaded, Path(tmp) / "policy.onnx")
-        report, outcomes = _run_onnx(dataclasses.replace(cfg, policy=str(path)))
+    with exported_policy(cfg.policy) as path:
+        report, outcomes = _run_onnx(dataclasses.replace(cfg, policy=path))
     report["policy"] = str(cfg.policy)
     return report, outcomes
 
@@ -312,4 +363,13 @@ def benchmark_sim2sim(policy_path: str, num_clips: int = 4, workers: int = 2, se
     }
 
 
-__all__ = ["Sim2SimConfig", "benchmark_sim2sim", "format_table", "plan_jobs", "run_sim2sim"]
+__all__ = [
+    "Sim2SimConfig",
+    "benchmark_sim2sim",
+    "exported_policy",
+    "format_table",
+    "map_processes",
+    "plan_jobs",
+    "run_sim2sim",
+    "truncated",
+]

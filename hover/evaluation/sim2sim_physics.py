@@ -167,6 +167,25 @@ class MujocoRobot:
             d.qfrc_applied[self.dadr] = self.torques(i, targets)
             mujoco.mj_step(m, d)
 
+    def step_command(
+        self,
+        i: int,
+        q: np.ndarray,
+        dq: np.ndarray,
+        kp: np.ndarray,
+        kd: np.ndarray,
+        tau: np.ndarray,
+        steps: int = 1,
+    ) -> None:
+        """``steps`` physics steps of env ``i`` under a motor command with its own gains (the onboard
+        runner's ``MotorTargets``, policy joint order): ``tau_ff + kp (q - q_meas) + kd (dq - dq_meas)``,
+        recomputed before each step and clipped to the effort limits (N m)."""
+        d, m = self.data[i], self.model
+        for _ in range(steps):
+            t = tau + kp * (q - d.qpos[self.qadr]) + kd * (dq - d.qvel[self.dadr])
+            d.qfrc_applied[self.dadr] = np.clip(t, -self.effort_limit, self.effort_limit)
+            mujoco.mj_step(m, d)
+
     def diverged(self, i: int) -> bool:
         """MuJoCo flagged a bad state of env ``i`` (it then resets the data to qpos0) or it is non-finite."""
         d = self.data[i]
