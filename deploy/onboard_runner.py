@@ -214,6 +214,7 @@ class Runner:
         self._fresh_policy = True
         self._stop = threading.Event()
         self._last_command = None
+        self._last_sample: Any = None  # newest good input sample (kept for on_stale_input = last_command)
         self._seen: dict[str, float] = {}
         self.trace: deque[TickRecord] = deque(maxlen=100_000)
         self.state_before_exit: str | None = None
@@ -367,8 +368,15 @@ class Runner:
             self._fault(now, "command_finite", reason, "damping")
             return None
         if reason := check_input_stale(None if sample is None else sample.stamp, now, sc.input_timeout_s):
-            self._fault(now, "input_stale", reason, sc.on_stale_input)
-            return None
+            last = self._last_sample
+            if sc.on_stale_input != "last_command" or last is None or now - last.stamp > sc.input_lost_s:
+                action = "hold" if sc.on_stale_input == "last_command" else sc.on_stale_input
+                self._fault(now, "input_stale", reason, action)
+                return None
+            self._record(SafetyEvent(now, "input_stale", reason, "last_command"))
+            sample = last
+        else:
+            self._last_sample = sample
         assert (
             sample is not None and self._obs is not None and self.policy is not None
         )  # checked above; POLICY has a policy

@@ -20,7 +20,7 @@ import numpy as np
 
 logger = logging.getLogger("hover.deploy.safety")
 
-Action = Literal["damping", "hold"]
+Action = Literal["damping", "hold", "last_command"]
 
 
 @dataclass
@@ -37,8 +37,11 @@ class SafetyConfig:
     """action when the robot state is stale"""
     state_lost_s: float = 1.0
     """no valid robot state for this long (s) while active: damping and the runner stops (exit 1)"""
-    on_stale_input: Action = "hold"
-    """action when the input is stale (in POLICY)"""
+    on_stale_input: Action = "last_command"
+    """action when the input is stale (in POLICY): last_command = the policy keeps running on the newest
+    good command (a frozen VR stream or joystick holds its targets) for up to input_lost_s, then hold"""
+    input_lost_s: float = 3.0
+    """with on_stale_input = last_command: stale for this long (s) -> hold (the last policy targets on PD)"""
     clip_margin: float = 0.0
     """targets are clipped to [lower - margin, upper + margin] (rad)"""
 

@@ -209,10 +209,11 @@ def test_vr_stream_is_sampled_held_frozen_and_jumps():
 
 
 def test_vr_check_runner_holds_when_stale_and_resumes(onnx, capsys):
-    """Zero actions (the robot stands ~1.5 s on PD): the runner's staleness check moves it to HOLD about
-    0.2 s after the last sample, the operator's POLICY on the jumped stream resumes it."""
+    """Zero actions (the robot stands ~1.5 s on PD), on_stale_input = hold: the runner's staleness check
+    moves it to HOLD about 0.2 s after the last sample, the operator's POLICY on the jumped stream resumes it."""
     code, rep = _run(capsys, "--policy", str(onnx / "zero.onnx"), "--vr-stream", "stand_still", "--vr-rate", "30",
-                     "--vr-live-s", "0.4", "--vr-freeze-s", "0.4", "--vr-jump-s", "0.3", "--workers", "1")  # fmt: skip
+                     "--vr-live-s", "0.4", "--vr-freeze-s", "0.4", "--vr-jump-s", "0.3", "--workers", "1",
+                     "--vr-on-stale", "hold")  # fmt: skip
     assert rep["check"] == "vr_stream" and rep["rates_hz"] == [30.0] and rep["on_stale_input"] == "hold"
     run = rep["runs"][0]
     assert not run["fell"] and run["phases"] == {"live": [0.0, 0.4], "frozen": [0.4, 0.8], "jump": [0.8, 1.1]}
@@ -225,6 +226,17 @@ def test_vr_check_runner_holds_when_stale_and_resumes(onnx, capsys):
     assert set(run["live"]["error_m"]) == {"head", "left_hand", "right_hand"}
     assert run["jump"]["mean_error_m_first"] > run["live"]["mean_error_m"]  # the targets jumped away
     assert code == (0 if rep["passed"] else 1) and run["passed"] == (run["live"]["mean_error_m"] <= 0.1)
+
+
+def test_vr_check_default_keeps_the_policy_on_the_frozen_stream(onnx, capsys):
+    """Default on_stale_input = last_command: a stale stream is reported, but the policy keeps running on
+    the newest good sample (the frozen targets) and never leaves POLICY."""
+    code, rep = _run(capsys, "--policy", str(onnx / "zero.onnx"), "--vr-stream", "stand_still", "--vr-rate", "30",
+                     "--vr-live-s", "0.4", "--vr-freeze-s", "0.4", "--vr-jump-s", "0.3", "--workers", "1")  # fmt: skip
+    run = rep["runs"][0]
+    assert rep["on_stale_input"] == "last_command" and run["frozen"]["stale_after_s"] == pytest.approx(0.18)
+    states = [t["to"] for t in run["transitions"]]
+    assert run["frozen"]["runner_state_at_end"] == "policy" and states == ["soft_start", "hold", "policy"]
 
 
 def test_vr_check_detects_a_fall_and_reports_every_rate(onnx, capsys):

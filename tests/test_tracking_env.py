@@ -168,3 +168,25 @@ def test_unknown_term_names_are_refused(motions):
     cfg.observations.policy = (*cfg.observations.policy, "nope")
     with pytest.raises(ValueError, match="observation group 'policy': unknown term 'nope'"):
         make_env(motions, cfg, n=1)
+
+
+def test_default_pose_resets_start_clips_from_where_the_runner_leaves_the_robot(motions):
+    """With default_pose_prob = 1 every sampled reset starts at a clip's first frame with the robot at
+    rest in its default pose, upright on the floor, facing the reference's heading."""
+    cfg = TrackingEnvConfig()
+    cfg.reset.default_pose_prob = 1.0
+    cfg.domain_rand.enabled = False
+    env = make_env(motions, cfg, n=6)
+    state = env.robot_state()
+    assert torch.equal(env.motion_times, torch.zeros(6))
+    torch.testing.assert_close(state.joint_pos, env.default_joint_pos.expand(6, -1), atol=1e-6, rtol=0)
+    assert state.joint_vel.abs().max() < 1e-6 and state.root_lin_vel.abs().max() < 1e-6
+    feet = state.body_pos[:, env.idx.sim_feet, 2]
+    assert (feet.amin(1) > 0.03).all() and (feet.amin(1) < 0.12).all()  # ankle joints just above the soles
+    from hover.rotations import projected_gravity, yaw_from_quat
+
+    torch.testing.assert_close(projected_gravity(state.root_quat)[:, 2], -torch.ones(6), atol=1e-6, rtol=0)
+    ref_yaw = yaw_from_quat(env.reference_state().root_quat)
+    torch.testing.assert_close(yaw_from_quat(state.root_quat), ref_yaw, atol=1e-5, rtol=0)
+    env.reset_to(torch.arange(6), torch.zeros(6, dtype=torch.long), torch.full((6,), 1.0))  # explicit: exact
+    assert torch.allclose(env.motion_times, torch.ones(6))

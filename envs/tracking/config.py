@@ -194,9 +194,15 @@ class ObservationConfig:
 class ResetConfig:
     """Reference state initialisation with noise (uniform +-): root position (m; z lifted by
     0..``pos_z`` only, never into the floor), root roll/pitch and yaw (rad), joints (rad, clipped to
-    the limits), root linear (m/s) and angular (rad/s) velocity. ``noise=False``: exact reference."""
+    the limits), root linear (m/s) and angular (rad/s) velocity. ``noise=False``: exact reference.
+
+    ``default_pose_prob``: share of sampled resets that instead start at a clip's first frame with the
+    robot at rest in its DEFAULT pose (feet on the floor, the reference's heading), where ``hover run``'s
+    soft start leaves the real robot; the policy learns to move from there onto the motion.
+    """
 
     noise: bool = True
+    default_pose_prob: float = 0.0
     pos_xy: float = 0.05
     pos_z: float = 0.02
     roll_pitch: float = 0.05

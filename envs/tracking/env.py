@@ -37,7 +37,11 @@ from hover.envs.tracking.curriculum import step_penalty_scale, update_length_ema
 from hover.envs.tracking.sampling import AdaptiveSampler
 from hover.envs.tracking.step import FeetData, StepData, TrackingIndices
 from hover.envs.tracking.student_group import StudentObsGroup
+from hover.kinematics import ForwardKinematics
+from hover.motion.builtin import lowest_foot_point
 from hover.motion.library import MotionLibrary, MotionState
+from hover.robots import RobotSpec
+from hover.rotations import heading_quat
 
 
 class NonFiniteError(FloatingPointError):
@@ -51,6 +55,16 @@ def action_scales(cfg: ActionConfig, idx: TrackingIndices) -> Tensor:
     if cfg.scale_mode == "effort":
         return cfg.scale * idx.effort_limit / idx.kp
     raise ValueError(f"actions.scale_mode must be 'uniform' or 'effort', got {cfg.scale_mode!r}")
+
+
+def default_standing_height(robot: RobotSpec) -> float:
+    """Root height (m) at which the robot in its default pose, upright, has its lowest foot point on the floor."""
+    q = torch.tensor([[j.default_pos for j in robot.joints]], dtype=torch.float64)
+    root = torch.tensor([[0.0, 0.0, robot.root_init_height]], dtype=torch.float64)
+    poses = ForwardKinematics(robot, dtype=torch.float64)(
+        root, torch.tensor([[1.0, 0, 0, 0]], dtype=torch.float64), q
+    )
+    return float(robot.root_init_height - lowest_foot_point(robot, poses.pos, poses.quat)[0])
 
 
 class TrackingEnv(VecEnv):
@@ -112,6 +126,7 @@ class TrackingEnv(VecEnv):
             StudentObsGroup(cfg.student, robot, n, self.generator, dev) if cfg.student.enabled else None
         )
         self._env_ids = torch.arange(n, device=dev)
+        self.default_root_height = default_standing_height(robot)
 
         self._reset_envs(self._env_ids)
         self._refresh()
@@ -333,16 +348,28 @@ class TrackingEnv(VecEnv):
         if n == 0:
             return
         cfg, dr, dev, gen = self.cfg, self.cfg.domain_rand, self.device, self.generator
+        from_default = torch.zeros(n, dtype=torch.bool, device=dev)
         if clip_ids is None or times is None:
             clip_ids, times = self.sampler.sample(n, gen)
+            if cfg.reset.default_pose_prob > 0:
+                from_default = torch.rand(n, generator=gen, device=dev) < cfg.reset.default_pose_prob
+                times = torch.where(from_default, torch.zeros_like(times), times)
         self.motion_ids[ids] = clip_ids
         self.motion_times[ids] = times
         ref = self.motions.get_state(clip_ids, times)
         root_pos, root_quat, lin_vel, ang_vel, joint_pos = R.perturb_reset(
             cfg.reset, ref.root_pos, ref.root_quat, ref.root_lin_vel, ref.root_ang_vel, ref.joint_pos, gen
         )
+        if bool(from_default.any()):
+            k = from_default.unsqueeze(1)
+            root_pos = torch.where(k, torch.cat((ref.root_pos[:, :2], torch.full_like(ref.root_pos[:, 2:],
+                                   self.default_root_height)), 1), root_pos)  # fmt: skip
+            root_quat = torch.where(k, heading_quat(ref.root_quat), root_quat)
+            lin_vel, ang_vel = torch.where(k, 0.0, lin_vel), torch.where(k, 0.0, ang_vel)
+            joint_pos = torch.where(k, self.default_joint_pos.expand_as(joint_pos), joint_pos)
         joint_pos = torch.minimum(torch.maximum(joint_pos, self.joint_lower), self.joint_upper)
-        self.backend.reset_envs(ids, root_pos, root_quat, lin_vel, ang_vel, joint_pos, ref.joint_vel)
+        joint_vel = torch.where(from_default.unsqueeze(1), 0.0, ref.joint_vel)
+        self.backend.reset_envs(ids, root_pos, root_quat, lin_vel, ang_vel, joint_pos, joint_vel)
         if dr.enabled:
             params = R.sample_physics_params(
                 dr, n, self.robot.num_bodies, self.idx.effort_limit, self.mass_body_ids, gen, dev

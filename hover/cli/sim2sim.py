@@ -59,6 +59,7 @@ def _check(cfg: Sim2SimConfig) -> tuple[dict[str, Any], str, bool]:
         report["policy"] = str(cfg.policy)
         return report, format_joystick(report), report["passed"]
     if cfg.vr_stream is not None:
+        from hover.deploy.safety import SafetyConfig
         from hover.evaluation.sim2sim import exported_policy, load_clips
         from hover.evaluation.sim2sim_vr import format_vr, run_vr_check
         from hover.robots import get_robot
@@ -81,6 +82,7 @@ def _check(cfg: Sim2SimConfig) -> tuple[dict[str, Any], str, bool]:
                 cfg.vr_resume,
                 cfg.vr_max_error_m,
                 cfg.workers,
+                safety=SafetyConfig(on_stale_input=cfg.vr_on_stale),  # type: ignore[arg-type]
             )
         report["policy"] = str(cfg.policy)
         return report, format_vr(report), report["passed"]

@@ -80,6 +80,9 @@ class Sim2SimConfig:
     vr_jump_m: tuple[float, float, float] = (0.3, 0.0, 0.0)  # --vr-stream: the jump (m): x fwd, y left, z up
     vr_resume: bool = True  # --vr-stream: the operator presses POLICY when the stream is back
     vr_max_error_m: float = 0.1  # --vr-stream: bar on the mean head/hand error while the stream is live (m)
+    vr_on_stale: str = (
+        "last_command"  # --vr-stream: the runner's on_stale_input (last_command | hold | damping)
+    )
     against_eval: bool = False
     """also run hover eval --mode on the same clips and modes; report success side by side"""
     max_success_gap: float = 0.05  # --against-eval: bar on max |sim2sim - eval| success over the modes
