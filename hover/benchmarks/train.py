@@ -27,6 +27,7 @@ import os
 import sys
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
@@ -79,8 +80,13 @@ def _runner(cfg: BenchTrainConfig):
     from hover.training.runner import HoverDistillationRunner, HoverRunner
     from hover.training.teacher import make_env, rsl_rl_config
 
-    common = dict(backend=cfg.backend, num_threads=cfg.num_threads, device=cfg.device,
-                  update_threads=cfg.update_threads, sim_workers=cfg.sim_workers)  # fmt: skip
+    common: dict[str, Any] = dict(
+        backend=cfg.backend,
+        num_threads=cfg.num_threads,
+        device=cfg.device,
+        update_threads=cfg.update_threads,
+        sim_workers=cfg.sim_workers,
+    )
     if cfg.kind == "teacher":
         tcfg = teacher_recipe(cfg.recipe)
         tcfg = dataclasses.replace(tcfg, **common, num_envs=cfg.num_envs or tcfg.num_envs)
