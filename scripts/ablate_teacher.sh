@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Teacher recipe ablation on the built-in set (trained and evaluated on its 17 clips): the tracking
+# Teacher recipe ablation on the built-in set's two standing clips (stand_still, stand_idle: trained and
+# evaluated on them; balance and tracking from scratch, the part every clip needs first): the tracking
 # recipe, the HOVER paper preset, and one lever changed at a time, same seed, same env-step budget
 # (ITERATIONS x 256 envs x 24 steps), no domain randomisation, one core each. Each run writes
 # runs/ablate/<name>/eval.csv (the evaluation protocol's success every 25 iterations); then
@@ -7,11 +8,16 @@
 # draws the curves and prints the table. Usage: bash scripts/ablate_teacher.sh [ITERATIONS] [NAMES...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ITER=${1:-330}
+ITER=${1:-250}
 shift || true
 OUT=runs/ablate
 mkdir -p "$OUT"
-COMMON=(--eval-motions builtin --eval-interval 25 --num-envs 256
+python -c "
+from hover.motion.builtin import load_builtin_motions
+from hover.motion.format import save_motions
+clips = {c.name: c for c in load_builtin_motions()}
+save_motions('$OUT/standing.npz', [clips['stand_still'], clips['stand_idle']])"
+COMMON=(--motions "$OUT/standing.npz" --eval-motions "$OUT/standing.npz" --eval-interval 25 --num-envs 256
         --num-threads 1 --update-threads 1 --env.domain-rand.no-enabled --seed 0 --max-iterations "$ITER")
 declare -A VARIANT=(
   [tracking]=""
@@ -26,8 +32,10 @@ declare -A VARIANT=(
   [termination_curriculum]="--env.curriculum.termination"
   [random_init_output]="--model.actor-output-gain 1.0"
   [cpu_sized]="--model.actor-hidden-dims 256 256 128 --model.critic-hidden-dims 256 256 128 --ppo.num-learning-epochs 3"
+  [fp32_update]="--ppo.no-use-mixed-precision"
+  [entropy_0.005]="--ppo.entropy-coef 0.005 --model.std-range 0.05 0.6"
 )
-ORDER=(tracking cpu_sized hover_paper no_residual adaptive_lr std_1_learned uniform_scale envs_64 uniform_sampling
+ORDER=(tracking hover_paper fp32_update cpu_sized no_residual adaptive_lr std_1_learned uniform_scale envs_64 uniform_sampling
        global_termination random_init_output termination_curriculum)
 [ $# -gt 0 ] && ORDER=("$@")
 for name in "${ORDER[@]}"; do

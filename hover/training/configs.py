@@ -60,6 +60,9 @@ class PPOConfig:
     value_loss_coef: float = 1.0
     max_grad_norm: float = 1.0
     use_clipped_value_loss: bool = True
+    use_mixed_precision: bool = (
+        False  # bfloat16 autocast in the update (3-4x faster on CPUs with AVX512-BF16)
+    )
 
 
 @dataclass

@@ -6,7 +6,8 @@
   ELU networks, initial action std 0.3 clamped to [0.05, 0.4], no entropy bonus (with 0.005 the std
   drifted up and tracking got worse), the actor's output layer scaled by 0.01 (a fresh policy
   PD-tracks the reference), a FIXED learning rate of 3e-4 (the KL-adaptive schedule pins the rate at
-  its 1e-5 floor with so small an action std).
+  its 1e-5 floor with so small an action std), and the update in bfloat16 autocast where the CPU
+  has it natively (AVX512-BF16/AMX; 2.4-3.5x faster, same samples to success on the standing clips).
 - ``hover-paper``: the HOVER paper's teacher task with the paper's PPO (64 envs here; the paper
   uses 4096), gradient-norm clip 0.2, init std 1.0.
 
@@ -35,6 +36,7 @@ def tracking() -> TeacherTrainConfig:
             max_grad_norm=1.0,
             schedule="fixed",
             learning_rate=3e-4,
+            use_mixed_precision=True,
         ),
         model=ModelConfig(init_noise_std=0.3, std_range=(0.05, 0.4), actor_output_gain=0.01),
     )

@@ -54,10 +54,22 @@ __all__ = [
 ]
 
 
+def native_bfloat16(device: str) -> bool:
+    """Whether ``device`` computes bfloat16 matmuls natively (CUDA with bf16, or a CPU with AVX512-BF16/AMX);
+    elsewhere bfloat16 autocast is emulated and slower than float32."""
+    if torch.device(device).type == "cuda":
+        return bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported())
+    cpu = getattr(torch, "cpu", None)
+    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    return any(bool(getattr(cpu, name, lambda: False)()) for name in checks)
+
+
 def rsl_rl_config(cfg: TeacherTrainConfig) -> dict[str, Any]:
-    """The train_cfg dict that rsl-rl-lib 5.x's OnPolicyRunner expects."""
+    """The train_cfg dict that rsl-rl-lib 5.x's OnPolicyRunner expects. ``ppo.use_mixed_precision`` is
+    applied only where bfloat16 is native (:func:`native_bfloat16`)."""
     p, m = cfg.ppo, cfg.model
     algorithm = {k: v for k, v in dataclasses.asdict(p).items() if k != "num_steps_per_env"}
+    algorithm["use_mixed_precision"] = p.use_mixed_precision and native_bfloat16(cfg.device)
     return {
         "num_steps_per_env": p.num_steps_per_env,
         "save_interval": cfg.save_interval,
