@@ -41,7 +41,7 @@ from hover.training.configs import (
 )
 from hover.training.loop import bundle_checkpoint, learn_until, resolve_resume
 from hover.training.runner import HoverDistillationRunner
-from hover.training.teacher import make_env
+from hover.training.teacher import make_env, native_bfloat16
 from hover.training.teacher import rsl_rl_config as teacher_rsl_rl_config
 
 config_from_json = student_config_from_json
@@ -107,6 +107,7 @@ def rsl_rl_config(cfg: StudentTrainConfig, teacher_actor: dict[str, Any]) -> dic
     """The train_cfg dict of rsl-rl-lib 5.x's DistillationRunner."""
     d, m = cfg.distillation, cfg.model
     algorithm = {k: v for k, v in dataclasses.asdict(d).items() if k != "num_steps_per_env"}
+    algorithm["use_mixed_precision"] = d.use_mixed_precision and native_bfloat16(cfg.device)
     return {
         "num_steps_per_env": d.num_steps_per_env,
         "save_interval": cfg.save_interval,
