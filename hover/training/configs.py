@@ -24,7 +24,7 @@ class RunConfig:
     """What every training run has: simulator, data, length, folders, checkpoints, threads, env."""
 
     backend: str = "mujoco"  # simulator backend: mujoco | mjwarp
-    num_envs: int = 512
+    num_envs: int = 768
     motions: str | None = None  # motion file or folder; None = the built-in set
     max_iterations: int = 1000  # total iterations of the run (also when resuming)
     resume: str | None = None  # run folder or checkpoint to continue

@@ -2,7 +2,7 @@
 
 - ``tracking`` (the default): the task of ``hover.envs.tracking.recipes.tracking`` (anchor-relative
   rewards and terminations, residual actions, compact 182-dim observations) with PPO sized for a
-  CPU: 512 envs x 24 steps = 12,288 samples per update, 5 epochs x 4 mini-batches, [512, 256, 128]
+  CPU: 768 envs x 24 steps = 18,432 samples per update, 5 epochs x 4 mini-batches, [512, 256, 128]
   ELU networks, initial action std 0.3 clamped to [0.05, 0.4], no entropy bonus (with 0.005 the std
   drifted up and tracking got worse), the actor's output layer scaled by 0.01 (a fresh policy
   PD-tracks the reference), a FIXED learning rate of 3e-4 (the KL-adaptive schedule pins the rate at
@@ -26,7 +26,7 @@ from hover.training.teacher import ModelConfig, PPOConfig, TeacherTrainConfig
 def tracking() -> TeacherTrainConfig:
     return TeacherTrainConfig(
         recipe="tracking",
-        num_envs=512,
+        num_envs=768,
         env=env_recipe("tracking"),
         ppo=PPOConfig(
             num_steps_per_env=24,

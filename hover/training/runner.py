@@ -55,12 +55,25 @@ class GuardedPPO(PPO):
     """rsl-rl PPO that refuses to continue after a non-finite loss (before the weights spread NaN).
 
     ``update_threads``: torch threads for the update only (the rollout keeps the caller's setting,
-    so small per-step tensor ops do not fight the simulator's threads); None = unchanged.
+    so small per-step tensor ops do not fight the simulator's threads); None = unchanged. With
+    ``use_mixed_precision`` the rollout's actor and critic also run in bfloat16 autocast (the update
+    recomputes the log-probabilities the same way); actions and values are stored as float32.
     """
 
     def __init__(self, *args, update_threads: int | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.update_threads = update_threads
+
+    def act(self, obs):
+        device_type = torch.device(self.device).type
+        with torch.amp.autocast(device_type=device_type, enabled=self.use_mixed_precision, dtype=torch.bfloat16):
+            super().act(obs)
+        t = self.transition
+        t.actions = t.actions.float()
+        t.values = t.values.float()
+        t.actions_log_prob = t.actions_log_prob.float()
+        t.distribution_params = tuple(p.float() for p in t.distribution_params)
+        return t.actions
 
     def update(self) -> dict[str, float]:
         losses = _update_with_threads(super().update, self.update_threads)
