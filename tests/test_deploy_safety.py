@@ -154,6 +154,7 @@ def policies(tmp_path_factory):
 SIM_ARGS = {
     "nan_command": ["--band-s", "100"],
     "stale_input": ["--band-s", "100"],
+    "stale_input_last": ["--band-s", "100"],
     "nan_action": ["--band-s", "100"],
     "out_of_range": ["--band-s", "100"],
     "nan_state": ["--band-s", "100", "--events", "nan_state@0.6"],
@@ -228,8 +229,11 @@ def test_nan_command_goes_to_damping_in_the_same_tick(sims, policies):
 
 
 def test_stale_input_holds_the_last_safe_targets_within_one_tick(sims, policies):
+    """on_stale_input = hold: the first tick past the input limit holds the last safe targets."""
     source = FaultyInput("stale", after=0.5)
-    runner, report, sim = _run_case(sims, "stale_input", policies["small"], source)
+    runner, report, sim = _run_case(
+        sims, "stale_input", policies["small"], source, safety=SafetyConfig(on_stale_input="hold")
+    )
     ev = next(e for e in runner.events if e.check == "input_stale")
     assert ev.action == "hold" and "input stale" in ev.reason
     age = ev.time - source.frozen.stamp
@@ -238,6 +242,23 @@ def test_stale_input_holds_the_last_safe_targets_within_one_tick(sims, policies)
     assert hold.time == ev.time and hold.src.value == "policy"
     assert report["state_before_exit"] == "hold"  # held (no automatic return to the policy)
     assert sim["damping_commands"] <= runner.damping_published  # only the exit's damping
+
+
+def test_stale_input_keeps_the_policy_on_the_last_command_then_holds(sims, policies):
+    """Default on_stale_input = last_command: a frozen stream is reported at once, the policy keeps
+    running on the newest good command, and only after input_lost_s does the runner hold."""
+    source = FaultyInput("stale", after=0.5)
+    safety = SafetyConfig(input_lost_s=0.4)
+    runner, report, sim = _run_case(
+        sims, "stale_input_last", policies["small"], source, seconds=1.6, safety=safety
+    )
+    first = next(e for e in runner.events if e.check == "input_stale")
+    assert first.action == "last_command" and 0.2 < first.time - source.frozen.stamp <= 0.2 + _tick_period(
+        runner
+    )
+    hold = _transition(runner, "hold", "input_stale")
+    assert hold.src.value == "policy" and 0.4 < hold.time - source.frozen.stamp <= 0.4 + _tick_period(runner)
+    assert report["state_before_exit"] == "hold"
 
 
 def test_nan_action_goes_to_damping_and_nothing_non_finite_is_published(sims, policies):
