@@ -66,7 +66,9 @@ class GuardedPPO(PPO):
 
     def act(self, obs):
         device_type = torch.device(self.device).type
-        with torch.amp.autocast(device_type=device_type, enabled=self.use_mixed_precision, dtype=torch.bfloat16):
+        with torch.amp.autocast(
+            device_type=device_type, enabled=self.use_mixed_precision, dtype=torch.bfloat16
+        ):
             super().act(obs)
         t = self.transition
         t.actions = t.actions.float()
