@@ -108,7 +108,8 @@ class StudentModelConfig:
 
 def student_env() -> TrackingEnvConfig:
     """The student's task: the tracking recipe's episodes with ABSOLUTE actions (default pose +
-    ``RobotSpec.action_scale`` x a), the convention the exported policy uses on the robot."""
+    ``RobotSpec.action_scale`` x a), the convention the exported policy uses on the robot, and a fifth
+    of the episodes starting from the default pose, where ``hover run``'s soft start leaves the robot."""
     cfg = TrackingEnvConfig()
     cfg.actions = ActionConfig(
         residual=False, scale=get_robot(DEFAULT_ROBOT).action_scale, scale_mode="uniform"
