@@ -114,6 +114,7 @@ def student_env() -> TrackingEnvConfig:
     cfg.actions = ActionConfig(
         residual=False, scale=get_robot(DEFAULT_ROBOT).action_scale, scale_mode="uniform"
     )
+    cfg.reset.default_pose_prob = 0.2  # the robot starts every policy run from its default pose
     return cfg
 
 
