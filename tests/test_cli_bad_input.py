@@ -100,14 +100,7 @@ CASES = [
     ("demo --policy text.npz", "text.npz"),
     ("commands layout --robot nosuch", "'nosuch'"),
     ("bench deploy --policy text.onnx", "text.onnx"),
-    pytest.param(
-        "motion info text.npz",
-        "text.npz",
-        id="motion info text.npz",
-        marks=pytest.mark.xfail(
-            reason="hover/cli/motion_info.py (another helper's) exits 1 for a bad motion file", strict=False
-        ),
-    ),
+    ("motion info text.npz", "text.npz"),
 ]
 
 
@@ -116,7 +109,7 @@ def _listing(d: Path) -> set[str]:
 
 
 @pytest.mark.parametrize(
-    ("line", "names"), CASES, ids=[c[0] if isinstance(c, tuple) else c.id for c in CASES]
+    ("line", "names"), CASES, ids=[c[0] for c in CASES]
 )
 def test_bad_input_exits_2_with_one_line(fixtures, tmp_path, monkeypatch, capsys, line, names):
     work = tmp_path / "work"

@@ -160,7 +160,7 @@ def test_cli_info_and_builtin(tmp_path, capsys):
     assert "OUT OF LIMITS" in text and "1 joint(s) out of limits" in text
     # an unreadable file is an error exit naming the file
     (tmp_path / "junk.npz").write_text("junk")
-    assert hover_main(["motion", "info", str(tmp_path / "junk.npz")]) == 1
+    assert hover_main(["motion", "info", str(tmp_path / "junk.npz")]) == 2
     assert "junk.npz" in capsys.readouterr().err
 
 

@@ -102,14 +102,14 @@ def format_summary(s: dict) -> str:
 
 
 def main(argv: list[str], prog: str) -> int:
-    """``hover motion info FILE_OR_DIR... [--json]``; exit 1 when a file is unreadable."""
+    """``hover motion info FILE_OR_DIR... [--json]``; exit 2 (bad input) when a file is unreadable."""
     cfg = tyro.cli(InfoConfig, args=argv, prog=prog, description=InfoConfig.__doc__)
     robot = get_robot(cfg.robot)
     try:
         clips = load_sources(cfg.sources, robot)
     except MotionFormatError as e:
         print(f"{prog}: {e}", file=sys.stderr)
-        return 1
+        return 2
     s = summarize(clips, robot)
     print(jsonlib.dumps(s, indent=2) if cfg.json else format_summary(s))
     return 0
