@@ -48,15 +48,41 @@ def resume_argument(argv: list[str]) -> str | None:
     return None if not resume or resume == "None" else resume
 
 
-def _raise_interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
+class _StopRequested(BaseException):
+    """Raised by the iteration hook once a stop signal has arrived (never escapes :func:`learn_until`)."""
+
+
+class _GracefulStop:
+    """SIGINT/SIGTERM handler: the first signal asks to stop after the current iteration (the env's worker
+    processes are never cut off mid-step); a second one interrupts at once."""
+
+    def __init__(self) -> None:
+        self.requested = 0
+
+    def on_signal(self, signum: int, frame: object) -> None:
+        self.requested += 1
+        if self.requested == 1:
+            print(f"signal {signum}: stopping after this iteration (again to stop at once)", flush=True)
+        else:
+            raise KeyboardInterrupt(f"signal {signum}")
+
+    def hook(self, runner: object, iteration: int) -> None:
+        if self.requested:
+            raise _StopRequested
 
 
 def learn_until(runner, max_iterations: int, run_dir: Path) -> None:
-    """Learn until iteration ``max_iterations`` (a total); on SIGINT/SIGTERM save and return."""
+    """Learn until iteration ``max_iterations`` (a total); on SIGINT/SIGTERM save and return.
+
+    The handlers are installed explicitly, so a run started in the background (where the shell ignores
+    SIGINT) stops on ``kill -INT`` as in a terminal."""
     remaining = max_iterations - runner.current_learning_iteration
     steps_at_start = runner.logger.tot_timesteps
-    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    stop = _GracefulStop()
+    previous = {sig: signal.signal(sig, stop.on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    hooks = getattr(runner, "iteration_hooks", None)
+    if hooks is not None:
+        hooks.append(stop.hook)
     try:
         if remaining > 0:
             runner.learn(remaining, init_at_random_ep_len=False)
@@ -64,7 +90,7 @@ def learn_until(runner, max_iterations: int, run_dir: Path) -> None:
             print(
                 f"nothing to do: the run is at iteration {runner.current_learning_iteration} >= {max_iterations}"
             )
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, _StopRequested):
         if runner.logger.tot_timesteps > steps_at_start:
             path = Path(run_dir) / f"model_{runner.current_learning_iteration}.pt"
             runner.save(str(path))
@@ -72,7 +98,10 @@ def learn_until(runner, max_iterations: int, run_dir: Path) -> None:
         else:
             print("interrupted before the first iteration completed: nothing saved", flush=True)
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if hooks is not None and stop.hook in hooks:
+            hooks.remove(stop.hook)
 
 
 def resume_defaults(argv: list[str], default: T, from_json: Callable[[str, str], T]) -> T:
