@@ -108,9 +108,7 @@ def _listing(d: Path) -> set[str]:
     return {str(p.relative_to(d)) for p in d.rglob("*")}
 
 
-@pytest.mark.parametrize(
-    ("line", "names"), CASES, ids=[c[0] for c in CASES]
-)
+@pytest.mark.parametrize(("line", "names"), CASES, ids=[c[0] for c in CASES])
 def test_bad_input_exits_2_with_one_line(fixtures, tmp_path, monkeypatch, capsys, line, names):
     work = tmp_path / "work"
     shutil.copytree(fixtures, work)
