@@ -80,9 +80,7 @@ def learn_until(runner, max_iterations: int, run_dir: Path) -> None:
     steps_at_start = runner.logger.tot_timesteps
     stop = _GracefulStop()
     previous = {sig: signal.signal(sig, stop.on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-    hooks = getattr(runner, "iteration_hooks", None)
-    if hooks is not None:
-        hooks.append(stop.hook)
+    runner.iteration_hooks.append(stop.hook)
     try:
         if remaining > 0:
             runner.learn(remaining, init_at_random_ep_len=False)
@@ -100,8 +98,7 @@ def learn_until(runner, max_iterations: int, run_dir: Path) -> None:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        if hooks is not None and stop.hook in hooks:
-            hooks.remove(stop.hook)
+        runner.iteration_hooks.remove(stop.hook)
 
 
 def resume_defaults(argv: list[str], default: T, from_json: Callable[[str, str], T]) -> T:
