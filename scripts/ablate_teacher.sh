@@ -34,9 +34,10 @@ declare -A VARIANT=(
   [cpu_sized]="--model.actor-hidden-dims 256 256 128 --model.critic-hidden-dims 256 256 128 --ppo.num-learning-epochs 3"
   [fp32_update]="--ppo.no-use-mixed-precision"
   [entropy_0.005]="--ppo.entropy-coef 0.005 --model.std-range 0.05 0.6"
+  [natural_gains]="--env.gains.mode natural-frequency --env.gains.frequency-hz 10 --env.gains.damping-ratio 2"
 )
 ORDER=(tracking hover_paper fp32_update cpu_sized no_residual adaptive_lr std_1_learned uniform_scale envs_64 uniform_sampling
-       global_termination random_init_output termination_curriculum)
+       global_termination random_init_output termination_curriculum natural_gains)
 [ $# -gt 0 ] && ORDER=("$@")
 for name in "${ORDER[@]}"; do
   if [ -f "$OUT/$name/eval.csv" ] && [ -z "${FORCE:-}" ]; then echo "skip $name (done)"; continue; fi

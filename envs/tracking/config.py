@@ -23,11 +23,14 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from hover.config_codec import config_from_dict
+from hover.robots import RobotSpec
+from hover.robots.gains import DEFAULT_DAMPING_RATIO, DEFAULT_FREQUENCY_HZ, natural_frequency_gains
 
 __all__ = [
     "ActionConfig",
     "CurriculumConfig",
     "DomainRandConfig",
+    "GainsConfig",
     "ObservationConfig",
     "ResetConfig",
     "RewardTerm",
@@ -122,6 +125,47 @@ class ActionConfig:
     lookahead_s: float = 0.02
     scale: float = 0.25
     scale_mode: Literal["uniform", "effort"] = "effort"
+
+
+@dataclass
+class GainsConfig:
+    """The PD gains of the simulated actuators: kp (N m/rad), kd (N m s/rad).
+
+    ``mode``: ``robot`` (the default: the robot's own gains, from ``hover.robots``) or
+    ``natural-frequency`` (BeyondMimic: on every joint kp = armature (2 pi ``frequency_hz``)^2 and
+    kd = 2 ``damping_ratio`` armature 2 pi ``frequency_hz``, armature in kg m^2, frequency in Hz; see
+    :func:`hover.robots.natural_frequency_gains`). The ``effort`` action scale divides by these kp, so
+    with this mode it is BeyondMimic's ``scale * effort_limit / K``. The caller builds the backend with
+    :meth:`apply` (the env checks it); an exported policy records the gains it was trained with.
+    """
+
+    mode: Literal["robot", "natural-frequency"] = "robot"
+    frequency_hz: float = DEFAULT_FREQUENCY_HZ  # Hz (natural-frequency mode only)
+    damping_ratio: float = DEFAULT_DAMPING_RATIO  # dimensionless (natural-frequency mode only)
+
+    def apply(self, robot: RobotSpec) -> RobotSpec:
+        """``robot`` with the gains of this config (``robot`` itself in ``robot`` mode); ValueError for
+        an unknown mode or a non-positive frequency / negative damping ratio."""
+        if self.mode == "robot":
+            return robot
+        if self.mode == "natural-frequency":
+            return natural_frequency_gains(robot, self.frequency_hz, self.damping_ratio)
+        raise ValueError(f"gains.mode must be 'robot' or 'natural-frequency', got {self.mode!r}")
+
+    def check(self, robot: RobotSpec, rel_tol: float = 1e-6) -> None:
+        """ValueError unless ``robot`` (the backend's description) has the gains :meth:`apply` gives it
+        (checked in ``natural-frequency`` mode: the robot's own gains cannot be told from its spec)."""
+        if self.mode == "robot":
+            return
+        want = self.apply(robot)
+        for have, expected in zip(robot.joints, want.joints, strict=True):
+            for name in ("kp", "kd"):
+                a, b = getattr(have, name), getattr(expected, name)
+                if abs(a - b) > rel_tol * max(abs(a), abs(b), 1.0):
+                    raise ValueError(
+                        f"gains.mode {self.mode}: joint {have.name} has {name} {a:g} in the simulated robot, "
+                        f"{b:g} expected; build the backend with cfg.gains.apply(robot)"
+                    )
 
 
 @dataclass
@@ -284,6 +328,7 @@ class TrackingEnvConfig:
     rewards: dict[str, RewardTerm] = field(default_factory=tracking_rewards)
     terminations: dict[str, TerminationTerm] = field(default_factory=tracking_terminations)
     actions: ActionConfig = field(default_factory=ActionConfig)
+    gains: GainsConfig = field(default_factory=GainsConfig)
     curriculum: CurriculumConfig = field(default_factory=CurriculumConfig)
     observations: ObservationConfig = field(default_factory=ObservationConfig)
     reset: ResetConfig = field(default_factory=ResetConfig)

@@ -8,8 +8,10 @@ termination terms) or when the clip or the episode limit ends (time-out, bootstr
 
 Action -> PD targets (rad): ``base + scale_j * a`` with base = the default pose, or the reference
 joints (``cfg.actions.residual``); targets are applied after a per-episode control delay of 0-3
-policy steps; the backend runs the PD loop at the physics rate. :meth:`absolute_targets` gives the
-targets of any action in the current state (the student's teacher labels).
+policy steps; the backend runs the PD loop at the physics rate with the gains of its robot, which
+must be ``cfg.gains.apply(robot)`` (the robot's own gains by default; checked here).
+:meth:`absolute_targets` gives the targets of any action in the current state (the student's
+teacher labels).
 
 Observations (TensorDict): ``policy`` (actor) and ``critic`` (actor terms without noise + the
 recipe's critic terms), built from the term names of ``cfg.observations`` (``observations.py``).
@@ -79,6 +81,7 @@ class TrackingEnv(VecEnv):
         self.motions = motions
         self.backend = backend
         self.robot = robot = backend.robot
+        cfg.gains.check(robot)  # the backend must simulate the gains the config asks for
         self.num_envs = backend.num_envs
         self.num_actions = robot.num_joints
         self.device = torch.device(backend.device)

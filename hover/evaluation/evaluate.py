@@ -309,7 +309,8 @@ def make_eval_env(
     num_threads: int | None = None,
     drop_terminations: tuple[str, ...] = (),
 ) -> Any:
-    """A TrackingEnv for evaluation: ``policy.env_cfg.eval_config()``, auto-reset off. With
+    """A TrackingEnv for evaluation: ``policy.env_cfg.eval_config()`` with the PD gains the policy was
+    trained with (``env_cfg.gains``), auto-reset off. With
     ``domain_rand`` the training randomisation and control-delay range are switched back on;
     ``drop_terminations``: protocol failure terms left out (``ref_distance``: rollouts go on past a
     tracking loss until a fall or the clip end; ``rollout_clips`` still applies the test criterion)."""
@@ -330,7 +331,7 @@ def make_eval_env(
             control_delay_steps=train.control_delay_steps,
         )
     options = {} if num_threads is None else {"num_threads": num_threads}
-    sim = make_backend(backend, motions.robot, num_envs, device=motions.device, **options)
+    sim = make_backend(backend, cfg.gains.apply(motions.robot), num_envs, device=motions.device, **options)
     env = TrackingEnv(cfg, motions, sim)
     env.set_auto_reset(False)
     return env

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING
 
+from hover.robots.gains import natural_frequency_gains
 from hover.robots.spec import Body, ExtendedBody, Geom, Inertial, Joint, RobotSpec, Site
 
 if TYPE_CHECKING:
@@ -23,6 +24,7 @@ __all__ = [
     "Site",
     "get_robot",
     "joint_space_motions",
+    "natural_frequency_gains",
     "ROBOTS",
 ]
 

@@ -5,7 +5,8 @@ Every problem raises FileNotFoundError or ValueError with one line naming the op
 :func:`check_resume` before the resumed config is read and :func:`check_config` before ``train``
 makes the run folder. Checked: ``--resume`` (exists, has ``config.json``, is a run of this kind),
 ``--teacher`` (exists, is a teacher and not a student), ``--motions`` (every file loads: shape,
-finite values, a real ``.npz``), ``--modes`` (known mode names), ``--robot``.
+finite values, a real ``.npz``), ``--modes`` (known mode names), ``--robot``, ``--env.gains.*``
+(a positive frequency, a non-negative damping ratio).
 """
 
 from __future__ import annotations
@@ -134,6 +135,12 @@ def check_config(cfg: Any) -> None:
     robot = getattr(cfg, "robot", DEFAULT_ROBOT)
     get_robot(robot)  # ValueError for an unknown robot
     check_motions(getattr(cfg, "motions", None), robot)
+    gains = getattr(getattr(cfg, "env", None), "gains", None)
+    if gains is not None:
+        try:
+            gains.apply(get_robot(robot))
+        except ValueError as e:
+            raise ValueError(f"--env.gains.mode {gains.mode}: {e}") from e
     if hasattr(cfg, "teacher"):
         check_teacher(cfg.teacher)
     if hasattr(cfg, "modes"):

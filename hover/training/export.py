@@ -1,6 +1,7 @@
 """Export a trained policy as ONNX with the metadata a robot runner needs (``hover export``).
 
-The graph and its metadata follow :mod:`hover.policy_metadata`; files are written atomically
+The graph and its metadata follow :mod:`hover.policy_metadata`; the metadata's ``kp``/``kd`` are the
+gains the policy was trained with (:func:`trained_robot`). Files are written atomically
 (temporary file + rename).
 """
 
@@ -16,14 +17,23 @@ from typing import Any, Literal
 
 import torch
 
+from hover.envs.tracking.config import GainsConfig
 from hover.io import atomic_open
 from hover.policy_metadata import INPUT_NAME, METADATA_KEY, OUTPUT_NAME, TRAIN_CONFIG_KEY, policy_metadata
-from hover.robots import DEFAULT_ROBOT, get_robot
+from hover.robots import DEFAULT_ROBOT, RobotSpec, get_robot
 
 
 def _atomic_write_bytes(path: Path, data: bytes) -> None:
     with atomic_open(path, "wb") as f:
         f.write(data)
+
+
+def trained_robot(loaded: Any) -> RobotSpec:
+    """The robot a loaded policy was trained on, with the PD gains it was trained with (its env's
+    ``gains``; the robot's own for configs without them), as the exported metadata records them."""
+    robot = get_robot(getattr(loaded.train_cfg, "robot", DEFAULT_ROBOT))
+    gains = getattr(getattr(loaded, "env_cfg", None), "gains", None)
+    return gains.apply(robot) if isinstance(gains, GainsConfig) else robot
 
 
 def export_onnx(
@@ -41,8 +51,7 @@ def export_onnx(
 
     if loaded.model is None:
         raise ValueError(f"{loaded.source}: the loaded policy carries no model to export")
-    robot_name = getattr(loaded.train_cfg, "robot", DEFAULT_ROBOT)
-    robot = get_robot(robot_name)
+    robot = trained_robot(loaded)
     wrapper = loaded.model.as_onnx(verbose=False).to("cpu").eval()
     obs_dim = int(wrapper.input_size)
     with torch.no_grad():

@@ -4,6 +4,9 @@
 (the default; anchor-relative rewards, residual actions, compact observations, CPU-sized PPO) or
 ``hover-paper`` (the paper's formulation). Every field of the recipe can still be overridden on the
 command line (``--env.rewards.body_pos.weight 2.0``, ``--ppo.num-learning-epochs 3``, ...).
+``--env.gains.mode natural-frequency`` (with ``--env.gains.frequency-hz`` and
+``--env.gains.damping-ratio``) simulates BeyondMimic's PD gains from a natural frequency instead of
+the robot's own (:class:`~hover.envs.tracking.config.GainsConfig`); the ``effort`` action scale follows.
 
 A run folder holds ``config.json`` (the full resolved :class:`TeacherTrainConfig`, recipe included,
 and the rsl-rl config dict), TensorBoard event files, ``eval.csv`` (the evaluation protocol's success
@@ -118,7 +121,10 @@ def make_env(cfg: RunConfig) -> TrackingEnv:
     options = (
         {"num_threads": cfg.num_threads, "processes": cfg.sim_workers} if cfg.backend == "mujoco" else {}
     )
-    backend = make_backend(cfg.backend, robot, cfg.num_envs, device=cfg.device, **options)
+    # the simulated actuators get the env's PD gains (cfg.env.gains; the robot's own by default)
+    backend = make_backend(
+        cfg.backend, cfg.env.gains.apply(robot), cfg.num_envs, device=cfg.device, **options
+    )
     env_cfg = dataclasses.replace(cfg.env, seed=cfg.seed)
     return TrackingEnv(env_cfg, motions, backend)
 
