@@ -4,9 +4,9 @@
 - ``policy``: :class:`OnnxPolicy` (one-thread ONNX Runtime session; refuses a model whose metadata names
   another robot or joint order; the schema is :mod:`hover.policy_metadata`). Models come from
   ``hover export`` (``hover.training.export``).
-- ``onboard_runner``, ``state_machine``, ``safety``, ``robot_io``: the 50 Hz on-board loop (``hover run``);
-  ``link`` (robot-state counts: accepted / refused and why), ``operator`` + ``console`` (what the
-  operator reads: transitions, hints, warnings with the wall-clock time).
+- ``onboard_runner``, ``state_machine``, ``safety``, ``robot_io``, ``loop_timing``: the 50 Hz on-board
+  loop (``hover run``); ``link`` (robot-state counts: accepted / refused and why), ``operator`` +
+  ``console`` (what the operator reads: transitions, hints, warnings with the wall-clock time).
 - ``sim_robot``: a MuJoCo H1 speaking the robot's DDS topics (``hover sim-robot``).
 - ``inputs``: joystick, Unitree remote, VR (avp-stream), motion playback, keyboard and idle command sources.
 - ``unitree``: unitree_go LowCmd_/LowState_ DDS types, their CRC32, motor slots, remote bytes and the

@@ -23,11 +23,11 @@ stop after valid state, 1 otherwise.
 
 Timing: absolute deadlines ``t0 + k * period`` (a late tick does not shift the next one; missed
 ticks are skipped and counted as overruns), sleep until ~0.3 ms before the deadline then a short spin.
-Per-stage p50/p99 latencies are logged every ``stats_every_s`` and on exit.
+Per-stage p50/p99 latencies are logged every ``stats_every_s`` and on exit (:mod:`hover.deploy.loop_timing`).
 
-The runner drives only *student* models: a teacher needs privileged simulator state that a robot
-does not have and is refused. ``policy="none"`` runs the state machine without a policy (passive,
-soft start, hold, damping).
+The runner drives only *student* models (:func:`hover.deploy.policy.load_student_policy`): a teacher
+needs privileged simulator state that a robot does not have and is refused. ``policy="none"`` runs
+the state machine without a policy (passive, soft start, hold, damping).
 """
 
 from __future__ import annotations
@@ -45,7 +45,9 @@ from typing import Any
 import numpy as np
 
 from hover.deploy.console import Console
+from hover.deploy.loop_timing import LatencyStats, set_realtime_priority, sleep_until
 from hover.deploy.operator import OperatorWatch, exit_code, exit_summary  # noqa: F401 - exit_code for callers
+from hover.deploy.policy import load_student_policy  # noqa: F401 - for callers
 from hover.deploy.safety import (
     SafetyConfig,
     SafetyEvent,
@@ -62,7 +64,6 @@ from hover.deploy.state_machine import MotorTargets, State, StateMachine, StateM
 from hover.robots import RobotSpec
 
 logger = logging.getLogger("hover.deploy.onboard_runner")
-STAGES = ("read_state", "build_obs", "inference", "publish")
 NORMAL_EXITS = ("duration", "SIGINT", "stop")
 
 
@@ -75,71 +76,6 @@ class TickRecord:
     robot_tick: int | None
     state_finite: bool
     max_kp: float
-
-
-class LatencyStats:
-    """Rolling per-stage durations (s) -> p50/p99/max in ms."""
-
-    def __init__(self, stages: tuple[str, ...] = STAGES, window: int = 30000) -> None:
-        self.samples: dict[str, deque[float]] = {s: deque(maxlen=window) for s in stages}
-
-    def record(self, stage: str, seconds: float) -> None:
-        self.samples[stage].append(seconds)
-
-    def summary(self) -> dict[str, dict[str, float]]:
-        out = {}
-        for stage, values in self.samples.items():
-            if values:
-                a = np.asarray(values) * 1e3
-                out[stage] = {
-                    "p50_ms": float(np.percentile(a, 50)),
-                    "p99_ms": float(np.percentile(a, 99)),
-                    "max_ms": float(a.max()),
-                    "n": int(a.size),
-                }
-        return out
-
-    def format(self) -> str:
-        rows = [
-            f"{s:<10} p50 {v['p50_ms']:7.3f} ms  p99 {v['p99_ms']:7.3f} ms  max {v['max_ms']:7.3f} ms  (n={v['n']})"
-            for s, v in self.summary().items()
-        ]
-        return "latency per stage:\n  " + "\n  ".join(rows) if rows else "latency per stage: no samples"
-
-
-def sleep_until(deadline: float, spin_s: float = 3e-4) -> float:
-    """Sleep until ``deadline`` (time.monotonic() s): coarse sleep, then a short spin. Returns the wake time."""
-    now = time.monotonic()
-    if deadline - now > spin_s:
-        time.sleep(deadline - now - spin_s)
-    while (now := time.monotonic()) < deadline:
-        continue  # spin the last ``spin_s``: sleep() wakes up too late for a 1 ms period error
-    return now
-
-
-def set_realtime_priority(priority: int) -> bool:
-    """Put the calling thread under SCHED_FIFO at ``priority`` (Linux; needs CAP_SYS_NICE). False if refused."""
-    if priority <= 0:
-        return False
-    try:
-        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(min(int(priority), 99)))
-        return True
-    except (AttributeError, PermissionError, OSError) as e:
-        logger.warning("real-time priority %d refused (%s); running with normal scheduling", priority, e)
-        return False
-
-
-def load_student_policy(path: str, robot: RobotSpec, allow_gains: bool = False) -> Any:
-    """An :class:`OnnxPolicy` for a student model; PolicyMetadataError for a teacher, a layout mismatch
-    (:func:`hover.deploy.policy.student_layout`) or, unless ``allow_gains``, kp/kd far from the robot's
-    (:func:`hover.deploy.policy.check_gains`)."""
-    from hover.deploy.policy import OnnxPolicy, check_gains, student_layout
-
-    policy = OnnxPolicy(path, robot)
-    if not allow_gains:
-        check_gains(policy.metadata, robot, str(policy.path))
-    policy.student_layout = student_layout(policy)
-    return policy
 
 
 @dataclass

@@ -137,7 +137,7 @@ class OnnxPolicy:
         self.kd = np.asarray(m["kd"], dtype=np.float64)
         self.control_dt = float(m["control_dt"])
         self.kind: str = policy_kind(m)
-        self.student_layout: StudentObsLayout | None = None  # set once checked (hover.deploy.onboard_runner)
+        self.student_layout: StudentObsLayout | None = None  # set once checked (load_student_policy)
         self.effort_limit = np.asarray(m.get("effort_limit", [np.inf] * self.action_dim), dtype=np.float64)
         self.joint_pos_lower = np.asarray(
             m.get("joint_pos_lower", [-np.inf] * self.action_dim), dtype=np.float64
@@ -164,3 +164,14 @@ class OnnxPolicy:
         """Joint position targets (rad): default + action_scale * clip(actions, -action_clip, action_clip)."""
         a = np.clip(np.asarray(actions, dtype=np.float64), -self.action_clip, self.action_clip)
         return self.default_joint_pos + self.action_scale * a
+
+
+def load_student_policy(path: str | os.PathLike, robot: RobotSpec, allow_gains: bool = False) -> OnnxPolicy:
+    """An :class:`OnnxPolicy` for a student model; PolicyMetadataError for a teacher, a layout mismatch
+    (:func:`student_layout`) or, unless ``allow_gains``, kp/kd far from the robot's
+    (:func:`check_gains`)."""
+    policy = OnnxPolicy(path, robot)
+    if not allow_gains:
+        check_gains(policy.metadata, robot, str(policy.path))
+    policy.student_layout = student_layout(policy)
+    return policy

@@ -18,7 +18,8 @@ BVH and joint-position input (``hover retarget bvh`` / ``positions``): :mod:`.bv
 reader), :mod:`.human_skeletons` (conventions by joint names, JSON maps), :mod:`.bvh_input` /
 :mod:`.positions` (units, up axis, orientations -> :mod:`.keypoints` clips), :mod:`.keypoint_fit`
 (robot-sized targets from the skeleton's own dimensions, then the same solver as step 4);
-:mod:`.bvh_writer` / :mod:`.bvh_export` write BVH files (the synthetic set in every convention).
+:mod:`.bvh_writer` / :mod:`.bvh_export` write BVH files (the synthetic set in every convention of
+:mod:`.bvh_styles`).
 
 Also: :mod:`.preview` (human and robot side by side), :mod:`.filter` (feasibility filter with a
 teacher). Frames: world z up, quaternions (w, x, y, z), metres, radians.

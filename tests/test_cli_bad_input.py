@@ -101,6 +101,23 @@ CASES = [
     ("commands layout --robot nosuch", "'nosuch'"),
     ("bench deploy --policy text.onnx", "text.onnx"),
     ("motion info text.npz", "text.npz"),
+    # command-line syntax that tyro rejects (hover.cli.usage): one line naming the option, not tyro's box
+    ("eval --no-such-flag", "eval: unknown option --no-such-flag (see hover eval --help)"),
+    ("eval --policy builtin:teacher --num-envs abc", "invalid value 'abc' for --num-envs"),
+    ("eval --policy builtin:teacher --video-width=1.5", "value '1.5' for --video-width (expects INT)"),
+    ("eval --policy", "missing value for --policy"),
+    ("eval --policy builtin:teacher extra", "unexpected argument 'extra'"),
+    ("train teacher --no-such-flag", "unknown option --no-such-flag"),
+    ("train teacher --seed x", "invalid value 'x' for --seed"),
+    ("train teacher --max-iterations", "missing value for --max-iterations"),
+    ("sim2sim --solver bogus", "invalid choice 'bogus' for --solver (choose from newton, cg, pgs)"),
+    ("sim2sim --solver", "missing value for --solver"),
+    ("export --policy builtin:student --exporter nope", "invalid choice 'nope' for --exporter"),
+    ("run --duration-s", "missing value for --duration-s"),
+    ("run --duration-s soon", "invalid value 'soon' for --duration-s"),
+    ("motion info good.npz --bogus=3", "motion info: unknown option --bogus"),
+    ("retarget bvh --nope", "hover retarget bvh: unknown option --nope (see hover retarget bvh --help)"),
+    ("commands layout --robot", "missing value for --robot"),
 ]
 
 
@@ -142,3 +159,18 @@ def test_gains_far_from_the_robots_are_accepted_with_allow_gains(fixtures):
         load_student_policy(str(fixtures / "gains10x.onnx"), robot)
     policy = load_student_policy(str(fixtures / "gains10x.onnx"), robot, allow_gains=True)
     assert policy.kp[0] == pytest.approx(10 * robot.joints[0].kp)
+
+
+@pytest.mark.parametrize("line", ["eval --help", "train teacher -h", "retarget bvh --help"])
+def test_help_still_prints_the_options(capsys, line):
+    with pytest.raises(SystemExit) as exit_info:
+        main(line.split())
+    out, err = capsys.readouterr()
+    assert exit_info.value.code in (0, None) and not err.strip()
+    assert out.startswith(f"usage: hover {line.rsplit(' ', 1)[0]} ") and "--" in out
+
+
+def test_a_parse_failure_of_an_unknown_kind_is_still_one_line():
+    from hover.cli.usage import describe
+
+    assert describe(object()) == "invalid command line (object)"

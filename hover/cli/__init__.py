@@ -8,14 +8,20 @@ Exit codes, the same for every command: 0 ok, 1 a failed check (a run that did n
 input. Bad input is raised as FileNotFoundError/NotADirectoryError/IsADirectoryError/PermissionError,
 ValueError (PolicyMetadataError, MotionFormatError, ...) or ImportError of an optional dependency; it is
 printed here as one line ``hover CMD: MESSAGE`` (never a traceback; ``HOVER_DEBUG=1`` re-raises it).
+Bad command-line syntax found by tyro (an unknown option, a missing value, a bad choice, a value that
+does not parse) is one line too, ``hover CMD: unknown option --x (see hover CMD --help)``, exit 2
+(:mod:`hover.cli.usage`; ``HOVER_DEBUG=1`` shows tyro's own message instead).
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import sys
 from collections.abc import Sequence
+
+from hover.cli.usage import UsageError, one_line_usage_errors
 
 # (words, "module:function", one-line help). Order = order shown in --help.
 COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
@@ -153,11 +159,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     words, target, rest = found
     module_name, func_name = target.split(":")
     prog = "hover " + " ".join(words)
+    debug = bool(os.environ.get("HOVER_DEBUG"))
     try:
         func = getattr(importlib.import_module(module_name), func_name)
-        return int(func(rest, prog=prog) or 0)
+        with contextlib.nullcontext() if debug else one_line_usage_errors(prog, rest):
+            return int(func(rest, prog=prog) or 0)
+    except UsageError as e:
+        print(e.line(), file=sys.stderr)
+        return 2
     except BAD_INPUT as e:
-        if os.environ.get("HOVER_DEBUG"):
+        if debug:
             raise
         print(f"{prog}: {one_line(e)}", file=sys.stderr)
         return 2
