@@ -29,7 +29,7 @@ Writing: :func:`policy_metadata` (``hover.training.export`` puts it into the ONN
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from hover.robots import RobotSpec
@@ -43,27 +43,41 @@ INPUT_NAME = "obs"
 OUTPUT_NAME = "actions"
 
 # teacher actor terms (hover.envs.tracking.observations.POLICY_TERMS) and their size per body/joint
-_TEACHER_TERMS: tuple[tuple[str, str, int], ...] = (
-    ("body_pos", "non-root body", 3),
-    ("body_rot", "body", 6),
-    ("body_lin_vel", "body", 3),
-    ("body_ang_vel", "body", 3),
-    ("ref_pos_diff", "body", 3),
-    ("ref_rot_diff", "body", 6),
-    ("ref_lin_vel_diff", "body", 3),
-    ("ref_ang_vel_diff", "body", 3),
-    ("ref_body_pos", "body", 3),
-    ("ref_body_rot", "body", 6),
-    ("last_action", "joint", 1),
-)
+#: per teacher observation term: what it counts (a body, a non-root body, a joint or one) and the size
+#: of each; the paper preset's actor and the tracking recipe's terms (``hover.envs.tracking.observations``)
+_TEACHER_TERM_SIZES: dict[str, tuple[str, int]] = {
+    "body_pos": ("non-root body", 3), "body_rot": ("body", 6), "body_lin_vel": ("body", 3),
+    "body_ang_vel": ("body", 3), "ref_pos_diff": ("body", 3), "ref_rot_diff": ("body", 6),
+    "ref_lin_vel_diff": ("body", 3), "ref_ang_vel_diff": ("body", 3), "ref_body_pos": ("body", 3),
+    "ref_body_rot": ("body", 6), "last_action": ("joint", 1),
+    "ref_joint_pos": ("joint", 1), "ref_joint_vel": ("joint", 1), "ref_anchor_pos": ("one", 3),
+    "ref_anchor_rot": ("one", 6), "ref_body_pos_local": ("body", 3), "root_lin_vel_local": ("one", 3),
+    "root_ang_vel_local": ("one", 3), "projected_gravity": ("one", 3), "joint_pos_rel": ("joint", 1),
+    "joint_vel": ("joint", 1), "body_pos_local": ("body", 3), "body_rot_local": ("body", 6),
+}  # fmt: skip
+#: the paper preset's actor observation, in order (913 dims for the H1)
+PAPER_TEACHER_TERMS: tuple[str, ...] = (
+    "body_pos", "body_rot", "body_lin_vel", "body_ang_vel", "ref_pos_diff", "ref_rot_diff",
+    "ref_lin_vel_diff", "ref_ang_vel_diff", "ref_body_pos", "ref_body_rot", "last_action",
+)  # fmt: skip
+_FRAMES = {
+    "paper": "robot pelvis heading (yaw-only) frame; rotations 6D tan-norm; quaternions wxyz",
+    "tracking": "root velocities and gravity in the robot pelvis frame; the reference in the robot anchor "
+    "(torso) frame or its heading frame; rotations 6D tan-norm; quaternions wxyz",
+}
 
 
-def teacher_observation_layout(robot: RobotSpec) -> list[dict[str, Any]]:
-    """The teacher actor observation as ordered ``{name, start, dim}`` terms (913 dims for the H1)."""
+def teacher_observation_layout(robot: RobotSpec, terms: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """The teacher actor observation as ordered ``{name, start, dim}`` terms: ``terms`` (the run's
+    ``env.observations.policy``) or the paper preset's (913 dims for the H1; the tracking recipe's
+    default is 182). ValueError naming a term this layout does not know."""
     bodies = len(robot.tracked_body_names)
-    count = {"body": bodies, "non-root body": bodies - 1, "joint": robot.num_joints}
+    count = {"body": bodies, "non-root body": bodies - 1, "joint": robot.num_joints, "one": 1}
     layout, start = [], 0
-    for name, per, size in _TEACHER_TERMS:
+    for name in PAPER_TEACHER_TERMS if terms is None else terms:
+        if name not in _TEACHER_TERM_SIZES:
+            raise ValueError(f"teacher observation term {name!r} has no known size in the policy metadata")
+        per, size = _TEACHER_TERM_SIZES[name]
         dim = count[per] * size
         layout.append({"name": name, "start": start, "dim": dim})
         start += dim
@@ -135,7 +149,9 @@ def policy_metadata(loaded: Any, robot: RobotSpec, obs_dim: int, action_dim: int
     from hover import __version__
 
     if loaded.kind == "teacher":
-        layout = teacher_observation_layout(robot)
+        observations = getattr(getattr(loaded, "env_cfg", None), "observations", None)
+        terms = getattr(observations, "policy", None)
+        layout = teacher_observation_layout(robot, None if terms is None else list(terms))
         if sum(t["dim"] for t in layout) != obs_dim:
             raise ValueError(
                 f"{loaded.source}: the actor takes {obs_dim} observations but the {robot.name} teacher layout "
@@ -143,7 +159,7 @@ def policy_metadata(loaded: Any, robot: RobotSpec, obs_dim: int, action_dim: int
             )
         observation: dict[str, Any] = {
             "layout": layout,
-            "frame": "robot pelvis heading (yaw-only) frame; rotations 6D tan-norm; quaternions wxyz",
+            "frame": _FRAMES["tracking" if "ref_anchor_pos" in {t["name"] for t in layout} else "paper"],
             "tracked_bodies": robot.tracked_body_names,
             "normalized_in_graph": True,
         }

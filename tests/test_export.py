@@ -18,6 +18,12 @@ from hover.robots import get_robot
 from hover.training.policies import load_policy
 from hover.training.teacher import TeacherTrainConfig, config_to_json, rsl_rl_config
 
+#: the default (tracking) recipe's teacher actor observation size for the H1
+OBS = sum(
+    t["dim"]
+    for t in teacher_observation_layout(get_robot("h1"), list(TeacherTrainConfig().env.observations.policy))
+)
+
 
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory) -> Path:
@@ -29,7 +35,7 @@ def checkpoint(tmp_path_factory) -> Path:
     actor.pop("class_name")
     torch.manual_seed(0)
     model = MLPModel(
-        TensorDict({"policy": torch.zeros(1, 913)}, batch_size=[1]),
+        TensorDict({"policy": torch.zeros(1, OBS)}, batch_size=[1]),
         {"actor": ["policy"]},
         "actor",
         19,
@@ -56,7 +62,7 @@ def test_onnx_runtime_matches_torch(checkpoint, exported):
     loaded = load_policy(str(checkpoint))
     policy = OnnxPolicy(exported, "h1")
     gen = torch.Generator().manual_seed(1)
-    obs = torch.randn(256, 913, generator=gen) * 3.0
+    obs = torch.randn(256, OBS, generator=gen) * 3.0
     expected = loaded.act(TensorDict({"policy": obs}, batch_size=[256])).numpy()
     got = policy(obs.numpy())
     assert got.shape == (256, 19) and got.dtype == np.float32
@@ -69,7 +75,7 @@ def test_onnx_runtime_matches_torch(checkpoint, exported):
     shifted[0, 0] += 5.0
     assert np.abs(policy(shifted.numpy()) - got[:1]).max() > 1e-4
     with pytest.raises(ValueError, match="observations must be"):
-        policy(np.zeros(912, dtype=np.float32))
+        policy(np.zeros(OBS - 1, dtype=np.float32))
 
 
 def test_metadata_describes_robot_and_observation(exported):
@@ -80,14 +86,15 @@ def test_metadata_describes_robot_and_observation(exported):
     assert meta["kp"] == [j.kp for j in robot.joints] and meta["kd"] == [j.kd for j in robot.joints]
     assert meta["default_joint_pos"] == [j.default_pos for j in robot.joints]
     assert meta["action_scale"] == 0.25 and meta["control_dt"] == pytest.approx(0.02)
-    assert meta["obs_dim"] == 913 and meta["action_dim"] == 19
+    assert meta["obs_dim"] == OBS == 182 and meta["action_dim"] == 19  # the tracking recipe's actor
     layout = meta["observation"]["layout"]
-    assert layout == teacher_observation_layout(robot)
-    assert [t["name"] for t in layout][0] == "body_pos" and layout[-1] == {
+    assert layout == teacher_observation_layout(robot, list(TeacherTrainConfig().env.observations.policy))
+    assert [t["name"] for t in layout][0] == "ref_joint_pos" and layout[-1] == {
         "name": "last_action",
-        "start": 894,
+        "start": 163,
         "dim": 19,
     }
+    assert "anchor" in meta["observation"]["frame"]
     model = onnx.load(str(exported))
     assert [i.name for i in model.graph.input] == ["obs"] and [o.name for o in model.graph.output] == [
         "actions"
@@ -154,7 +161,7 @@ def test_dynamo_exporter_gives_the_same_actions(checkpoint, exported, tmp_path):
         )
         == 0
     )
-    obs = np.random.default_rng(2).standard_normal((5, 913)).astype(np.float32)
+    obs = np.random.default_rng(2).standard_normal((5, OBS)).astype(np.float32)
     assert np.abs(OnnxPolicy(out)(obs) - OnnxPolicy(exported)(obs)).max() < 1e-5
     assert read_metadata(out) == read_metadata(exported)
 
@@ -164,3 +171,19 @@ def test_export_cli_names_a_missing_checkpoint(tmp_path, capsys):
         hover_main(["export", "--policy", str(tmp_path / "nope.pt"), "--out", str(tmp_path / "x.onnx")]) == 2
     )
     assert "nope.pt" in capsys.readouterr().err and not (tmp_path / "x.onnx").exists()
+
+
+def test_teacher_layout_sizes_match_the_env_observations():
+    """The metadata's per-term sizes equal the tensors the tracking env computes, for both recipes' actors."""
+    from hover.training.teacher import make_env
+
+    robot = get_robot("h1")
+    paper = teacher_observation_layout(robot)
+    assert sum(t["dim"] for t in paper) == 913 and paper[0]["name"] == "body_pos"
+    cfg = TeacherTrainConfig(num_envs=2, num_threads=1, sim_workers=False)
+    env = make_env(cfg)
+    obs = env.get_observations()["policy"]
+    layout = teacher_observation_layout(robot, list(cfg.env.observations.policy))
+    assert obs.shape[-1] == sum(t["dim"] for t in layout) == OBS
+    with pytest.raises(ValueError, match="no known size"):
+        teacher_observation_layout(robot, ["not_a_term"])
