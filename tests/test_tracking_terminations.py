@@ -79,3 +79,18 @@ def test_every_recipe_term_is_registered():
         T.check_termination_terms(terms)
     with pytest.raises(ValueError, match="unknown function 'nope'"):
         T.check_termination_terms({"x": TerminationTerm("nope")})
+
+
+def test_pelvis_tilt_is_measured_from_the_reference_pelvis(make_step):
+    """A bow that the reference makes itself is not a fall; the same tilt from an upright reference is."""
+    pitch = lambda a: quat_from_euler_xyz(torch.tensor([[0.0, a, 0.0]]))[0]  # noqa: E731
+    s = make_step(n=4)
+    robot = [pitch(1.0), pitch(0.0), pitch(0.9), pitch(0.7)]
+    ref = [pitch(1.0), pitch(0.0), pitch(0.0), pitch(0.0)]
+    for i in range(4):
+        s.robot.quat[i, 0], s.ref.quat[i, 0] = robot[i], ref[i]
+    # |g_x| = sin(1.0) = 0.84: the absolute test calls the perfectly tracked bow a fall
+    assert T.gravity_tilt(s, 0.7).tolist() == [True, False, True, False]
+    # 2 sin(0.45) = 0.87 > 0.76 > 2 sin(0.35) = 0.69
+    assert T.pelvis_tilt_from_reference(s, 0.76).tolist() == [False, False, True, False]
+    assert eval_terminations()["gravity_tilt"].func == "pelvis_tilt_from_reference"

@@ -58,6 +58,16 @@ def gravity_tilt(s: StepData, limit: float) -> Tensor:
     return gravity_tilt_kernel(s.robot.quat[:, 0], limit)
 
 
+def pelvis_tilt_from_reference(s: StepData, limit: float) -> Tensor:
+    """The pelvis tilts away from the reference pelvis: the distance between the two projected gravities
+    (each in its own pelvis frame, so yaw does not count) above ``limit``. For an upright reference,
+    0.76 = 2 sin(22.2 deg) is a tilt of 44.4 deg, where |g_x| or |g_y| of :func:`gravity_tilt` is 0.7;
+    unlike that absolute test, a reference that bends forward itself (a bow) is not a fall."""
+    g = projected_gravity(s.robot.quat[:, 0])
+    g_ref = projected_gravity(s.ref.quat[:, 0])
+    return (g - g_ref).norm(dim=-1) > limit
+
+
 def undesired_contacts(s: StepData, threshold: float) -> Tensor:
     """A body of ``RobotSpec.termination_contact_bodies`` touches something with more than ``threshold`` N."""
     return contact_kernel(s.contact_forces, s.idx.sim_contact_bodies, threshold)
@@ -105,6 +115,7 @@ TERMINATION_FUNCTIONS: dict[str, TerminationFunction] = {
     f.__name__: f
     for f in (
         gravity_tilt,
+        pelvis_tilt_from_reference,
         undesired_contacts,
         max_body_distance,
         mean_body_distance,
