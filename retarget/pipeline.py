@@ -11,13 +11,21 @@ from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from hover.io import atomic_write_json
 from hover.motion.format import MotionClip, save_motions
 from hover.retarget.amass import HumanClip
 from hover.retarget.body_model import BodyModel, load_synthetic_body_model
 from hover.retarget.motion_fit import RetargetConfig, RetargetResult, retarget_clips
-from hover.retarget.shape_fit import BodyShape, builtin_shape_path, fit_shape, load_shape, save_shape
+from hover.retarget.shape_fit import (
+    BodyShape,
+    builtin_shape_path,
+    fit_shape,
+    load_shape,
+    save_shape,
+    shape_rest_joints,
+)
 from hover.robots import RobotSpec, get_robot
 
 
@@ -34,9 +42,15 @@ def builtin_body_and_shape(robot: RobotSpec | None = None) -> tuple[BodyModel, B
     return model, shape
 
 
-def builtin_human_clips(seed: int | None = None, kinds: Sequence[str] = ()) -> list[HumanClip]:
+def builtin_human_clips(
+    seed: int | None = None, kinds: Sequence[str] = (), robot: RobotSpec | None = None
+) -> list[HumanClip]:
     """The synthetic human clips (AMASS form, mixed source frame rates), fixed seed by default;
-    ``kinds`` keeps only those motion kinds (e.g. ("walk", "squat"))."""
+    ``kinds`` keeps only those motion kinds (e.g. ("walk", "squat")).
+
+    The locomotion clips use the foot-space gait calibrated to the body shape fitted to ``robot`` (as
+    ``hover motion generate`` does), so the retargeted stance feet stay planted."""
+    from hover.retarget.random_motions import GaitCalibration
     from hover.retarget.synthetic import DEFAULT_SEED, KINDS, synthetic_clips
 
     known = {k[0] for k in KINDS}
@@ -44,7 +58,12 @@ def builtin_human_clips(seed: int | None = None, kinds: Sequence[str] = ()) -> l
     if unknown:
         raise ValueError(f"unknown synthetic motion kinds {sorted(unknown)}; known: {sorted(known)}")
     chosen = tuple(k for k in KINDS if not kinds or k[0] in kinds)
-    return synthetic_clips(seed=DEFAULT_SEED if seed is None else seed, kinds=chosen)
+    model, shape = builtin_body_and_shape(robot)
+    rest = model.rest_joints(torch.zeros(1, 10))[0].to(torch.float64)
+    gait = GaitCalibration(rest, shape_rest_joints(model, shape))
+    return synthetic_clips(
+        seed=DEFAULT_SEED if seed is None else seed, rest_joints=rest, kinds=chosen, gait=gait
+    )
 
 
 def clip_batches(clips: Sequence, fps: float, batch_frames: int) -> list[list]:

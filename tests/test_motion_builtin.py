@@ -17,9 +17,10 @@ from hover.motion.builtin import (
     generate_builtin_clips,
     load_builtin_motions,
     lowest_foot_point,
+    stance_foot_slide,
     write_builtin_motions,
 )
-from hover.motion.format import load_motions, save_motions
+from hover.motion.format import MotionClip, load_motions, save_motions
 from hover.motion.library import MotionLibrary
 from hover.robots import get_robot
 from hover.robots.mjcf import ModelOptions, build_model
@@ -101,6 +102,46 @@ def test_feet_on_ground_and_not_sliding(shipped, generated):
     for c in shipped:
         p = _poses(c)
         assert lowest_foot_point(ROBOT, p.pos, p.quat).abs().max() < 5e-3, c.name
+
+
+# The shipped set's clip names and frame counts: training runs resume on the set, so regenerating it
+# must keep them.
+SHIPPED_FRAMES = {
+    "stand_still": 251, "stand_idle": 301, "wave_both": 251, "wave_one_arm": 251, "reach_1": 301,
+    "reach_2": 251, "punch": 251, "bend_forward": 351, "squat_1": 301, "squat_2": 251, "walk_forward": 401,
+    "walk_forward_short": 301, "walk_turn_1": 401, "walk_turn_2": 351, "turn_in_place": 301,
+    "sidestep_1": 301, "sidestep_2": 251,
+}  # fmt: skip
+
+
+def test_shipped_stance_feet_do_not_slide(shipped):
+    """Every shipped clip is trackable: each foot's stance (ankle within 2 cm of its lowest height) moves
+    less than 8 cm/s horizontally on average (the old joint-space gait skated at 0.24-0.40 m/s)."""
+    assert {c.name: c.num_frames for c in shipped} == SHIPPED_FRAMES
+    assert [c.name for c in shipped] == list(SHIPPED_FRAMES)
+    fk = ForwardKinematics(ROBOT, dtype=torch.float64)
+    for c in shipped:
+        slide = stance_foot_slide(c, ROBOT, fk=fk)
+        assert set(slide) == set(ROBOT.feet)
+        for foot, v in slide.items():
+            assert v < 0.08, (c.name, foot, v)
+    walk = next(c for c in shipped if c.name == "walk_forward")
+    n = int(walk.fps)  # it still walks: > 0.4 m/s over a second at its steady speed
+    assert np.linalg.norm(walk.root_pos[n:, :2] - walk.root_pos[:-n, :2], axis=-1).max() > 0.4
+
+
+def test_stance_foot_slide_detects_a_skating_foot(generated):
+    c = generated[0]
+    assert max(stance_foot_slide(c, ROBOT).values()) < 1e-3  # feet fixed
+    skate = MotionClip(
+        name="skate",
+        fps=c.fps,
+        root_pos=c.root_pos + np.arange(c.num_frames)[:, None] * np.array([0.5, 0.0, 0.0]) / c.fps,
+        root_quat=c.root_quat,
+        joint_pos=c.joint_pos,
+    )
+    for v in stance_foot_slide(skate, ROBOT).values():
+        assert v == pytest.approx(0.5, abs=1e-6)  # the whole body glides at 0.5 m/s
 
 
 def test_lowest_foot_point_detects_hovering_and_sinking(generated):

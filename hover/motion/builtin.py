@@ -82,6 +82,37 @@ def lowest_foot_point(robot: RobotSpec, body_pos: torch.Tensor, body_quat: torch
     return torch.stack(zs, -1).amin(-1)
 
 
+def stance_foot_slide(
+    clip: MotionClip,
+    robot: RobotSpec | None = None,
+    contact_height: float = 0.02,
+    fk: ForwardKinematics | None = None,
+) -> dict[str, float]:
+    """Mean horizontal speed (m/s) of each foot over its stance frames, per foot body name.
+
+    The feet are the robot's ``feet`` bodies (the H1's ankle links); a foot's stance frames are those where
+    its body height is below its minimum over the clip plus ``contact_height`` (m); speeds are finite
+    differences of its horizontal position times the clip's frame rate. A physically trackable clip keeps
+    this near 0 (a planted foot does not skate over the ground); 0.0 for a clip of fewer than 2 frames."""
+    robot = robot or get_robot()
+    fk = fk or ForwardKinematics(robot, "cpu", torch.float64)
+    poses = fk(
+        torch.as_tensor(clip.root_pos, dtype=fk.dtype, device=fk.device),
+        torch.as_tensor(clip.root_quat, dtype=fk.dtype, device=fk.device),
+        torch.as_tensor(clip.joint_pos, dtype=fk.dtype, device=fk.device),
+    )
+    out = {}
+    for name in robot.feet:
+        pos = poses.pos[:, robot.body_index(name)].cpu().numpy().astype(np.float64)
+        if len(pos) < 2:
+            out[name] = 0.0
+            continue
+        stance = pos[:-1, 2] < pos[:, 2].min() + contact_height
+        speed = np.linalg.norm(np.diff(pos[:, :2], axis=0), axis=-1) * clip.fps
+        out[name] = float(speed[stance].mean()) if stance.any() else 0.0
+    return out
+
+
 def _clip_from_offsets(
     name: str, duration: float, fn: MotionFn, robot: RobotSpec, fk: ForwardKinematics
 ) -> MotionClip:
