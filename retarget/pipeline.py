@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -50,7 +51,7 @@ def builtin_human_clips(
 
     The locomotion clips use the foot-space gait calibrated to the body shape fitted to ``robot`` (as
     ``hover motion generate`` does), so the retargeted stance feet stay planted."""
-    from hover.retarget.random_motions import GaitCalibration
+    from hover.retarget.random_motions import GaitCalibration, step_gait_clip
     from hover.retarget.synthetic import DEFAULT_SEED, KINDS, synthetic_clips
 
     known = {k[0] for k in KINDS}
@@ -62,7 +63,10 @@ def builtin_human_clips(
     rest = model.rest_joints(torch.zeros(1, 10))[0].to(torch.float64)
     gait = GaitCalibration(rest, shape_rest_joints(model, shape))
     return synthetic_clips(
-        seed=DEFAULT_SEED if seed is None else seed, rest_joints=rest, kinds=chosen, gait=gait
+        seed=DEFAULT_SEED if seed is None else seed,
+        rest_joints=rest,
+        kinds=chosen,
+        locomotion=partial(step_gait_clip, gait=gait),
     )
 
 

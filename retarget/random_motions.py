@@ -376,3 +376,54 @@ def human_clip(spec: ClipSpec, fps: float, rest_joints: Tensor, gait: GaitCalibr
         betas=np.zeros(10),
         gender="neutral",
     )
+
+
+# Kinds that, given a gait calibration, are made with the foot-space gait of ``hover motion generate``
+# (random_motions kind, forward speed range m/s of the fitted skeleton, turning rate range rad/s).
+STEP_GAIT_KINDS: dict[str, tuple[str, tuple[float, float], tuple[float, float]]] = {
+    "walk": ("walk", (0.5, 0.7), (0.0, 0.0)),
+    "walk_turn": ("walk_turn", (0.35, 0.45), (0.3, 0.5)),
+    "turn_in_place": ("turn", (0.0, 0.0), (0.6, 0.9)),
+}
+
+
+def step_gait_clip(
+    kind: str,
+    duration: float,
+    fps: float,
+    rest_joints: Tensor,
+    rng: np.random.Generator,
+    name: str,
+    gait: GaitCalibration,
+) -> HumanClip | None:
+    """A locomotion clip of ``kind`` (a key of :data:`STEP_GAIT_KINDS`) made with the foot-space gait and
+    the speed calibration ``gait``, as ``hover motion generate``
+    makes its clips: planted feet stay still and the pelvis speed is in the fitted skeleton's metres, so
+    the retargeted robot's stance feet do not slide. None for a kind not in the table (a
+    ``synthetic.LocomotionMaker``: the built-in set passes ``partial(step_gait_clip, gait=...)``)."""
+    if kind not in STEP_GAIT_KINDS:
+        return None
+    gen_kind, (v_lo, v_hi), (r_lo, r_hi) = STEP_GAIT_KINDS[kind]
+    speed = float(rng.uniform(v_lo, v_hi))
+    rate = float(rng.choice([-1.0, 1.0]) * rng.uniform(r_lo, r_hi)) if r_hi > 0 else 0.0
+    params = {
+        "seed": float(rng.integers(0, 2**31 - 1)),
+        "ramp": 1.2,
+        "clearance": 0.06,
+        "speed": speed,
+        "turn_rate": rate,
+        "turn_var": 0.0,
+        "free_arms": 0.0,
+        "freq": 0.8 + 0.15 * speed + float(rng.uniform(-0.03, 0.03)),
+    }
+    spec = ClipSpec(
+        name=name,
+        kind=gen_kind,
+        index=0,
+        attempt=0,
+        duration=duration,
+        heading0=float(rng.uniform(-math.pi, math.pi)),
+        start_xy=(float(rng.uniform(-1.0, 1.0)), float(rng.uniform(-1.0, 1.0))),
+        params=params,
+    )
+    return human_clip(spec, fps, rest_joints, gait)

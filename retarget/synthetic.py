@@ -15,7 +15,6 @@ from __future__ import annotations
 import math
 import zlib
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -24,9 +23,6 @@ from torch import Tensor
 from hover.retarget.amass import HumanClip
 from hover.retarget.skeleton import NUM_SMPL_JOINTS, SMPL_TO_ROBOT_AXES, joint_index, smpl_forward_kinematics
 from hover.rotations import matrix_to_quat, quat_to_matrix, quat_to_rotvec
-
-if TYPE_CHECKING:
-    from hover.retarget.random_motions import GaitCalibration
 
 J = joint_index
 DEFAULT_SEED = 7
@@ -294,54 +290,9 @@ KINDS: tuple[tuple[str, float, str], ...] = (
 SOURCE_FPS = (30.0, 60.0, 100.0, 120.0)
 
 
-# Kinds that, given a gait calibration, are made with the foot-space gait of ``hover motion generate``
-# (random_motions kind, forward speed range m/s of the fitted skeleton, turning rate range rad/s).
-STEP_GAIT_KINDS: dict[str, tuple[str, tuple[float, float], tuple[float, float]]] = {
-    "walk": ("walk", (0.5, 0.7), (0.0, 0.0)),
-    "walk_turn": ("walk_turn", (0.35, 0.45), (0.3, 0.5)),
-    "turn_in_place": ("turn", (0.0, 0.0), (0.6, 0.9)),
-}
-
-
-def _step_gait_clip(
-    kind: str,
-    duration: float,
-    fps: float,
-    rest_joints: Tensor,
-    rng: np.random.Generator,
-    name: str,
-    gait: GaitCalibration,
-) -> HumanClip:
-    """A locomotion clip of ``kind`` (a key of :data:`STEP_GAIT_KINDS`) made with the foot-space gait and
-    the speed calibration ``gait`` (a ``random_motions.GaitCalibration``), as ``hover motion generate``
-    makes its clips: planted feet stay still and the pelvis speed is in the fitted skeleton's metres, so
-    the retargeted robot's stance feet do not slide."""
-    from hover.retarget.random_motions import ClipSpec, human_clip
-
-    gen_kind, (v_lo, v_hi), (r_lo, r_hi) = STEP_GAIT_KINDS[kind]
-    speed = float(rng.uniform(v_lo, v_hi))
-    rate = float(rng.choice([-1.0, 1.0]) * rng.uniform(r_lo, r_hi)) if r_hi > 0 else 0.0
-    params = {
-        "seed": float(rng.integers(0, 2**31 - 1)),
-        "ramp": 1.2,
-        "clearance": 0.06,
-        "speed": speed,
-        "turn_rate": rate,
-        "turn_var": 0.0,
-        "free_arms": 0.0,
-        "freq": 0.8 + 0.15 * speed + float(rng.uniform(-0.03, 0.03)),
-    }
-    spec = ClipSpec(
-        name=name,
-        kind=gen_kind,
-        index=0,
-        attempt=0,
-        duration=duration,
-        heading0=float(rng.uniform(-math.pi, math.pi)),
-        start_xy=(float(rng.uniform(-1.0, 1.0)), float(rng.uniform(-1.0, 1.0))),
-        params=params,
-    )
-    return human_clip(spec, fps, rest_joints, gait)
+#: makes a locomotion clip ``(kind, duration s, fps, rest_joints [24, 3], rng, name)`` another way, or
+#: returns None to leave the kind to this module (see ``random_motions.step_gait_clip``)
+LocomotionMaker = Callable[[str, float, float, Tensor, np.random.Generator, str], "HumanClip | None"]
 
 
 def synthetic_clip(
@@ -351,17 +302,19 @@ def synthetic_clip(
     rest_joints: Tensor,
     seed: int,
     name: str | None = None,
-    gait: GaitCalibration | None = None,
+    locomotion: LocomotionMaker | None = None,
 ) -> HumanClip:
     """One synthetic clip of ``kind`` (see :data:`KINDS`) at ``fps`` for a skeleton ``rest_joints`` [24, 3].
 
-    ``gait``: a ``random_motions.GaitCalibration`` for the skeleton fitted to the robot; with it the
-    locomotion kinds of :data:`STEP_GAIT_KINDS` use the foot-space gait (feasible, non-sliding feet after
-    retargeting), without it the joint-space gait of :func:`_gait` (its feet roll and slide a little in
-    double support, and its stride does not match the fitted skeleton's root travel)."""
+    ``locomotion``: tried first (with this clip's generator); ``hover retarget --builtin`` passes the
+    foot-space gait of ``hover motion generate`` calibrated to the fitted skeleton, whose stance feet
+    do not slide after retargeting. Without it the joint-space gait of :func:`_gait` is used (its feet
+    roll and slide in double support, and its stride does not match the fitted skeleton's root travel)."""
     rng = np.random.default_rng(seed)
-    if gait is not None and kind in STEP_GAIT_KINDS:
-        return _step_gait_clip(kind, duration, fps, rest_joints.to(torch.float64), rng, name or kind, gait)
+    if locomotion is not None:
+        made = locomotion(kind, duration, fps, rest_joints.to(torch.float64), rng, name or kind)
+        if made is not None:
+            return made
     p = _make_clip(kind, rng, duration, fps)
     base = quat_to_matrix(torch.tensor(SMPL_TO_ROBOT_AXES, dtype=torch.float64))
     heading0 = float(rng.uniform(-math.pi, math.pi))
@@ -386,12 +339,12 @@ def synthetic_clips(
     rest_joints: Tensor | None = None,
     kinds: Sequence[tuple] = KINDS,
     progress: Callable[[int], None] | None = None,
-    gait: GaitCalibration | None = None,
+    locomotion: LocomotionMaker | None = None,
 ) -> list[HumanClip]:
     """The built-in synthetic human set: one clip per ``(kind, duration[, name])`` entry of ``kinds``.
 
     A clip's randomness (and source frame rate, one of :data:`SOURCE_FPS`) depends only on the seed and
-    its name, so subsets reproduce the same clips. ``gait``: see :func:`synthetic_clip`."""
+    its name, so subsets reproduce the same clips. ``locomotion``: see :func:`synthetic_clip`."""
     if rest_joints is None:
         from hover.retarget.body_model import load_synthetic_body_model
 
@@ -403,7 +356,9 @@ def synthetic_clips(
         key = zlib.crc32(name.encode())
         fps = SOURCE_FPS[key % len(SOURCE_FPS)]
         clips.append(
-            synthetic_clip(kind, duration, fps, rest_joints, seed=seed * 100_003 + key, name=name, gait=gait)
+            synthetic_clip(
+                kind, duration, fps, rest_joints, seed=seed * 100_003 + key, name=name, locomotion=locomotion
+            )
         )
         if progress:
             progress(1)

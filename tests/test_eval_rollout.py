@@ -75,7 +75,8 @@ def test_success_and_failure_from_terminations(report):
     assert short.max_mean_body_dev_m < 0.5
     for c in (long, wave):
         assert not c.success
-        assert c.fail_reason in ("ref_distance", "gravity_tilt", "undesired_contacts", E.TEST_CRITERION)
+        known = {"ref_distance", "gravity_tilt", "undesired_contacts", E.TEST_CRITERION}
+        assert c.fail_reason and set(c.fail_reason.split(",")) <= known  # terms firing together are joined
         assert 0.2 < c.fail_time_s < 2.0
         assert c.frames == round(c.fail_time_s / 0.02)
         assert c.max_mean_body_dev_m > 0.5 or c.fail_reason != "ref_distance"

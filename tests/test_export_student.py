@@ -107,7 +107,7 @@ def test_student_metadata(student):
 
 
 def test_teacher_export_says_teacher_and_is_refused_where_a_student_is_needed(tmp_path):
-    loaded = make_policy("teacher", 913)
+    loaded = make_policy("teacher", 182)  # the tracking recipe's actor
     path = export_onnx(loaded, tmp_path / "teacher.onnx")
     policy = OnnxPolicy(path)
     assert policy.kind == "teacher" and "student_observation" not in policy.metadata

@@ -207,7 +207,7 @@ def test_an_exported_policy_records_the_gains_it_was_trained_with(tmp_path: Path
     cfg.env.gains = dataclasses.replace(NATURAL)
     actor = dict(rsl_rl_config(cfg)["actor"])
     actor.pop("class_name")
-    obs = TensorDict({"policy": torch.zeros(1, 913)}, batch_size=[1])
+    obs = TensorDict({"policy": torch.zeros(1, 182)}, batch_size=[1])  # the tracking recipe's actor
     model = MLPModel(obs, {"actor": ["policy"]}, "actor", 19, **actor)
     path = tmp_path / "model_0.pt"
     torch.save(
