@@ -126,3 +126,35 @@ def test_residual_teacher_labels_are_its_absolute_targets():
                                    ref.joint_pos + 0.02 * ref.joint_vel, atol=1e-5, rtol=0)  # fmt: skip
     finally:
         env.backend.close()
+
+
+def test_residual_teacher_observes_its_own_last_action():
+    """In the student env a residual teacher must see its previous action in its own convention
+    (residual on the reference), not the student's absolute action that produced the same target;
+    before the first action, the delayed targets are the reference pose it would have had."""
+    import dataclasses
+
+    from hover.envs.tracking.config import ActionConfig, TrackingEnvConfig
+    from hover.training.teacher import make_env
+
+    residual = ActionConfig(residual=True, lookahead_s=0.02, scale=0.25, scale_mode="effort")
+    teacher_env = dataclasses.replace(TrackingEnvConfig(), actions=residual)
+    cfg = S.prepare(S.StudentTrainConfig(num_envs=3, num_threads=1, sim_workers=False), teacher_env)
+    assert cfg.env.observations.last_action_actions == residual and not cfg.env.actions.residual
+    cfg.env.reset.noise = False
+    cfg.env.domain_rand.enabled = False
+    env = make_env(cfg)
+    try:
+        env.reset_to(torch.arange(3), torch.tensor([2, 10, 14]), torch.tensor([1.0, 2.0, 3.0]))
+        ref = env.reference_state()
+        torch.testing.assert_close(env.target_history[0], ref.joint_pos + 0.02 * ref.joint_vel)
+        assert torch.all(env.get_observations()["policy"][:, -19:] == 0.0)
+        label = S.label_transform(env, residual)
+        teacher_action = 0.5 * torch.randn(3, 19)
+        student_action = label(teacher_action)
+        env.step(student_action)
+        seen = env.get_observations()["policy"][:, -19:]
+        torch.testing.assert_close(seen, teacher_action, atol=1e-4, rtol=0)
+        assert (student_action - teacher_action).abs().max() > 0.5  # the two conventions differ
+    finally:
+        env.backend.close()

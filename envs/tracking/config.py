@@ -206,6 +206,9 @@ class ObservationConfig:
     noise). ``noise``: uniform +- ``noise_scales[term]`` on actor terms during training;
     ``ref_offset``: per-episode uniform +- offset (m, world) of the reference seen by the actor
     (the paper preset's ``ref_pos_diff``/``ref_body_pos`` terms only).
+    ``last_action_actions``: the action convention in which the policy and critic groups'
+    ``last_action`` term is expressed (None: the env's own actions). A student env sets it to the
+    teacher's, so the frozen teacher labels from the observation it was trained on.
     """
 
     policy: tuple[str, ...] = (
@@ -234,6 +237,7 @@ class ObservationConfig:
         }
     )
     ref_offset: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    last_action_actions: ActionConfig | None = None
 
 
 @dataclass

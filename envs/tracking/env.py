@@ -93,6 +93,11 @@ class TrackingEnv(VecEnv):
         self.idx = TrackingIndices.from_robot(robot, dev)
         self.default_joint_pos = self.idx.default_joint_pos
         self.action_scale = action_scales(cfg.actions, self.idx)
+        # the convention of the observed ``last_action`` (a student env: the teacher's)
+        self.obs_action_cfg = cfg.observations.last_action_actions
+        self.obs_action_scale = (
+            None if self.obs_action_cfg is None else action_scales(self.obs_action_cfg, self.idx)
+        )
         self.joint_lower, self.joint_upper = self.idx.joint_lower, self.idx.joint_upper
         mass_bodies = cfg.domain_rand.mass_bodies or robot.mass_randomized_bodies
         self.mass_body_ids = torch.tensor(
@@ -108,6 +113,7 @@ class TrackingEnv(VecEnv):
         self.motion_times = torch.zeros(n, device=dev)
         self.actions = torch.zeros(n, j, device=dev)
         self.prev_actions = torch.zeros(n, j, device=dev)
+        self.obs_actions = torch.zeros(n, j, device=dev)
         self.target_history = self.default_joint_pos.repeat(max(cfg.control_delay_steps) + 1, n, 1)
         self.delays = torch.zeros(n, dtype=torch.long, device=dev)
         self.prev_joint_vel = torch.zeros(n, j, device=dev)
@@ -216,6 +222,9 @@ class TrackingEnv(VecEnv):
         self.prev_actions = self.actions
         self.actions = torch.where(live.unsqueeze(1), actions, self.actions)
         targets = self.absolute_targets(self.actions)
+        if self.obs_action_cfg is not None:
+            base = self.target_base(self.obs_action_cfg)
+            self.obs_actions = (targets - base) / self.obs_action_scale
         self.target_history = torch.roll(self.target_history, 1, dims=0)
         self.target_history[0] = targets
         if self.student is not None:
@@ -301,6 +310,7 @@ class TrackingEnv(VecEnv):
             prev_joint_vel=self.prev_joint_vel, ref_joint_pos=ref.joint_pos, ref_joint_vel=ref.joint_vel,
             joint_torque=state.joint_torque, actions=self.actions, prev_actions=self.prev_actions,
             contact_forces=state.contact_forces, idx=self.idx, dt=self.dt, diverged=diverged,
+            obs_actions=None if self.obs_action_cfg is None else self.obs_actions,
         )  # fmt: skip
 
     def _feet(self, state: SimState) -> FeetData:
@@ -387,9 +397,13 @@ class TrackingEnv(VecEnv):
             self.ref_offset[ids] = 0.0
         self.actions[ids] = 0.0
         self.prev_actions[ids] = 0.0
+        self.obs_actions[ids] = 0.0
+        # before the first action arrives (control delay), the targets of a zero action in the
+        # observed convention: the reference pose for a residual (teacher) convention
+        start_actions = self.obs_action_cfg or cfg.actions
         base = (
-            ref.joint_pos + cfg.actions.lookahead_s * ref.joint_vel
-            if cfg.actions.residual
+            ref.joint_pos + start_actions.lookahead_s * ref.joint_vel
+            if start_actions.residual
             else self.default_joint_pos
         )
         self.target_history[:, ids] = base

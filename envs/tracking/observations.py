@@ -224,7 +224,7 @@ def tracking_terms(s: StepData) -> dict[str, Tensor]:
         "projected_gravity": projected_gravity(root_quat),
         "joint_pos_rel": s.joint_pos - s.idx.default_joint_pos,
         "joint_vel": s.joint_vel,
-        "last_action": s.actions,
+        "last_action": s.observed_last_action,
         "body_pos_local": _to_heading(h_inv, s.robot.pos - anchor_pos.unsqueeze(1)).reshape(n, -1),
         "body_rot_local": quat_to_tan_norm(_rot_to_heading(h_inv, s.robot.quat)).reshape(n, -1),
     }
@@ -241,7 +241,7 @@ class ObsInputs:
 
 
 def _paper(x: ObsInputs) -> dict[str, Tensor]:
-    return policy_terms(x.step.robot, x.step.ref, x.step.actions)
+    return policy_terms(x.step.robot, x.step.ref, x.step.observed_last_action)
 
 
 def _privileged(x: ObsInputs) -> dict[str, Tensor]:

@@ -113,6 +113,11 @@ class StepData:
     feet: FeetData | None = None
     terminated: Tensor | None = None
     diverged: Tensor | None = None
+    obs_actions: Tensor | None = None  # [N, J] ``last_action`` as observed (default: ``actions``)
+
+    @property
+    def observed_last_action(self) -> Tensor:
+        return self.actions if self.obs_actions is None else self.obs_actions
 
     @property
     def num_envs(self) -> int:

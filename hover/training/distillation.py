@@ -145,12 +145,17 @@ def config_to_json(cfg: StudentTrainConfig, teacher_actor: dict[str, Any]) -> st
 def prepare(cfg: StudentTrainConfig, teacher_env: TrackingEnvConfig | None = None) -> StudentTrainConfig:
     """The config with the student observation group switched on and ``modes`` resolved; with
     ``teacher_env``, the env's ``policy`` group is the teacher's observation (without noise) and its PD
-    gains are the teacher's (``env.gains``: the teacher's labels are PD targets for those gains)."""
+    gains are the teacher's (``env.gains``: the teacher's labels are PD targets for those gains), and
+    its ``last_action`` is the student's action in the teacher's convention (a residual teacher sees
+    ``(target - q_ref) / s_t``, as in its own training, not the student's absolute action)."""
     cfg = dataclasses.replace(cfg, env=dataclasses.replace(cfg.env))
     cfg.env.student = dataclasses.replace(cfg.env.student, enabled=True, modes=student_modes(cfg.modes))
     if teacher_env is not None:
         cfg.env.observations = dataclasses.replace(
-            teacher_env.observations, noise=False, ref_offset=(0.0, 0.0, 0.0)
+            teacher_env.observations,
+            noise=False,
+            ref_offset=(0.0, 0.0, 0.0),
+            last_action_actions=dataclasses.replace(teacher_env.actions),
         )
         cfg.env.gains = dataclasses.replace(teacher_env.gains)
     return cfg
