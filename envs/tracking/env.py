@@ -222,7 +222,7 @@ class TrackingEnv(VecEnv):
         self.prev_actions = self.actions
         self.actions = torch.where(live.unsqueeze(1), actions, self.actions)
         targets = self.absolute_targets(self.actions)
-        if self.obs_action_cfg is not None:
+        if self.obs_action_cfg is not None and self.obs_action_scale is not None:
             base = self.target_base(self.obs_action_cfg)
             self.obs_actions = (targets - base) / self.obs_action_scale
         self.target_history = torch.roll(self.target_history, 1, dims=0)
