@@ -19,7 +19,7 @@ def _cfg(tmp_path, iterations, **kw):
         save_interval=5,
         num_threads=1,
         update_threads=1,
-        **kw,
+        **{"eval_interval": 0, **kw},
     )
     cfg.distillation.num_steps_per_env = 8
     cfg.distillation.gradient_length = 4
@@ -84,6 +84,27 @@ def test_resume_continues_the_same_run(tmp_path):
     S.train(_cfg(tmp_path, 5, resume=str(run)))
     assert [p.name for p in list_checkpoints(run)][-1] == "model_4.pt"
     assert len(_scalars(run, "Loss/behavior")) == 5
+
+
+def test_periodic_eval_logs_success_per_mode(tmp_path, capsys):
+    import csv
+
+    from hover.motion.builtin import load_builtin_motions
+    from hover.motion.format import MotionClip, save_motions
+
+    clip = load_builtin_motions()[0]
+    short = MotionClip("stand_short", clip.fps, clip.root_pos[:16], clip.root_quat[:16], clip.joint_pos[:16])
+    save_motions(tmp_path / "short.npz", [short])
+    cfg = _cfg(tmp_path, 2, eval_interval=1, eval_motions=(str(tmp_path / "short.npz"),),
+               eval_modes=("omnih2o", "joystick"))  # fmt: skip
+    run = S.train(cfg)
+    assert "[eval] iteration 1" in capsys.readouterr().out
+    rows = list(csv.DictReader((run / "eval.csv").open()))
+    assert [(r["iteration"], r["motions"]) for r in rows] == [
+        ("0", "omnih2o/short"), ("0", "locomotion/short"), ("1", "omnih2o/short"), ("1", "locomotion/short")
+    ]  # fmt: skip
+    assert all(0.0 <= float(r["success_rate"]) <= 1.0 and r["num_clips"] == "1" for r in rows)
+    assert len(_scalars(run, "Eval/locomotion/short/success_rate")) == 2
 
 
 def test_specialist_modes_and_bad_names():

@@ -29,7 +29,7 @@ from hover.checkpoints import latest_checkpoint
 from hover.commands.modes import RANDOM, canonical_mode
 from hover.envs.tracking.config import ActionConfig, StudentObsConfig, TrackingEnvConfig
 from hover.io import atomic_write_text
-from hover.robots import DEFAULT_ROBOT
+from hover.robots import DEFAULT_ROBOT, get_robot
 from hover.training.configs import (
     BUILTIN_TEACHER,
     DistillationConfig,
@@ -39,7 +39,9 @@ from hover.training.configs import (
     student_config_from_json,
     teacher_config_from_json,
 )
+from hover.evaluation.per_mode import mode_env_config
 from hover.training.loop import bundle_checkpoint, learn_until, resolve_resume
+from hover.training.periodic_eval import PeriodicEval, policy_act
 from hover.training.runner import HoverDistillationRunner
 from hover.training.teacher import make_env, native_bfloat16
 from hover.training.teacher import rsl_rl_config as teacher_rsl_rl_config
@@ -192,6 +194,7 @@ def train(cfg: StudentTrainConfig) -> Path:
     )
     runner.add_git_repo_to_log(str(Path(__file__).resolve()))
     runner.alg.label_transform = label_transform(env, teacher_cfg.env.actions)
+    evaluators = add_periodic_eval(runner, cfg, run_dir)
     if ckpt is not None:
         runner.load(str(ckpt))
         print(f"resumed {ckpt} at iteration {runner.current_learning_iteration}", flush=True)
@@ -202,7 +205,36 @@ def train(cfg: StudentTrainConfig) -> Path:
         learn_until(runner, cfg.max_iterations, run_dir)
     finally:
         env.backend.close()
+        for evaluator in evaluators:
+            evaluator.close()
     return run_dir
+
+
+def add_periodic_eval(
+    runner: HoverDistillationRunner, cfg: StudentTrainConfig, run_dir: Path | None
+) -> list[PeriodicEval]:
+    """Every ``cfg.eval_interval`` iterations, the eval protocol in each of ``cfg.eval_modes`` (the
+    student's mean action; TensorBoard ``Eval/<mode>/<set>/success_rate``, console, ``eval.csv``)."""
+    if cfg.eval_interval <= 0 or not cfg.eval_motions or not cfg.eval_modes:
+        return []
+    robot = get_robot(cfg.robot)
+    modes = [canonical_mode(m) for m in cfg.eval_modes]
+    evaluators = [
+        PeriodicEval(mode_env_config(cfg.env, m), cfg.eval_motions, robot, cfg.eval_interval, run_dir, label=m)
+        for m in modes
+    ]
+
+    def hook(r: HoverDistillationRunner, iteration: int) -> None:
+        if not evaluators[0].due(iteration):
+            return
+        act = policy_act(r.alg.get_policy())
+        results = {k: v for e in evaluators for k, v in e.run(act).items()}
+        evaluators[0].log(
+            results, iteration, int(r.logger.tot_timesteps), float(r.logger.tot_time), r.logger.writer
+        )
+
+    runner.iteration_hooks.append(hook)
+    return evaluators
 
 
 def export_bundled(

@@ -5,7 +5,8 @@ policy's mean action (``hover.evaluation.evaluate``: no DR, delay 2, mean body d
 failure), logs ``Eval/<set>/success_rate``, ``Eval/<set>/mpjpe_g_mm`` and ``Eval/<set>/mpjpe_l_mm`` to
 TensorBoard (x axis: iteration) and the console, and appends one row per set to ``eval.csv`` in the
 run folder with the env steps and the wall-clock training time, so curves can be drawn against
-samples and against time. The eval envs run in this process on one thread, between iterations.
+samples and against time. The eval envs run in this process on one thread, between iterations. A student run evaluates each of
+its ``eval_modes`` this way (sets named ``<mode>/<set>``, e.g. ``Eval/omnih2o/builtin/success_rate``).
 """
 
 from __future__ import annotations
@@ -61,10 +62,13 @@ class PeriodicEval:
         interval: int,
         run_dir: str | os.PathLike | None,
         max_envs: int = 64,
+        label: str | None = None,
     ) -> None:
+        """``label`` prefixes every set's name (``omnih2o/builtin``: a student's mode)."""
         self.interval = interval
         self.run_dir = Path(run_dir) if run_dir else None
-        self.sets = [(set_name(s), load_motion_set(s, robot)) for s in sets] if interval > 0 else []
+        prefix = f"{label}/" if label else ""
+        self.sets = [(prefix + set_name(s), load_motion_set(s, robot)) for s in sets] if interval > 0 else []
         self.envs = [
             make_eval_env(_PolicyView(env_cfg), m, min(max_envs, m.num_clips), num_threads=1)
             for _, m in self.sets
