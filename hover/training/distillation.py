@@ -28,6 +28,7 @@ from torch import Tensor
 from hover.checkpoints import latest_checkpoint
 from hover.commands.modes import RANDOM, canonical_mode
 from hover.envs.tracking.config import ActionConfig, StudentObsConfig, TrackingEnvConfig
+from hover.evaluation.per_mode import mode_env_config
 from hover.io import atomic_write_text
 from hover.robots import DEFAULT_ROBOT, get_robot
 from hover.training.configs import (
@@ -39,7 +40,6 @@ from hover.training.configs import (
     student_config_from_json,
     teacher_config_from_json,
 )
-from hover.evaluation.per_mode import mode_env_config
 from hover.training.loop import bundle_checkpoint, learn_until, resolve_resume
 from hover.training.periodic_eval import PeriodicEval, policy_act
 from hover.training.runner import HoverDistillationRunner
@@ -220,7 +220,9 @@ def add_periodic_eval(
     robot = get_robot(cfg.robot)
     modes = [canonical_mode(m) for m in cfg.eval_modes]
     evaluators = [
-        PeriodicEval(mode_env_config(cfg.env, m), cfg.eval_motions, robot, cfg.eval_interval, run_dir, label=m)
+        PeriodicEval(
+            mode_env_config(cfg.env, m), cfg.eval_motions, robot, cfg.eval_interval, run_dir, label=m
+        )
         for m in modes
     ]
 
