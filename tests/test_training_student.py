@@ -84,6 +84,11 @@ def test_resume_continues_the_same_run(tmp_path):
     S.train(_cfg(tmp_path, 5, resume=str(run)))
     assert [p.name for p in list_checkpoints(run)][-1] == "model_4.pt"
     assert len(_scalars(run, "Loss/behavior")) == 5
+    cfg = _cfg(tmp_path, 6, resume=str(run))
+    cfg.distillation.learning_rate = 1e-4  # an override on resume takes effect
+    S.train(cfg)
+    ckpt = torch.load(run / "model_5.pt", weights_only=True)
+    assert ckpt["optimizer_state_dict"]["param_groups"][0]["lr"] == 1e-4
 
 
 def test_periodic_eval_logs_success_per_mode(tmp_path, capsys):

@@ -198,6 +198,7 @@ def train(cfg: StudentTrainConfig) -> Path:
     if ckpt is not None:
         runner.load(str(ckpt))
         print(f"resumed {ckpt} at iteration {runner.current_learning_iteration}", flush=True)
+        set_learning_rate(runner.alg.optimizer, cfg.distillation.learning_rate)
     else:
         it = runner.load_teacher(str(teacher_path))
         print(f"teacher: {teacher_path} (iteration {it})", flush=True)
@@ -208,6 +209,13 @@ def train(cfg: StudentTrainConfig) -> Path:
         for evaluator in evaluators:
             evaluator.close()
     return run_dir
+
+
+def set_learning_rate(optimizer: torch.optim.Optimizer, lr: float) -> None:
+    """The configured rate over the one restored with the optimiser state (``--distillation.learning-rate``
+    on ``--resume`` takes effect; without it the run's own rate is set again)."""
+    for group in optimizer.param_groups:
+        group["lr"] = lr
 
 
 def add_periodic_eval(
