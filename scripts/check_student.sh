@@ -2,8 +2,9 @@
 # The issue-12 checks of a student policy, each report written as JSON into OUT_DIR:
 #   bash scripts/check_student.sh builtin:student out/student_checks [HELDOUT.npz]
 # per-mode eval on the built-in set (and on a held-out motion file), the ONNX export, joystick random and
-# idle, VR streams, mode switching, sim2sim against eval, the runner + sim-robot standing test.
-# A failed check does not stop the others; the exit status is that of the last failing one.
+# idle, VR streams, mode switching, sim2sim against eval (the runner + sim-robot standing test is in
+# pytest: pytest -m standing tests/test_deploy_runner.py). A failed check does not stop the others; the
+# exit status is 1 when any failed.
 set -uo pipefail
 POLICY=${1:?usage: check_student.sh POLICY OUT_DIR [HELDOUT.npz]}
 OUT=${2:?usage: check_student.sh POLICY OUT_DIR [HELDOUT.npz]}

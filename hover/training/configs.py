@@ -126,11 +126,8 @@ class StudentTrainConfig(RunConfig):
     teacher: str = BUILTIN_TEACHER  # teacher checkpoint, run folder or builtin:teacher
     modes: str = "all"  # "all" (generalist) or comma-separated mode names (specialist), "random" allowed
     eval_interval: int = 100  # iterations between per-mode evaluations (0 = never)
-    eval_modes: tuple[str, ...] = (
-        "omnih2o",
-        "h2o",
-        "locomotion",
-    )  # named modes evaluated (see hover eval --mode)
+    # named command modes each eval set is evaluated in (see hover eval --mode)
+    eval_modes: tuple[str, ...] = ("omnih2o", "h2o", "locomotion")
     env: TrackingEnvConfig = field(default_factory=student_env)
     distillation: DistillationConfig = field(default_factory=DistillationConfig)
     model: StudentModelConfig = field(default_factory=StudentModelConfig)

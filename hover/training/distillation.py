@@ -28,9 +28,8 @@ from torch import Tensor
 from hover.checkpoints import latest_checkpoint
 from hover.commands.modes import RANDOM, canonical_mode
 from hover.envs.tracking.config import ActionConfig, StudentObsConfig, TrackingEnvConfig
-from hover.evaluation.per_mode import mode_env_config
 from hover.io import atomic_write_text
-from hover.robots import DEFAULT_ROBOT, get_robot
+from hover.robots import DEFAULT_ROBOT
 from hover.training.configs import (
     BUILTIN_TEACHER,
     DistillationConfig,
@@ -41,9 +40,8 @@ from hover.training.configs import (
     teacher_config_from_json,
 )
 from hover.training.loop import bundle_checkpoint, learn_until, resolve_resume
-from hover.training.periodic_eval import PeriodicEval, policy_act
 from hover.training.runner import HoverDistillationRunner
-from hover.training.teacher import make_env, native_bfloat16
+from hover.training.teacher import add_periodic_eval, make_env, native_bfloat16
 from hover.training.teacher import rsl_rl_config as teacher_rsl_rl_config
 
 config_from_json = student_config_from_json
@@ -194,7 +192,8 @@ def train(cfg: StudentTrainConfig) -> Path:
     )
     runner.add_git_repo_to_log(str(Path(__file__).resolve()))
     runner.alg.label_transform = label_transform(env, teacher_cfg.env.actions)
-    evaluators = add_periodic_eval(runner, cfg, run_dir)
+    modes = [canonical_mode(m) for m in cfg.eval_modes]
+    evaluator = add_periodic_eval(runner, cfg, run_dir, modes) if modes else None
     if ckpt is not None:
         runner.load(str(ckpt))
         print(f"resumed {ckpt} at iteration {runner.current_learning_iteration}", flush=True)
@@ -206,7 +205,7 @@ def train(cfg: StudentTrainConfig) -> Path:
         learn_until(runner, cfg.max_iterations, run_dir)
     finally:
         env.backend.close()
-        for evaluator in evaluators:
+        if evaluator is not None:
             evaluator.close()
     return run_dir
 
@@ -216,35 +215,6 @@ def set_learning_rate(optimizer: torch.optim.Optimizer, lr: float) -> None:
     on ``--resume`` takes effect; without it the run's own rate is set again)."""
     for group in optimizer.param_groups:
         group["lr"] = lr
-
-
-def add_periodic_eval(
-    runner: HoverDistillationRunner, cfg: StudentTrainConfig, run_dir: Path | None
-) -> list[PeriodicEval]:
-    """Every ``cfg.eval_interval`` iterations, the eval protocol in each of ``cfg.eval_modes`` (the
-    student's mean action; TensorBoard ``Eval/<mode>/<set>/success_rate``, console, ``eval.csv``)."""
-    if cfg.eval_interval <= 0 or not cfg.eval_motions or not cfg.eval_modes:
-        return []
-    robot = get_robot(cfg.robot)
-    modes = [canonical_mode(m) for m in cfg.eval_modes]
-    evaluators = [
-        PeriodicEval(
-            mode_env_config(cfg.env, m), cfg.eval_motions, robot, cfg.eval_interval, run_dir, label=m
-        )
-        for m in modes
-    ]
-
-    def hook(r: HoverDistillationRunner, iteration: int) -> None:
-        if not evaluators[0].due(iteration):
-            return
-        act = policy_act(r.alg.get_policy())
-        results = {k: v for e in evaluators for k, v in e.run(act).items()}
-        evaluators[0].log(
-            results, iteration, int(r.logger.tot_timesteps), float(r.logger.tot_time), r.logger.writer
-        )
-
-    runner.iteration_hooks.append(hook)
-    return evaluators
 
 
 def export_bundled(

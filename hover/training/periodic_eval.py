@@ -5,8 +5,8 @@ policy's mean action (``hover.evaluation.evaluate``: no DR, delay 2, mean body d
 failure), logs ``Eval/<set>/success_rate``, ``Eval/<set>/mpjpe_g_mm`` and ``Eval/<set>/mpjpe_l_mm`` to
 TensorBoard (x axis: iteration) and the console, and appends one row per set to ``eval.csv`` in the
 run folder with the env steps and the wall-clock training time, so curves can be drawn against
-samples and against time. The eval envs run in this process on one thread, between iterations. A student run evaluates each of
-its ``eval_modes`` this way (sets named ``<mode>/<set>``, e.g. ``Eval/omnih2o/builtin/success_rate``).
+samples and against time. The eval envs run in this process on one thread, between iterations. A
+student run evaluates each set in each of its ``eval_modes`` (``Eval/omnih2o/builtin/success_rate``).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from torch import Tensor
 
 from hover.envs.tracking.config import TrackingEnvConfig
 from hover.evaluation.evaluate import make_eval_env, report_from_results, rollout_clips
+from hover.evaluation.per_mode import mode_env_config
 from hover.motion.library import MotionLibrary
 from hover.robots import RobotSpec
 
@@ -62,16 +63,18 @@ class PeriodicEval:
         interval: int,
         run_dir: str | os.PathLike | None,
         max_envs: int = 64,
-        label: str | None = None,
+        modes: Sequence[str] = (),
     ) -> None:
-        """``label`` prefixes every set's name (``omnih2o/builtin``: a student's mode)."""
+        """``modes``: a student's named command modes, each set evaluated in each (``omnih2o/builtin``)."""
         self.interval = interval
         self.run_dir = Path(run_dir) if run_dir else None
-        prefix = f"{label}/" if label else ""
-        self.sets = [(prefix + set_name(s), load_motion_set(s, robot)) for s in sets] if interval > 0 else []
+        loaded = [(set_name(s), load_motion_set(s, robot)) for s in sets] if interval > 0 else []
+        variants = [(f"{m}/", mode_env_config(env_cfg, m)) for m in modes] or [("", env_cfg)]
+        self.sets = [(prefix + name, m) for prefix, _ in variants for name, m in loaded]
         self.envs = [
-            make_eval_env(_PolicyView(env_cfg), m, min(max_envs, m.num_clips), num_threads=1)
-            for _, m in self.sets
+            make_eval_env(_PolicyView(cfg), m, min(max_envs, m.num_clips), num_threads=1)
+            for _, cfg in variants
+            for _, m in loaded
         ]
         self.last: dict[str, dict[str, float]] = {}
         self.start = time.time()

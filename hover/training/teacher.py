@@ -24,6 +24,7 @@ import json
 import math
 import os
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,12 +39,13 @@ from hover.training.configs import (
     ModelConfig,
     PPOConfig,
     RunConfig,
+    StudentTrainConfig,
     TeacherTrainConfig,
     teacher_config_from_json,
 )
 from hover.training.loop import bundle_checkpoint, learn_until, resolve_resume
 from hover.training.periodic_eval import PeriodicEval, policy_act
-from hover.training.runner import HoverRunner
+from hover.training.runner import HoverDistillationRunner, HoverRunner
 
 config_from_json = teacher_config_from_json
 __all__ = [
@@ -186,14 +188,19 @@ def train(cfg: TeacherTrainConfig) -> Path:
 
 
 def add_periodic_eval(
-    runner: HoverRunner, cfg: TeacherTrainConfig, run_dir: Path | None
+    runner: HoverRunner | HoverDistillationRunner,
+    cfg: TeacherTrainConfig | StudentTrainConfig,
+    run_dir: Path | None,
+    modes: Sequence[str] = (),
 ) -> PeriodicEval | None:
-    """Evaluate the current policy every ``cfg.eval_interval`` iterations (see ``periodic_eval``)."""
+    """Evaluate the current policy every ``cfg.eval_interval`` iterations (see ``periodic_eval``); a
+    student in each of the named command ``modes``."""
     if cfg.eval_interval <= 0 or not cfg.eval_motions:
         return None
-    evaluator = PeriodicEval(cfg.env, cfg.eval_motions, get_robot(cfg.robot), cfg.eval_interval, run_dir)
+    robot = get_robot(cfg.robot)
+    evaluator = PeriodicEval(cfg.env, cfg.eval_motions, robot, cfg.eval_interval, run_dir, modes=modes)
 
-    def hook(r: HoverRunner, iteration: int) -> None:
+    def hook(r: HoverRunner | HoverDistillationRunner, iteration: int) -> None:
         if evaluator.due(iteration):
             results = evaluator.run(policy_act(r.alg.get_policy()))
             evaluator.log(
