@@ -10,6 +10,7 @@ report and for tests.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from typing import TextIO
@@ -35,10 +36,8 @@ class Console:
         if len(self.lines) < self._keep:
             self.lines.append(line)
         stream = self.stream if self.stream is not None else sys.stderr
-        try:
+        with contextlib.suppress(OSError, ValueError):  # a closed terminal must not stop the runner
             print(line, file=stream, flush=True)
-        except (OSError, ValueError):  # a closed terminal must not stop the runner
-            pass
         return line
 
     def warn(self, text: str) -> str:

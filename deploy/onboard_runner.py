@@ -32,6 +32,7 @@ the state machine without a policy (passive, soft start, hold, damping).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
@@ -422,10 +423,8 @@ class Runner:
                 pub.join(timeout=1.0)
             self.shutdown()
             if self.cfg.rt_priority > 0:
-                try:
+                with contextlib.suppress(AttributeError, OSError):  # back to normal scheduling where allowed
                     os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
-                except (AttributeError, OSError):
-                    pass
         report = self.report()
         self.console.say(self.stats.format())
         self.console.say(exit_summary(report))

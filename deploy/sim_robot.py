@@ -390,7 +390,7 @@ class SimRobot:
                         time.sleep(ahead - 0.001)
                     elif ahead < -0.1:  # too slow: do not try to catch up more than 100 ms
                         t0 = time.monotonic() - (self.sim_time - sim_start) - 0.1
-        except KeyboardInterrupt:
+        except KeyboardInterrupt:  # Ctrl-C ends the simulation normally: close and summarise below
             pass
         finally:
             if handle is not None:

@@ -34,6 +34,7 @@ a new one to reconnect). Without a headset the receiving thread waits and ``comm
 
 from __future__ import annotations
 
+import contextlib
 import math
 import signal
 import threading
@@ -240,7 +241,7 @@ class VRInput:
 
         class _Streamer(base):  # no WebRTC discovery HTTP server: hand tracking over gRPC only
             def _start_info_server(self, port=8888):
-                pass
+                """Not started: this input reads hand tracking over gRPC only."""
 
         return _Streamer
 
@@ -279,7 +280,5 @@ class VRInput:
         self._stop.set()
         self._thread.join(timeout=1.0)
         if self.streamer is not None:
-            try:
+            with contextlib.suppress(Exception):  # best effort on shutdown
                 self.streamer.cleanup()
-            except Exception:  # noqa: BLE001 - best effort on shutdown
-                pass

@@ -7,6 +7,7 @@ The robot speaks on domain 0 over its Ethernet NIC; simulators and tests use ano
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import socket
 from dataclasses import dataclass
@@ -65,11 +66,9 @@ def check_interface(interface: str | None, option: str = "interface") -> None:
     """ValueError naming ``option`` unless ``interface`` is None, an IP address or an interface of this machine."""
     if interface is None:
         return
-    try:
+    with contextlib.suppress(ValueError):  # not an IP address: an interface name
         ipaddress.ip_address(interface)
         return
-    except ValueError:
-        pass
     names = [name for _, name in socket.if_nameindex()]
     if interface not in names:
         raise ValueError(

@@ -37,6 +37,7 @@ for envs whose parameters differ from the compiled model (nominal envs share it)
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -135,12 +136,10 @@ class _WorkerPool:
 
     def close(self) -> None:
         for c, p in zip(self.conns, self.procs, strict=True):
-            try:
+            with contextlib.suppress(EOFError, BrokenPipeError, OSError):  # a worker already gone
                 if p.is_alive():
                     c.send(("close", ()))
                     c.recv()
-            except (EOFError, BrokenPipeError, OSError):
-                pass
             p.join(timeout=5)
             if p.is_alive():
                 p.terminate()
@@ -372,11 +371,9 @@ class MujocoBackend(SimBackend):
             self._buf = {}
             self._ctrl = None
             self._state = None
-            try:
+            with contextlib.suppress(BufferError, FileNotFoundError):  # still mapped, or already unlinked
                 self._shm.close()
                 self._shm.unlink()
-            except (BufferError, FileNotFoundError):
-                pass
             self._shm = None
 
     def __del__(self) -> None:
