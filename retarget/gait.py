@@ -1,7 +1,7 @@
 """A stepping gait designed in foot space: planted feet stay exactly still, swing feet land from above.
 
 The pelvis (upright, no pitch or roll) moves at a given velocity profile in the body frame (forward
-and/or sideways); each foot lands at a spot ahead of its neutral position (by half the pelvis travel
+and/or sideways) and sways sideways over the supporting foot (:func:`lateral_sway`); each foot lands at a spot ahead of its neutral position (by half the pelvis travel
 of a stance), stays there through its stance, and swings to its next spot on a smooth path with zero
 world velocity at lift-off and touch-down (quintic timing, sin^2 lift), so its approach is vertical.
 Hip flexion, knee flexion and hip abduction follow from exact inverse kinematics on the skeleton's own
@@ -113,6 +113,7 @@ def step_leg_angles(
     stand: tuple[float, float, float],
     on: Tensor,
     widen: float = 0.5,
+    sway: float = 0.0,
 ) -> dict[str, tuple[Tensor, Tensor, Tensor, Tensor]]:
     """Hip flexion, knee flexion, ankle dorsiflexion and hip abduction [T] of both legs ("L", "R").
 
@@ -120,7 +121,10 @@ def step_leg_angles(
     the left; forward z; m/s in the skeleton's units); ``freq`` gait cycles/s; ``clearance`` [T] swing-foot
     lift (m); ``stand`` the standing (hip flexion, knee flexion, abduction) the gait starts from and returns
     to where ``on`` [T] (0..1) is 0. Side steps widen the stance by ``widen`` x the side step, so the
-    trailing foot does not land against the leading one.
+    trailing foot does not land against the leading one. ``sway`` (m): the pelvis shifts sideways towards
+    the supporting foot by up to this much in mid single support (through zero in mid double support,
+    scaled by ``on``), as a walking body's centre of mass does (:func:`lateral_sway`); the planted feet
+    stay where they are.
 
     The hip height follows a gentle bob (highest in mid single support) but is lowered wherever a foot
     target would need a knee straighter than ``KNEE_MIN``: near full extension the knee angle changes
@@ -135,6 +139,8 @@ def step_leg_angles(
         return np.stack([np.interp(times, tn, values[:, i]) for i in range(values.shape[1])], -1)
 
     f64 = torch.float64
+    # + (left) in left single support (left-foot phase 0.1-0.5), - in right single support
+    shift = torch.from_numpy(sway * np.sin(2 * np.pi * (freq * tn - 0.05))) * on
     feet, y_stand = {}, 0.0  # per leg: (x, z) relative to the hip, lift, swing phase, swing flag, lift-off/on
     for side, off in (("L", 0.0), ("R", 0.5)):
         leg = legs[side]
@@ -153,6 +159,7 @@ def step_leg_angles(
         zero = torch.zeros_like(tau)
         frac = torch.where(swing, _quintic(tau), zero)[:, None]
         rel = torch.from_numpy(land - travel) + frac * torch.from_numpy(land_next - land)  # [T, 2]
+        rel[:, 0] -= shift  # the hip moves over the supporting foot; the feet stay put
         lift = torch.where(swing, torch.sin(math.pi * tau) ** 2, zero) * clearance
         feet[side] = (rel, lift, tau, swing, t_k + STANCE / freq, t_next)
     # hip height over the floor-level ankle: the bob, capped by the reach at KNEE_MIN for every foot target
@@ -178,6 +185,20 @@ def step_leg_angles(
         ankle = (1 - w) * (knee - hip) + w * (turn + TOE_UP * on)
         out[side] = (hip, knee, ankle, abd)
     return out
+
+
+def lateral_sway(half_width: float, height: float, freq: float, gravity: float = 9.81) -> float:
+    """Sideways pelvis excursion (m) of a periodic walk: the linear inverted pendulum's.
+
+    A centre of mass at ``height`` (m) over feet ``half_width`` (m) either side of the midline, changing
+    support every half cycle (``freq`` cycles/s), oscillates with amplitude
+    ``half_width (1 - 1 / cosh(omega T / 2))``, ``omega = sqrt(g / height)``, ``T = 0.5 / freq``:
+    far enough towards each supporting foot to be caught by the next one. About 3.5 cm for an adult
+    at 0.8 cycles/s."""
+    if half_width <= 0 or height <= 0 or freq <= 0:
+        raise ValueError(f"lateral_sway needs positive sizes, got {half_width=}, {height=}, {freq=}")
+    omega = math.sqrt(gravity / height)
+    return half_width * (1.0 - 1.0 / math.cosh(omega * 0.25 / freq))
 
 
 def _smooth(x: Tensor, sigma: float) -> Tensor:

@@ -8,7 +8,8 @@ reaches, punches and waves. Every clip starts and ends in a calm standing pose: 
 out over an envelope with a short still hold at both ends, so a tracker can start from the first frame.
 
 Walking, turning and side steps use the foot-space gait of :mod:`.gait`: the pelvis moves at the drawn
-speed by construction, planted feet stay still, swing feet land from above. The drawn speeds are those
+speed by construction and sways over the supporting foot (an inverted pendulum's excursion for the
+skeleton's stance width and the step rate), planted feet stay still, swing feet land from above. The drawn speeds are those
 of the robot's pelvis: :class:`GaitCalibration` measures once how much further the fitted skeleton
 travels than the source skeleton for the same joint angles, and the source speed is scaled by that.
 
@@ -31,7 +32,7 @@ import torch
 from torch import Tensor
 
 from hover.retarget.amass import HumanClip
-from hover.retarget.gait import PlanarLeg, single_support_weight, step_leg_angles
+from hover.retarget.gait import PlanarLeg, lateral_sway, single_support_weight, step_leg_angles
 from hover.retarget.skeleton import SMPL_TO_ROBOT_AXES, joint_index
 from hover.retarget.synthetic import _plant_feet, _Pose, _rx, _ry, _rz, _smooth_on
 from hover.rotations import matrix_to_quat, quat_to_matrix, quat_to_rotvec
@@ -209,6 +210,13 @@ class GaitCalibration:
         self.ratio = self._travel(t, fps, cycles, legs, self.rest) / self._travel(
             t, fps, cycles, legs, self.source
         )
+        src = self.source
+        self.half_width = 0.5 * float(src[J("L_Ankle"), 0] - src[J("R_Ankle"), 0])  # SMPL x: left
+        self.com_height = float(src[J("Pelvis"), 1] - src[J("L_Ankle"), 1]) + 0.08  # + ankle over the sole
+
+    def sway(self, freq: float) -> float:
+        """Sideways pelvis sway (m, source skeleton) of a gait at ``freq`` cycles/s (``gait.lateral_sway``)."""
+        return lateral_sway(self.half_width, self.com_height, freq)
 
     def _travel(self, t: Tensor, fps: float, cycles: int, legs, rest: Tensor) -> float:
         p = _Pose(t)
@@ -274,7 +282,9 @@ def _pose(spec: ClipSpec, t: Tensor, fps: float, gait: GaitCalibration) -> _Pose
         step = envelope(t, HOLD_S, spec.duration - HOLD_S, STEP_RAMP)
         speed = q["speed"] / gait.ratio * on  # in the source skeleton's metres
         vel = torch.stack((speed, zero) if k == "sidestep" else (zero, speed), -1)  # sideways, forward
-        legs = step_leg_angles(gait.legs, t, vel, q["freq"], q["clearance"] * step, STAND, step)
+        legs = step_leg_angles(
+            gait.legs, t, vel, q["freq"], q["clearance"] * step, STAND, step, sway=gait.sway(q["freq"])
+        )
         for side, (hip, knee, ankle, abd) in legs.items():
             p.leg(side, hip, knee, ankle, abd)
         rate = q["turn_rate"] + q["turn_var"] * _smooth_noise(rng, t, 0.15, 2)
@@ -384,6 +394,7 @@ STEP_GAIT_KINDS: dict[str, tuple[str, tuple[float, float], tuple[float, float]]]
     "walk": ("walk", (0.5, 0.7), (0.0, 0.0)),
     "walk_turn": ("walk_turn", (0.35, 0.45), (0.3, 0.5)),
     "turn_in_place": ("turn", (0.0, 0.0), (0.6, 0.9)),
+    "sidestep": ("sidestep", (0.15, 0.25), (0.0, 0.0)),  # sideways speed, left or right
 }
 
 
@@ -405,6 +416,8 @@ def step_gait_clip(
         return None
     gen_kind, (v_lo, v_hi), (r_lo, r_hi) = STEP_GAIT_KINDS[kind]
     speed = float(rng.uniform(v_lo, v_hi))
+    if gen_kind == "sidestep":
+        speed *= float(rng.choice([-1.0, 1.0]))
     rate = float(rng.choice([-1.0, 1.0]) * rng.uniform(r_lo, r_hi)) if r_hi > 0 else 0.0
     params = {
         "seed": float(rng.integers(0, 2**31 - 1)),
@@ -414,7 +427,7 @@ def step_gait_clip(
         "turn_rate": rate,
         "turn_var": 0.0,
         "free_arms": 0.0,
-        "freq": 0.8 + 0.15 * speed + float(rng.uniform(-0.03, 0.03)),
+        "freq": 0.8 + 0.15 * abs(speed) + float(rng.uniform(-0.03, 0.03)),
     }
     spec = ClipSpec(
         name=name,

@@ -150,3 +150,54 @@ def test_cli_unwritable_out_exits_2(tmp_path, capsys):
     blocker.write_text("x")
     assert hover_main(["motion", "generate", "--out", str(blocker / "m.npz")]) == 2
     assert "cannot write there" in capsys.readouterr().err
+
+
+def _pelvis_lateral_offsets(clip) -> tuple[np.ndarray, np.ndarray]:
+    """Pelvis offset (m, + to its left) from the ankles' midpoint, in frames where the left / the right
+    ankle is the swinging one (> 2 cm above the other)."""
+    import torch
+
+    from hover.kinematics import ForwardKinematics
+    from hover.rotations import heading_quat_inverse, quat_rotate
+
+    fk = ForwardKinematics(ROBOT, dtype=torch.float64)
+    pos, _ = fk(
+        torch.as_tensor(clip.root_pos, dtype=torch.float64),
+        torch.as_tensor(clip.root_quat, dtype=torch.float64),
+        torch.as_tensor(clip.joint_pos, dtype=torch.float64),
+    )
+    names = list(ROBOT.tracked_body_names)
+    left, right = names.index("left_ankle_link"), names.index("right_ankle_link")
+    h_inv = heading_quat_inverse(torch.as_tensor(clip.root_quat, dtype=torch.float64))
+    mid = 0.5 * (pos[:, left] + pos[:, right])
+    offset = quat_rotate(h_inv, pos[:, 0] - mid)[:, 1].numpy()
+    lift = (pos[:, left, 2] - pos[:, right, 2]).numpy()
+    return offset[lift > 0.02], offset[lift < -0.02]
+
+
+@pytest.mark.parametrize("kind", ["walk", "sidestep"])
+def test_the_pelvis_sways_over_the_supporting_foot(kind):
+    """While one foot swings, the pelvis is shifted towards the other (the supporting) foot, as a
+    walking body's centre of mass is; a reference without it asks the robot to balance on one foot
+    with its weight between the feet."""
+    s = draw_spec(kind, 0, SEED)
+    speed = 0.5 if kind == "walk" else 0.2
+    params = {**s.params, "speed": speed, "turn_rate": 0.0, "turn_var": 0.0, "free_arms": 0.0}
+    gen = retarget_specs(
+        [dataclasses.replace(s, duration=8.0, params=params)], SEED, GenerateConfig(max_attempts=1)
+    )
+    left_swing, right_swing = _pelvis_lateral_offsets(gen.clips[0])
+    assert len(left_swing) > 20 and len(right_swing) > 20
+    assert left_swing.mean() < -0.015, left_swing.mean()  # over the right foot
+    assert right_swing.mean() > 0.015, right_swing.mean()  # over the left foot
+
+
+def test_lateral_sway_is_the_inverted_pendulums():
+    from hover.retarget.gait import lateral_sway
+
+    # omega = sqrt(9.81 / 0.9) = 3.30 /s, half a cycle at 0.8 Hz: 0.625 s; 0.1 * (1 - 1 / cosh(1.03))
+    assert lateral_sway(0.1, 0.9, 0.8) == pytest.approx(0.1 * (1 - 1 / np.cosh(np.sqrt(9.81 / 0.9) * 0.3125)))
+    assert 0.03 < lateral_sway(0.1, 0.9, 0.8) < 0.04
+    assert lateral_sway(0.1, 0.9, 1.2) < lateral_sway(0.1, 0.9, 0.8)  # quicker steps sway less
+    with pytest.raises(ValueError, match="positive"):
+        lateral_sway(0.0, 0.9, 0.8)
