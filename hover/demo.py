@@ -38,7 +38,7 @@ class DemoConfig:
     switch_clip: str = "stand_idle"  # clip a student tracks while switching modes (shown in the video)
     schedule: str = "humanplus@0,omnih2o@100,h2o@200"  # mode switches: MODE@POLICY_STEP (50 Hz)
     video_clips: tuple[str, ...] = DEMO_CLIPS  # clips shown: standing with arm motions, walking, turning
-    video_mode: str = "humanplus"  # command mode a student plays the --video-clips in
+    video_mode: str = "omnih2o"  # command mode a student plays the --video-clips in (the VR mode)
     video: bool = True  # write a video (MP4, GIF when ffmpeg is missing)
     kinematic: bool = False  # only play the reference motions kinematically (no physics, no policy)
     num_threads: int | None = None  # simulator threads; default: all cores

@@ -45,6 +45,6 @@ def test_demo_runs_the_bundled_student_with_mode_switches(tmp_path):
         == ["wave_both", "walk_forward", "turn_in_place"]
     )
     for c in report["shown"]:
-        assert c["mode"] == "humanplus" and c["status"].startswith("OK" if c["success"] else "FAILED")
+        assert c["mode"] == "omnih2o" and c["status"].startswith("OK" if c["success"] else "FAILED")
         assert (c["fail_time_s"] is None) == c["success"]
     assert json.loads((tmp_path / "report.json").read_text())["switching"]["clip"] == "stand_idle"
