@@ -1,8 +1,8 @@
 """A stepping gait designed in foot space: planted feet stay exactly still, swing feet land from above.
 
 The pelvis (upright, no pitch or roll) moves at a given velocity profile in the body frame (forward
-and/or sideways) and sways sideways over the supporting foot (:func:`lateral_sway`); each foot lands at a spot ahead of its neutral position (by half the pelvis travel
-of a stance), stays there through its stance, and swings to its next spot on a smooth path with zero
+and/or sideways) and sways sideways over the supporting foot (:func:`lateral_sway`); each foot lands at
+a spot ahead of its neutral position (by half the pelvis travel of a stance), stays there through its stance, and swings to its next spot on a smooth path with zero
 world velocity at lift-off and touch-down (quintic timing, sin^2 lift), so its approach is vertical.
 Hip flexion, knee flexion and hip abduction follow from exact inverse kinematics on the skeleton's own
 thigh and shank vectors (flexion about the SMPL x axis, abduction about z applied after it, as

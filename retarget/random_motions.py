@@ -9,8 +9,8 @@ out over an envelope with a short still hold at both ends, so a tracker can star
 
 Walking, turning and side steps use the foot-space gait of :mod:`.gait`: the pelvis moves at the drawn
 speed by construction and sways over the supporting foot (an inverted pendulum's excursion for the
-skeleton's stance width and the step rate), planted feet stay still, swing feet land from above. The drawn speeds are those
-of the robot's pelvis: :class:`GaitCalibration` measures once how much further the fitted skeleton
+skeleton's stance width and the step rate), planted feet stay still, swing feet land from above. The
+drawn speeds are those of the robot's pelvis: :class:`GaitCalibration` measures once how much further the fitted skeleton
 travels than the source skeleton for the same joint angles, and the source speed is scaled by that.
 
 Kinds: walk (0-1.2 m/s, straight or gently curved, arm swing or free arm motion), walk_turn (walking
