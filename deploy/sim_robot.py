@@ -27,6 +27,7 @@ the README recipe ``kill -USR1 %1``), ``--band-s T`` (released at T simulated se
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -359,42 +360,41 @@ class SimRobot:
                 )
         wall_start = time.monotonic()
         physics_start, sim_start = None, self.sim_time
-        try:
-            while wait_for_command and self.stats.received == 0 and not stop.is_set():
-                for msg in reader.take(N=8):
-                    if isinstance(msg, LowCmd_):
-                        self.apply_command(msg)
-                out = self.make_state(self._state_msg())
-                if out is not None:
-                    writer.write(out)
-                time.sleep(0.01)
-            t0 = physics_start = time.monotonic()
-            sim_start, steps = self.sim_time, 0
-            while (duration_s <= 0 or self.sim_time < duration_s) and not stop.is_set():
-                for msg in reader.take(N=8):
-                    if isinstance(msg, LowCmd_):  # skip InvalidSample (a writer went away)
-                        self.apply_command(msg)
-                self.step()
-                steps += 1
-                if steps % state_every == 0:
+        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C ends the simulation normally; summarised below
+            try:
+                while wait_for_command and self.stats.received == 0 and not stop.is_set():
+                    for msg in reader.take(N=8):
+                        if isinstance(msg, LowCmd_):
+                            self.apply_command(msg)
                     out = self.make_state(self._state_msg())
                     if out is not None:
                         writer.write(out)
-                if handle is not None and steps % 16 == 0:
-                    if not handle.is_running():
-                        break
-                    handle.sync()
-                if realtime:
-                    ahead = (self.sim_time - sim_start) - (time.monotonic() - t0)
-                    if ahead > 0.002:
-                        time.sleep(ahead - 0.001)
-                    elif ahead < -0.1:  # too slow: do not try to catch up more than 100 ms
-                        t0 = time.monotonic() - (self.sim_time - sim_start) - 0.1
-        except KeyboardInterrupt:  # Ctrl-C ends the simulation normally: close and summarise below
-            pass
-        finally:
-            if handle is not None:
-                handle.close()
+                    time.sleep(0.01)
+                t0 = physics_start = time.monotonic()
+                sim_start, steps = self.sim_time, 0
+                while (duration_s <= 0 or self.sim_time < duration_s) and not stop.is_set():
+                    for msg in reader.take(N=8):
+                        if isinstance(msg, LowCmd_):  # skip InvalidSample (a writer went away)
+                            self.apply_command(msg)
+                    self.step()
+                    steps += 1
+                    if steps % state_every == 0:
+                        out = self.make_state(self._state_msg())
+                        if out is not None:
+                            writer.write(out)
+                    if handle is not None and steps % 16 == 0:
+                        if not handle.is_running():
+                            break
+                        handle.sync()
+                    if realtime:
+                        ahead = (self.sim_time - sim_start) - (time.monotonic() - t0)
+                        if ahead > 0.002:
+                            time.sleep(ahead - 0.001)
+                        elif ahead < -0.1:  # too slow: do not try to catch up more than 100 ms
+                            t0 = time.monotonic() - (self.sim_time - sim_start) - 0.1
+            finally:
+                if handle is not None:
+                    handle.close()
         out = self.summary()
         out["wall_time"] = time.monotonic() - wall_start  # from start-up, including the wait for a command
         physics_wall = time.monotonic() - physics_start if physics_start is not None else 0.0

@@ -377,7 +377,5 @@ class MujocoBackend(SimBackend):
             self._shm = None
 
     def __del__(self) -> None:
-        try:
+        with contextlib.suppress(Exception):  # at interpreter shutdown modules may already be gone
             self.close()
-        except Exception:  # noqa: BLE001 - interpreter shutdown
-            pass

@@ -236,7 +236,7 @@ def worker_main(
             except Exception:  # noqa: BLE001 - reported to the parent, which raises it
                 conn.send(traceback.format_exc())
     except (EOFError, KeyboardInterrupt):
-        pass
+        return  # the parent closed its end of the pipe: nothing left to serve (clean-up below)
     finally:
         del worlds
         shm.close()

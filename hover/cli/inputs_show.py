@@ -8,6 +8,7 @@ columns (locomotion: vx, vy, yaw_delta, height; body commands: x, y, z per activ
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass
 
@@ -61,19 +62,18 @@ def main(argv: list[str], prog: str) -> int:
     view = RobotView(joints, np.zeros_like(joints), np.array([1.0, 0.0, 0.0, 0.0]), np.zeros(3))
     start = time.monotonic()
     period = 1.0 / cfg.rate
-    try:
-        tick = 0
-        while (now := time.monotonic()) - start < cfg.seconds:
-            events = [e.value for e in source.events(view, now)]
-            line = describe(source.command(view, now), layout, now)
-            print(
-                f"{now - start:7.2f}s [{source.current.name}] {','.join(events) or '-':<12} {line}",
-                flush=True,
-            )
-            tick += 1
-            time.sleep(max(start + tick * period - time.monotonic(), 0.0))
-    except KeyboardInterrupt:
-        pass
-    finally:
-        source.close()
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C ends the display normally
+        try:
+            tick = 0
+            while (now := time.monotonic()) - start < cfg.seconds:
+                events = [e.value for e in source.events(view, now)]
+                line = describe(source.command(view, now), layout, now)
+                print(
+                    f"{now - start:7.2f}s [{source.current.name}] {','.join(events) or '-':<12} {line}",
+                    flush=True,
+                )
+                tick += 1
+                time.sleep(max(start + tick * period - time.monotonic(), 0.0))
+        finally:
+            source.close()
     return 0

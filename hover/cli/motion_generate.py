@@ -60,8 +60,7 @@ def _generate_input_error(cfg: GenerateConfig) -> str | None:
             return f"{opt} {path}: is a folder"
         try:  # create the folder and a scratch file now, not after minutes of work
             path.parent.mkdir(parents=True, exist_ok=True)
-            with tempfile.TemporaryFile(dir=path.parent):
-                pass
+            tempfile.TemporaryFile(dir=path.parent).close()
         except OSError as e:
             return f"{opt} {path}: cannot write there ({e.strerror or e})"
     return None
