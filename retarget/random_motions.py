@@ -9,7 +9,8 @@ out over an envelope with a short still hold at both ends, so a tracker can star
 
 Walking, turning and side steps use the foot-space gait of :mod:`.gait`: the pelvis moves at the drawn
 speed by construction and sways over the supporting foot (an inverted pendulum's excursion for the
-skeleton's stance width and the step rate), planted feet stay still, swing feet land from above. The
+skeleton's stance width and the step rate), planted feet stay still, swing feet land from above; the
+speed rises and falls within MAX_GAIT_ACCEL (1 m/s^2). The
 drawn speeds are those of the robot's pelvis: :class:`GaitCalibration` measures once how much further the fitted skeleton
 travels than the source skeleton for the same joint angles, and the source speed is scaled by that.
 
@@ -54,6 +55,8 @@ KINDS: tuple[str, ...] = ("walk", "walk_turn", "turn", "sidestep", "arms", "squa
 WALK_KINDS = ("walk", "walk_turn", "turn")
 STEP_KINDS = (*WALK_KINDS, "sidestep")  # the kinds made with the foot-space gait (retarget/gait.py)
 STEP_LEAD, STEP_TAIL, STEP_RAMP = 0.5, 0.8, 0.8  # s: stepping in place before / after moving, its fade
+MOVE_RAMP = 1.2  # s, shortest rise / fall of the walking speed and turn rate
+MAX_GAIT_ACCEL = 1.0  # m/s^2, peak pelvis acceleration of a gait start or stop (the robot's, not a sprinter's)
 
 
 @dataclass
@@ -103,6 +106,13 @@ def _smooth_noise(rng: np.random.Generator, t: Tensor, fmax: float, n: int = 3) 
     return x / float(a.sum())
 
 
+def move_ramp(speed: float) -> float:
+    """Rise time (s) of a gait's speed envelope for a steady pelvis ``speed`` (m/s): at least MOVE_RAMP,
+    and long enough that the smooth step's peak acceleration (1.5 speed / ramp) stays within
+    MAX_GAIT_ACCEL. A faster start leaves the robot 0.3-0.5 m behind within a second."""
+    return max(MOVE_RAMP, 1.5 * abs(speed) / MAX_GAIT_ACCEL)
+
+
 # ------------------------------------------------------------------------------------------------ drawing
 
 
@@ -114,7 +124,6 @@ def draw_spec(kind: str, index: int, seed: int, attempt: int = 0) -> ClipSpec:
     p: dict[str, float] = {"seed": float(rng.integers(0, 2**31 - 1))}
     if kind in STEP_KINDS:
         duration = rng.uniform(7.5, 10.0)
-        p["ramp"] = 1.2
         p["clearance"] = rng.uniform(0.04, 0.08)  # swing-foot lift, m of the source skeleton
         if kind == "walk":
             p["speed"] = rng.uniform(0.0, MAX_WALK_SPEED)
@@ -137,6 +146,7 @@ def draw_spec(kind: str, index: int, seed: int, attempt: int = 0) -> ClipSpec:
         # stride frequency (cycles/s) rises with speed, as in human gait
         v = abs(p["speed"]) / (MAX_WALK_SPEED if kind != "sidestep" else MAX_SIDE_SPEED)
         p["freq"] = 0.72 + 0.28 * v + rng.uniform(-0.05, 0.05)
+        p["ramp"] = move_ramp(p["speed"])
     else:
         duration = rng.uniform(4.0, 10.0)
         p["ramp"] = rng.uniform(0.6, 1.0)
@@ -421,7 +431,7 @@ def step_gait_clip(
     rate = float(rng.choice([-1.0, 1.0]) * rng.uniform(r_lo, r_hi)) if r_hi > 0 else 0.0
     params = {
         "seed": float(rng.integers(0, 2**31 - 1)),
-        "ramp": 1.2,
+        "ramp": move_ramp(speed),
         "clearance": 0.06,
         "speed": speed,
         "turn_rate": rate,

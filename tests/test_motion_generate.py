@@ -201,3 +201,21 @@ def test_lateral_sway_is_the_inverted_pendulums():
     assert lateral_sway(0.1, 0.9, 1.2) < lateral_sway(0.1, 0.9, 0.8)  # quicker steps sway less
     with pytest.raises(ValueError, match="positive"):
         lateral_sway(0.0, 0.9, 0.8)
+
+
+@pytest.mark.parametrize("seed", [0, 5])
+def test_gait_starts_stay_within_the_acceleration_cap(seed):
+    """The drawn speed envelope of every stepping clip (the pelvis speed it commands, m/s) never
+    accelerates faster than MAX_GAIT_ACCEL, and fast walks still reach their full speed."""
+    import torch
+
+    from hover.retarget.random_motions import MAX_GAIT_ACCEL, envelope
+
+    dt = 0.005
+    for index in range(12):
+        spec = draw_spec("walk", index, seed)
+        t = torch.arange(0.0, spec.duration, dt, dtype=torch.float64)
+        speed = spec.params["speed"] * envelope(t, *spec.window, spec.params["ramp"])
+        accel = (speed[1:] - speed[:-1]).abs().max().item() / dt
+        assert accel <= MAX_GAIT_ACCEL * 1.01, (spec.params["speed"], spec.params["ramp"], accel)
+        assert speed.max().item() == pytest.approx(spec.params["speed"], rel=1e-3)
