@@ -56,7 +56,7 @@ WALK_KINDS = ("walk", "walk_turn", "turn")
 STEP_KINDS = (*WALK_KINDS, "sidestep")  # the kinds made with the foot-space gait (retarget/gait.py)
 STEP_LEAD, STEP_TAIL, STEP_RAMP = 0.5, 0.8, 0.8  # s: stepping in place before / after moving, its fade
 MOVE_RAMP = 1.2  # s, shortest rise / fall of the walking speed and turn rate
-MAX_GAIT_ACCEL = 1.0  # m/s^2, peak pelvis acceleration of a gait start or stop (the robot's, not a sprinter's)
+MAX_GAIT_ACCEL = 1.0  # m/s^2, peak pelvis acceleration of a gait start or stop
 
 
 @dataclass
