@@ -23,7 +23,15 @@ from hover.motion.format import MotionClip
 from hover.retarget.motion_fit import RetargetConfig, RetargetResult
 from hover.retarget.pipeline import builtin_body_and_shape, run_retarget
 from hover.retarget.quality import ClipQuality
-from hover.retarget.random_motions import KINDS, ClipSpec, GaitCalibration, draw_spec, human_clip, kind_of
+from hover.retarget.random_motions import (
+    ALL_KINDS,
+    KINDS,
+    ClipSpec,
+    GaitCalibration,
+    draw_spec,
+    human_clip,
+    kind_of,
+)
 from hover.retarget.shape_fit import shape_rest_joints
 from hover.robots import RobotSpec, get_robot
 
@@ -78,9 +86,9 @@ class GeneratedMotions:
 
 def check_kinds(kinds: Sequence[str]) -> tuple[str, ...]:
     """Validated, de-duplicated kinds in the given order; ValueError naming unknown ones."""
-    unknown = [k for k in kinds if k not in KINDS]
+    unknown = [k for k in kinds if k not in ALL_KINDS]
     if unknown:
-        raise ValueError(f"unknown motion kind(s) {', '.join(unknown)}; known: {', '.join(KINDS)}")
+        raise ValueError(f"unknown motion kind(s) {', '.join(unknown)}; known: {', '.join(ALL_KINDS)}")
     if not kinds:
         raise ValueError("no motion kinds given")
     return tuple(dict.fromkeys(kinds))
@@ -202,7 +210,7 @@ def kind_summary(gen: GeneratedMotions) -> dict[str, dict]:
     frame-weighted mean keypoint error and foot sliding, worst figures, redraws and gate failures."""
     speeds = measured_speeds(gen)
     groups: dict[str, list[int]] = {}
-    for i, s in sorted(enumerate(gen.specs), key=lambda x: (KINDS.index(x[1].kind), x[0])):
+    for i, s in sorted(enumerate(gen.specs), key=lambda x: (ALL_KINDS.index(x[1].kind), x[0])):
         groups.setdefault(s.kind, []).append(i)
     groups["all"] = list(range(len(gen.specs)))
     out = {}

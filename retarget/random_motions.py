@@ -35,6 +35,7 @@ from torch import Tensor
 from hover.retarget.amass import HumanClip
 from hover.retarget.gait import PlanarLeg, lateral_sway, single_support_weight, step_leg_angles
 from hover.retarget.skeleton import SMPL_TO_ROBOT_AXES, joint_index
+from hover.retarget.steer import steer_commands
 from hover.retarget.synthetic import _plant_feet, _Pose, _rx, _ry, _rz, _smooth_on
 from hover.rotations import matrix_to_quat, quat_to_matrix, quat_to_rotvec
 
@@ -52,8 +53,10 @@ ARM_RANGES = {"flex": (-0.35, 1.7), "abd": (0.0, 1.4), "elbow": (0.2, 2.0), "twi
 
 KINDS: tuple[str, ...] = ("walk", "walk_turn", "turn", "sidestep", "arms", "squat", "bend", "reach", "punch",
                           "wave")  # fmt: skip
+EXTRA_KINDS: tuple[str, ...] = ("steer",)  # only when asked for (--kinds): not in the default mix
+ALL_KINDS = (*KINDS, *EXTRA_KINDS)
 WALK_KINDS = ("walk", "walk_turn", "turn")
-STEP_KINDS = (*WALK_KINDS, "sidestep")  # the kinds made with the foot-space gait (retarget/gait.py)
+STEP_KINDS = (*WALK_KINDS, "sidestep", "steer")  # the kinds made with the foot-space gait (retarget/gait.py)
 STEP_LEAD, STEP_TAIL, STEP_RAMP = 0.5, 0.8, 0.8  # s: stepping in place before / after moving, its fade
 MOVE_RAMP = 1.2  # s, shortest rise / fall of the walking speed and turn rate
 MAX_GAIT_ACCEL = 1.0  # m/s^2, peak pelvis acceleration of a gait start or stop
@@ -118,11 +121,17 @@ def move_ramp(speed: float) -> float:
 
 def draw_spec(kind: str, index: int, seed: int, attempt: int = 0) -> ClipSpec:
     """Parameters of clip ``index`` of kind ``kind``; they depend only on (seed, index, attempt, kind)."""
-    if kind not in KINDS:
-        raise ValueError(f"unknown motion kind {kind!r}; known: {', '.join(KINDS)}")
-    rng = np.random.default_rng([seed, 0, index, attempt, KINDS.index(kind)])
+    if kind not in ALL_KINDS:
+        raise ValueError(f"unknown motion kind {kind!r}; known: {', '.join(ALL_KINDS)}")
+    rng = np.random.default_rng([seed, 0, index, attempt, ALL_KINDS.index(kind)])
     p: dict[str, float] = {"seed": float(rng.integers(0, 2**31 - 1))}
-    if kind in STEP_KINDS:
+    if kind == "steer":  # the velocity schedule is drawn from p["seed"] (retarget/steer.py)
+        duration = rng.uniform(10.0, 13.0)
+        p["clearance"] = rng.uniform(0.04, 0.08)
+        p["freq"] = rng.uniform(0.8, 1.0)
+        p["ramp"] = MOVE_RAMP
+        p["free_arms"] = float(rng.uniform() < 0.2)
+    elif kind in STEP_KINDS:
         duration = rng.uniform(7.5, 10.0)
         p["clearance"] = rng.uniform(0.04, 0.08)  # swing-foot lift, m of the source skeleton
         if kind == "walk":
@@ -290,15 +299,21 @@ def _pose(spec: ClipSpec, t: Tensor, fps: float, gait: GaitCalibration) -> _Pose
     zero = 0 * t
     if k in STEP_KINDS:  # on: moving (speed, turning); step: stepping, a little longer
         step = envelope(t, HOLD_S, spec.duration - HOLD_S, STEP_RAMP)
-        speed = q["speed"] / gait.ratio * on  # in the source skeleton's metres
-        vel = torch.stack((speed, zero) if k == "sidestep" else (zero, speed), -1)  # sideways, forward
+        if k == "steer":  # velocity and yaw rate from a joystick-like schedule; they start and end at 0
+            vel, rate = steer_commands(rng, t, *spec.window)
+            vel = vel / gait.ratio  # in the source skeleton's metres
+            forward = vel[:, 1].abs() * gait.ratio  # m/s, the arm swing grows with it
+        else:
+            speed = q["speed"] / gait.ratio * on  # in the source skeleton's metres
+            vel = torch.stack((speed, zero) if k == "sidestep" else (zero, speed), -1)  # sideways, forward
+            rate = (q["turn_rate"] + q["turn_var"] * _smooth_noise(rng, t, 0.15, 2)) * on
+            forward = abs(q["speed"])
         legs = step_leg_angles(
             gait.legs, t, vel, q["freq"], q["clearance"] * step, STAND, step, sway=gait.sway(q["freq"])
         )
         for side, (hip, knee, ankle, abd) in legs.items():
             p.leg(side, hip, knee, ankle, abd)
-        rate = q["turn_rate"] + q["turn_var"] * _smooth_noise(rng, t, 0.15, 2)
-        p.heading = torch.cumsum(rate * on * single_support_weight(t, q["freq"]), 0) / fps
+        p.heading = torch.cumsum(rate * single_support_weight(t, q["freq"]), 0) / fps
         ph = 2 * math.pi * q["freq"] * t
         if q["free_arms"]:
             for side in ("L", "R"):
@@ -307,7 +322,7 @@ def _pose(spec: ClipSpec, t: Tensor, fps: float, gait: GaitCalibration) -> _Pose
             for side in ("L", "R"):
                 _rest_arm(p, side)
         else:
-            swing = (0.1 + 0.25 * q["speed"] / MAX_WALK_SPEED) * on
+            swing = (0.1 + 0.25 * forward / MAX_WALK_SPEED) * on
             for side, sign in (("L", -1.0), ("R", 1.0)):
                 p.arm(
                     side,

@@ -25,7 +25,7 @@ class GenerateConfig:
     fps: float = 50.0
     """frame rate of the clips (Hz)"""
     kinds: tuple[str, ...] = ()
-    """motion kinds, comma- or space-separated (default: all of walk, walk_turn, turn, sidestep, arms, squat, bend, reach, punch, wave)"""
+    """motion kinds, comma- or space-separated (default: all of walk, walk_turn, turn, sidestep, arms, squat, bend, reach, punch, wave; also: steer, joystick-like walking in every direction)"""
     max_attempts: int = 4
     """draws per clip until it passes the quality gate (self-penetration, joint limits and velocities, foot sliding, keypoint error); the last draw is kept and counted as failing otherwise"""
     report: Path | None = None
@@ -38,7 +38,7 @@ class GenerateConfig:
 
 def _generate_input_error(cfg: GenerateConfig) -> str | None:
     """The first problem with the options, or None."""
-    from hover.retarget.random_motions import KINDS
+    from hover.retarget.random_motions import ALL_KINDS
 
     if cfg.num_clips < 1:
         return f"--num-clips must be >= 1, got {cfg.num_clips}"
@@ -48,9 +48,9 @@ def _generate_input_error(cfg: GenerateConfig) -> str | None:
         return f"--fps must be in (0, 1000], got {cfg.fps}"
     if cfg.max_attempts < 1:
         return f"--max-attempts must be >= 1, got {cfg.max_attempts}"
-    unknown = [k for k in _split_kinds(cfg.kinds) if k not in KINDS]
+    unknown = [k for k in _split_kinds(cfg.kinds) if k not in ALL_KINDS]
     if unknown:
-        return f"--kinds: unknown kind(s) {', '.join(unknown)}; known: {', '.join(KINDS)}"
+        return f"--kinds: unknown kind(s) {', '.join(unknown)}; known: {', '.join(ALL_KINDS)}"
     for path, opt in ((cfg.out, "--out"), (cfg.report, "--report")):
         if path is None:
             continue

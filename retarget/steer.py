@@ -1,0 +1,96 @@
+"""Joystick-like locomotion commands for the ``steer`` kind of ``hover motion generate``.
+
+A steer clip walks the way a person with a joystick drives the robot: a sequence of held targets of
+forward velocity ``vx``, sideways velocity ``vy`` (m/s, body frame: x forward, y left) and yaw rate
+(rad/s, + = turn left), each held for a random time, reached with bounded acceleration. Backwards,
+diagonal and turning-while-walking steps are all in it, which the other kinds (walking always faces
+its direction of travel) never show. The foot-space gait (:mod:`.gait`) turns the velocities into steps.
+
+All functions are pure: the same generator state gives the same schedule.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from hover.retarget.gait import _smooth
+
+# The joystick's ranges (those of ``hover run --input joystick``, whose defaults a test compares).
+STEER_RANGES: dict[str, tuple[float, float]] = {"vx": (-0.5, 1.0), "vy": (-0.5, 0.5), "yaw_rate": (-1.0, 1.0)}
+MAX_STEER_ACCEL = 1.0  # m/s^2, horizontal pelvis acceleration between targets
+MAX_YAW_ACCEL = 1.5  # rad/s^2
+SMOOTH_S = 0.1  # s, standard deviation of the blur of the slewed commands
+STOP_S = 1.2  # s at rest (targets zero) before the end of the moving window: the time to stop
+
+
+def steer_targets(
+    rng: np.random.Generator,
+    start: float,
+    end: float,
+    hold_s: tuple[float, float] = (1.0, 3.0),
+    zero_prob: float = 0.25,
+    ranges: dict[str, tuple[float, float]] = STEER_RANGES,
+) -> list[tuple[float, float, float, float]]:
+    """Held targets ``(from_s, vx, vy, yaw_rate)`` covering ``[start, end - STOP_S)``; each value uniform
+    in its range, or 0 (stick released) with probability ``zero_prob``; a final zero target at
+    ``end - STOP_S``."""
+    out = []
+    t = start
+    while t < end - STOP_S:
+        values = []
+        for key in ("vx", "vy", "yaw_rate"):
+            lo, hi = ranges[key]
+            drawn, rest = float(rng.uniform(lo, hi)), bool(rng.random() < zero_prob)
+            values.append(0.0 if rest else drawn)
+        out.append((t, *values))
+        t += float(rng.uniform(*hold_s))
+    out.append((max(end - STOP_S, start), 0.0, 0.0, 0.0))
+    return out
+
+
+def held(t: Tensor, targets: list[tuple[float, ...]]) -> Tensor:
+    """[T, D] the target held at each time of ``t`` [T] (s): zero before the first one."""
+    starts = torch.tensor([x[0] for x in targets], dtype=t.dtype)
+    values = torch.tensor([x[1:] for x in targets], dtype=t.dtype)
+    k = torch.searchsorted(starts, t, right=True) - 1
+    out = values[k.clamp(min=0)]
+    out[k < 0] = 0.0
+    return out
+
+
+def slew(target: Tensor, dt: float, max_rate: float) -> Tensor:
+    """[T, D] a signal following ``target`` [T, D] from zero, its change per step limited to
+    ``max_rate * dt`` in norm (the D components together)."""
+    out = torch.zeros_like(target)
+    x = torch.zeros_like(target[0])
+    step = max_rate * dt
+    for i in range(target.shape[0]):
+        d = target[i] - x
+        n = float(d.norm())
+        x = x + (d if n <= step else d * (step / n))
+        out[i] = x
+    return out
+
+
+def steer_commands(rng: np.random.Generator, t: Tensor, start: float, end: float) -> tuple[Tensor, Tensor]:
+    """Pelvis velocity [T, 2] (sideways + left, forward; m/s, body frame: the order of
+    ``gait.step_leg_angles``) and yaw rate [T] (rad/s) of a steer clip moving in ``[start, end]`` (s)."""
+    dt = float(t[1] - t[0])
+    target = held(t, steer_targets(rng, start, end))  # [T, 3] vx, vy, yaw rate
+    sigma = SMOOTH_S / dt  # a Gaussian blur keeps the acceleration bound and removes its jumps
+    vel = torch.stack([_smooth(x, sigma) for x in slew(target[:, :2], dt, MAX_STEER_ACCEL).T], -1)
+    rate = _smooth(slew(target[:, 2:], dt, MAX_YAW_ACCEL)[:, 0], sigma)
+    return torch.stack((vel[:, 1], vel[:, 0]), -1), rate
+
+
+__all__ = [
+    "MAX_STEER_ACCEL",
+    "MAX_YAW_ACCEL",
+    "STEER_RANGES",
+    "held",
+    "slew",
+    "steer_commands",
+    "steer_targets",
+]
