@@ -265,3 +265,31 @@ def test_tracking_recipe_learns_to_track_a_standing_clip(tmp_path):
     assert main(args, prog="hover train teacher") == 0
     rows = list(csv.DictReader((out / "eval.csv").open()))
     assert max(float(r["success_rate"]) for r in rows) == 1.0, rows
+
+
+def test_resume_on_changed_motions_needs_reset_sampler_once(tmp_path):
+    """A run continued on a motion set with other clips stops with a clear error about the sampler,
+    continues with --reset-sampler (a fresh sampler), and the option is not saved for later resumes."""
+    from hover.motion.builtin import load_builtin_motions
+    from hover.motion.format import save_motions
+
+    clips = load_builtin_motions()
+    motions = tmp_path / "motions"
+    motions.mkdir()
+    save_motions(motions / "a.npz", clips[:2])
+    out = tmp_path / "run"
+    args = [*FAST, "--motions", str(motions), "--run-dir", str(out), "--max-iterations", "1"]
+    assert main(args, prog="hover train teacher") == 0
+    save_motions(motions / "b.npz", clips[2:3])  # one more clip in the folder
+    with pytest.raises(ValueError, match="--reset-sampler"):
+        main(["--resume", str(out), "--max-iterations", "2"], prog="hover train teacher")
+    assert (
+        main(["--resume", str(out), "--reset-sampler", "--max-iterations", "2"], prog="hover train teacher")
+        == 0
+    )
+    ckpt = torch.load(out / "model_1.pt", weights_only=True)
+    n_bins = ckpt["env_state"]["sampler_failure_ema"].numel()
+    assert (
+        n_bins > torch.load(out / "model_0.pt", weights_only=True)["env_state"]["sampler_failure_ema"].numel()
+    )
+    assert config_from_json((out / "config.json").read_text()).reset_sampler is False

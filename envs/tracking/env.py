@@ -212,7 +212,8 @@ class TrackingEnv(VecEnv):
         self.penalty_scale = float(state["penalty_scale"])
         self.termination_scale = float(state.get("termination_scale", torch.tensor(1.0)))
         self.episode_length_ema = float(state["episode_length_ema"])
-        self.sampler.load_state_dict({"failure_ema": state["sampler_failure_ema"]})
+        if "sampler_failure_ema" in state:  # absent: the sampler starts afresh (resume on changed motions)
+            self.sampler.load_state_dict({"failure_ema": state["sampler_failure_ema"]})
 
     # ----- stepping -----
     def step(self, actions: Tensor) -> tuple[TensorDict, Tensor, Tensor, dict]:

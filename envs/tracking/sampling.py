@@ -116,6 +116,6 @@ class AdaptiveSampler:
         if ema.shape != self.failure_ema.shape:
             raise ValueError(
                 f"sampler state has {ema.numel()} bins but the motion set has {self.num_bins}: "
-                "resume with the same motions and sampling.bin_s"
+                "resume with the same motions and sampling.bin_s, or with --reset-sampler"
             )
         self.failure_ema.copy_(ema.to(self.device))

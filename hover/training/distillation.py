@@ -178,7 +178,7 @@ def train(cfg: StudentTrainConfig) -> Path:
         run_dir = Path(cfg.run_dir or Path("runs") / "student" / time.strftime("%Y%m%d-%H%M%S"))
     teacher_actor = teacher_rsl_rl_config(teacher_cfg)["actor"]
     run_dir.mkdir(parents=True, exist_ok=True)
-    text = config_to_json(cfg, teacher_actor)
+    text = config_to_json(dataclasses.replace(cfg, reset_sampler=False), teacher_actor)  # one-shot option
     atomic_write_text(run_dir / "config.json", text)
 
     env = make_env(cfg)
@@ -195,7 +195,7 @@ def train(cfg: StudentTrainConfig) -> Path:
     modes = [canonical_mode(m) for m in cfg.eval_modes]
     evaluator = add_periodic_eval(runner, cfg, run_dir, modes) if modes else None
     if ckpt is not None:
-        runner.load(str(ckpt))
+        runner.load(str(ckpt), reset_sampler=cfg.reset_sampler)
         print(f"resumed {ckpt} at iteration {runner.current_learning_iteration}", flush=True)
         set_learning_rate(runner.alg.optimizer, cfg.distillation.learning_rate)
     else:

@@ -160,14 +160,23 @@ class _HoverCheckpoints(_RunnerBase):
                 old.unlink(missing_ok=True)
 
     def load(
-        self, path: str, load_cfg: dict | None = None, strict: bool = True, map_location: str | None = None
+        self,
+        path: str,
+        load_cfg: dict | None = None,
+        strict: bool = True,
+        map_location: str | None = None,
+        reset_sampler: bool = False,
     ) -> dict:
-        """Restore weights, optimiser, normalisers, env state and the iteration counter."""
+        """Restore weights, optimiser, normalisers, env state and the iteration counter.
+        ``reset_sampler``: keep the env's fresh clip sampler (the motion set changed since the save)."""
         ckpt = torch.load(path, weights_only=True, map_location=map_location or self.device)
         self.alg.load(ckpt, load_cfg, strict)
         self.current_learning_iteration = int(ckpt["iter"]) + 1  # the saved iteration was completed
-        if ckpt.get("env_state") and hasattr(self.env, "load_state_dict"):
-            self.env.load_state_dict(ckpt["env_state"])
+        env_state = dict(ckpt.get("env_state") or {})
+        if reset_sampler:
+            env_state.pop("sampler_failure_ema", None)
+        if env_state and hasattr(self.env, "load_state_dict"):
+            self.env.load_state_dict(env_state)
         log = ckpt.get("logger") or {}
         self.logger.tot_timesteps = int(log.get("tot_timesteps", 0))
         self.logger.tot_time = float(log.get("tot_time", 0.0))

@@ -151,7 +151,7 @@ def train(cfg: TeacherTrainConfig) -> Path:
             run_dir = Path(cfg.run_dir)
     else:
         run_dir = Path(cfg.run_dir or Path("runs") / "teacher" / time.strftime("%Y%m%d-%H%M%S"))
-    text = config_to_json(cfg)
+    text = config_to_json(dataclasses.replace(cfg, reset_sampler=False, reset_action_std=None))  # one-shot
     if info.is_main:
         run_dir.mkdir(parents=True, exist_ok=True)
         atomic_write_text(run_dir / "config.json", text)
@@ -169,7 +169,7 @@ def train(cfg: TeacherTrainConfig) -> Path:
     runner.add_git_repo_to_log(str(Path(__file__).resolve()))
     evaluator = add_periodic_eval(runner, cfg, run_dir if info.is_main else None) if info.is_main else None
     if ckpt is not None:
-        runner.load(str(ckpt))
+        runner.load(str(ckpt), reset_sampler=cfg.reset_sampler)
         print(f"resumed {ckpt} at iteration {runner.current_learning_iteration}", flush=True)
         if cfg.reset_action_std is not None:
             set_action_std(runner.alg.actor, cfg.reset_action_std)
