@@ -302,7 +302,7 @@ def _pose(spec: ClipSpec, t: Tensor, fps: float, gait: GaitCalibration) -> _Pose
         if k == "steer":  # velocity and yaw rate from a joystick-like schedule; they start and end at 0
             vel, rate = steer_commands(rng, t, *spec.window)
             vel = vel / gait.ratio  # in the source skeleton's metres
-            forward = vel[:, 1].abs() * gait.ratio  # m/s, the arm swing grows with it
+            forward: Tensor | float = vel[:, 1].abs() * gait.ratio  # m/s, the arm swing grows with it
         else:
             speed = q["speed"] / gait.ratio * on  # in the source skeleton's metres
             vel = torch.stack((speed, zero) if k == "sidestep" else (zero, speed), -1)  # sideways, forward

@@ -11,6 +11,8 @@ All functions are pure: the same generator state gives the same schedule.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import torch
 from torch import Tensor
@@ -44,13 +46,13 @@ def steer_targets(
             lo, hi = ranges[key]
             drawn, rest = float(rng.uniform(lo, hi)), bool(rng.random() < zero_prob)
             values.append(0.0 if rest else drawn)
-        out.append((t, *values))
+        out.append((t, values[0], values[1], values[2]))
         t += float(rng.uniform(*hold_s))
     out.append((max(end - STOP_S, start), 0.0, 0.0, 0.0))
     return out
 
 
-def held(t: Tensor, targets: list[tuple[float, ...]]) -> Tensor:
+def held(t: Tensor, targets: Sequence[tuple[float, ...]]) -> Tensor:
     """[T, D] the target held at each time of ``t`` [T] (s): zero before the first one."""
     starts = torch.tensor([x[0] for x in targets], dtype=t.dtype)
     values = torch.tensor([x[1:] for x in targets], dtype=t.dtype)
