@@ -114,6 +114,7 @@ def step_leg_angles(
     on: Tensor,
     widen: float = 0.5,
     sway: float = 0.0,
+    drop: Tensor | None = None,
 ) -> dict[str, tuple[Tensor, Tensor, Tensor, Tensor]]:
     """Hip flexion, knee flexion, ankle dorsiflexion and hip abduction [T] of both legs ("L", "R").
 
@@ -124,7 +125,8 @@ def step_leg_angles(
     trailing foot does not land against the leading one. ``sway`` (m): the pelvis shifts sideways towards
     the supporting foot by up to this much in mid single support (through zero in mid double support,
     scaled by ``on``), as a walking body's centre of mass does (:func:`lateral_sway`); the planted feet
-    stay where they are.
+    stay where they are. ``drop`` [T] (m, >= 0): the hip is that much lower than the gait's own height
+    (walking or standing crouched); None = 0.
 
     The hip height follows a gentle bob (highest in mid single support) but is lowered wherever a foot
     target would need a knee straighter than ``KNEE_MIN``: near full extension the knee angle changes
@@ -165,6 +167,8 @@ def step_leg_angles(
     # hip height over the floor-level ankle: the bob, capped by the reach at KNEE_MIN for every foot target
     bump = torch.sin(2 * math.pi * (freq * t - 0.05)) ** 2  # 1 in mid single support, 0 in double support
     design = (1 - on) * y_stand + on * (legs["L"].reach(KNEE_MID) - BOB * (1 - bump))
+    if drop is not None:
+        design = design - drop
     caps = []
     for side, (rel, lift, *_) in feet.items():
         leg = legs[side]

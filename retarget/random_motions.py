@@ -300,16 +300,24 @@ def _pose(spec: ClipSpec, t: Tensor, fps: float, gait: GaitCalibration) -> _Pose
     if k in STEP_KINDS:  # on: moving (speed, turning); step: stepping, a little longer
         step = envelope(t, HOLD_S, spec.duration - HOLD_S, STEP_RAMP)
         if k == "steer":  # velocity and yaw rate from a joystick-like schedule; they start and end at 0
-            vel, rate = steer_commands(rng, t, *spec.window)
-            vel = vel / gait.ratio  # in the source skeleton's metres
+            vel, rate, drop_m = steer_commands(rng, t, *spec.window)
+            vel, drop = vel / gait.ratio, drop_m / gait.ratio  # in the source skeleton's metres
             forward: Tensor | float = vel[:, 1].abs() * gait.ratio  # m/s, the arm swing grows with it
         else:
             speed = q["speed"] / gait.ratio * on  # in the source skeleton's metres
             vel = torch.stack((speed, zero) if k == "sidestep" else (zero, speed), -1)  # sideways, forward
             rate = (q["turn_rate"] + q["turn_var"] * _smooth_noise(rng, t, 0.15, 2)) * on
-            forward = abs(q["speed"])
+            forward, drop = abs(q["speed"]), None
         legs = step_leg_angles(
-            gait.legs, t, vel, q["freq"], q["clearance"] * step, STAND, step, sway=gait.sway(q["freq"])
+            gait.legs,
+            t,
+            vel,
+            q["freq"],
+            q["clearance"] * step,
+            STAND,
+            step,
+            sway=gait.sway(q["freq"]),
+            drop=drop,
         )
         for side, (hip, knee, ankle, abd) in legs.items():
             p.leg(side, hip, knee, ankle, abd)

@@ -1,8 +1,9 @@
 """Joystick-like locomotion commands for the ``steer`` kind of ``hover motion generate``.
 
 A steer clip walks the way a person with a joystick drives the robot: a sequence of held targets of
-forward velocity ``vx``, sideways velocity ``vy`` (m/s, body frame: x forward, y left) and yaw rate
-(rad/s, + = turn left), each held for a random time, reached with bounded acceleration. Backwards,
+forward velocity ``vx``, sideways velocity ``vy`` (m/s, body frame: x forward, y left), yaw rate
+(rad/s, + = turn left) and pelvis height (m), each held for a random time, reached with bounded
+acceleration (the height at the d-pad's rate); below the gait's own height the robot walks crouched. Backwards,
 diagonal and turning-while-walking steps are all in it, which the other kinds (walking always faces
 its direction of travel) never show. The foot-space gait (:mod:`.gait`) turns the velocities into steps.
 
@@ -20,7 +21,14 @@ from torch import Tensor
 from hover.retarget.gait import _smooth
 
 # The joystick's ranges (those of ``hover run --input joystick``, whose defaults a test compares).
-STEER_RANGES: dict[str, tuple[float, float]] = {"vx": (-0.5, 1.0), "vy": (-0.5, 0.5), "yaw_rate": (-1.0, 1.0)}
+STEER_RANGES: dict[str, tuple[float, float]] = {
+    "vx": (-0.5, 1.0),
+    "vy": (-0.5, 0.5),
+    "yaw_rate": (-1.0, 1.0),
+    "height": (0.75, 1.05),
+}
+GAIT_HEIGHT = 1.03  # m, the robot pelvis height of the generated gait; a lower target crouches
+HEIGHT_RATE = 0.1  # m/s, the pelvis height change (the joystick d-pad's rate)
 MAX_STEER_ACCEL = 1.0  # m/s^2, horizontal pelvis acceleration between targets
 MAX_YAW_ACCEL = 1.5  # rad/s^2
 SMOOTH_S = 0.1  # s, standard deviation of the blur of the slewed commands
@@ -35,20 +43,24 @@ def steer_targets(
     zero_prob: float = 0.25,
     ranges: dict[str, tuple[float, float]] = STEER_RANGES,
 ) -> list[tuple[float, float, float, float]]:
-    """Held targets ``(from_s, vx, vy, yaw_rate)`` covering ``[start, end - STOP_S)``; each value uniform
-    in its range, or 0 (stick released) with probability ``zero_prob``; a final zero target at
-    ``end - STOP_S``."""
+    """Held targets ``(from_s, vx, vy, yaw_rate, drop)`` covering ``[start, end - STOP_S)``; each value
+    uniform in its range, or at rest (stick released: 0, the gait's own height) with probability
+    ``zero_prob``; ``drop`` (m, >= 0) = how far the pelvis height target is below GAIT_HEIGHT. A final
+    rest target at ``end - STOP_S``."""
     out = []
     t = start
     while t < end - STOP_S:
         values = []
-        for key in ("vx", "vy", "yaw_rate"):
+        for key in ("vx", "vy", "yaw_rate", "height"):
             lo, hi = ranges[key]
             drawn, rest = float(rng.uniform(lo, hi)), bool(rng.random() < zero_prob)
-            values.append(0.0 if rest else drawn)
-        out.append((t, values[0], values[1], values[2]))
+            if key == "height":
+                values.append(0.0 if rest else max(0.0, GAIT_HEIGHT - drawn))
+            else:
+                values.append(0.0 if rest else drawn)
+        out.append((t, values[0], values[1], values[2], values[3]))
         t += float(rng.uniform(*hold_s))
-    out.append((max(end - STOP_S, start), 0.0, 0.0, 0.0))
+    out.append((max(end - STOP_S, start), 0.0, 0.0, 0.0, 0.0))
     return out
 
 
@@ -76,15 +88,24 @@ def slew(target: Tensor, dt: float, max_rate: float) -> Tensor:
     return out
 
 
-def steer_commands(rng: np.random.Generator, t: Tensor, start: float, end: float) -> tuple[Tensor, Tensor]:
+def slew_rate(target: Tensor, dt: float, max_rate: float) -> Tensor:
+    """[T] a signal following ``target`` [T] from zero at no more than ``max_rate`` per second."""
+    return slew(target[:, None], dt, max_rate)[:, 0]
+
+
+def steer_commands(
+    rng: np.random.Generator, t: Tensor, start: float, end: float
+) -> tuple[Tensor, Tensor, Tensor]:
     """Pelvis velocity [T, 2] (sideways + left, forward; m/s, body frame: the order of
-    ``gait.step_leg_angles``) and yaw rate [T] (rad/s) of a steer clip moving in ``[start, end]`` (s)."""
+    ``gait.step_leg_angles``), yaw rate [T] (rad/s) and pelvis drop below GAIT_HEIGHT [T] (m) of a
+    steer clip moving in ``[start, end]`` (s)."""
     dt = float(t[1] - t[0])
-    target = held(t, steer_targets(rng, start, end))  # [T, 3] vx, vy, yaw rate
+    target = held(t, steer_targets(rng, start, end))  # [T, 4] vx, vy, yaw rate, drop
     sigma = SMOOTH_S / dt  # a Gaussian blur keeps the acceleration bound and removes its jumps
     vel = torch.stack([_smooth(x, sigma) for x in slew(target[:, :2], dt, MAX_STEER_ACCEL).T], -1)
-    rate = _smooth(slew(target[:, 2:], dt, MAX_YAW_ACCEL)[:, 0], sigma)
-    return torch.stack((vel[:, 1], vel[:, 0]), -1), rate
+    rate = _smooth(slew(target[:, 2:3], dt, MAX_YAW_ACCEL)[:, 0], sigma)
+    drop = _smooth(slew_rate(target[:, 3], dt, HEIGHT_RATE), sigma)
+    return torch.stack((vel[:, 1], vel[:, 0]), -1), rate, drop
 
 
 __all__ = [

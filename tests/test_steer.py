@@ -10,6 +10,8 @@ from hover.deploy.inputs.gamepad import GamepadConfig
 from hover.retarget.generate import GenerateConfig, draw_specs, generate
 from hover.retarget.random_motions import KINDS
 from hover.retarget.steer import (
+    GAIT_HEIGHT,
+    HEIGHT_RATE,
     MAX_STEER_ACCEL,
     MAX_YAW_ACCEL,
     STEER_RANGES,
@@ -45,8 +47,11 @@ def test_commands_start_and_end_at_rest_within_the_ranges_and_the_acceleration_c
     t = torch.arange(0.0, 12.0, dt, dtype=torch.float64)
     seen_back = False
     for seed in range(6):
-        vel, rate = steer_commands(np.random.default_rng(seed), t, 0.8, 10.0)
+        vel, rate, drop = steer_commands(np.random.default_rng(seed), t, 0.8, 10.0)
         assert vel[0].abs().max().item() < 1e-3 and vel[-1].abs().max().item() < 1e-3
+        assert drop[0].item() < 1e-3 and drop[-1].item() < 1e-3 and drop.min().item() >= 0.0
+        assert GAIT_HEIGHT - drop.max().item() >= STEER_RANGES["height"][0] - 1e-9
+        assert (drop[1:] - drop[:-1]).abs().max().item() / dt <= HEIGHT_RATE * 1.01
         assert rate[0].abs().item() < 1e-3 and rate[-1].abs().item() < 1e-3
         accel = (vel[1:] - vel[:-1]).norm(dim=-1).max().item() / dt
         assert accel <= MAX_STEER_ACCEL * 1.01
@@ -62,7 +67,7 @@ def test_targets_cover_the_time_and_end_with_a_stop():
     targets = steer_targets(rng, 1.0, 9.0)
     starts = [x[0] for x in targets]
     assert starts[0] == 1.0 and starts == sorted(starts)
-    assert targets[-1] == (9.0 - 1.2, 0.0, 0.0, 0.0)
+    assert targets[-1] == (9.0 - 1.2, 0.0, 0.0, 0.0, 0.0)
 
 
 def test_steer_ranges_are_the_joysticks():
@@ -71,6 +76,7 @@ def test_steer_ranges_are_the_joysticks():
     assert STEER_RANGES["vx"] == (-pad.max_lin_vel_x_back, pad.max_lin_vel_x)
     assert STEER_RANGES["vy"] == (-pad.max_lin_vel_y, pad.max_lin_vel_y)
     assert STEER_RANGES["yaw_rate"] == (-pad.max_yaw_rate, pad.max_yaw_rate)
+    assert STEER_RANGES["height"] == (pad.min_height, pad.max_height) and HEIGHT_RATE == pad.height_rate
 
 
 def test_steer_is_asked_for_not_in_the_default_mix():
@@ -96,13 +102,13 @@ def _body_frame_velocity(clip, period_frames: int) -> tuple[np.ndarray, np.ndarr
 
 
 def test_the_robot_pelvis_moves_at_the_commanded_velocity(steer_clips):
-    """Retargeted to the robot, the pelvis follows the schedule's body-frame velocity and yaw rate
-    (both averaged over one gait cycle) to within a few cm/s, and the gate passes."""
+    """Retargeted to the robot, the pelvis follows the schedule's body-frame velocity, yaw rate and
+    height (averaged over one gait cycle) to within a few cm/s and cm, and the gate passes."""
     gen = steer_clips
     for clip, spec, failures in zip(gen.clips, gen.specs, gen.failures, strict=True):
         assert not failures, (clip.name, failures)
         t = torch.arange(clip.num_frames, dtype=torch.float64) / clip.fps
-        vel, rate = steer_commands(np.random.default_rng(int(spec.params["seed"])), t, *spec.window)
+        vel, rate, drop = steer_commands(np.random.default_rng(int(spec.params["seed"])), t, *spec.window)
         n = int(round(clip.fps / spec.params["freq"]))
         box = np.ones(n) / n
         vx, vy, yaw_rate = _body_frame_velocity(clip, n)
@@ -110,3 +116,7 @@ def test_the_robot_pelvis_moves_at_the_commanded_velocity(steer_clips):
             averaged = np.convolve(commanded.numpy(), box, "valid")[: len(measured)]
             assert np.abs(measured - averaged).mean() < 0.06, clip.name
             assert np.ptp(averaged) > 0.1  # it did move
+        height = np.convolve(clip.root_pos[:, 2], box, "valid")
+        commanded = np.convolve(GAIT_HEIGHT - drop.numpy(), box, "valid")
+        assert np.abs(height - commanded).mean() < 0.03, clip.name
+        assert np.ptp(commanded) > 0.05, clip.name  # it did crouch
