@@ -42,7 +42,7 @@ def steer_targets(
     hold_s: tuple[float, float] = (1.0, 3.0),
     zero_prob: float = 0.25,
     ranges: dict[str, tuple[float, float]] = STEER_RANGES,
-) -> list[tuple[float, float, float, float]]:
+) -> list[tuple[float, float, float, float, float]]:
     """Held targets ``(from_s, vx, vy, yaw_rate, drop)`` covering ``[start, end - STOP_S)``; each value
     uniform in its range, or at rest (stick released: 0, the gait's own height) with probability
     ``zero_prob``; ``drop`` (m, >= 0) = how far the pelvis height target is below GAIT_HEIGHT. A final
