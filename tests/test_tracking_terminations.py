@@ -94,3 +94,10 @@ def test_pelvis_tilt_is_measured_from_the_reference_pelvis(make_step):
     # 2 sin(0.45) = 0.87 > 0.76 > 2 sin(0.35) = 0.69
     assert T.pelvis_tilt_from_reference(s, 0.76).tolist() == [False, False, True, False]
     assert eval_terminations()["gravity_tilt"].func == "pelvis_tilt_from_reference"
+
+
+def test_tracking_recipe_ends_on_the_evaluations_contact_failure():
+    """The tracking recipe trains with the evaluation's contact test, so a policy is not taught to
+    accept what the evaluation counts as a fall (the hip-yaw housings touching while turning)."""
+    ours, test = tracking_terminations()["undesired_contacts"], eval_terminations()["undesired_contacts"]
+    assert (ours.func, ours.params) == (test.func, test.params)

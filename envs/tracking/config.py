@@ -90,12 +90,15 @@ def tracking_rewards() -> dict[str, RewardTerm]:
 
 def tracking_terminations() -> dict[str, TerminationTerm]:
     """The ``tracking`` recipe's failures: anchor height and tilt, end-effector heights (no horizontal
-    distance, so drifting does not end an episode) and the evaluation's own mean body distance."""
+    distance, so drifting does not end an episode) and the evaluation's own mean body distance and
+    contact test (a non-foot body touching anything, the other leg included: turning in place, the
+    two hip-yaw housings can touch)."""
     return {
         "anchor_height": TerminationTerm("anchor_height_error", {"threshold": 0.25}, False, True),
         "anchor_tilt": TerminationTerm("anchor_gravity_z_error", {"threshold": 0.8}, False),
         "ee_height": TerminationTerm("end_effector_height_error", {"threshold": 0.25}, False, True),
         "mean_body_distance": TerminationTerm("mean_body_distance", {"threshold": 0.5}, False),
+        "undesired_contacts": TerminationTerm("undesired_contacts", {"threshold": 1.0}, False),
         "sim_diverged": TerminationTerm("sim_diverged"),
     }
 
