@@ -17,7 +17,9 @@ travels than the source skeleton for the same joint angles, and the source speed
 Kinds: walk (0-1.2 m/s, straight or gently curved, arm swing or free arm motion), walk_turn (walking
 while turning at 0.3-0.7 rad/s, varying), turn (turning in place), sidestep (0.05-0.35 m/s, left or
 right), arms (standing with random smooth arm trajectories), squat, bend, reach (forward, sideways or
-up, one or both arms), punch (alternating or one-sided), wave (one or both arms).
+up, one or both arms), punch (alternating or one-sided), wave (one or both arms). Asked for only
+(``--kinds steer``, :data:`EXTRA_KINDS`): steer (joystick-like walking in every direction, crouched
+too; :mod:`.steer`).
 
 Angles in rad, lengths in m, speeds in m/s, times in s. Joint rotations are local axis-angle in the
 SMPL body frame (x left, y up, z forward), see :mod:`.synthetic`.
