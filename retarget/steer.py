@@ -3,9 +3,10 @@
 A steer clip walks the way a person with a joystick drives the robot: a sequence of held targets of
 forward velocity ``vx``, sideways velocity ``vy`` (m/s, body frame: x forward, y left), yaw rate
 (rad/s, + = turn left) and pelvis height (m), each held for a random time, reached with bounded
-acceleration (the height at the d-pad's rate); below the gait's own height the robot walks crouched. Backwards,
-diagonal and turning-while-walking steps are all in it, which the other kinds (walking always faces
-its direction of travel) never show. The foot-space gait (:mod:`.gait`) turns the velocities into steps.
+acceleration (the height at the d-pad's rate); below the gait's own height the robot walks crouched.
+Backwards, diagonal and turning-while-walking steps are all in it, which the other kinds (walking
+always faces its direction of travel) never show. The foot-space gait (:mod:`.gait`) turns the
+velocities into steps.
 
 All functions are pure: the same generator state gives the same schedule.
 """
@@ -88,11 +89,6 @@ def slew(target: Tensor, dt: float, max_rate: float) -> Tensor:
     return out
 
 
-def slew_rate(target: Tensor, dt: float, max_rate: float) -> Tensor:
-    """[T] a signal following ``target`` [T] from zero at no more than ``max_rate`` per second."""
-    return slew(target[:, None], dt, max_rate)[:, 0]
-
-
 def steer_commands(
     rng: np.random.Generator, t: Tensor, start: float, end: float
 ) -> tuple[Tensor, Tensor, Tensor]:
@@ -104,11 +100,13 @@ def steer_commands(
     sigma = SMOOTH_S / dt  # a Gaussian blur keeps the acceleration bound and removes its jumps
     vel = torch.stack([_smooth(x, sigma) for x in slew(target[:, :2], dt, MAX_STEER_ACCEL).T], -1)
     rate = _smooth(slew(target[:, 2:3], dt, MAX_YAW_ACCEL)[:, 0], sigma)
-    drop = _smooth(slew_rate(target[:, 3], dt, HEIGHT_RATE), sigma)
+    drop = _smooth(slew(target[:, 3:4], dt, HEIGHT_RATE)[:, 0], sigma)
     return torch.stack((vel[:, 1], vel[:, 0]), -1), rate, drop
 
 
 __all__ = [
+    "GAIT_HEIGHT",
+    "HEIGHT_RATE",
     "MAX_STEER_ACCEL",
     "MAX_YAW_ACCEL",
     "STEER_RANGES",

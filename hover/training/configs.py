@@ -28,9 +28,7 @@ class RunConfig:
     motions: str | None = None  # motion file or folder; None = the built-in set
     max_iterations: int = 1000  # total iterations of the run (also when resuming)
     resume: str | None = None  # run folder or checkpoint to continue
-    reset_sampler: bool = (
-        False  # on --resume: start the clip sampler afresh (needed when the motions changed)
-    )
+    reset_sampler: bool = False  # on --resume: a fresh clip sampler (needed when the motions changed)
     run_dir: str | None = None  # default: runs/<kind>/<date-time>
     save_interval: int = 50  # iterations between checkpoints
     keep_checkpoints: int = 5  # newest checkpoints kept (0 = all)
