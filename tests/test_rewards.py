@@ -76,6 +76,19 @@ def test_velocity_terms_and_regularisers(make_step):
     torch.testing.assert_close(W.undesired_contacts(s, 1.0), torch.tensor([2.0, 0.0]))
 
 
+def test_feet_pos_measures_world_foot_placement_not_the_hands(make_step):
+    s = make_step()
+    torch.testing.assert_close(W.feet_pos_error_exp(s, 0.1), torch.ones(2))
+    s.robot.pos[:, s.idx.vr_bodies, 0] += 0.3  # head and hands elsewhere: feet still in place
+    torch.testing.assert_close(W.feet_pos_error_exp(s, 0.1), torch.ones(2))
+    left_foot = s.idx.feet[0]
+    s.robot.pos[0, left_foot, 1] += 0.1  # env 0 stepped its left foot 0.1 m sideways
+    expect = math.exp(-(0.01 / 2) / 0.1**2)  # mean over two feet of 0.01 m^2
+    torch.testing.assert_close(W.feet_pos_error_exp(s, 0.1), torch.tensor([expect, 1.0]))
+    s.robot.pos[1, :, :2] += 0.2  # env 1 drifted whole: the relative terms ignore it, this one does not
+    assert W.feet_pos_error_exp(s, 0.1)[1] < 0.01
+
+
 # ----------------------------------------------------------------------------- HOVER paper terms
 def test_paper_joint_and_body_terms(make_step):
     s = make_step()

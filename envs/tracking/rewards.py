@@ -66,6 +66,13 @@ def anchor_ori_error_exp(s: StepData, std: float) -> Tensor:
     return torch.exp(-quat_angle_between(s.robot.quat[:, a], s.ref.quat[:, a]).square() / std**2)
 
 
+def feet_pos_error_exp(s: StepData, std: float) -> Tensor:
+    """exp(-mean_f |p_f - p_ref_f|^2 / std^2) over the feet, world positions (m): feet placed where
+    the reference places them, so a standing clip is not tracked by stepping away and back."""
+    f = s.idx.feet
+    return torch.exp(-mean_body_sq_norm(s.robot.pos[:, f] - s.ref.pos[:, f]) / std**2)
+
+
 def relative_body_pos_error_exp(s: StepData, std: float) -> Tensor:
     """exp(-mean_b |p_b - p'_ref_b|^2 / std^2) against the re-anchored reference (posture, not drift)."""
     return torch.exp(-mean_body_sq_norm(s.robot.pos - s.ref_anchored.pos) / std**2)
@@ -229,7 +236,7 @@ RewardFunction = Callable[..., Tensor]
 REWARD_FUNCTIONS: dict[str, RewardFunction] = {
     f.__name__: f
     for f in (
-        anchor_pos_error_exp, anchor_ori_error_exp, relative_body_pos_error_exp, relative_body_ori_error_exp,
+        anchor_pos_error_exp, anchor_ori_error_exp, feet_pos_error_exp, relative_body_pos_error_exp, relative_body_ori_error_exp,
         body_lin_vel_error_exp, body_ang_vel_error_exp, action_rate_l2, joint_pos_limits, undesired_contacts,
         joint_pos_exp, joint_vel_exp, body_lin_vel_exp, body_ang_vel_exp, body_pos_split_exp, vr_keypoints_exp,
         torques_l2, torque_limits, joint_acc_l2, joint_vel_l2, lower_action_rate_l2, upper_action_rate_l2,

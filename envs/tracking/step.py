@@ -37,6 +37,7 @@ class TrackingIndices:
     upper_bodies: Tensor
     vr_bodies: Tensor
     end_effectors: Tensor
+    feet: Tensor  # the feet among the tracked bodies
     lower_joints: Tensor
     upper_joints: Tensor
     sim_feet: Tensor
@@ -66,6 +67,7 @@ class TrackingIndices:
             upper_bodies=ids(tracked, [b for b in tracked if b not in lower]),
             vr_bodies=ids(tracked, robot.subsets.get("vr", ())),
             end_effectors=ids(tracked, robot.end_effectors or robot.feet),
+            feet=ids(tracked, robot.feet),
             lower_joints=ids(robot.joint_names, robot.lower_body_joints),
             upper_joints=ids(robot.joint_names, robot.upper_body_joints),
             sim_feet=ids(names, robot.feet),
