@@ -208,6 +208,41 @@ def test_vr_stream_is_sampled_held_frozen_and_jumps():
     assert [e for r in rows for e in r[3]] == [Event.POLICY] and jump[0][3] == [Event.POLICY]
 
 
+def test_vr_stream_world_anchor_gives_a_tracking_robot_the_training_command():
+    """A robot that follows stand_idle exactly (the runner's view: the clip's joint angles and pelvis
+    orientation) is sent, once the anchor settled, what training sends it: the clip's points relative to
+    its moving pelvis in its heading frame (up to a constant: the default-pose head vs the clip's first
+    frame). Root anchoring asks for the operator's 0.1 m sway as a lean over that pelvis."""
+    from hover.commands.builders import body_commands
+
+    st = VRStream(rate_hz=50.0, live_s=6.0, freeze_s=0.0, jump_s=0.0)
+    world = _stream_source("stand_idle", st)
+    root = StreamedVR(ROBOT, LAYOUT, world.library, st, anchor="root")
+    lib = world.library
+    got, got_root, train = [], [], []
+    for k in range(int(round(6.0 / 0.02))):
+        ref = lib.get_state(
+            torch.zeros(1, dtype=torch.long), torch.tensor([k * 0.02], dtype=lib.body_pos.dtype)
+        )
+        view = RobotView(
+            ref.joint_pos[0].double().numpy(), np.zeros(19), ref.root_quat[0].double().numpy(), np.zeros(3)
+        )
+        for src in (world, root):
+            src.events(view, k * 0.02)
+            src.command(view, k * 0.02)
+        got.append(world.commanded_points())
+        got_root.append(root.commanded_points())
+        pts = ref.body_pos[:, world.body_ids].double()
+        train.append(body_commands(pts, ref.root_pos.double(), ref.root_quat.double()).reshape(3, 3).numpy())
+    got, got_root, train = np.array(got), np.array(got_root), np.array(train)
+    settled = int(round(world.anchor.settle_s / 0.02))  # the tie stays from this tick on
+    change, change_train = got[settled:] - got[settled], train[settled:] - train[settled]
+    assert np.abs(change - change_train).max() < 0.015
+    lean = (got_root - got_root[0]) - (train - train[0])
+    assert np.abs(lean).max() > 0.08  # the sway as a lean
+    np.testing.assert_allclose(got[:settled], got_root[:settled], atol=1e-9)  # following while settling
+
+
 def test_vr_check_runner_holds_when_stale_and_resumes(onnx, capsys):
     """Zero actions (the robot stands ~1.5 s on PD), on_stale_input = hold: the runner's staleness check
     moves it to HOLD about 0.2 s after the last sample, the operator's POLICY on the jumped stream resumes it."""
@@ -237,6 +272,24 @@ def test_vr_check_default_keeps_the_policy_on_the_frozen_stream(onnx, capsys):
     assert rep["on_stale_input"] == "last_command" and run["frozen"]["stale_after_s"] == pytest.approx(0.18)
     states = [t["to"] for t in run["transitions"]]
     assert run["frozen"]["runner_state_at_end"] == "policy" and states == ["soft_start", "hold", "policy"]
+    assert rep["anchor"] == run["anchor"] == "world"  # the default, as in hover run
+    odo = run["odometry"]  # leg odometry vs the simulated pelvis, standing on PD
+    assert 0.0 <= odo["mean_xy_error_m"] <= odo["max_xy_error_m"] < 0.02 and odo["max_z_error_m"] < 0.02
+
+
+@pytest.mark.parametrize("anchor", ["root", "truth"])
+def test_vr_check_anchor_choices(onnx, capsys, anchor):
+    code, rep = _run(capsys, "--policy", str(onnx / "zero.onnx"), "--vr-stream", "stand_idle", "--vr-rate", "30",
+                     "--vr-live-s", "0.4", "--vr-freeze-s", "0.0", "--vr-jump-s", "0.0", "--workers", "1",
+                     "--vr-anchor", anchor)  # fmt: skip
+    run = rep["runs"][0]
+    assert rep["anchor"] == run["anchor"] == anchor and not run["fell"]
+    if anchor == "root":
+        assert run["odometry"] is None
+    else:  # the simulator's own pelvis: no odometry error
+        assert run["odometry"]["max_xy_error_m"] < 1e-9
+    assert hover_main(["sim2sim", "--policy", str(onnx / "zero.onnx"), "--vr-stream", "stand_idle",
+                       "--vr-anchor", "pelvis"]) == 2  # fmt: skip
 
 
 def test_vr_check_detects_a_fall_and_reports_every_rate(onnx, capsys):

@@ -83,6 +83,7 @@ def _check(cfg: Sim2SimConfig) -> tuple[dict[str, Any], str, bool]:
                 cfg.vr_max_error_m,
                 cfg.workers,
                 safety=SafetyConfig(on_stale_input=cfg.vr_on_stale),  # type: ignore[arg-type]
+                anchor=cfg.vr_anchor,
             )
         report["policy"] = str(cfg.policy)
         return report, format_vr(report), report["passed"]

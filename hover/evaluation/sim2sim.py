@@ -83,6 +83,11 @@ class Sim2SimConfig:
     vr_on_stale: str = (
         "last_command"  # --vr-stream: the runner's on_stale_input (last_command | hold | damping)
     )
+    vr_anchor: Literal["world", "root", "truth"] = "world"
+    """--vr-stream: the VR source's anchoring: world = the operator frame tied to the robot's pose from leg
+    odometry at calibration (hover run's default); root = the points taken as relative to the robot's
+    current root (the behaviour before odometry); truth = world anchoring on the simulator's true pelvis
+    pose instead of odometry (a diagnostic)"""
     against_eval: bool = False
     """also run hover eval --mode on the same clips and modes; report success side by side"""
     max_success_gap: float = 0.05  # --against-eval: bar on max |sim2sim - eval| success over the modes

@@ -3,7 +3,14 @@
 A simulated headset streams the clip's ``head_link``, ``left_hand_link`` and ``right_hand_link``
 positions (and head heading) at ``rate`` Hz, as avp-stream poses (:func:`hover.deploy.inputs.vr.avp_pose`),
 into the VR source's own calibration, frame change and stamping (:class:`~hover.deploy.inputs.vr.VRKeypoints`,
-scale 1: the clip is robot-sized) and its command builder (:func:`~hover.deploy.inputs.vr.keypoints_sample`).
+scale 1: the clip is robot-sized), its anchoring and its command builder
+(:func:`~hover.deploy.inputs.vr.command_points`, :func:`~hover.deploy.inputs.vr.points_sample`). With
+``anchor="world"`` (the default, as in ``hover run --input vr:IP``) the operator frame is tied to the
+robot's pose from leg odometry (:class:`~hover.deploy.inputs.vr.WorldAnchor`, fed the runner's robot
+view each tick), so the clip's pelvis motion becomes motion of the robot's pelvis; ``"root"`` takes
+the calibrated points as relative to the robot's current root (the behaviour before odometry);
+``"truth"`` (a diagnostic, simulation only) is world anchoring with the simulator's true pelvis pose
+in place of leg odometry, which separates the odometry's share of the error from the policy's.
 Samples are received at ``k / rate`` s and stamped then; the runner's 50 Hz tick takes the newest
 (sample-and-hold). Three phases of simulated time:
 
@@ -12,13 +19,17 @@ Samples are received at ``k / rate`` s and stamped then; the runner's 50 Hz tick
    its old stamp, so the runner's staleness check (``SafetyConfig.input_timeout_s``, 0.2 s) fires and
    the runner does what ``on_stale_input`` says (``hold``: the last policy targets, no policy);
 3. *jump* ``[.., + jump_s)``: the stream is back, every point at its last live position plus ``jump_m``
-   (robot command frame at calibration: x forward, y left, z up), held; with ``resume`` the operator
-   presses POLICY at the first fresh sample (a robot in HOLD needs that; in POLICY it is ignored).
+   (operator frame: the robot's heading at calibration; x forward, y left, z up), held; with
+   ``resume`` the operator presses POLICY at the first fresh sample (a robot in HOLD needs that; in
+   POLICY it is ignored).
 
 The robot starts standing in the default pose (as after ``hover run``'s soft start), the runner in
 POLICY. Tracking error = |commanded point - achieved point| (m), both relative to the robot's root in
-its heading frame (the command frame), achieved from forward kinematics of the simulated state, over
-the ticks the runner spent in POLICY.
+its heading frame (the command frame: what the policy was sent, with the odometry's root estimate; the
+achieved point from forward kinematics of the simulated state relative to the simulated root), over
+the ticks the runner spent in POLICY. With world anchoring the report's ``odometry`` holds the leg
+odometry's error: |estimated - simulated| pelvis position (xy and z, relative to the start) over the
+ticks of the rollout.
 """
 
 from __future__ import annotations
@@ -26,19 +37,31 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
 
 from hover.commands.layout import CommandLayout, command_layout
 from hover.deploy.inputs.base import CommandSample, Event, RobotView
-from hover.deploy.inputs.vr import POINTS, VRKeypoints, avp_pose, keypoints_sample
+from hover.deploy.inputs.vr import (
+    ANCHORS,
+    POINTS,
+    VRKeypoints,
+    WorldAnchor,
+    avp_pose,
+    command_points,
+    points_sample,
+)
+from hover.deploy.odometry import RootEstimator, yaw_of
 from hover.deploy.safety import SafetyConfig
 from hover.evaluation.sim2sim_physics import MujocoRobot, PhysicsConfig
 from hover.robots import RobotSpec
 
 PHASES = ("live", "frozen", "jump")
+#: --vr-anchor choices: the VR source's two, and world anchoring on the simulator's true pelvis pose
+SIM_ANCHORS = ("world", "root", "truth")
+Anchor = Literal["world", "root", "truth"]
 #: seconds at the start and at the end of the jump phase over which its errors are averaged
 JUMP_WINDOW_S = 0.5
 
@@ -87,14 +110,28 @@ class StreamedVR:
     """An input source: a clip's head and hands as a VR stream (see the module docstring).
 
     ``library``: a MotionLibrary holding the one clip (world frame). Call ``events`` then ``command``
-    per tick (the runner's order), with ``now`` in simulated seconds.
+    per tick (the runner's order), with ``now`` in simulated seconds and the runner's robot view (the
+    world anchor's odometry is updated from it). ``anchor``: ``"world"`` or ``"root"`` (module docstring);
+    ``odometry``: the world anchor's root estimate (None: leg odometry).
     """
 
     name = "vr"
 
-    def __init__(self, robot: RobotSpec, layout: CommandLayout, library: Any, stream: VRStream) -> None:
+    def __init__(
+        self,
+        robot: RobotSpec,
+        layout: CommandLayout,
+        library: Any,
+        stream: VRStream,
+        anchor: Literal["world", "root"] = "world",
+        odometry: RootEstimator | None = None,
+    ) -> None:
+        if anchor not in ANCHORS:
+            raise ValueError(f"VR anchor {anchor!r}: choose from {', '.join(ANCHORS)}")
         self.robot, self.layout, self.library, self.stream = robot, layout, library, stream
         self.keypoints = VRKeypoints(robot, scale=1.0)
+        self.anchor = WorldAnchor(robot, odometry) if anchor == "world" else None
+        self._commanded: np.ndarray | None = None
         self.bodies = robot.mode_bodies["omnih2o"]  # head, left hand, right hand: POINTS order
         self.body_ids = [robot.body_index(b) for b in self.bodies]
         pos0, yaw0 = self.clip_points(0.0)
@@ -148,18 +185,31 @@ class StreamedVR:
 
     def events(self, view: RobotView, now: float) -> list[Event]:
         self._poll(now)
+        if self.anchor is not None:
+            self.anchor.observe(view, now)
         out, self._pending = self._pending, []
         return out
 
     def command(self, view: RobotView, now: float) -> CommandSample | None:
         self._poll(now)
-        return keypoints_sample(self.keypoints, self.layout)
+        if self.anchor is not None:
+            self.anchor.observe(view, now)
+        stamp = self.keypoints.stamp()
+        points = command_points(self.keypoints, self.anchor)
+        if stamp is None or points is None:
+            return None
+        self._commanded = points
+        return points_sample(points, stamp, self.layout)
 
     def commanded_points(self) -> np.ndarray | None:
-        """The current head, left hand, right hand targets [3, 3] (command frame), None before the first."""
-        if len(self.keypoints.points) < len(POINTS):
+        """The head, left hand, right hand targets [3, 3] (m, command frame) of the last command, None before."""
+        return None if self._commanded is None else self._commanded.copy()
+
+    def estimated_root(self) -> np.ndarray | None:
+        """The world anchor's pelvis estimate [3] (m, odometry world), None without one (root anchoring)."""
+        if self.anchor is None or self.anchor.odometry.position is None:
             return None
-        return np.stack([self.keypoints.points[k] for k in POINTS])
+        return self.anchor.odometry.position.copy()
 
     def close(self) -> None:
         """Nothing to release."""
@@ -172,6 +222,25 @@ class VRJob:
     clip: Any  # hover.motion.format.MotionClip
     stream: VRStream
     safety: SafetyConfig
+    anchor: Anchor = "world"
+
+
+class TrueRoot:
+    """The simulator's pelvis pose as a root estimate (``--vr-anchor truth``): position [3] relative to
+    the start in x, y (m, world) and heading (rad); the readings passed in are ignored."""
+
+    def __init__(self, sim: MujocoRobot, world: int = 0) -> None:
+        self.sim, self.world = sim, world
+        self.start = sim.state(world)["root_pos"][:2].copy()
+        self.position: np.ndarray | None = None
+        self.yaw: float | None = None
+
+    def update(self, joint_pos: np.ndarray, root_quat: np.ndarray, dt: float | None = None) -> np.ndarray:
+        """The simulated pelvis now (the state the runner's view of this tick was read from)."""
+        s = self.sim.state(self.world)
+        self.position = s["root_pos"] - np.array([self.start[0], self.start[1], 0.0])
+        self.yaw = yaw_of(s["root_quat"])
+        return self.position.copy()
 
 
 def _mean(x: np.ndarray) -> float | None:
@@ -190,15 +259,25 @@ def run_vr_job(job: VRJob) -> dict[str, Any]:
     policy = load_policy_for_runner(job.policy_path)
     robot, st = policy.robot, job.stream
     sim = MujocoRobot(robot, policy.joint_names, policy.kp, policy.kd, policy.effort_limit, job.physics)
-    source = StreamedVR(robot, command_layout(robot), MotionLibrary([job.clip], robot=robot), st)
+    source_anchor: Literal["world", "root"] = "root" if job.anchor == "root" else "world"
+    truth = TrueRoot(sim) if job.anchor == "truth" else None
+    library = MotionLibrary([job.clip], robot=robot)
+    source = StreamedVR(robot, command_layout(robot), library, st, source_anchor, truth)
     rs = RunnerSim(policy, sim, source, job.physics, job.safety)
     rs.place(standing_qpos(robot))
     rs.start()
     times, phases, states, cmds, roots, quats, joints, ages = [], [], [], [], [], [], [], []
+    odo_err: list[np.ndarray] = []  # [2]: |xy|, |z| of estimated - simulated pelvis (rel. the start), m
+    root0 = sim.state(0)["root_pos"].copy()
     steps = int(round(st.end / rs.dt))
     while rs.k < steps and not rs.done:
         t = rs.t
+        seen = sim.state(0)["root_pos"].copy()  # what the runner's view this tick comes from
         rs.step()
+        est = source.estimated_root()
+        if est is not None:
+            d = est - (seen - np.array([root0[0], root0[1], 0.0]))
+            odo_err.append(np.array([np.linalg.norm(d[:2]), abs(d[2])]))
         pts = source.commanded_points()
         s = sim.state(0)
         times.append(t)
@@ -231,8 +310,10 @@ def run_vr_job(job: VRJob) -> dict[str, Any]:
     last = jump_policy & (t_arr >= st.end - JUMP_WINDOW_S)
     fall_t = rs.fell_at
     names = [b.removesuffix("_link") for b in source.bodies]
+    odo = np.array(odo_err).reshape(-1, 2)
     report = {
         "rate_hz": st.rate_hz,
+        "anchor": job.anchor,
         "fell": fall_t is not None,
         "fall_time_s": fall_t,
         "fall_phase": None if fall_t is None else st.phase(fall_t - 1e-9),
@@ -266,6 +347,15 @@ def run_vr_job(job: VRJob) -> dict[str, Any]:
             "runner_state_at_end": state_at(st.jump_at, st.end + 1.0),
             "fell": fall_t is not None and fall_t >= st.jump_at,
         },
+        "odometry": None
+        if not len(odo)
+        else {
+            "mean_xy_error_m": float(odo[:, 0].mean()),
+            "max_xy_error_m": float(odo[:, 0].max()),
+            "final_xy_error_m": float(odo[-1, 0]),
+            "mean_z_error_m": float(odo[:, 1].mean()),
+            "max_z_error_m": float(odo[:, 1].max()),
+        },
         "transitions": rs.transitions(),
         "safety_events": rs.safety_events(),
         "wall_s": time.perf_counter() - start,
@@ -286,18 +376,23 @@ def run_vr_check(
     max_error_m: float = 0.1,
     workers: int = 2,
     safety: SafetyConfig | None = None,
+    anchor: Anchor = "world",
 ) -> dict[str, Any]:
-    """One stream per rate (in parallel processes); passed = no fall and live mean error <= ``max_error_m``."""
+    """One stream per rate (in parallel processes); passed = no fall and live mean error <= ``max_error_m``.
+    ``anchor``: the VR source's anchoring (``world``: leg odometry; ``root``: the points relative to the
+    robot's current root; ``truth``: world anchoring on the simulator's true pelvis pose)."""
     from hover.evaluation.sim2sim import map_processes
     from hover.evaluation.sim2sim_runner import load_policy_for_runner
 
     load_policy_for_runner(policy_path)  # a bad model fails here, before any process starts
     if not rates:
         raise ValueError("--vr-rate needs at least one rate (Hz)")
+    if anchor not in SIM_ANCHORS:
+        raise ValueError(f"--vr-anchor {anchor!r}: choose from {', '.join(SIM_ANCHORS)}")
     live = clip.duration if live_s is None else live_s
     streams = [VRStream(r, live, freeze_s, jump_s, tuple(jump_m), resume) for r in rates]  # type: ignore[arg-type]
     safety = safety or SafetyConfig()
-    jobs = [VRJob(policy_path, physics, clip, s, safety) for s in streams]
+    jobs = [VRJob(policy_path, physics, clip, s, safety, anchor) for s in streams]
     start = time.perf_counter()
     groups = [jobs[w :: max(1, min(workers, len(jobs)))] for w in range(max(1, min(workers, len(jobs))))]
     runs = sorted((r for g in map_processes(_run_vr_group, groups) for r in g), key=lambda r: r["rate_hz"])
@@ -308,6 +403,7 @@ def run_vr_check(
     return {
         "check": "vr_stream",
         "clip": clip.name,
+        "anchor": anchor,
         "rates_hz": [r["rate_hz"] for r in runs],
         "live_s": live,
         "freeze_s": freeze_s,
@@ -337,25 +433,38 @@ def format_vr(report: dict[str, Any]) -> str:
         return f"{'-':>{width}}" if x is None else format(x, fmt)
 
     rows = [
-        f"VR stream of {report['clip']}: live {report['live_s']:g} s, frozen {report['freeze_s']:g} s, "
+        f"VR stream of {report['clip']} ({report['anchor']} anchor): live {report['live_s']:g} s, "
+        f"frozen {report['freeze_s']:g} s, "
         f"jump {report['jump_m']} m for {report['jump_s']:g} s (runner: stale after "
         f"{report['input_timeout_s']:g} s -> {report['on_stale_input']})",
         f"{'Hz':>5} {'fell':>12} {'live err m (head, L, R)':>26} {'stale after s':>14} "
-        f"{'state frozen':>13} {'resumed s':>10} {'jump err m first/last':>22}",
+        f"{'state frozen':>13} {'resumed s':>10} {'jump err m first/last':>22} {'odom xy m mean/max':>19}",
     ]
     for r in report["runs"]:
         fell = f"{r['fall_phase']}@{r['fall_time_s']:.2f}" if r["fell"] else "no"
         e = r["live"]["error_m"]
         live = ", ".join(num(v, ".3f") for v in e.values())
         j = r["jump"]
+        o = r.get("odometry")
+        odom = "-" if not o else f"{o['mean_xy_error_m']:.3f} / {o['max_xy_error_m']:.3f}"
         rows.append(
             f"{r['rate_hz']:>5g} {fell:>12} {live:>26} {num(r['frozen']['stale_after_s'], '14.2f')} "
             f"{str(r['frozen']['runner_state_at_end']):>13} {num(j['resumed_policy_at_s'], '10.2f')} "
-            f"{num(j['mean_error_m_first'], '.3f') + ' / ' + num(j['mean_error_m_last'], '.3f'):>22}"
+            f"{num(j['mean_error_m_first'], '.3f') + ' / ' + num(j['mean_error_m_last'], '.3f'):>22} "
+            f"{odom:>19}"
         )
     verdict = "PASSED" if report["passed"] else "FAILED"
     rows.append(f"bar: no fall and live mean error <= {report['max_error_m']:g} m: {verdict}")
     return "\n".join(rows)
 
 
-__all__ = ["PHASES", "StreamedVR", "VRStream", "format_vr", "run_vr_check", "run_vr_job"]
+__all__ = [
+    "PHASES",
+    "SIM_ANCHORS",
+    "StreamedVR",
+    "TrueRoot",
+    "VRStream",
+    "format_vr",
+    "run_vr_check",
+    "run_vr_job",
+]
