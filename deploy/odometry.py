@@ -33,7 +33,6 @@ step a foot slips; walking is dead reckoning.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -42,6 +41,7 @@ import torch
 
 from hover.kinematics import ForwardKinematics
 from hover.robots import RobotSpec
+from hover.rotations import quat_to_matrix, yaw_from_quat
 
 
 class RootEstimator(Protocol):
@@ -56,9 +56,8 @@ class RootEstimator(Protocol):
 
 
 def yaw_of(quat: np.ndarray) -> float:
-    """Yaw (rad, about world z) of a quaternion (w, x, y, z)."""
-    w, x, y, z = (float(v) for v in np.asarray(quat, dtype=np.float64).reshape(4))
-    return math.atan2(2.0 * (w * z + x * y), 1.0 - 2.0 * (y * y + z * z))
+    """Yaw (rad, about world z) of a quaternion (w, x, y, z) (:func:`hover.rotations.yaw_from_quat`)."""
+    return float(yaw_from_quat(torch.as_tensor(np.asarray(quat, dtype=np.float64).reshape(4))))
 
 
 def usable_reading(joint_pos: np.ndarray, root_quat: np.ndarray) -> bool:
@@ -83,17 +82,10 @@ def foot_capsules(robot: RobotSpec) -> list[list[tuple[np.ndarray, float]]]:
     return out
 
 
-def quat_to_matrix(quat: np.ndarray) -> np.ndarray:
-    """Rotation matrices [..., 3, 3] of unit quaternions [..., 4] (w, x, y, z)."""
-    w, x, y, z = np.moveaxis(np.asarray(quat, dtype=np.float64), -1, 0)
-    return np.stack(
-        (
-            np.stack((1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)), axis=-1),
-            np.stack((2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)), axis=-1),
-            np.stack((2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)), axis=-1),
-        ),
-        axis=-2,
-    )
+def rotation_matrix(quat: np.ndarray) -> np.ndarray:
+    """Rotation matrices [..., 3, 3] (numpy float64) of unit quaternions [..., 4] (w, x, y, z)
+    (:func:`hover.rotations.quat_to_matrix`)."""
+    return quat_to_matrix(torch.as_tensor(np.asarray(quat, dtype=np.float64))).numpy()
 
 
 class LegChainFK:
@@ -109,7 +101,7 @@ class LegChainFK:
         fk = ForwardKinematics(robot, dtype=torch.float64)
         self.parents = list(fk.parents)
         self.local_pos = fk.local_pos.numpy().copy()  # [B, 3] m, in the parent's frame
-        self.local_rot = quat_to_matrix(fk.local_quat.numpy())  # [B, 3, 3]
+        self.local_rot = rotation_matrix(fk.local_quat.numpy())  # [B, 3, 3]
         self.joint_of_body = list(fk.joint_of_body)
         axes = fk.axes.numpy()
         # cross-product matrices of the joint axes: R(angle) = I + sin K + (1 - cos) K^2 (Rodrigues)
@@ -136,7 +128,7 @@ class LegChainFK:
         for i in self.chain:
             parent = self.parents[i]
             if parent < 0:
-                pos[i], rot[i] = np.zeros((*batch, 3)), quat_to_matrix(root_quat)
+                pos[i], rot[i] = np.zeros((*batch, 3)), rotation_matrix(root_quat)
                 continue
             pr = rot[parent]
             pos[i] = pos[parent] + pr @ self.local_pos[i]
@@ -271,8 +263,8 @@ __all__ = [
     "OdometryConfig",
     "RootEstimator",
     "foot_capsules",
-    "quat_to_matrix",
     "ramp",
+    "rotation_matrix",
     "usable_reading",
     "yaw_of",
 ]

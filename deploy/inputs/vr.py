@@ -318,9 +318,8 @@ def avp_pose(point: np.ndarray, yaw: float = 0.0) -> np.ndarray:
     """The avp-stream 4x4 pose (avp-stream frame) of a point given in robot axes (x forward, y left,
     z up; m) turned by ``yaw`` (rad) about z: the inverse of the frame change above, so
     ``head_yaw(avp_pose(p, yaw)) == yaw``. For simulated streams and tests."""
-    c, s = math.cos(yaw), math.sin(yaw)
     m = np.eye(4)
-    m[:3, :3] = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
+    m[:3, :3] = rot_z(yaw)
     m[:3, 3] = AVP_TO_ROBOT.T @ np.asarray(point, dtype=np.float64)
     return m
 
