@@ -251,7 +251,9 @@ def test_state_loss_ends_in_damping_and_exit_1(tmp_path):
         rep_sim = _sim_report(sim, sim_path)
     rep = json.loads(run_path.read_text())
     assert rep["exit_reason"] == "state_lost" and "no valid robot state for" in rep["exit_detail"]
-    assert [e[1] for e in rep["safety_events"]][:2] == ["state_stale", "state_lost"]  # hold first, then stop
+    checks = [e[1] for e in rep["safety_events"]]
+    lost = checks.index("state_lost")  # a loaded machine may stall the simulator briefly before: stale, fresh
+    assert checks[lost - 1 : lost + 1] == ["state_stale", "state_lost"], checks  # hold first, then stop
     _damped(rep_sim, at_least=50)
 
 
@@ -369,7 +371,11 @@ def test_hand_over_from_hold_to_policy_never_drops_the_robot(tmp_path, bundled_s
     assert hold_s == pytest.approx(delay_s, abs=0.1)
     trace = np.array(rep_sim["pelvis_trace"])
     before_damping = trace[trace[:, 0] < rep_sim["first_damping_time"]]
-    assert before_damping[-1, 0] > 1.0 + delay_s + 0.9  # the trace covers soft start, hold and policy
+    # simulated time (the robot's tick, ms) of the policy's ticks: the simulator may run slower than the
+    # wall clock on a loaded machine, so the trace is checked against the ticks the policy actually saw
+    policy_ms = [r.robot_tick for r in runner.trace if r.state == "policy" and r.robot_tick is not None]
+    assert (policy_ms[-1] - policy_ms[0]) / 1e3 > 0.6, policy_ms  # of the 1 s in policy
+    assert before_damping[-1, 0] >= policy_ms[-1] / 1e3 - 0.03  # the trace covers soft start, hold and policy
     assert before_damping[:, 1].min() > 0.9, f"pelvis dropped to {before_damping[:, 1].min():.2f} m"
     assert before_damping[:, 2].max() < -0.9  # upright (tilt < 25 deg) throughout
     assert rep_sim["band_released_at"] is None

@@ -274,7 +274,7 @@ def test_nan_action_goes_to_damping_and_nothing_non_finite_is_published(sims, po
 def test_out_of_range_targets_are_clipped_before_publishing(sims, policies):
     source = make_input("idle", ROBOT, command_layout(ROBOT))
     runner, report, sim = _run_case(
-        sims, "out_of_range", policies["huge"], source, seconds=0.8, safety=SafetyConfig(fall_gravity_z=2.0)
+        sims, "out_of_range", policies["huge"], source, seconds=1.5, safety=SafetyConfig(fall_gravity_z=2.0)
     )
     ev = next(e for e in runner.events if e.check == "target_limits")
     assert ev.action == "clip" and ev.time == _transition(runner, "policy").time
@@ -283,7 +283,7 @@ def test_out_of_range_targets_are_clipped_before_publishing(sims, policies):
     hi = np.array([j.range[1] for j in ROBOT.joints])
     assert sim["out_of_limit_commands"] == 0 and sim["max_target_excess_rad"] == 0.0
     policy_ticks = [r for r in runner.trace if r.state == "policy"]
-    assert len(policy_ticks) > 20 and all(r.max_kp > 0 for r in policy_ticks)
+    assert len(policy_ticks) > 20 and all(r.max_kp > 0 for r in policy_ticks)  # 1.2 s: 60 at 50 Hz
     assert np.all(runner.last_safe_q <= hi) and np.any(runner.last_safe_q == hi)
 
 
