@@ -162,3 +162,21 @@ def test_episode_limit_shorter_than_the_clip_is_a_failure(motions):
     env.backend.close()
     assert not res.success and res.fail_reason == "time_out_before_clip_end"
     assert res.frames == 10 and res.fail_time_s == pytest.approx(0.2)
+
+
+def test_reference_following_the_robot_takes_out_the_drift_and_nothing_else(motions):
+    """A held pose whose root slides sideways after 0.2 s at 1.5 m/s: tracked in the world it is lost
+    ~0.35 s later; with ``reference_follows_robot`` only the posture is compared, so the standing robot
+    tracks it."""
+    first = load_builtin_motions()[0]
+    held = _still(first, 1.0, "sliding")
+    root = held.root_pos.copy()
+    root[:, 1] += 1.5 * np.maximum(np.arange(len(root)) / held.fps - 0.2, 0.0)  # m, the reset is at rest
+    sliding = MotionLibrary([MotionClip("sliding", held.fps, root, held.root_quat, held.joint_pos)])
+    world = E.evaluate(ZeroPolicy(), sliding, num_threads=1).clips[0]
+    local = E.evaluate(ZeroPolicy(), sliding, num_threads=1, reference_follows_robot=True).clips[0]
+    assert not world.success and world.fail_reason == "ref_distance" and world.fail_time_s < 0.7
+    assert local.success and local.max_mean_body_dev_m < 0.25 < 0.5 < world.max_mean_body_dev_m
+    env = E.make_eval_env(ZeroPolicy(), sliding, 1, num_threads=1, reference_follows_robot=True)
+    assert env.following_envs().all()
+    env.backend.close()

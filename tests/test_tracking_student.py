@@ -88,3 +88,38 @@ def test_history_holds_the_last_proprio_and_action_newest_first():
         assert torch.all(hist[:, 2:, p:] == 0)
     finally:
         env.backend.close()
+
+
+def test_reference_follows_the_robot_only_where_the_mask_commands_the_root_alone():
+    """``root_only``: locomotion-mode envs get the reference moved onto the robot's root x, y (heading,
+    height, posture and velocities untouched); envs in other modes keep the world reference."""
+    import pytest
+
+    env = _env(modes=("omnih2o",), n=4)
+    env.cfg.reference_follows_robot = "root_only"
+    try:
+        walk = env.motions.clip_names.index("walk_forward")
+        env.reset_to(torch.arange(4), torch.full((4,), walk), torch.zeros(4))
+        env.set_mode(torch.tensor([0, 1]), "locomotion")
+        assert env.following_envs().tolist() == [True, True, False, False]
+        env.set_auto_reset(False)  # a reset would redraw the masks
+        for _ in range(20):
+            _, _, dones, _ = env.step(torch.zeros(4, 19))  # residual: the reference's joint targets
+            assert not dones.any()
+        state, ref = env.robot_state(), env.reference_state()
+        raw = env.motions.get_state(env.motion_ids, env.motion_times)
+        on, off = [0, 1], [2, 3]
+        assert torch.allclose(ref.root_pos[on, :2], state.root_pos[on, :2], atol=1e-6)
+        assert (raw.root_pos[on, :2] - state.root_pos[on, :2]).norm(dim=1).min() > 0.01  # it did move
+        assert torch.allclose(ref.root_pos[:, 2], raw.root_pos[:, 2])
+        rel, raw_rel = ref.body_pos - ref.root_pos[:, None], raw.body_pos - raw.root_pos[:, None]
+        assert torch.allclose(rel, raw_rel, atol=1e-6)
+        for name in ("root_quat", "root_lin_vel", "joint_pos", "body_quat", "body_lin_vel"):
+            assert torch.equal(getattr(ref, name), getattr(raw, name)), name
+        assert torch.equal(ref.root_pos[off], raw.root_pos[off]) and torch.equal(ref.body_pos[off], raw.body_pos[off])
+    finally:
+        env.backend.close()
+    cfg = TeacherTrainConfig(num_envs=2, num_threads=1)
+    cfg.env.reference_follows_robot = "root_only"  # needs the student's masks
+    with pytest.raises(ValueError, match="root_only"):
+        make_env(cfg)

@@ -344,6 +344,12 @@ class TrackingEnvConfig:
     domain_rand: DomainRandConfig = field(default_factory=DomainRandConfig)
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
     student: StudentObsConfig = field(default_factory=StudentObsConfig)
+    reference_follows_robot: Literal["never", "root_only", "always"] = "never"
+    """move the reference horizontally every step so its root's x, y are the robot's (heading, height
+    and posture untouched): the tracking goes on without a global position to return to, as with a
+    joystick. ``root_only``: student envs whose mask commands nothing but the root (locomotion mode: the
+    teacher labels follow the commanded velocity and heading instead of walking back to a drifted path,
+    and drift does not end the episode); ``always``: every env (an evaluation of local tracking)"""
 
     def eval_config(self) -> TrackingEnvConfig:
         """Copy for evaluation (the protocol, whatever the recipe): no DR, flat ground, delay fixed

@@ -136,6 +136,15 @@ class TrackingEnv(VecEnv):
         )
         self._env_ids = torch.arange(n, device=dev)
         self.default_root_height = default_standing_height(robot)
+        if cfg.reference_follows_robot == "root_only" and self.student is None:
+            raise ValueError(
+                "reference_follows_robot='root_only' needs the student observation group (its masks)"
+            )
+        self._position_mask_ids = (
+            None
+            if self.student is None
+            else torch.tensor([e.index for e in self.student.layout.elements if e.kind != "root"], device=dev)
+        )
 
         self._reset_envs(self._env_ids)
         self._refresh()
@@ -252,7 +261,7 @@ class TrackingEnv(VecEnv):
         )
         diverged = ~torch.isfinite(torch.cat([t.reshape(n, -1) for t in parts], 1)).all(1)
         bodies = self.extend(state.body_pos, state.body_quat, state.body_lin_vel, state.body_ang_vel)
-        ref = self.motions.get_state(self.motion_ids, self.motion_times)
+        ref = self._follow_robot(self.motions.get_state(self.motion_ids, self.motion_times), state)
         step = self._step_data(state, bodies, ref, diverged)
 
         terms = T.compute_failures(
@@ -301,6 +310,23 @@ class TrackingEnv(VecEnv):
         else:
             self._refresh(state, bodies, ref, step)
         return self._obs, reward, dones, extras
+
+    def following_envs(self) -> Tensor:
+        """[N] bool: envs whose reference follows the robot (``cfg.reference_follows_robot``)."""
+        mode = self.cfg.reference_follows_robot
+        if mode == "always":
+            return torch.ones(self.num_envs, dtype=torch.bool, device=self.device)
+        if mode == "root_only" and self.student is not None and self._position_mask_ids is not None:
+            return self.student.masks.masks[:, self._position_mask_ids].sum(1) == 0
+        return torch.zeros(self.num_envs, dtype=torch.bool, device=self.device)
+
+    def _follow_robot(self, ref: MotionState, state: SimState) -> MotionState:
+        """``ref`` moved horizontally onto the robot's root in the following envs (world frame)."""
+        if self.cfg.reference_follows_robot == "never":
+            return ref
+        offset = torch.zeros_like(ref.root_pos)
+        offset[:, :2] = (state.root_pos[:, :2] - ref.root_pos[:, :2]) * self.following_envs().unsqueeze(1)
+        return ref.translated(offset)
 
     def _step_data(
         self, state: SimState, bodies: BodyState, ref: MotionState, diverged: Tensor | None
@@ -438,7 +464,7 @@ class TrackingEnv(VecEnv):
         if state is None or bodies is None or ref is None or step is None:
             state = self.backend.get_state()
             bodies = self.extend(state.body_pos, state.body_quat, state.body_lin_vel, state.body_ang_vel)
-            ref = self.motions.get_state(self.motion_ids, self.motion_times)
+            ref = self._follow_robot(self.motions.get_state(self.motion_ids, self.motion_times), state)
             step = self._step_data(state, bodies, ref, None)
         self._state, self._bodies, self._ref = state, bodies, ref
         recovering = self.steps_since_push < self.cfg.push_grace_steps

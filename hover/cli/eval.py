@@ -48,6 +48,9 @@ class EvalConfig:
     backend: str = "mujoco"
     device: str = "cpu"
     domain_rand: bool = False  # evaluate with the training domain randomisation on
+    reference_follows_robot: bool = False
+    """move each reference onto the robot's root x, y at every step: local tracking without a global
+    position to return to, as a joystick commands it (not the protocol)"""
     switch_pairs: bool = False
     """student: switch between every ordered pair of the --switch-modes mid-clip on each --switch-clips
     clip; a from x to matrix of ok / fell / lost tracking; exit 1 unless every cell is ok"""
@@ -141,6 +144,9 @@ def main(argv: list[str], prog: str) -> int:
         return 2
     num_envs = min(cfg.num_envs or DEFAULT_MAX_ENVS, motions.num_clips)
     if cfg.switch_pairs:
+        if cfg.reference_follows_robot:
+            print(f"{prog}: --reference-follows-robot is not supported with --switch-pairs", file=sys.stderr)
+            return 2
         return _eval_switch_pairs(cfg, policy, log, prog)
     if cfg.mode is not None and policy.kind == "student":
         return _eval_modes(cfg, policy, motions, num_envs, log, prog)
@@ -172,6 +178,7 @@ def main(argv: list[str], prog: str) -> int:
         domain_rand=cfg.domain_rand,
         backend=cfg.backend,
         num_threads=cfg.num_threads,
+        reference_follows_robot=cfg.reference_follows_robot,
     )
     wall = time.perf_counter() - t0
     simulated = sum(c.frames - 1 for c in report.clips) * report.control_dt
@@ -220,6 +227,7 @@ def _eval_modes(cfg: EvalConfig, policy, motions, num_envs: int, log, prog: str)
             backend=cfg.backend,
             num_threads=cfg.num_threads,
             log=lambda m: print(m, file=log, flush=True),
+            reference_follows_robot=cfg.reference_follows_robot,
         )
     except ValueError as err:
         print(f"{prog}: {err}", file=sys.stderr)

@@ -201,8 +201,11 @@ def _run(
     act: Callable[[Any], Tensor],
     backend: str,
     num_threads: int | None,
+    follow: bool = False,
 ) -> list[ClipResult]:
-    env = make_eval_env(policy, motions, num_envs, backend=backend, num_threads=num_threads)
+    env = make_eval_env(
+        policy, motions, num_envs, backend=backend, num_threads=num_threads, reference_follows_robot=follow
+    )
     try:
         return rollout_clips(env, act, motions, ids, subsets=subsets)
     finally:
@@ -221,12 +224,14 @@ def evaluate_modes(
     backend: str = "mujoco",
     num_threads: int | None = None,
     log: Callable[[str], None] | None = None,
+    reference_follows_robot: bool = False,
 ) -> ModesReport:
     """Evaluate ``policy`` (a ``hover.checkpoints.LoadedPolicy``) on ``motions`` once per mode.
 
     ``modes``: ``"all"``, a comma list (``"omnih2o,h2o"``) or a sequence of names (aliases accepted).
     ``num_envs`` default: one per clip, at most 64. Raises ValueError for an unknown mode or clip and
-    RuntimeError when the student observed a mask other than the mode's.
+    RuntimeError when the student observed a mask other than the mode's. ``reference_follows_robot``:
+    local tracking (see :func:`hover.evaluation.evaluate.make_eval_env`).
     """
     names = list(resolve_modes(modes if isinstance(modes, str) else ",".join(modes)))
     robot = motions.robot
@@ -243,7 +248,9 @@ def evaluate_modes(
         subsets = dict(robot.subsets) | {f"{MASKED}:{m}": b for m, b in bodies.items() if b}
         say(f"{source}: {TEACHER_NOTE}; one evaluation for {len(names)} mode(s)")
         report = report_from_results(
-            _run(policy, motions, ids, n, subsets, policy.act, backend, num_threads), dt, source
+            _run(policy, motions, ids, n, subsets, policy.act, backend, num_threads, reference_follows_robot),
+            dt,
+            source,
         )
         results = []
         for m in names:
@@ -260,7 +267,9 @@ def evaluate_modes(
         expected = mask_for_mode(m, layout)
         probe = _MaskProbe(policy.act, mask_slice, expected)
         subsets = dict(robot.subsets) | ({MASKED: bodies[m]} if bodies[m] else {})
-        clips = _run(mode_policy, motions, ids, n, subsets, probe, backend, num_threads)
+        clips = _run(
+            mode_policy, motions, ids, n, subsets, probe, backend, num_threads, reference_follows_robot
+        )
         if probe.mismatch_steps or probe.first is None:
             raise RuntimeError(
                 f"mode {m}: the student observed a mask other than mask_for_mode({m!r}) on "

@@ -47,6 +47,21 @@ class MotionState:
     body_lin_vel: Tensor  # [n, B, 3] m/s, world
     body_ang_vel: Tensor  # [n, B, 3] rad/s, world
 
+    def translated(self, offset: Tensor) -> MotionState:
+        """The same state moved by ``offset`` [n, 3] (m, world): positions shift, nothing else changes."""
+        return MotionState(
+            root_pos=self.root_pos + offset,
+            root_quat=self.root_quat,
+            root_lin_vel=self.root_lin_vel,
+            root_ang_vel=self.root_ang_vel,
+            joint_pos=self.joint_pos,
+            joint_vel=self.joint_vel,
+            body_pos=self.body_pos + offset[:, None, :],
+            body_quat=self.body_quat,
+            body_lin_vel=self.body_lin_vel,
+            body_ang_vel=self.body_ang_vel,
+        )
+
 
 class MotionLibrary:
     """Clips of one robot on one device, with batched sampling and interpolation.
