@@ -97,6 +97,7 @@ def test_reference_follows_the_robot_only_where_the_mask_commands_the_root_alone
 
     env = _env(modes=("omnih2o",), n=4)
     env.cfg.reference_follows_robot = "root_only"
+    env.cfg.follow_slack_m = 0.0  # exactly on the robot
     try:
         walk = env.motions.clip_names.index("walk_forward")
         env.reset_to(torch.arange(4), torch.full((4,), walk), torch.zeros(4))
@@ -116,10 +117,30 @@ def test_reference_follows_the_robot_only_where_the_mask_commands_the_root_alone
         assert torch.allclose(rel, raw_rel, atol=1e-6)
         for name in ("root_quat", "root_lin_vel", "joint_pos", "body_quat", "body_lin_vel"):
             assert torch.equal(getattr(ref, name), getattr(raw, name)), name
-        assert torch.equal(ref.root_pos[off], raw.root_pos[off]) and torch.equal(ref.body_pos[off], raw.body_pos[off])
+        assert torch.equal(ref.root_pos[off], raw.root_pos[off]) and torch.equal(
+            ref.body_pos[off], raw.body_pos[off]
+        )
     finally:
         env.backend.close()
     cfg = TeacherTrainConfig(num_envs=2, num_threads=1)
     cfg.env.reference_follows_robot = "root_only"  # needs the student's masks
     with pytest.raises(ValueError, match="root_only"):
         make_env(cfg)
+
+
+def test_follow_offset_drags_the_reference_only_beyond_the_slack():
+    from hover.envs.tracking.env import follow_offset
+
+    ref = torch.tensor([[0.0, 0.0, 1.0], [0.0, 0.0, 1.0], [0.0, 0.0, 1.0]])
+    robot = torch.tensor([[0.05, 0.0, 0.9], [0.3, 0.4, 0.9], [0.3, 0.4, 0.9]])
+    on = torch.tensor([True, True, False])
+    out = follow_offset(torch.zeros(3, 3), ref, robot, on, slack_m=0.1)
+    assert torch.equal(out[0], torch.zeros(3))  # within the slack: tracked in the world
+    assert torch.allclose(out[1], torch.tensor([0.24, 0.32, 0.0]))  # 0.5 m away -> 0.1 m away, same direction
+    assert torch.equal(out[2], torch.zeros(3))  # not following
+    again = follow_offset(out, ref, robot, on, slack_m=0.1)
+    assert torch.allclose(again, out)  # nothing more to drag: the robot is exactly at the slack
+    back = follow_offset(
+        out, ref, torch.tensor([[0.05, 0.0, 0.9], [0.3, 0.4, 0.9], [0.3, 0.4, 0.9]]) * 0, on, 0.1
+    )
+    assert torch.allclose(back[1], torch.tensor([0.06, 0.08, 0.0]))  # dragged back from the other side

@@ -69,6 +69,20 @@ def default_standing_height(robot: RobotSpec) -> float:
     return float(robot.root_init_height - lowest_foot_point(robot, poses.pos, poses.quat)[0])
 
 
+def follow_offset(
+    offset: Tensor, ref_root_pos: Tensor, robot_root_pos: Tensor, on: Tensor, slack_m: float
+) -> Tensor:
+    """The reference's new shift [N, 3] (m, world; z stays 0): where ``on`` [N] and the robot's root is
+    more than ``slack_m`` (horizontal) from the shifted reference root, the shift grows by the excess, so
+    the robot is then exactly ``slack_m`` from it; elsewhere it is kept."""
+    gap = robot_root_pos[:, :2] - (ref_root_pos[:, :2] + offset[:, :2])
+    dist = gap.norm(dim=1, keepdim=True)
+    excess = gap * (1.0 - slack_m / dist.clamp(min=1e-9)).clamp(min=0.0)
+    out = offset.clone()
+    out[:, :2] += excess * on.unsqueeze(1)
+    return out
+
+
 class TrackingEnv(VecEnv):
     """Vectorised motion-tracking task (see the module docstring)."""
 
@@ -118,6 +132,7 @@ class TrackingEnv(VecEnv):
         self.delays = torch.zeros(n, dtype=torch.long, device=dev)
         self.prev_joint_vel = torch.zeros(n, j, device=dev)
         self.ref_offset = torch.zeros(n, 3, device=dev)
+        self.follow_offset = torch.zeros(n, 3, device=dev)  # m, world: the following reference's shift
         self.steps_since_push = torch.full((n,), 1 << 30, dtype=torch.long, device=dev)
         self.push_interval = int(round(cfg.domain_rand.push_interval_s / self.dt))
         self.push_countdown = torch.zeros(n, dtype=torch.long, device=dev)
@@ -321,12 +336,14 @@ class TrackingEnv(VecEnv):
         return torch.zeros(self.num_envs, dtype=torch.bool, device=self.device)
 
     def _follow_robot(self, ref: MotionState, state: SimState) -> MotionState:
-        """``ref`` moved horizontally onto the robot's root in the following envs (world frame)."""
+        """``ref`` shifted by the following offset, which first grows so that the robot's root is at most
+        ``cfg.follow_slack_m`` (horizontally) from the shifted reference root (world frame)."""
         if self.cfg.reference_follows_robot == "never":
             return ref
-        offset = torch.zeros_like(ref.root_pos)
-        offset[:, :2] = (state.root_pos[:, :2] - ref.root_pos[:, :2]) * self.following_envs().unsqueeze(1)
-        return ref.translated(offset)
+        self.follow_offset = follow_offset(
+            self.follow_offset, ref.root_pos, state.root_pos, self.following_envs(), self.cfg.follow_slack_m
+        )
+        return ref.translated(self.follow_offset)
 
     def _step_data(
         self, state: SimState, bodies: BodyState, ref: MotionState, diverged: Tensor | None
@@ -425,6 +442,7 @@ class TrackingEnv(VecEnv):
         self.actions[ids] = 0.0
         self.prev_actions[ids] = 0.0
         self.obs_actions[ids] = 0.0
+        self.follow_offset[ids] = 0.0
         # before the first action arrives (control delay), the targets of a zero action in the
         # observed convention: the reference pose for a residual (teacher) convention
         start_actions = self.obs_action_cfg or cfg.actions

@@ -49,8 +49,10 @@ class EvalConfig:
     device: str = "cpu"
     domain_rand: bool = False  # evaluate with the training domain randomisation on
     reference_follows_robot: bool = False
-    """move each reference onto the robot's root x, y at every step: local tracking without a global
-    position to return to, as a joystick commands it (not the protocol)"""
+    """drag each reference along horizontally once the robot's root strays more than --follow-slack-m
+    from it: local tracking without a global position to return to, as a joystick commands it (not the
+    protocol)"""
+    follow_slack_m: float | None = None  # with --reference-follows-robot (m); default: the policy config's
     switch_pairs: bool = False
     """student: switch between every ordered pair of the --switch-modes mid-clip on each --switch-clips
     clip; a from x to matrix of ok / fell / lost tracking; exit 1 unless every cell is ok"""
@@ -179,6 +181,7 @@ def main(argv: list[str], prog: str) -> int:
         backend=cfg.backend,
         num_threads=cfg.num_threads,
         reference_follows_robot=cfg.reference_follows_robot,
+        follow_slack_m=cfg.follow_slack_m,
     )
     wall = time.perf_counter() - t0
     simulated = sum(c.frames - 1 for c in report.clips) * report.control_dt
@@ -228,6 +231,7 @@ def _eval_modes(cfg: EvalConfig, policy, motions, num_envs: int, log, prog: str)
             num_threads=cfg.num_threads,
             log=lambda m: print(m, file=log, flush=True),
             reference_follows_robot=cfg.reference_follows_robot,
+            follow_slack_m=cfg.follow_slack_m,
         )
     except ValueError as err:
         print(f"{prog}: {err}", file=sys.stderr)

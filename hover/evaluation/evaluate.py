@@ -309,14 +309,16 @@ def make_eval_env(
     num_threads: int | None = None,
     drop_terminations: tuple[str, ...] = (),
     reference_follows_robot: bool = False,
+    follow_slack_m: float | None = None,
 ) -> Any:
     """A TrackingEnv for evaluation: ``policy.env_cfg.eval_config()`` with the PD gains the policy was
     trained with (``env_cfg.gains``), auto-reset off. With
     ``domain_rand`` the training randomisation and control-delay range are switched back on;
     ``drop_terminations``: protocol failure terms left out (``ref_distance``: rollouts go on past a
     tracking loss until a fall or the clip end; ``rollout_clips`` still applies the test criterion);
-    ``reference_follows_robot``: every reference moved onto the robot's root x, y at every step (local
-    tracking, as a joystick commands it; not the protocol, which tracks in the world)."""
+    ``reference_follows_robot``: every reference dragged along horizontally once the robot's root strays
+    more than ``follow_slack_m`` (default: the policy config's) from it (local tracking, as a joystick
+    commands it; not the protocol, which tracks in the world)."""
     from hover.envs.backends import make_backend
     from hover.envs.tracking.env import TrackingEnv
 
@@ -327,6 +329,8 @@ def make_eval_env(
     for t in drop_terminations:
         del cfg.terminations[t]
     cfg.reference_follows_robot = "always" if reference_follows_robot else "never"
+    if follow_slack_m is not None:
+        cfg.follow_slack_m = follow_slack_m
     if domain_rand:  # the training randomisation (physics, pushes, delays), still from t = 0 of every clip
         train = policy.env_cfg
         cfg = dataclasses.replace(
@@ -363,10 +367,11 @@ def evaluate(
     backend: str = "mujoco",
     num_threads: int | None = None,
     reference_follows_robot: bool = False,
+    follow_slack_m: float | None = None,
 ) -> EvalReport:
     """Evaluate ``policy`` (a ``hover.checkpoints.LoadedPolicy``) on every clip of ``motions`` (or the
     named ones) with ``num_envs`` envs (default: one per clip, at most 64). ``record``: keep qpos
-    of all (True) or the named clips for videos; ``reference_follows_robot``: see :func:`make_eval_env`."""
+    of all (True) or the named clips for videos; ``reference_follows_robot``, ``follow_slack_m``: see :func:`make_eval_env`."""
     names = list(motions.clip_names)
     ids = clip_ids(motions, clip_names)
     rec_ids: bool | list[int] = record if isinstance(record, bool) else [names.index(c) for c in record]
@@ -379,6 +384,7 @@ def evaluate(
         backend=backend,
         num_threads=num_threads,
         reference_follows_robot=reference_follows_robot,
+        follow_slack_m=follow_slack_m,
     )
     try:
         results = rollout_clips(env, policy.act, motions, ids, record=rec_ids)

@@ -202,9 +202,16 @@ def _run(
     backend: str,
     num_threads: int | None,
     follow: bool = False,
+    follow_slack_m: float | None = None,
 ) -> list[ClipResult]:
     env = make_eval_env(
-        policy, motions, num_envs, backend=backend, num_threads=num_threads, reference_follows_robot=follow
+        policy,
+        motions,
+        num_envs,
+        backend=backend,
+        num_threads=num_threads,
+        reference_follows_robot=follow,
+        follow_slack_m=follow_slack_m,
     )
     try:
         return rollout_clips(env, act, motions, ids, subsets=subsets)
@@ -225,13 +232,14 @@ def evaluate_modes(
     num_threads: int | None = None,
     log: Callable[[str], None] | None = None,
     reference_follows_robot: bool = False,
+    follow_slack_m: float | None = None,
 ) -> ModesReport:
     """Evaluate ``policy`` (a ``hover.checkpoints.LoadedPolicy``) on ``motions`` once per mode.
 
     ``modes``: ``"all"``, a comma list (``"omnih2o,h2o"``) or a sequence of names (aliases accepted).
     ``num_envs`` default: one per clip, at most 64. Raises ValueError for an unknown mode or clip and
-    RuntimeError when the student observed a mask other than the mode's. ``reference_follows_robot``:
-    local tracking (see :func:`hover.evaluation.evaluate.make_eval_env`).
+    RuntimeError when the student observed a mask other than the mode's. ``reference_follows_robot``,
+    ``follow_slack_m``: local tracking (see :func:`hover.evaluation.evaluate.make_eval_env`).
     """
     names = list(resolve_modes(modes if isinstance(modes, str) else ",".join(modes)))
     robot = motions.robot
@@ -248,7 +256,18 @@ def evaluate_modes(
         subsets = dict(robot.subsets) | {f"{MASKED}:{m}": b for m, b in bodies.items() if b}
         say(f"{source}: {TEACHER_NOTE}; one evaluation for {len(names)} mode(s)")
         report = report_from_results(
-            _run(policy, motions, ids, n, subsets, policy.act, backend, num_threads, reference_follows_robot),
+            _run(
+                policy,
+                motions,
+                ids,
+                n,
+                subsets,
+                policy.act,
+                backend,
+                num_threads,
+                reference_follows_robot,
+                follow_slack_m,
+            ),
             dt,
             source,
         )
