@@ -350,7 +350,7 @@ class TrackingEnvConfig:
     joystick. ``root_only``: student envs whose mask commands nothing but the root (locomotion mode: the
     teacher labels follow the commanded velocity and heading instead of walking back to a drifted path,
     and drift does not end the episode); ``always``: every env (an evaluation of local tracking)"""
-    follow_slack_m: float = 0.1
+    follow_slack_m: float = 0.2
     """how far (m, horizontal) the robot's root may stray from the following reference's before the
     reference is dragged along; within it the robot tracks the reference in the world as usual (with 0
     the reference sits on the robot, and a swaying pelvis drags the reference's feet with it)"""
