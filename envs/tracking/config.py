@@ -358,7 +358,8 @@ class TrackingEnvConfig:
     def eval_config(self) -> TrackingEnvConfig:
         """Copy for evaluation (the protocol, whatever the recipe): no DR, flat ground, delay fixed
         to 2 steps, no pushes, no observation or reset noise, no reference offset, uniform sampling,
-        no curricula, and the protocol's terminations (:func:`eval_terminations`)."""
+        no curricula, the reference in the world (not following the robot), and the protocol's
+        terminations (:func:`eval_terminations`)."""
         cfg = copy.deepcopy(self)
         cfg.domain_rand.enabled = False
         cfg.control_delay_steps = (2, 2)
@@ -369,6 +370,7 @@ class TrackingEnvConfig:
         cfg.sampling.adaptive = False
         cfg.curriculum.enabled = False
         cfg.curriculum.termination = False
+        cfg.reference_follows_robot = "never"  # tracked in the world
         cfg.episode_length_s = 3600.0  # clips end by motion end, not by the episode limit
         return cfg
 
