@@ -29,7 +29,8 @@ def test_bench_deploy_json_fields_from_a_short_run(capsys):
     assert (
         0 <= r["loop_period_p50_error_ms"] <= r["loop_period_p99_error_ms"] <= r["loop_period_max_error_ms"]
     )
-    assert 50 <= r["loop_ticks"] <= 101  # 2 s at 50 Hz: absolute deadlines skip ticks on a loaded machine, never add
+    # 2 s at 50 Hz: absolute deadlines skip ticks on a loaded machine, never add
+    assert 50 <= r["loop_ticks"] <= 101
     assert r["loop_policy_ticks"] > 15  # the policy ran in the loop (after the 1 s soft start)
     assert set(r["stage_latency_ms"]) == {"read_state", "build_obs", "inference", "publish"}
     assert "sim2sim_realtime_factor" not in r

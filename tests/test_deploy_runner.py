@@ -226,7 +226,8 @@ def test_runner_drives_a_student_over_dds(tmp_path, small_student, mode):
     states = [r.state for r in runner.trace]
     assert states.index("soft_start") < states.index("policy")
     ticks = report["ticks"]
-    assert 0.6 * 2.5 * 50 <= ticks <= 2.5 * 50 + 1  # 50 Hz on absolute deadlines (missed ones skipped under load)
+    # 50 Hz on absolute deadlines (missed ones skipped under load)
+    assert 0.6 * 2.5 * 50 <= ticks <= 2.5 * 50 + 1
     assert report["latency"]["inference"]["n"] > 0 and report["published"] > 2 * ticks  # publisher thread
     assert sim["commands_received"] > ticks and sim["non_finite_commands"] == 0 and sim["bad_crc"] == 0
     assert sim["out_of_limit_commands"] == 0
