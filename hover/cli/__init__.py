@@ -68,6 +68,11 @@ COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
         "hover.cli.compare:main",
         "policies side by side per command mode: the paper's 12 metrics and who wins each",
     ),
+    (
+        ("policy", "average"),
+        "hover.cli.policy_average:main",
+        "average the weights of several checkpoints of a run into one policy (smoother than any one)",
+    ),
     (("export",), "hover.cli.export:main", "export a trained policy to ONNX with robot/observation metadata"),
     (
         ("sim2sim",),
