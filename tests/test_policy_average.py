@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 
@@ -59,7 +61,8 @@ def test_averaged_run_checkpoints_load_and_act_with_the_mean_network(tmp_path):
 def test_average_of_one_policy_with_itself_acts_the_same_and_kinds_do_not_mix(tmp_path):
     out = average_checkpoints(["builtin:teacher", "builtin:teacher"], tmp_path / "same.pt")
     teacher, same = load_policy("builtin:teacher"), load_policy(str(out))
-    env = make_env(teacher.train_cfg)
+    # the bundled config names its training folder (data/train), absent from a clean checkout: built-in clips
+    env = make_env(dataclasses.replace(teacher.train_cfg, motions=None, num_envs=4))
     obs = env.get_observations()
     assert torch.allclose(same.act(obs), teacher.act(obs), atol=1e-5)
     env.backend.close()
