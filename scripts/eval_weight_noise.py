@@ -26,6 +26,7 @@ from hover.evaluation.evaluate import evaluate
 from hover.motion.library import MotionLibrary
 from hover.robots import get_robot
 from hover.training.averaging import WEIGHTS_KEYS
+from hover.training.periodic_eval import load_motion_set
 from hover.training.policies import load_policy
 
 
@@ -40,15 +41,8 @@ def perturbed(ckpt: dict, key: str, noise: float, seed: int) -> dict:
     return {**ckpt, key: state}
 
 
-def result(policy_file: str, motions: str) -> dict[str, float]:
-    policy = load_policy(policy_file)
-    robot = get_robot(policy.train_cfg.robot)
-    lib = (
-        MotionLibrary.builtin(robot=robot)
-        if motions == "builtin"
-        else MotionLibrary.from_sources(motions, robot=robot)
-    )
-    s = evaluate(policy, lib, num_threads=1).summary
+def result(policy_file: str, motions: MotionLibrary) -> dict[str, float]:
+    s = evaluate(load_policy(policy_file), motions, num_threads=1).summary
     return {"success": float(s["success_rate"]), "mpjpe_g_mm": float(s["mpjpe_g_mm"])}
 
 
@@ -69,9 +63,11 @@ def main() -> None:
             f = Path(tmp) / f"perturbed_{r}.pt"
             torch.save(perturbed(ckpt, key, a.noise, r), f)
             files.append(str(f))
+        robot = get_robot(load_policy(str(path)).train_cfg.robot)
         for motions in a.motions:
-            base = result(str(path), motions)
-            reps = [result(f, motions) for f in files]
+            lib = load_motion_set(motions, robot)  # loaded once per set, shared by every repeat
+            base = result(str(path), lib)
+            reps = [result(f, lib) for f in files]
             out["sets"][motions] = {
                 "unperturbed": base,
                 "repeats": reps,
