@@ -36,13 +36,12 @@ from hover.envs.tracking import terminations as T
 from hover.envs.tracking.bodies import BodyState, ExtendedBodies
 from hover.envs.tracking.config import ActionConfig, TrackingEnvConfig
 from hover.envs.tracking.curriculum import step_penalty_scale, update_length_ema, update_termination_scale
+from hover.envs.tracking.reference_following import follow_offset
 from hover.envs.tracking.sampling import AdaptiveSampler
 from hover.envs.tracking.step import FeetData, StepData, TrackingIndices
 from hover.envs.tracking.student_group import StudentObsGroup
-from hover.kinematics import ForwardKinematics
-from hover.motion.builtin import lowest_foot_point
+from hover.motion.builtin import default_standing_height
 from hover.motion.library import MotionLibrary, MotionState
-from hover.robots import RobotSpec
 from hover.rotations import heading_quat
 
 
@@ -57,30 +56,6 @@ def action_scales(cfg: ActionConfig, idx: TrackingIndices) -> Tensor:
     if cfg.scale_mode == "effort":
         return cfg.scale * idx.effort_limit / idx.kp
     raise ValueError(f"actions.scale_mode must be 'uniform' or 'effort', got {cfg.scale_mode!r}")
-
-
-def default_standing_height(robot: RobotSpec) -> float:
-    """Root height (m) at which the robot in its default pose, upright, has its lowest foot point on the floor."""
-    q = torch.tensor([[j.default_pos for j in robot.joints]], dtype=torch.float64)
-    root = torch.tensor([[0.0, 0.0, robot.root_init_height]], dtype=torch.float64)
-    poses = ForwardKinematics(robot, dtype=torch.float64)(
-        root, torch.tensor([[1.0, 0, 0, 0]], dtype=torch.float64), q
-    )
-    return float(robot.root_init_height - lowest_foot_point(robot, poses.pos, poses.quat)[0])
-
-
-def follow_offset(
-    offset: Tensor, ref_root_pos: Tensor, robot_root_pos: Tensor, on: Tensor, slack_m: float
-) -> Tensor:
-    """The reference's new shift [N, 3] (m, world; z stays 0): where ``on`` [N] and the robot's root is
-    more than ``slack_m`` (horizontal) from the shifted reference root, the shift grows by the excess, so
-    the robot is then exactly ``slack_m`` from it; elsewhere it is kept."""
-    gap = robot_root_pos[:, :2] - (ref_root_pos[:, :2] + offset[:, :2])
-    dist = gap.norm(dim=1, keepdim=True)
-    excess = gap * (1.0 - slack_m / dist.clamp(min=1e-9)).clamp(min=0.0)
-    out = offset.clone()
-    out[:, :2] += excess * on.unsqueeze(1)
-    return out
 
 
 class TrackingEnv(VecEnv):

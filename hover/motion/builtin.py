@@ -82,6 +82,16 @@ def lowest_foot_point(robot: RobotSpec, body_pos: torch.Tensor, body_quat: torch
     return torch.stack(zs, -1).amin(-1)
 
 
+def default_standing_height(robot: RobotSpec) -> float:
+    """Root height (m) at which the robot in its default pose, upright, has its lowest foot point on the floor."""
+    q = torch.tensor([[j.default_pos for j in robot.joints]], dtype=torch.float64)
+    root = torch.tensor([[0.0, 0.0, robot.root_init_height]], dtype=torch.float64)
+    poses = ForwardKinematics(robot, dtype=torch.float64)(
+        root, torch.tensor([[1.0, 0, 0, 0]], dtype=torch.float64), q
+    )
+    return float(robot.root_init_height - lowest_foot_point(robot, poses.pos, poses.quat)[0])
+
+
 def stance_foot_slide(
     clip: MotionClip,
     robot: RobotSpec | None = None,
